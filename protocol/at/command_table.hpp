@@ -1,0 +1,91 @@
+#pragma once
+// The command table: each entry declares a command's name, form and typed parameters and
+// the handler that answers it. One name may have several entries (one per form, or several
+// write signatures, e.g. AT+QFOTADL=<url> and AT+QFOTADL=<n>[,<m>]); the first that fits wins.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "protocol/at/arguments.hpp"
+#include "protocol/at/command_line.hpp"
+#include "protocol/at/reply.hpp"
+
+namespace bg95::at {
+
+// Finishes a command whose handler deferred its answer; safe to call after a reset (ignored).
+using Completer = std::function<void(Reply)>;
+
+// One running command. A handler adds information lines and ends it with a final result;
+// one that cannot answer at once calls defer() and finishes the returned handle later.
+class Call {
+ public:
+  Call(const ParsedCommand& command, const Args& args, Completer completer = {})
+      : command_(command), args_(args), completer_(std::move(completer)) {}
+
+  const std::string& name() const { return command_.name; }
+  Form form() const { return command_.form; }
+  const Args& args() const { return args_; }
+
+  void line(std::string text) { reply_.lines.push_back(std::move(text)); }
+  void ok() { finish(Outcome::ok()); }
+  void error() { finish(Outcome::error()); }
+  void cme(int code) { finish(Outcome::cme_error(code)); }
+  void connect(std::shared_ptr<class DataSession> session) {
+    reply_.session = std::move(session);
+    finish({Outcome::Kind::Connect, 0});
+  }
+  void finish(Outcome outcome) {
+    reply_.outcome = outcome;
+    finished_ = true;
+  }
+  bool finished() const { return finished_; }
+  // Keeps the command open; the caller answers later through the returned completer.
+  Completer defer() {
+    deferred_ = true;
+    return completer_;
+  }
+  bool deferred() const { return deferred_ && !finished_; }
+  Reply take_reply() { return std::move(reply_); }
+
+ private:
+  const ParsedCommand& command_;
+  const Args& args_;
+  Completer completer_;
+  Reply reply_;
+  bool finished_ = false;
+  bool deferred_ = false;
+};
+
+using Handler = std::function<void(Call&)>;
+
+struct Command {
+  std::string name;  // "+CSQ", "I", "&D", "E", "S3"
+  Form form = Form::Execute;
+  std::vector<ArgSpec> params;
+  Handler handler;
+  // What arguments that fit no signature of this form get.
+  Outcome on_bad_arguments = Outcome::cme_error(50);
+};
+
+class CommandTable {
+ public:
+  void add(Command command);
+
+  struct Match {
+    const Command* command;
+    Args args;
+  };
+  // The entry that answers this command, or the failure to report.
+  std::variant<Match, Outcome> resolve(const ParsedCommand& parsed) const;
+  bool knows(const std::string& name) const { return by_name_.contains(name); }
+  std::vector<std::string> names() const;
+
+ private:
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Command>>> by_name_;
+};
+
+}  // namespace bg95::at

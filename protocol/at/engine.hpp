@@ -1,0 +1,110 @@
+#pragma once
+// The AT engine: bytes from the host in, whole responses and URCs out. It assembles command
+// lines, echoes, runs each command of a ';' chain through the command table, frames the
+// answers from the one table of formats, and runs data mode with the "+++" escape.
+//
+// Output rules that real host tools rely on: every response is one write (echo included when
+// it came in the same read), every URC is its own write, and no URC is written while a
+// command is still being answered or the port is in data mode.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "protocol/at/command_table.hpp"
+#include "protocol/at/data_session.hpp"
+#include "protocol/at/dte_profile.hpp"
+#include "protocol/at/line_assembler.hpp"
+
+namespace bg95::at {
+
+class AtEngine {
+ public:
+  using Writer = std::function<void(std::string bytes)>;
+  using Clock = std::chrono::steady_clock;
+
+  struct Observer {
+    std::function<void(std::string_view line)> on_command_line;  // text after "AT"
+  };
+
+  AtEngine(boost::asio::any_io_executor executor, const CommandTable& table, DteProfile& profile,
+           Writer writer);
+  ~AtEngine();
+  AtEngine(const AtEngine&) = delete;
+  AtEngine& operator=(const AtEngine&) = delete;
+
+  // Bytes the host sent.
+  void receive(std::string_view bytes);
+  // An unsolicited result code; held back while a command runs or data mode is on.
+  void emit_urc(std::string_view text);
+  // Writes raw bytes to the port outside any framing (e.g. a banner in DFOTA mode).
+  void write_raw(std::string bytes) { writer_(std::move(bytes)); }
+
+  // When off, input is dropped unseen (module off, booting, or in DFOTA mode).
+  void set_accepting(bool accepting) { accepting_ = accepting; }
+  bool accepting() const { return accepting_; }
+  // Power loss or reset: forget the line being typed, the running command, data mode and
+  // queued URCs. Deferred answers of the old life are ignored.
+  void reset();
+
+  bool in_data_mode() const { return data_ != nullptr; }
+  // Leaves data mode from outside (DTR). Does nothing in command mode.
+  void end_data_mode(DataEnd why);
+  void set_guard_time(std::chrono::milliseconds guard) { guard_ = guard; }
+
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
+  const DteProfile& profile() const { return profile_; }
+
+ private:
+  void receive_command_bytes(std::string_view bytes, std::string& out);
+  void receive_data_bytes(std::string_view bytes);
+  void start_line(std::string body, std::string& out);
+  void run_commands(std::string& out);
+  void finish_command(Reply reply, std::string& out);
+  void finish_line(std::string& out);
+  void flush_urcs();
+  void enter_data_mode(std::shared_ptr<DataSession> session);
+  void leave_data_mode(DataEnd why);
+  void deliver_data(std::string_view bytes);
+  void arm_idle_timer();
+  void arm_escape_timer();
+  void continue_pending_input();
+  void complete_deferred(std::uint64_t call_id, Reply reply);
+
+  boost::asio::any_io_executor executor_;
+  const CommandTable& table_;
+  DteProfile& profile_;
+  Writer writer_;
+  Observer observer_;
+  bool accepting_ = true;
+  std::uint64_t generation_ = 1;  // bumped by reset(): timers of an old life do nothing
+  std::uint64_t call_id_ = 0;     // the command a deferred answer belongs to
+
+  LineAssembler assembler_;
+  std::string last_line_;
+  // The command line being answered.
+  std::deque<ParsedCommand> queue_;
+  std::string line_output_;
+  bool busy_ = false;             // a command line is being answered
+  bool waiting_deferred_ = false; // the current command deferred its answer
+  std::string pending_input_;     // bytes that came while busy
+  std::deque<std::string> urcs_;
+
+  // Data mode.
+  std::shared_ptr<DataSession> data_;
+  std::chrono::milliseconds guard_{1000};
+  Clock::time_point last_byte_{};
+  std::string held_pluses_;  // a possible "+++" not yet known to be an escape
+  Clock::time_point first_plus_{};
+  boost::asio::steady_timer idle_timer_;
+  boost::asio::steady_timer escape_timer_;
+};
+
+}  // namespace bg95::at

@@ -1,0 +1,219 @@
+#include "pty/pty_port.hpp"
+
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+namespace bg95::pty {
+namespace {
+
+[[noreturn]] void throw_errno(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+int open_master() {
+  const int fd = ::posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw_errno("posix_openpt");
+  if (::grantpt(fd) != 0 || ::unlockpt(fd) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    throw std::system_error(saved, std::generic_category(), "grantpt/unlockpt");
+  }
+  return fd;
+}
+
+void make_raw(int fd) {
+  termios t{};
+  if (::tcgetattr(fd, &t) != 0) throw_errno("tcgetattr");
+  ::cfmakeraw(&t);
+  t.c_cflag |= CLOCAL | CREAD;
+  ::cfsetispeed(&t, B115200);
+  ::cfsetospeed(&t, B115200);
+  if (::tcsetattr(fd, TCSANOW, &t) != 0) throw_errno("tcsetattr");
+}
+
+std::uint32_t speed_to_baud(speed_t s) {
+  switch (s) {
+    case B1200: return 1200;
+    case B2400: return 2400;
+    case B4800: return 4800;
+    case B9600: return 9600;
+    case B19200: return 19200;
+    case B38400: return 38400;
+    case B57600: return 57600;
+    case B115200: return 115200;
+    case B230400: return 230400;
+    case B460800: return 460800;
+    case B921600: return 921600;
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+PtyPort::PtyPort(boost::asio::any_io_executor executor, std::filesystem::path link)
+    : master_(executor), inotify_(executor), link_(std::move(link)) {
+  const int master = open_master();
+  master_.assign(master);
+  char name[128];
+  if (::ptsname_r(master, name, sizeof name) != 0) throw_errno("ptsname_r");
+  path_ = name;
+  slave_fd_ = ::open(name, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (slave_fd_ < 0) throw_errno("open pty slave");
+  make_raw(slave_fd_);
+  const int ino = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (ino >= 0) {
+    if (::inotify_add_watch(ino, name, IN_OPEN | IN_CLOSE) >= 0) {
+      inotify_.assign(ino);
+    } else {
+      ::close(ino);
+    }
+  }
+  if (!link_.empty()) make_link();
+}
+
+PtyPort::~PtyPort() {
+  remove_link();
+  if (slave_fd_ >= 0) ::close(slave_fd_);
+}
+
+void PtyPort::make_link() {
+  // Replace whatever stands at the link path atomically: a stale link from a killed run
+  // must not keep the host from finding the port.
+  std::filesystem::path tmp = link_;
+  tmp += ".tmp" + std::to_string(::getpid());
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  std::filesystem::create_symlink(path_, tmp);
+  std::filesystem::rename(tmp, link_);
+}
+
+void PtyPort::remove_link() {
+  if (link_.empty()) return;
+  std::error_code ec;
+  // Only remove the link if it still points at this port (another run may have taken it).
+  if (std::filesystem::is_symlink(link_, ec) &&
+      std::filesystem::read_symlink(link_, ec) == std::filesystem::path(path_))
+    std::filesystem::remove(link_, ec);
+}
+
+void PtyPort::start(Callbacks callbacks) {
+  callbacks_ = std::move(callbacks);
+  read_loop();
+  if (inotify_.is_open()) watch_loop();
+}
+
+void PtyPort::read_loop() {
+  master_.async_read_some(
+      boost::asio::buffer(read_buffer_), [this](boost::system::error_code ec, std::size_t n) {
+        if (ec == boost::asio::error::operation_aborted) return;
+        if (ec) {
+          // With our own slave descriptor open this does not happen; if it does, wait for
+          // the descriptor to become readable again rather than spin.
+          master_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                             [this](boost::system::error_code e) {
+                               if (!e) read_loop();
+                             });
+          return;
+        }
+        drain_inotify();
+        if (callbacks_.on_data) callbacks_.on_data(std::string_view(read_buffer_.data(), n));
+        read_loop();
+      });
+}
+
+void PtyPort::watch_loop() {
+  inotify_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                      [this](boost::system::error_code ec) {
+                        if (ec) return;
+                        drain_inotify();
+                        watch_loop();
+                      });
+}
+
+void PtyPort::drain_inotify() {
+  if (!inotify_.is_open()) return;
+  // Read synchronously: the host's open must be known before its first bytes are answered,
+  // and before output is dropped for want of a listener.
+  while (true) {
+    const ssize_t n = ::read(inotify_.native_handle(), inotify_buffer_.data(), inotify_buffer_.size());
+    if (n <= 0) return;
+    std::size_t off = 0;
+    while (off + sizeof(inotify_event) <= static_cast<std::size_t>(n)) {
+      inotify_event ev{};
+      std::memcpy(&ev, inotify_buffer_.data() + off, sizeof ev);
+      off += sizeof(inotify_event) + ev.len;
+      if ((ev.mask & IN_OPEN) && host_opens_++ == 0) {
+        // Whatever was written while nobody listened is gone, as on a real UART.
+        ::tcflush(slave_fd_, TCIFLUSH);
+        out_.clear();
+        out_offset_ = 0;
+        queued_bytes_ = 0;
+        if (callbacks_.on_host_open) callbacks_.on_host_open();
+      }
+      if ((ev.mask & IN_CLOSE) && host_opens_ > 0 && --host_opens_ == 0 &&
+          callbacks_.on_host_close)
+        callbacks_.on_host_close();
+    }
+  }
+}
+
+void PtyPort::write(std::string bytes) {
+  if (bytes.empty()) return;
+  drain_inotify();
+  if (!host_connected() && inotify_.is_open()) return;  // nobody listens: the bytes are lost
+  queued_bytes_ += bytes.size();
+  out_.push_back(std::move(bytes));
+  // A host that stopped reading must not make the module grow without bound.
+  while (queued_bytes_ > kMaxQueued && out_.size() > 1) {
+    queued_bytes_ -= out_.front().size() - out_offset_;
+    out_.pop_front();
+    out_offset_ = 0;
+  }
+  try_write();
+}
+
+void PtyPort::try_write() {
+  while (!out_.empty() && !write_waiting_) {
+    const std::string& front = out_.front();
+    const ssize_t n = ::write(master_.native_handle(), front.data() + out_offset_,
+                              front.size() - out_offset_);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        write_waiting_ = true;
+        master_.async_wait(boost::asio::posix::stream_descriptor::wait_write,
+                           [this](boost::system::error_code ec) {
+                             write_waiting_ = false;
+                             if (!ec) try_write();
+                           });
+        return;
+      }
+      // EIO: no reader can exist while we hold the slave; drop the output.
+      out_.clear();
+      out_offset_ = 0;
+      queued_bytes_ = 0;
+      return;
+    }
+    out_offset_ += static_cast<std::size_t>(n);
+    queued_bytes_ -= static_cast<std::size_t>(n);
+    if (out_offset_ == front.size()) {
+      out_.pop_front();
+      out_offset_ = 0;
+    }
+  }
+}
+
+std::uint32_t PtyPort::host_baud() const {
+  termios t{};
+  if (::tcgetattr(slave_fd_, &t) != 0) return 0;
+  return speed_to_baud(::cfgetospeed(&t));
+}
+
+}  // namespace bg95::pty

@@ -1,0 +1,74 @@
+#pragma once
+// One serial port of the module, as a pseudo-terminal. The host opens the slave side
+// (/dev/pts/N, or the stable symlink); the module reads and writes the master side.
+//
+// The port keeps its own slave descriptor open for its whole life. That is what lets the
+// host close and reopen the port any number of times: the master never sees EIO or HUP (no
+// busy loop, no re-creation), the host's termios settings survive, and the baud rate the host
+// chose can be read for pacing. Host opens and closes are seen through inotify.
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+namespace bg95::pty {
+
+class PtyPort {
+ public:
+  struct Callbacks {
+    std::function<void(std::string_view bytes)> on_data;  // bytes the host wrote
+    std::function<void()> on_host_open;
+    std::function<void()> on_host_close;
+  };
+
+  // Opens a new pseudo-terminal in raw mode at 115200 baud; throws std::system_error.
+  PtyPort(boost::asio::any_io_executor executor, std::filesystem::path link = {});
+  ~PtyPort();
+  PtyPort(const PtyPort&) = delete;
+  PtyPort& operator=(const PtyPort&) = delete;
+
+  void start(Callbacks callbacks);
+  // Queues bytes for the host; each call reaches the pty in a single write() when the host
+  // keeps up. While no host has the port open, output is dropped as a UART's would be.
+  void write(std::string bytes);
+
+  const std::string& path() const { return path_; }
+  const std::filesystem::path& link() const { return link_; }
+  bool host_connected() const { return host_opens_ > 0; }
+  // The output speed the host set on its side (e.g. 115200), for pacing.
+  std::uint32_t host_baud() const;
+  std::size_t queued_bytes() const { return queued_bytes_; }
+
+  static constexpr std::size_t kMaxQueued = 1 << 20;
+
+ private:
+  void read_loop();
+  void watch_loop();
+  void drain_inotify();
+  void try_write();
+  void make_link();
+  void remove_link();
+
+  boost::asio::posix::stream_descriptor master_;
+  int slave_fd_ = -1;
+  boost::asio::posix::stream_descriptor inotify_;
+  std::string path_;
+  std::filesystem::path link_;
+  Callbacks callbacks_;
+  std::array<char, 4096> read_buffer_{};
+  std::array<char, 1024> inotify_buffer_{};
+  std::deque<std::string> out_;
+  std::size_t out_offset_ = 0;  // bytes of out_.front() already written
+  std::size_t queued_bytes_ = 0;
+  bool write_waiting_ = false;
+  int host_opens_ = 0;
+};
+
+}  // namespace bg95::pty

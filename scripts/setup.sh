@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages bg95sim needs (only those missing) and builds it.
+# Idempotent: a second run installs nothing and rebuilds only what changed.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${BG95SIM_BUILD_DIR:-$here/build}"
+
+packages=(
+  build-essential cmake pkg-config ninja-build
+  libboost-dev libcoap3-dev libcoap3-bin libcpp-httplib-dev libfmt-dev
+  googletest libgtest-dev libgmock-dev libssl-dev openssl
+  libcli11-dev libyaml-cpp-dev libzstd-dev zstd nlohmann-json3-dev
+  python3 gammu ppp picocom
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+if [[ ! -f "$build/build.ninja" ]]; then
+  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${BG95SIM_BUILD_TYPE:-RelWithDebInfo}" >&2
+fi
+cmake --build "$build" --parallel "$(nproc)" >&2

@@ -1,0 +1,95 @@
+#pragma once
+// The modelled NAND flash of the module, backed by a file in the state folder and read and
+// written in place (never held whole in memory).
+//
+// NAND rules: a page can be programmed only when erased; erasing works on whole blocks. Every
+// program and every erase goes through NandFlash::apply(), which numbers it and asks the fault
+// hook what happens to it: that is where power cuts, torn writes and write failures are made.
+//
+// The file stores each byte inverted, so that the erased state (0xFF) is a zero byte and the
+// file stays sparse: a fleet of modules costs disk only for what was written.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+namespace bg95::flash {
+
+struct Geometry {
+  std::uint32_t page_size = 2048;
+  std::uint32_t pages_per_block = 64;
+  std::uint32_t block_count = 0;
+
+  std::uint32_t block_size() const { return page_size * pages_per_block; }
+  std::uint64_t total_size() const { return std::uint64_t{block_size()} * block_count; }
+};
+
+struct FlashOp {
+  enum class Kind { Program, Erase };
+  Kind kind;
+  std::uint32_t block;
+  std::uint32_t page;  // page within the block, for Program
+};
+
+// What the fault hook decides for one operation.
+enum class Fault {
+  None,       // the operation happens
+  Fail,       // the chip reports an error; nothing changes
+  PowerCut,   // power is lost before the operation: nothing changes, the flash goes dark
+  TornWrite,  // power is lost half-way: half the page is programmed (or the block half erased)
+};
+
+enum class FlashStatus { Ok, Failed, PowerLost };
+
+class FlashError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class NandFlash {
+ public:
+  using FaultHook = std::function<Fault(const FlashOp& op, std::uint64_t index)>;
+
+  // Opens the backing file, creating it erased (sparse) when missing. Throws FlashError
+  // naming the file when it exists with another size.
+  NandFlash(std::filesystem::path file, Geometry geometry);
+  ~NandFlash();
+  NandFlash(const NandFlash&) = delete;
+  NandFlash& operator=(const NandFlash&) = delete;
+
+  const Geometry& geometry() const { return geometry_; }
+  const std::filesystem::path& file() const { return file_; }
+  bool created() const { return created_; }
+
+  // data.size() <= page size; the rest of the page stays 0xFF.
+  FlashStatus program(std::uint32_t block, std::uint32_t page, std::span<const std::uint8_t> data);
+  FlashStatus erase(std::uint32_t block);
+  void read(std::uint64_t offset, std::span<std::uint8_t> out) const;
+  bool page_erased(std::uint32_t block, std::uint32_t page) const;
+
+  // Operations applied so far (programs and erases, failed ones included), over the whole life
+  // of this object.
+  std::uint64_t op_count() const { return op_count_; }
+  void set_fault_hook(FaultHook hook) { fault_hook_ = std::move(hook); }
+  // After a power cut every operation reports PowerLost until power comes back.
+  bool power_lost() const { return power_lost_; }
+  void restore_power() { power_lost_ = false; }
+
+ private:
+  FlashStatus apply(const FlashOp& op, std::span<const std::uint8_t> data);
+  void write_raw(std::uint64_t offset, std::span<const std::uint8_t> logical);
+  void check_block(std::uint32_t block) const;
+
+  std::filesystem::path file_;
+  Geometry geometry_;
+  int fd_ = -1;
+  bool created_ = false;
+  std::uint64_t op_count_ = 0;
+  bool power_lost_ = false;
+  FaultHook fault_hook_;
+};
+
+}  // namespace bg95::flash

@@ -1,0 +1,117 @@
+// bg95sim: a virtual Quectel BG95/BG77 on a pseudo-terminal.
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+
+#include "pty/pty_port.hpp"
+#include "sim/firmware/image.hpp"
+#include "sim/module.hpp"
+
+namespace {
+
+struct Options {
+  std::string state_dir;
+  std::string link;
+  std::string model;
+  bool recreate_state = false;
+  std::string timing = "fast";
+  double time_scale = 1.0;
+  std::string rat = "emtc";
+  int csq = 26;
+  bool unregistered = false;
+  std::string operator_name = "Telstra Mobile Telstra";
+  std::string plmn = "50501";
+  bool verbose = false;
+};
+
+bg95::ModuleConfig make_config(const Options& o) {
+  bg95::ModuleConfig c;
+  c.state_dir = o.state_dir.empty() ? bg95::state::StateDir::default_dir()
+                                    : std::filesystem::path(o.state_dir);
+  c.model = o.model;
+  c.recreate_state = o.recreate_state;
+  c.timing.profile = o.timing == "realistic" ? bg95::Timing::Profile::Realistic : bg95::Timing::Profile::Fast;
+  c.timing.scale = o.time_scale;
+  c.network.rat = o.rat == "nbiot" ? bg95::Rat::NbIot : bg95::Rat::EMtc;
+  c.network.csq_rssi = o.csq;
+  c.network.status = o.unregistered ? bg95::RegStatus::Searching : bg95::RegStatus::Home;
+  c.network.operator_name = o.operator_name;
+  c.network.plmn = o.plmn;
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{
+      "bg95sim: a virtual Quectel BG95/BG77 LTE-M/NB-IoT module on a pseudo-terminal.\n"
+      "Prints one line naming the port when ready; open it like a serial port at 115200 baud."};
+  app.add_option("--state", o.state_dir,
+                 "State folder (flash image, settings, file system). Default: "
+                 "$XDG_STATE_HOME/bg95sim/default or ~/.local/state/bg95sim/default");
+  app.add_option("--link", o.link, "Keep a symlink to the port here (replaced atomically, removed at exit)");
+  app.add_option("--model", o.model, "Module model for a new state folder")
+      ->check(CLI::IsMember({"BG95-M1", "BG95-M2", "BG95-M3", "BG95-M4", "BG95-M5", "BG77"}));
+  app.add_flag("--recreate-state", o.recreate_state,
+               "Replace a corrupt or foreign flash/settings file with new defaults");
+  app.add_option("--timing", o.timing, "Timing profile: fast (no delays) or realistic")
+      ->check(CLI::IsMember({"fast", "realistic"}));
+  app.add_option("--time-scale", o.time_scale, "Multiply every realistic delay by this factor")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--rat", o.rat, "Access technology of the cell: emtc or nbiot")
+      ->check(CLI::IsMember({"emtc", "nbiot"}));
+  app.add_option("--csq", o.csq, "Signal as AT+CSQ <rssi> (0-31)")->check(CLI::Range(0, 31));
+  app.add_flag("--unregistered", o.unregistered, "Start without network registration (searching)");
+  app.add_option("--operator", o.operator_name, "Operator name shown by AT+COPS?");
+  app.add_option("--plmn", o.plmn, "MCC+MNC of the cell");
+  app.add_flag("-v,--verbose", o.verbose, "Log module events to stderr");
+  CLI11_PARSE(app, argc, argv);
+
+  boost::asio::io_context io;
+  std::unique_ptr<bg95::Module> module;
+  try {
+    module = std::make_unique<bg95::Module>(io.get_executor(), make_config(o));
+  } catch (const std::exception& e) {
+    std::cerr << "bg95sim: " << e.what() << "\n";
+    return 2;
+  }
+  if (o.verbose)
+    module->set_logger([](std::string_view e) { std::cerr << "bg95sim: " << e << "\n"; });
+
+  std::unique_ptr<bg95::pty::PtyPort> port;
+  try {
+    port = std::make_unique<bg95::pty::PtyPort>(io.get_executor(), o.link);
+  } catch (const std::exception& e) {
+    std::cerr << "bg95sim: cannot open a pseudo-terminal: " << e.what() << "\n";
+    return 2;
+  }
+  module->set_port_writer([&port](std::string bytes) { port->write(std::move(bytes)); });
+  port->start({.on_data = [&module](std::string_view bytes) { module->host_input(bytes); },
+               .on_host_open = {},
+               .on_host_close = {}});
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int) {
+    module->shutdown();
+    io.stop();
+  });
+  ::signal(SIGPIPE, SIG_IGN);
+
+  module->power_on();
+  const std::string& where = o.link.empty() ? port->path() : o.link;
+  std::cout << fmt::format("bg95sim: {} ready on {}{} (open with: picocom -b 115200 {}  or  screen {} 115200)",
+                           module->settings().model, port->path(),
+                           o.link.empty() ? "" : " -> link " + o.link, where, where)
+            << std::endl;
+  io.run();
+  return 0;
+}

@@ -1,0 +1,245 @@
+#include "sim/module.hpp"
+
+#include <fmt/format.h>
+
+#include "sim/firmware/firmware_store.hpp"
+#include "sim/services/services.hpp"
+#include "sim/urc.hpp"
+#include "sim/util/bytes.hpp"
+#include "sim/util/crc32.hpp"
+
+namespace bg95 {
+namespace {
+
+// The flash signature in the first page of the header partition: says the file is a
+// bg95sim flash of this layout, so a foreign or older file is refused with a clear message.
+constexpr char kFlashMagic[8] = {'B', 'G', '9', '5', 'F', 'L', 'S', 'H'};
+constexpr std::uint16_t kLayoutVersion = 1;
+
+std::vector<std::uint8_t> flash_signature(const flash::Layout& layout) {
+  std::vector<std::uint8_t> page(64, 0);
+  std::memcpy(page.data(), kFlashMagic, sizeof kFlashMagic);
+  util::put_le<std::uint16_t>(page, 8, kLayoutVersion);
+  util::put_le<std::uint32_t>(page, 12, layout.geometry.page_size);
+  util::put_le<std::uint32_t>(page, 16, layout.geometry.pages_per_block);
+  util::put_le<std::uint32_t>(page, 20, layout.geometry.block_count);
+  util::put_le<std::uint32_t>(page, 60, util::crc32(std::span<const std::uint8_t>(page).first(60)));
+  return page;
+}
+
+std::string recreate_hint() { return " (start with --recreate-state to replace it)"; }
+
+}  // namespace
+
+const char* power_state_name(PowerState s) {
+  switch (s) {
+    case PowerState::Off: return "off";
+    case PowerState::Booting: return "booting";
+    case PowerState::Normal: return "normal";
+    case PowerState::Dfota: return "dfota";
+  }
+  return "off";
+}
+
+Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
+    : executor_(executor),
+      config_(std::move(config)),
+      state_dir_(config_.state_dir),
+      layout_(flash::Layout::standard()),
+      network_(config_.network),
+      timer_(executor) {
+  open_state();
+  profile_ = settings_.saved_profile;
+  engine_ = std::make_unique<at::AtEngine>(executor_, commands_, profile_,
+                                           [this](std::string bytes) { write_port(std::move(bytes)); });
+  engine_->set_accepting(false);
+  services::add_all(commands_, *this);
+  network_.set_observer([this](const NetworkState& before, const NetworkState& after) {
+    on_network_change(before, after);
+  });
+}
+
+Module::~Module() { timer_.cancel(); }
+
+void Module::open_state() {
+  const auto settings_file = state_dir_.settings_file();
+  const auto flash_file = state_dir_.flash_file();
+  if (config_.recreate_state) {
+    std::filesystem::remove(settings_file);
+    std::filesystem::remove(flash_file);
+  }
+  // Settings.
+  if (std::filesystem::exists(settings_file)) {
+    auto loaded = state::load_settings(settings_file);
+    if (!loaded) throw state::StateError(loaded.error() + recreate_hint());
+    settings_ = std::move(*loaded);
+    if (!config_.model.empty() && settings_.model != config_.model)
+      throw state::StateError(fmt::format("{}: the state belongs to a {}, not a {}{}",
+                                          settings_file.string(), settings_.model, config_.model,
+                                          recreate_hint()));
+  } else {
+    settings_.model = config_.model.empty() ? "BG95-M3" : config_.model;
+    settings_.identity = state::default_identity(config_.index);
+    state::save_settings(settings_file, settings_);
+  }
+  if (!firmware::known_model(settings_.model))
+    throw state::StateError(fmt::format("{}: unknown model \"{}\"", settings_file.string(), settings_.model));
+  // Flash.
+  try {
+    flash_ = std::make_unique<flash::NandFlash>(flash_file, layout_.geometry);
+  } catch (const flash::FlashError& e) {
+    throw state::StateError(e.what() + recreate_hint());
+  }
+  flash::PartitionView header(*flash_, layout_.header);
+  const auto signature = flash_signature(layout_);
+  std::vector<std::uint8_t> first(signature.size());
+  header.read(0, first);
+  if (flash_->created() || header.page_erased(0)) {
+    if (header.program_page(0, signature) != flash::FlashStatus::Ok)
+      throw state::StateError(flash_file.string() + ": cannot format flash");
+  } else if (first != signature) {
+    throw state::StateError(fmt::format("{}: not a bg95sim flash of layout {}{}", flash_file.string(),
+                                        kLayoutVersion, recreate_hint()));
+  }
+  flash::PartitionView active(*flash_, layout_.active);
+  if (active.page_erased(0)) create_default_image();
+}
+
+void Module::create_default_image() {
+  firmware::ImageHeader h;
+  h.model = settings_.model;
+  h.revision = firmware::default_revision(settings_.model);
+  h.full_version = firmware::default_full_version(h.revision);
+  const auto body = firmware::synthetic_body(config_.default_image_size - firmware::kImageHeaderSize,
+                                             /*seed=*/0xB695);
+  const auto image = firmware::make_image(h, body);
+  flash::PartitionView active(*flash_, layout_.active);
+  if (firmware::write_image(active, image) != flash::FlashStatus::Ok)
+    throw state::StateError(state_dir_.flash_file().string() + ": cannot write the default image");
+  log(fmt::format("created default firmware {} ({} bytes)", h.full_version, image.size()));
+}
+
+void Module::save_settings() { state::save_settings(state_dir_.settings_file(), settings_); }
+
+void Module::host_input(std::string_view bytes) {
+  if (power_ == PowerState::Normal) engine_->receive(bytes);
+}
+
+void Module::write_port(std::string bytes) {
+  if (writer_) writer_(std::move(bytes));
+}
+
+void Module::log(std::string_view event) {
+  if (logger_) logger_(event);
+}
+
+void Module::emit_urc(std::string_view text) {
+  if (power_ == PowerState::Normal || power_ == PowerState::Dfota) engine_->emit_urc(text);
+}
+
+void Module::power_on() {
+  if (power_ != PowerState::Off) return;
+  ++life_;
+  power_ = PowerState::Booting;
+  flash_->restore_power();
+  engine_->reset();
+  engine_->set_accepting(false);
+  log("power on");
+  timer_.expires_after(config_.timing.boot());
+  timer_.async_wait([this, life = life_](boost::system::error_code ec) {
+    if (!ec && life == life_) finish_boot();
+  });
+}
+
+void Module::finish_boot() {
+  flash::PartitionView active(*flash_, layout_.active);
+  auto image = firmware::verify_partition_image(active);
+  if (!image) {
+    // A real module with a broken image prints nothing at all.
+    log("firmware does not boot: " + image.error());
+    power_ = PowerState::Off;
+    return;
+  }
+  running_image_ = std::move(*image);
+  profile_ = settings_.saved_profile;
+  volatile_ = {};
+  cfun_ = 1;
+  power_ = PowerState::Normal;
+  ++boot_count_;
+  engine_->reset();
+  engine_->set_accepting(true);
+  log(fmt::format("booted {}", running_image_.full_version));
+  print_banner(0);
+}
+
+void Module::print_banner(std::size_t line) {
+  if (line >= urc::kBootBanner.size()) {
+    timer_.expires_after(config_.timing.network_attach());
+    timer_.async_wait([this, life = life_](boost::system::error_code ec) {
+      if (!ec && life == life_ && cfun_ == 1) network_.set_radio(true);
+    });
+    return;
+  }
+  emit_urc(urc::kBootBanner[line]);
+  const auto gap = config_.timing.banner_gap();
+  if (gap.count() == 0) return print_banner(line + 1);
+  timer_.expires_after(gap);
+  timer_.async_wait([this, life = life_, line](boost::system::error_code ec) {
+    if (!ec && life == life_) print_banner(line + 1);
+  });
+}
+
+void Module::power_cut() {
+  if (power_ == PowerState::Off) return;
+  ++life_;
+  timer_.cancel();
+  engine_->reset();
+  engine_->set_accepting(false);
+  power_ = PowerState::Off;
+  network_.set_radio(false);
+  log("power cut");
+}
+
+void Module::power_off() {
+  if (power_ == PowerState::Off) return;
+  save_settings();
+  power_cut();
+}
+
+void Module::reset() {
+  power_cut();
+  power_on();
+}
+
+void Module::shutdown() {
+  save_settings();
+  ++life_;
+  timer_.cancel();
+  engine_->reset();
+  power_ = PowerState::Off;
+}
+
+void Module::set_cfun(int fun) {
+  cfun_ = fun;
+  network_.set_radio(fun == 1);
+}
+
+void Module::on_network_change(const NetworkState& before, const NetworkState& after) {
+  auto report = [&](std::string_view prefix, int mode, int stat_before, int stat_after) {
+    if (mode == 0) return;
+    const bool cell_changed = before.tac != after.tac || before.cell_id != after.cell_id ||
+                              before.rat != after.rat;
+    if (stat_before != stat_after || (mode == 2 && cell_changed))
+      emit_urc(urc::registration(prefix, mode, stat_after, after));
+  };
+  const int eps_before = static_cast<int>(before.status), eps_after = static_cast<int>(after.status);
+  report("+CREG", volatile_.creg_mode, eps_before, eps_after);
+  // LTE-M and NB-IoT have no GPRS attach: +CGREG reports 4 (unknown) while on them.
+  auto gprs = [](const NetworkState& s) {
+    return s.rat == Rat::Gsm || !s.registered() ? static_cast<int>(s.status) : 4;
+  };
+  report("+CGREG", volatile_.cgreg_mode, gprs(before), gprs(after));
+  report("+CEREG", volatile_.cereg_mode, eps_before, eps_after);
+}
+
+}  // namespace bg95

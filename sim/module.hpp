@@ -1,0 +1,126 @@
+#pragma once
+// One virtual BG95/BG77: power and mode state machine, identity, settings, flash with its
+// firmware image, network, and the AT engine with the command services. It knows nothing of
+// pseudo-terminals: bytes come in through host_input() and go out through the port writer.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "protocol/at/command_table.hpp"
+#include "protocol/at/dte_profile.hpp"
+#include "protocol/at/engine.hpp"
+#include "sim/firmware/image.hpp"
+#include "sim/flash/layout.hpp"
+#include "sim/flash/nand_flash.hpp"
+#include "sim/network.hpp"
+#include "sim/state/settings.hpp"
+#include "sim/state/state_dir.hpp"
+#include "sim/timing.hpp"
+
+namespace bg95 {
+
+enum class PowerState {
+  Off,      // no power, or the firmware does not boot
+  Booting,  // powered, banner not yet printed: input is ignored
+  Normal,   // AT commands
+  Dfota,    // DFOTA mode: no AT commands, URCs only
+};
+const char* power_state_name(PowerState s);
+
+struct ModuleConfig {
+  std::filesystem::path state_dir;
+  std::string model;             // empty: the state's model, BG95-M3 for a new state
+  std::uint32_t index = 0;       // position in a fleet: makes identities unique
+  bool recreate_state = false;   // replace corrupt or foreign state instead of failing
+  std::uint64_t default_image_size = 4 * 1024 * 1024;
+  Timing timing;
+  NetworkState network;
+};
+
+class Module {
+ public:
+  using Writer = std::function<void(std::string bytes)>;
+  using Logger = std::function<void(std::string_view event)>;
+
+  // Opens (or creates) the state folder. Throws state::StateError with a message naming the
+  // file when the state is corrupt or belongs to another model.
+  Module(boost::asio::any_io_executor executor, ModuleConfig config);
+  ~Module();
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  void set_port_writer(Writer writer) { writer_ = std::move(writer); }
+  void set_logger(Logger logger) { logger_ = std::move(logger); }
+
+  // ---- what the outside world does to the module
+  void host_input(std::string_view bytes);
+  void power_on();
+  void power_off();  // orderly: settings saved
+  void power_cut();  // no clean shutdown
+  void reset();      // AT+CFUN=1,1 and the like
+  void shutdown();   // process exit: state saved, timers stopped
+
+  PowerState power_state() const { return power_; }
+  std::uint64_t boot_count() const { return boot_count_; }
+
+  // ---- for the command services
+  boost::asio::any_io_executor executor() const { return executor_; }
+  at::DteProfile& profile() { return profile_; }
+  state::Settings& settings() { return settings_; }
+  void save_settings();
+  NetworkModel& network() { return network_; }
+  const firmware::ImageHeader& running_image() const { return running_image_; }
+  const ModuleConfig& config() const { return config_; }
+  void emit_urc(std::string_view text);
+  at::AtEngine& at() { return *engine_; }
+  flash::NandFlash& flash() { return *flash_; }
+  const flash::Layout& layout() const { return layout_; }
+
+  // CFUN state and per-boot AT settings that are not part of the saved profile.
+  int cfun() const { return cfun_; }
+  void set_cfun(int fun);
+  struct Volatile {
+    int creg_mode = 0, cgreg_mode = 0, cereg_mode = 0;
+    std::string cscs = "GSM";
+  };
+  Volatile& volatile_settings() { return volatile_; }
+
+ private:
+  void open_state();
+  void create_default_image();
+  void finish_boot();
+  void print_banner(std::size_t line);
+  void on_network_change(const NetworkState& before, const NetworkState& after);
+  void write_port(std::string bytes);
+  void log(std::string_view event);
+
+  boost::asio::any_io_executor executor_;
+  ModuleConfig config_;
+  state::StateDir state_dir_;
+  flash::Layout layout_;
+  std::unique_ptr<flash::NandFlash> flash_;
+  state::Settings settings_;
+  at::DteProfile profile_;
+  at::CommandTable commands_;
+  std::unique_ptr<at::AtEngine> engine_;
+  NetworkModel network_;
+  firmware::ImageHeader running_image_;
+  PowerState power_ = PowerState::Off;
+  int cfun_ = 1;
+  Volatile volatile_;
+  std::uint64_t boot_count_ = 0;
+  std::uint64_t life_ = 0;  // bumped at every power transition: stale timers do nothing
+  boost::asio::steady_timer timer_;
+  Writer writer_;
+  Logger logger_;
+};
+
+}  // namespace bg95

@@ -1,0 +1,62 @@
+// DFOTA: AT+QFOTADL (the note's 2.2.1) and AT+QCFGEXT="fota_apn" (2.2.2).
+
+#include <fmt/format.h>
+
+#include "protocol/at/result_codes.hpp"
+#include "sim/module.hpp"
+#include "sim/services/services.hpp"
+
+namespace bg95::services {
+namespace {
+
+using at::Call;
+using at::Form;
+using at::integer;
+using at::optional;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string fota_apn_line(const state::FotaApn& a) {
+  std::string line = fmt::format("+QCFGEXT: \"fota_apn\",{},\"{}\"", a.ip_type, a.apn);
+  if (!a.username.empty() || !a.password.empty())
+    line += fmt::format(",\"{}\",\"{}\"", a.username, a.password);
+  return line;
+}
+
+}  // namespace
+
+void add_fota_commands(at::CommandTable& t, Module& m) {
+  t.add({"+QFOTADL", Form::Test, {}, [](Call& c) { c.ok(); },
+         at::Outcome::cme_error(at::cme::kDfotaInvalidParameter)});
+
+  // AT+QCFGEXT: errors are plain ERROR (the note, 2.2.2).
+  t.add({"+QCFGEXT", Form::Test, {}, [](Call& c) {
+           c.line("+QCFGEXT: \"fota_apn\",(0-2),<APN>,<username>,<password>");
+           c.ok();
+         }, at::Outcome::error()});
+  t.add({"+QCFGEXT", Form::Write,
+         {at::quoted(32), optional(integer(0, 2)), optional(at::string(99)),
+          optional(at::string(127)), optional(at::string(127))},
+         [&m](Call& c) {
+           const auto& a = c.args();
+           if (!iequals(a.str(0), "fota_apn")) return c.error();
+           if (!a.has(1)) {  // query
+             if (a.has(2) || a.has(3) || a.has(4)) return c.error();
+             c.line(fota_apn_line(m.settings().fota_apn));
+             return c.ok();
+           }
+           // A write needs the APN (possibly empty "") and takes user and password together.
+           if (!a.has(2) || a.has(3) != a.has(4)) return c.error();
+           state::FotaApn apn{static_cast<int>(a.integer(1)), a.str(2), a.str(3), a.str(4)};
+           m.settings().fota_apn = apn;
+           m.save_settings();  // "Remain valid after powering down"
+           c.ok();
+         },
+         at::Outcome::error()});
+}
+
+}  // namespace bg95::services

@@ -1,0 +1,25 @@
+#pragma once
+// Command services: each owns a group of AT commands and declares them in the command table
+// with their forms and typed parameters. Handlers talk to the Module, never to a port.
+
+#include "protocol/at/command_table.hpp"
+
+namespace bg95 {
+class Module;
+}
+
+namespace bg95::services {
+
+void add_v250_commands(at::CommandTable& table, Module& module);            // E V Q &D &F Z &W &V S +CMEE +IPR +CSCS
+void add_identification_commands(at::CommandTable& table, Module& module);  // I +CGMI +CGMM +CGMR +QGMR +CGSN +CIMI +QCCID +CPIN
+void add_network_commands(at::CommandTable& table, Module& module);         // +CFUN +CSQ +QCSQ +CREG +CGREG +CEREG +COPS +QNWINFO
+void add_fota_commands(at::CommandTable& table, Module& module);            // +QFOTADL +QCFGEXT
+
+inline void add_all(at::CommandTable& table, Module& module) {
+  add_v250_commands(table, module);
+  add_identification_commands(table, module);
+  add_network_commands(table, module);
+  add_fota_commands(table, module);
+}
+
+}  // namespace bg95::services
