@@ -219,6 +219,14 @@ void Module::shutdown() {
   power_ = PowerState::Off;
 }
 
+void Module::set_dtr(bool on) {
+  const bool falling = dtr_ && !on;
+  dtr_ = on;
+  if (!falling || power_ != PowerState::Normal) return;
+  if (profile_.dtr_mode == 1) engine_->end_data_mode(at::DataEnd::DtrDrop);
+  if (profile_.dtr_mode == 2) engine_->end_data_mode(at::DataEnd::DtrHangup);
+}
+
 void Module::set_cfun(int fun) {
   cfun_ = fun;
   network_.set_radio(fun == 1);

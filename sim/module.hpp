@@ -67,6 +67,10 @@ class Module {
   void power_cut();  // no clean shutdown
   void reset();      // AT+CFUN=1,1 and the like
   void shutdown();   // process exit: state saved, timers stopped
+  // The host's DTR line (a pty has none: the control interface sets it). An on->off edge
+  // leaves data mode under AT&D1 and drops the transfer under AT&D2.
+  void set_dtr(bool on);
+  bool dtr() const { return dtr_; }
 
   PowerState power_state() const { return power_; }
   std::uint64_t boot_count() const { return boot_count_; }
@@ -117,6 +121,7 @@ class Module {
   int cfun_ = 1;
   Volatile volatile_;
   std::uint64_t boot_count_ = 0;
+  bool dtr_ = true;
   std::uint64_t life_ = 0;  // bumped at every power transition: stale timers do nothing
   boost::asio::steady_timer timer_;
   Writer writer_;

@@ -1,0 +1,259 @@
+#include "tests/support/sim_process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace bg95::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+speed_t to_speed(unsigned baud) {
+  switch (baud) {
+    case 9600: return B9600;
+    case 57600: return B57600;
+    case 230400: return B230400;
+    case 460800: return B460800;
+    case 921600: return B921600;
+    default: return B115200;
+  }
+}
+
+std::string printable(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '\r') out += "\\r";
+    else if (c == '\n') out += "\\n";
+    else if (c < 0x20 || c >= 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else out += static_cast<char>(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "bg95test-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+HostPort::HostPort(const std::string& path, unsigned baud) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  termios t{};
+  ::tcgetattr(fd_, &t);
+  ::cfmakeraw(&t);
+  t.c_cflag |= CLOCAL | CREAD;
+  ::cfsetispeed(&t, to_speed(baud));
+  ::cfsetospeed(&t, to_speed(baud));
+  ::tcsetattr(fd_, TCSANOW, &t);
+}
+
+HostPort::~HostPort() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void HostPort::write(std::string_view bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      pollfd p{fd_, POLLOUT, 0};
+      ::poll(&p, 1, 1000);
+      continue;
+    }
+    if (n < 0) throw std::runtime_error(std::string("host write failed: ") + std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+std::string HostPort::read_until(std::string_view needle, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    if (const auto pos = pending_.find(needle); pos != std::string::npos) {
+      std::string out = pending_.substr(0, pos + needle.size());
+      pending_.erase(0, pos + needle.size());
+      return out;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0)
+      throw std::runtime_error("timed out waiting for \"" + printable(needle) + "\"; got \"" +
+                               printable(pending_) + "\"");
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
+      char buf[65536];
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n > 0) pending_.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+}
+
+std::string HostPort::read_for(std::chrono::milliseconds quiet) {
+  while (true) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(quiet.count())) <= 0) break;
+    char buf[65536];
+    const ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n <= 0) break;
+    pending_.append(buf, static_cast<std::size_t>(n));
+  }
+  return std::exchange(pending_, {});
+}
+
+std::string HostPort::read_once(std::chrono::milliseconds timeout) {
+  if (!pending_.empty()) return std::exchange(pending_, {});
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
+    throw std::runtime_error("timed out waiting for a read");
+  char buf[65536];
+  const ssize_t n = ::read(fd_, buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string{};
+}
+
+std::string HostPort::command(std::string_view line, std::chrono::milliseconds timeout) {
+  write(line);
+  const auto deadline = Clock::now() + timeout;
+  std::string out;
+  static constexpr std::string_view kFinals[] = {"\r\nOK\r\n", "\r\nERROR\r\n", "\r\nCONNECT\r\n"};
+  while (true) {
+    for (auto f : kFinals) {
+      if (auto pos = pending_.find(f); pos != std::string::npos) {
+        out = pending_.substr(0, pos + f.size());
+        pending_.erase(0, pos + f.size());
+        return out;
+      }
+    }
+    if (auto pos = pending_.find("\r\n+CME ERROR: "); pos != std::string::npos) {
+      if (auto end = pending_.find("\r\n", pos + 2); end != std::string::npos) {
+        out = pending_.substr(0, end + 2);
+        pending_.erase(0, end + 2);
+        return out;
+      }
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0)
+      throw std::runtime_error("no final result for \"" + printable(line) + "\"; got \"" +
+                               printable(pending_) + "\"");
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
+      char buf[65536];
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n > 0) pending_.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+}
+
+void wait_until_ready(HostPort& port, std::chrono::milliseconds timeout) {
+  // While booting the module ignores input; ask again until it answers.
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    port.write("AT\r");
+    try {
+      port.read_until("OK\r\n", std::chrono::milliseconds(200));
+      port.read_for(std::chrono::milliseconds(50));  // drop the rest (banner, echoes)
+      return;
+    } catch (const std::runtime_error&) {
+    }
+  }
+  throw std::runtime_error("module did not become ready");
+}
+
+SimProcess::SimProcess(Options options) : options_(std::move(options)) {
+  link_ = options_.state_dir.parent_path() / (options_.state_dir.filename().string() + ".port");
+  stderr_file_ = options_.state_dir.parent_path() / (options_.state_dir.filename().string() + ".stderr");
+  std::vector<std::string> args{BG95SIM_BINARY, "--state", options_.state_dir.string(), "--link",
+                                link_.string(), "-v"};
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::dup2(out[1], 1);
+    const int err = ::open(stderr_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (err >= 0) ::dup2(err, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  stdout_fd_ = out[0];
+  // The ready line names the port.
+  std::string line;
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (line.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd p{stdout_fd_, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      throw std::runtime_error("bg95sim printed no ready line; stderr: " + stderr_text());
+    char buf[512];
+    const ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
+    if (n <= 0) throw std::runtime_error("bg95sim exited early; stderr: " + stderr_text());
+    line.append(buf, static_cast<std::size_t>(n));
+  }
+  ready_line_ = line.substr(0, line.find('\n'));
+  const auto at = ready_line_.find(" ready on ");
+  if (at == std::string::npos) throw std::runtime_error("unexpected ready line: " + ready_line_);
+  const auto start = at + std::strlen(" ready on ");
+  pty_path_ = ready_line_.substr(start, ready_line_.find(' ', start) - start);
+}
+
+SimProcess::~SimProcess() {
+  port_.reset();
+  if (pid_ > 0) stop(SIGKILL);
+  if (stdout_fd_ >= 0) ::close(stdout_fd_);
+}
+
+HostPort& SimProcess::open_port() {
+  port_ = std::make_unique<HostPort>(link_.string());
+  if (options_.wait_for_boot) wait_until_ready(*port_);
+  return *port_;
+}
+
+void SimProcess::close_port() { port_.reset(); }
+
+bool SimProcess::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  return ::waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+int SimProcess::stop(int signal_number) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, signal_number);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+std::string SimProcess::stderr_text() const {
+  std::ifstream in(stderr_file_);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace bg95::test

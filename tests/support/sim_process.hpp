@@ -1,0 +1,103 @@
+#pragma once
+// Test support: runs the real bg95sim program in a temporary state folder and talks to its
+// pseudo-terminal as a host would (termios raw, 115200). Reads wait on poll() for the bytes
+// a test expects, with a deadline; nothing sleeps.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bg95::test {
+
+// A temporary folder removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The host side of a port: open, raw mode, read with deadlines.
+class HostPort {
+ public:
+  explicit HostPort(const std::string& path, unsigned baud = 115200);
+  ~HostPort();
+  HostPort(const HostPort&) = delete;
+  HostPort& operator=(const HostPort&) = delete;
+
+  void write(std::string_view bytes);
+  // Reads until `needle` has arrived; returns everything read (needle included) or throws
+  // std::runtime_error with what arrived when the deadline passes.
+  std::string read_until(std::string_view needle,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Reads whatever arrives until `quiet` passes with no byte (for asserting silence).
+  std::string read_for(std::chrono::milliseconds quiet);
+  // Writes a command line and returns the whole answer up to its final result code
+  // ("OK", "ERROR", "+CME ERROR: ...", "CONNECT"), echo included.
+  std::string command(std::string_view line,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // One read() as a host tool does it: waits for the first byte, then returns what one
+  // read gives.
+  std::string read_once(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  int fd() const { return fd_; }
+  // Bytes read but not yet returned by read_until.
+  std::string& pending() { return pending_; }
+
+ private:
+  int fd_ = -1;
+  std::string pending_;
+};
+
+// A running bg95sim.
+class SimProcess {
+ public:
+  struct Options {
+    std::filesystem::path state_dir;  // required
+    std::vector<std::string> extra_args;
+    bool wait_for_boot = true;  // open the port and wait for "APP RDY"... see start()
+  };
+  explicit SimProcess(Options options);
+  ~SimProcess();
+  SimProcess(const SimProcess&) = delete;
+  SimProcess& operator=(const SimProcess&) = delete;
+
+  const std::string& pty_path() const { return pty_path_; }
+  const std::filesystem::path& link() const { return link_; }
+  const std::string& ready_line() const { return ready_line_; }
+  pid_t pid() const { return pid_; }
+  // Opens the host side; the module is ready for AT commands once "AT" answers OK.
+  HostPort& open_port();
+  void close_port();
+  HostPort& port() { return *port_; }
+  // Sends SIGTERM and waits; returns the exit status (as from waitpid).
+  int stop(int signal_number = 15);
+  bool running();
+  // Whatever the program wrote to stderr so far.
+  std::string stderr_text() const;
+
+ private:
+  Options options_;
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::filesystem::path stderr_file_;
+  std::string pty_path_;
+  std::filesystem::path link_;
+  std::string ready_line_;
+  std::unique_ptr<HostPort> port_;
+};
+
+// Waits until the module answers "AT" with OK (it ignores input while booting).
+void wait_until_ready(HostPort& port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+}  // namespace bg95::test
