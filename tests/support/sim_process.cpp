@@ -34,7 +34,8 @@ speed_t to_speed(unsigned baud) {
 
 std::string printable(std::string_view s) {
   std::string out;
-  for (unsigned char c : s) {
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
     if (c == '\r') out += "\\r";
     else if (c == '\n') out += "\\n";
     else if (c < 0x20 || c >= 0x7F) {
@@ -182,7 +183,9 @@ void wait_until_ready(HostPort& port, std::chrono::milliseconds timeout) {
 
 SimProcess::SimProcess(Options options) : options_(std::move(options)) {
   link_ = options_.state_dir.parent_path() / (options_.state_dir.filename().string() + ".port");
-  stderr_file_ = options_.state_dir.parent_path() / (options_.state_dir.filename().string() + ".stderr");
+  // One stderr file per process: a second emulator on the same state must not overwrite it.
+  stderr_file_ = options_.state_dir.parent_path() /
+                 (options_.state_dir.filename().string() + ".stderr." + std::to_string(std::random_device{}()));
   std::vector<std::string> args{BG95SIM_BINARY, "--state", options_.state_dir.string(), "--link",
                                 link_.string(), "-v"};
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());

@@ -1,0 +1,240 @@
+// The real bg95sim program over its real pseudo-terminal, as a host sees it: exact bytes.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/sim_process.hpp"
+
+namespace bg95::test {
+namespace {
+
+class PtyTest : public ::testing::Test {
+ protected:
+  SimProcess& start(std::vector<std::string> args = {}) {
+    sim = std::make_unique<SimProcess>(SimProcess::Options{dir.path() / "state", std::move(args)});
+    return *sim;
+  }
+  TempDir dir;
+  std::unique_ptr<SimProcess> sim;
+};
+
+TEST_F(PtyTest, ReadyLineNamesThePortAndTheLink) {
+  auto& s = start();
+  EXPECT_EQ(s.pty_path().rfind("/dev/pts/", 0), 0u) << s.ready_line();
+  EXPECT_EQ(std::filesystem::read_symlink(s.link()).string(), s.pty_path());
+  EXPECT_NE(s.ready_line().find("picocom -b 115200"), std::string::npos);
+}
+
+TEST_F(PtyTest, AtiExactBytesInOneRead) {
+  auto& port = start().open_port();
+  port.write("ATI\r");
+  // One read() returns the whole answer, echo first: host tools parse one read at a time.
+  EXPECT_EQ(port.read_once(), "ATI\r\r\nQuectel\r\nBG95-M3\r\nRevision: BG95M3LAR02A03\r\n\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, ChainAnswersInTurnWithOneOk) {
+  auto& port = start().open_port();
+  EXPECT_EQ(port.command("AT+CSQ;+CEREG?;+CGREG?;+COPS?\r"),
+            "AT+CSQ;+CEREG?;+CGREG?;+COPS?\r\r\n+CSQ: 26,99\r\n\r\n+CEREG: 0,1\r\n\r\n+CGREG: 0,4\r\n"
+            "\r\n+COPS: 0,0,\"Telstra Mobile Telstra\",8\r\n\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, EchoOffAndOn) {
+  auto& port = start().open_port();
+  EXPECT_EQ(port.command("ATE0\r"), "ATE0\r\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+CGMR\r"), "\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("ATE1\r"), "\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QGMR\r"), "AT+QGMR\r\r\nBG95M3LAR02A03_01.011.01.011\r\n\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, CmeeModesAndUnknownCommands) {
+  auto& port = start().open_port();
+  port.command("ATE0\r");
+  EXPECT_EQ(port.command("AT+CSQ?\r"), "\r\n+CME ERROR: 3\r\n");
+  EXPECT_EQ(port.command("AT+CMEE=2\r"), "\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+CSQ?\r"), "\r\n+CME ERROR: operation not allowed\r\n");
+  EXPECT_EQ(port.command("AT+CMEE=0\r"), "\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+CSQ?\r"), "\r\nERROR\r\n");
+  EXPECT_EQ(port.command("AT+CMEE?\r"), "\r\n+CMEE: 0\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+CMEE=3\r"), "\r\nERROR\r\n");
+  EXPECT_EQ(port.command("AT+BOGUS\r"), "\r\nERROR\r\n");
+  // Numeric results end with a bare CR, so read up to it.
+  port.write("ATV0\r");
+  EXPECT_EQ(port.read_until("0\r"), "0\r");
+  port.write("AT+CGMI\r");
+  EXPECT_EQ(port.read_until("\n0\r"), "Quectel\r\n0\r");
+  port.write("AT+NONE\r");
+  EXPECT_EQ(port.read_until("4\r"), "4\r");
+}
+
+TEST_F(PtyTest, IdentityAndNetworkFormats) {
+  auto& port = start().open_port();
+  port.command("ATE0\r");
+  EXPECT_EQ(port.command("AT+CGSN\r"), "\r\n865341040062814\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+CGMM\r"), "\r\nBG95-M3\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+CPIN?\r"), "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QNWINFO\r"), "\r\n+QNWINFO: \"eMTC\",\"50501\",\"LTE BAND 28\",9410\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+CEREG=2;+CEREG?\r"),
+            "\r\n+CEREG: 2,1,\"3010\",\"8A2C01B\",8\r\n\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, CfunTurnsTheRadioOffAndOnWithUrcs) {
+  auto& port = start().open_port();
+  port.command("ATE0\r");
+  EXPECT_EQ(port.command("AT+CEREG=1\r"), "\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+CFUN=4\r"), "\r\nOK\r\n");
+  EXPECT_EQ(port.read_until("+CEREG: 0\r\n"), "\r\n+CEREG: 0\r\n");
+  EXPECT_EQ(port.command("AT+CSQ;+COPS?\r"), "\r\n+CSQ: 99,99\r\n\r\n+COPS: 0\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+CFUN=1\r"), "\r\nOK\r\n");
+  EXPECT_EQ(port.read_until("+CEREG: 1\r\n"), "\r\n+CEREG: 1\r\n");
+}
+
+TEST_F(PtyTest, CfunResetPrintsTheBootBanner) {
+  auto& port = start().open_port();
+  port.command("ATE0\r");
+  EXPECT_EQ(port.command("AT+CFUN=1,1\r"), "\r\nOK\r\n");
+  EXPECT_EQ(port.read_until("+QIND: SMS DONE\r\n"),
+            "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\nAPP RDY\r\n"
+            "\r\n+QIND: SMS DONE\r\n");
+  // Echo is back on after the reset (E1 at boot).
+  EXPECT_EQ(port.command("AT\r"), "AT\r\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, BackspaceEditing) {
+  auto& port = start().open_port();
+  port.command("ATE0\r");
+  EXPECT_EQ(port.command("AT+CGMX\bM\r"), "\r\nBG95-M3\r\n\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, HostClosesAndReopensManyTimes) {
+  auto& s = start();
+  for (int i = 0; i < 1000; ++i) {
+    HostPort p(s.link().string());
+  }
+  auto& port = s.open_port();
+  EXPECT_EQ(port.command("AT\r"), "AT\r\r\nOK\r\n");
+  EXPECT_TRUE(s.running());
+}
+
+TEST_F(PtyTest, RandomBytesDoNotBreakTheModule) {
+  auto& s = start();
+  auto& port = s.open_port();
+  std::mt19937_64 rng(42);
+  std::string chunk(64 * 1024, '\0');
+  // 10 MB of noise; the module's echo is read and thrown away so the pty never fills.
+  for (int i = 0; i < 160; ++i) {
+    for (auto& c : chunk) c = static_cast<char>(rng());
+    port.write(chunk);
+    port.read_for(std::chrono::milliseconds(0));
+  }
+  port.write("\r");
+  port.read_for(std::chrono::milliseconds(200));
+  // Whatever state the noise left (echo off, V0...), AT&F restores the defaults.
+  port.write("AT&F\r");
+  port.read_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(port.command("AT\r"), "AT\r\r\nOK\r\n");
+  EXPECT_TRUE(s.running());
+}
+
+TEST_F(PtyTest, OutputWhileNoHostListensIsDropped) {
+  auto& s = start();
+  {
+    auto& port = s.open_port();
+    port.command("AT+CEREG=1\r");
+    port.write("AT+CFUN=4\r");
+    port.read_until("OK\r\n");
+    s.close_port();
+  }
+  // The +CEREG: 0 URC went out while the port was closed: gone, as on a UART.
+  auto& port = s.open_port();
+  EXPECT_EQ(port.command("AT\r"), "AT\r\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, SettingsSurviveARestart) {
+  {
+    auto& port = start().open_port();
+    EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\",0,\"Telstra.internet\"\r"),
+              "AT+QCFGEXT=\"fota_apn\",0,\"Telstra.internet\"\r\r\nOK\r\n");
+    EXPECT_EQ(port.command("ATE0&W\r"), "ATE0&W\r\r\nOK\r\n");
+    sim->close_port();
+    const int status = sim->stop(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_FALSE(std::filesystem::exists(sim->link()));  // the link goes with the program
+  }
+  auto& port = start().open_port();
+  // ATE0 was saved with AT&W: no echo after the restart.
+  EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\"\r"),
+            "\r\n+QCFGEXT: \"fota_apn\",0,\"Telstra.internet\"\r\n\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, QcfgextRejectsBadInput) {
+  auto& port = start().open_port();
+  port.command("ATE0\r");
+  EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\",3,\"x\"\r"), "\r\nERROR\r\n");
+  EXPECT_EQ(port.command("AT+QCFGEXT=\"nope\"\r"), "\r\nERROR\r\n");
+  EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\",1,\"v6.apn\",\"user\"\r"), "\r\nERROR\r\n");
+  EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\",2,\"v6.apn\",\"user\",\"pw\"\r"), "\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\"\r"),
+            "\r\n+QCFGEXT: \"fota_apn\",2,\"v6.apn\",\"user\",\"pw\"\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QFOTADL=?\r"), "\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, CorruptSettingsGiveAClearErrorAndCanBeRecreated) {
+  {
+    start();
+    sim->stop(SIGTERM);
+  }
+  const auto settings = dir.path() / "state" / "settings.json";
+  std::ofstream(settings) << "{ not json";
+  SimProcess::Options opts{dir.path() / "state", {}};
+  try {
+    SimProcess bad(opts);
+    FAIL() << "started with corrupt settings";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("settings.json: corrupt settings"), std::string::npos) << what;
+    EXPECT_NE(what.find("--recreate-state"), std::string::npos) << what;
+  }
+  auto& port = start({"--recreate-state"}).open_port();
+  EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, TruncatedFlashIsRefusedWithItsName) {
+  {
+    start();
+    sim->stop(SIGTERM);
+  }
+  std::filesystem::resize_file(dir.path() / "state" / "flash.bin", 4096);
+  try {
+    SimProcess bad(SimProcess::Options{dir.path() / "state", {}});
+    FAIL() << "started with a truncated flash";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("flash.bin: flash file has 4096 bytes"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(PtyTest, ModelOptionChangesIdentityAndRevision) {
+  auto& port = start({"--model", "BG77"}).open_port();
+  EXPECT_EQ(port.command("ATI\r"), "ATI\r\r\nQuectel\r\nBG77\r\nRevision: BG77LAR02A04\r\n\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, StateFolderIsLockedAgainstASecondEmulator) {
+  start();
+  try {
+    SimProcess second(SimProcess::Options{dir.path() / "state", {}});
+    FAIL() << "two emulators shared a state folder";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("in use by another bg95sim"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace bg95::test
