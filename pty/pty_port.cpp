@@ -40,18 +40,30 @@ void make_raw(int fd) {
 
 std::uint32_t speed_to_baud(speed_t s) {
   switch (s) {
-    case B1200: return 1200;
-    case B2400: return 2400;
-    case B4800: return 4800;
-    case B9600: return 9600;
-    case B19200: return 19200;
-    case B38400: return 38400;
-    case B57600: return 57600;
-    case B115200: return 115200;
-    case B230400: return 230400;
-    case B460800: return 460800;
-    case B921600: return 921600;
-    default: return 0;
+    case B1200:
+      return 1200;
+    case B2400:
+      return 2400;
+    case B4800:
+      return 4800;
+    case B9600:
+      return 9600;
+    case B19200:
+      return 19200;
+    case B38400:
+      return 38400;
+    case B57600:
+      return 57600;
+    case B115200:
+      return 115200;
+    case B230400:
+      return 230400;
+    case B460800:
+      return 460800;
+    case B921600:
+      return 921600;
+    default:
+      return 0;
   }
 }
 
@@ -110,22 +122,24 @@ void PtyPort::start(Callbacks callbacks) {
 }
 
 void PtyPort::read_loop() {
-  master_.async_read_some(
-      boost::asio::buffer(read_buffer_), [this](boost::system::error_code ec, std::size_t n) {
-        if (ec == boost::asio::error::operation_aborted) return;
-        if (ec) {
-          // With our own slave descriptor open this does not happen; if it does, wait for
-          // the descriptor to become readable again rather than spin.
-          master_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                             [this](boost::system::error_code e) {
-                               if (!e) read_loop();
-                             });
-          return;
-        }
-        drain_inotify();
-        if (callbacks_.on_data) callbacks_.on_data(std::string_view(read_buffer_.data(), n));
-        read_loop();
-      });
+  master_.async_read_some(boost::asio::buffer(read_buffer_),
+                          [this](boost::system::error_code ec, std::size_t n) {
+                            if (ec == boost::asio::error::operation_aborted) return;
+                            if (ec) {
+                              // With our own slave descriptor open this does not happen; if it
+                              // does, wait for the descriptor to become readable again rather than
+                              // spin.
+                              master_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                                                 [this](boost::system::error_code e) {
+                                                   if (!e) read_loop();
+                                                 });
+                              return;
+                            }
+                            drain_inotify();
+                            if (callbacks_.on_data)
+                              callbacks_.on_data(std::string_view(read_buffer_.data(), n));
+                            read_loop();
+                          });
 }
 
 void PtyPort::watch_loop() {
@@ -142,7 +156,8 @@ void PtyPort::drain_inotify() {
   // Read synchronously: the host's open must be known before its first bytes are answered,
   // and before output is dropped for want of a listener.
   while (true) {
-    const ssize_t n = ::read(inotify_.native_handle(), inotify_buffer_.data(), inotify_buffer_.size());
+    const ssize_t n =
+        ::read(inotify_.native_handle(), inotify_buffer_.data(), inotify_buffer_.size());
     if (n <= 0) return;
     std::size_t off = 0;
     while (off + sizeof(inotify_event) <= static_cast<std::size_t>(n)) {
@@ -157,8 +172,7 @@ void PtyPort::drain_inotify() {
         queued_bytes_ = 0;
         if (callbacks_.on_host_open) callbacks_.on_host_open();
       }
-      if ((ev.mask & IN_CLOSE) && host_opens_ > 0 && --host_opens_ == 0 &&
-          callbacks_.on_host_close)
+      if ((ev.mask & IN_CLOSE) && host_opens_ > 0 && --host_opens_ == 0 && callbacks_.on_host_close)
         callbacks_.on_host_close();
     }
   }
@@ -182,8 +196,8 @@ void PtyPort::write(std::string bytes) {
 void PtyPort::try_write() {
   while (!out_.empty() && !write_waiting_) {
     const std::string& front = out_.front();
-    const ssize_t n = ::write(master_.native_handle(), front.data() + out_offset_,
-                              front.size() - out_offset_);
+    const ssize_t n =
+        ::write(master_.native_handle(), front.data() + out_offset_, front.size() - out_offset_);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {

@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <fmt/format.h>
 
 #include "pty/pty_port.hpp"
 #include "sim/firmware/image.hpp"
@@ -30,6 +30,8 @@ struct Options {
   std::string operator_name = "Telstra Mobile Telstra";
   std::string plmn = "50501";
   bool verbose = false;
+  std::string usb_link;
+  int guard_ms = 1000;
 };
 
 bg95::ModuleConfig make_config(const Options& o) {
@@ -38,13 +40,15 @@ bg95::ModuleConfig make_config(const Options& o) {
                                     : std::filesystem::path(o.state_dir);
   c.model = o.model;
   c.recreate_state = o.recreate_state;
-  c.timing.profile = o.timing == "realistic" ? bg95::Timing::Profile::Realistic : bg95::Timing::Profile::Fast;
+  c.timing.profile =
+      o.timing == "realistic" ? bg95::Timing::Profile::Realistic : bg95::Timing::Profile::Fast;
   c.timing.scale = o.time_scale;
   c.network.rat = o.rat == "nbiot" ? bg95::Rat::NbIot : bg95::Rat::EMtc;
   c.network.csq_rssi = o.csq;
   c.network.status = o.unregistered ? bg95::RegStatus::Searching : bg95::RegStatus::Home;
   c.network.operator_name = o.operator_name;
   c.network.plmn = o.plmn;
+  c.guard_time = std::chrono::milliseconds(o.guard_ms);
   return c;
 }
 
@@ -58,7 +62,8 @@ int main(int argc, char** argv) {
   app.add_option("--state", o.state_dir,
                  "State folder (flash image, settings, file system). Default: "
                  "$XDG_STATE_HOME/bg95sim/default or ~/.local/state/bg95sim/default");
-  app.add_option("--link", o.link, "Keep a symlink to the port here (replaced atomically, removed at exit)");
+  app.add_option("--link", o.link,
+                 "Keep a symlink to the port here (replaced atomically, removed at exit)");
   app.add_option("--model", o.model, "Module model for a new state folder")
       ->check(CLI::IsMember({"BG95-M1", "BG95-M2", "BG95-M3", "BG95-M4", "BG95-M5", "BG77"}));
   app.add_flag("--recreate-state", o.recreate_state,
@@ -73,6 +78,12 @@ int main(int argc, char** argv) {
   app.add_flag("--unregistered", o.unregistered, "Start without network registration (searching)");
   app.add_option("--operator", o.operator_name, "Operator name shown by AT+COPS?");
   app.add_option("--plmn", o.plmn, "MCC+MNC of the cell");
+  app.add_option("--usb-port", o.usb_link,
+                 "Also model the USB AT port, as a second pty with a symlink here; it vanishes "
+                 "in DFOTA mode and comes back after the reboot");
+  app.add_option("--guard-time", o.guard_ms,
+                 "Guard time of the +++ escape in milliseconds (the note's 2.1.6: 1000)")
+      ->check(CLI::Range(1, 10000));
   app.add_flag("-v,--verbose", o.verbose, "Log module events to stderr");
   CLI11_PARSE(app, argc, argv);
 
@@ -99,6 +110,31 @@ int main(int argc, char** argv) {
                .on_host_open = {},
                .on_host_close = {}});
 
+  // The USB AT port: a pty that is closed (link removed) while the module is in DFOTA mode.
+  std::unique_ptr<bg95::pty::PtyPort> usb;
+  std::size_t usb_index = 0;
+  auto open_usb = [&] {
+    usb = std::make_unique<bg95::pty::PtyPort>(io.get_executor(), o.usb_link);
+    usb->start({.on_data = [&module, &usb_index](
+                               std::string_view bytes) { module->host_input(usb_index, bytes); },
+                .on_host_open = {},
+                .on_host_close = {}});
+  };
+  if (!o.usb_link.empty()) {
+    open_usb();
+    usb_index = module->add_usb_port(
+        [&usb](std::string bytes) {
+          if (usb) usb->write(std::move(bytes));
+        },
+        [&](bool present) {
+          if (present) {
+            open_usb();
+          } else {
+            usb.reset();
+          }
+        });
+  }
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int) {
     module->shutdown();
@@ -108,10 +144,12 @@ int main(int argc, char** argv) {
 
   module->power_on();
   const std::string& where = o.link.empty() ? port->path() : o.link;
-  std::cout << fmt::format("bg95sim: {} ready on {}{} (open with: picocom -b 115200 {}  or  screen {} 115200)",
-                           module->settings().model, port->path(),
-                           o.link.empty() ? "" : " -> link " + o.link, where, where)
-            << std::endl;
+  std::cout
+      << fmt::format(
+             "bg95sim: {} ready on {}{}{} (open with: picocom -b 115200 {}  or  screen {} 115200)",
+             module->settings().model, port->path(), o.link.empty() ? "" : " -> link " + o.link,
+             usb ? ", USB AT port " + usb->path() + " -> link " + o.usb_link : "", where, where)
+      << std::endl;
   io.run();
   return 0;
 }

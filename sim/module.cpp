@@ -27,16 +27,22 @@ std::vector<std::uint8_t> flash_signature(const flash::Layout& layout) {
   return page;
 }
 
-std::string recreate_hint() { return " (start with --recreate-state to replace it)"; }
+std::string recreate_hint() {
+  return " (start with --recreate-state to replace it)";
+}
 
 }  // namespace
 
 const char* power_state_name(PowerState s) {
   switch (s) {
-    case PowerState::Off: return "off";
-    case PowerState::Booting: return "booting";
-    case PowerState::Normal: return "normal";
-    case PowerState::Dfota: return "dfota";
+    case PowerState::Off:
+      return "off";
+    case PowerState::Booting:
+      return "booting";
+    case PowerState::Normal:
+      return "normal";
+    case PowerState::Dfota:
+      return "dfota";
   }
   return "off";
 }
@@ -49,17 +55,54 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
       network_(config_.network),
       timer_(executor) {
   open_state();
-  profile_ = settings_.saved_profile;
-  engine_ = std::make_unique<at::AtEngine>(executor_, commands_, profile_,
-                                           [this](std::string bytes) { write_port(std::move(bytes)); });
-  engine_->set_accepting(false);
+  make_port("uart");
   services::add_all(commands_, *this);
   network_.set_observer([this](const NetworkState& before, const NetworkState& after) {
     on_network_change(before, after);
   });
 }
 
-Module::~Module() { timer_.cancel(); }
+Module::~Module() {
+  timer_.cancel();
+}
+
+Module::AtPort& Module::make_port(std::string name) {
+  auto port = std::make_unique<AtPort>();
+  AtPort& p = *port;
+  p.name = std::move(name);
+  p.profile = settings_.saved_profile;
+  p.engine =
+      std::make_unique<at::AtEngine>(executor_, commands_, p.profile, [&p](std::string bytes) {
+        if (p.writer && p.present) p.writer(std::move(bytes));
+      });
+  p.engine->set_accepting(power_ == PowerState::Normal);
+  p.engine->set_guard_time(config_.guard_time);
+  ports_.push_back(std::move(port));
+  return p;
+}
+
+std::size_t Module::add_usb_port(Writer writer, std::function<void(bool)> on_presence) {
+  AtPort& p = make_port("usb");
+  p.writer = std::move(writer);
+  p.on_presence = std::move(on_presence);
+  p.present = power_ != PowerState::Dfota;
+  return ports_.size() - 1;
+}
+
+void Module::reset_ports(bool accepting) {
+  for (auto& p : ports_) {
+    p->engine->reset();
+    p->engine->set_accepting(accepting);
+  }
+}
+
+void Module::set_usb_present(bool present) {
+  for (auto& p : ports_) {
+    if (p->name != "usb" || p->present == present) continue;
+    p->present = present;
+    if (p->on_presence) p->on_presence(present);
+  }
+}
 
 void Module::open_state() {
   const auto settings_file = state_dir_.settings_file();
@@ -83,7 +126,8 @@ void Module::open_state() {
     state::save_settings(settings_file, settings_);
   }
   if (!firmware::known_model(settings_.model))
-    throw state::StateError(fmt::format("{}: unknown model \"{}\"", settings_file.string(), settings_.model));
+    throw state::StateError(
+        fmt::format("{}: unknown model \"{}\"", settings_file.string(), settings_.model));
   // Flash.
   try {
     flash_ = std::make_unique<flash::NandFlash>(flash_file, layout_.geometry);
@@ -98,8 +142,8 @@ void Module::open_state() {
     if (header.program_page(0, signature) != flash::FlashStatus::Ok)
       throw state::StateError(flash_file.string() + ": cannot format flash");
   } else if (first != signature) {
-    throw state::StateError(fmt::format("{}: not a bg95sim flash of layout {}{}", flash_file.string(),
-                                        kLayoutVersion, recreate_hint()));
+    throw state::StateError(fmt::format("{}: not a bg95sim flash of layout {}{}",
+                                        flash_file.string(), kLayoutVersion, recreate_hint()));
   }
   flash::PartitionView active(*flash_, layout_.active);
   if (active.page_erased(0)) create_default_image();
@@ -110,8 +154,9 @@ void Module::create_default_image() {
   h.model = settings_.model;
   h.revision = firmware::default_revision(settings_.model);
   h.full_version = firmware::default_full_version(h.revision);
-  const auto body = firmware::synthetic_body(config_.default_image_size - firmware::kImageHeaderSize,
-                                             /*seed=*/0xB695);
+  const auto body =
+      firmware::synthetic_body(config_.default_image_size - firmware::kImageHeaderSize,
+                               /*seed=*/0xB695);
   const auto image = firmware::make_image(h, body);
   flash::PartitionView active(*flash_, layout_.active);
   if (firmware::write_image(active, image) != flash::FlashStatus::Ok)
@@ -119,14 +164,13 @@ void Module::create_default_image() {
   log(fmt::format("created default firmware {} ({} bytes)", h.full_version, image.size()));
 }
 
-void Module::save_settings() { state::save_settings(state_dir_.settings_file(), settings_); }
-
-void Module::host_input(std::string_view bytes) {
-  if (power_ == PowerState::Normal) engine_->receive(bytes);
+void Module::save_settings() {
+  state::save_settings(state_dir_.settings_file(), settings_);
 }
 
-void Module::write_port(std::string bytes) {
-  if (writer_) writer_(std::move(bytes));
+void Module::host_input(std::size_t port, std::string_view bytes) {
+  if (power_ == PowerState::Normal && port < ports_.size() && ports_[port]->present)
+    ports_[port]->engine->receive(bytes);
 }
 
 void Module::log(std::string_view event) {
@@ -134,7 +178,10 @@ void Module::log(std::string_view event) {
 }
 
 void Module::emit_urc(std::string_view text) {
-  if (power_ == PowerState::Normal || power_ == PowerState::Dfota) engine_->emit_urc(text);
+  // URCs go to every port that is there; in DFOTA mode only the UART is (the note, 2.2.1.1).
+  if (power_ != PowerState::Normal && power_ != PowerState::Dfota) return;
+  for (auto& p : ports_)
+    if (p->present) p->engine->emit_urc(text);
 }
 
 void Module::power_on() {
@@ -142,8 +189,7 @@ void Module::power_on() {
   ++life_;
   power_ = PowerState::Booting;
   flash_->restore_power();
-  engine_->reset();
-  engine_->set_accepting(false);
+  reset_ports(false);
   log("power on");
   timer_.expires_after(config_.timing.boot());
   timer_.async_wait([this, life = life_](boost::system::error_code ec) {
@@ -161,13 +207,14 @@ void Module::finish_boot() {
     return;
   }
   running_image_ = std::move(*image);
-  profile_ = settings_.saved_profile;
+  for (auto& p : ports_)
+    p->profile = settings_.saved_profile;
   volatile_ = {};
   cfun_ = 1;
   power_ = PowerState::Normal;
   ++boot_count_;
-  engine_->reset();
-  engine_->set_accepting(true);
+  reset_ports(true);
+  set_usb_present(true);
   log(fmt::format("booted {}", running_image_.full_version));
   print_banner(0);
 }
@@ -193,8 +240,7 @@ void Module::power_cut() {
   if (power_ == PowerState::Off) return;
   ++life_;
   timer_.cancel();
-  engine_->reset();
-  engine_->set_accepting(false);
+  reset_ports(false);
   power_ = PowerState::Off;
   network_.set_radio(false);
   log("power cut");
@@ -215,7 +261,7 @@ void Module::shutdown() {
   save_settings();
   ++life_;
   timer_.cancel();
-  engine_->reset();
+  reset_ports(false);
   power_ = PowerState::Off;
 }
 
@@ -223,8 +269,10 @@ void Module::set_dtr(bool on) {
   const bool falling = dtr_ && !on;
   dtr_ = on;
   if (!falling || power_ != PowerState::Normal) return;
-  if (profile_.dtr_mode == 1) engine_->end_data_mode(at::DataEnd::DtrDrop);
-  if (profile_.dtr_mode == 2) engine_->end_data_mode(at::DataEnd::DtrHangup);
+  // DTR is a line of the main UART.
+  AtPort& uart = *ports_[0];
+  if (uart.profile.dtr_mode == 1) uart.engine->end_data_mode(at::DataEnd::DtrDrop);
+  if (uart.profile.dtr_mode == 2) uart.engine->end_data_mode(at::DataEnd::DtrHangup);
 }
 
 void Module::set_cfun(int fun) {
@@ -235,12 +283,13 @@ void Module::set_cfun(int fun) {
 void Module::on_network_change(const NetworkState& before, const NetworkState& after) {
   auto report = [&](std::string_view prefix, int mode, int stat_before, int stat_after) {
     if (mode == 0) return;
-    const bool cell_changed = before.tac != after.tac || before.cell_id != after.cell_id ||
-                              before.rat != after.rat;
+    const bool cell_changed =
+        before.tac != after.tac || before.cell_id != after.cell_id || before.rat != after.rat;
     if (stat_before != stat_after || (mode == 2 && cell_changed))
       emit_urc(urc::registration(prefix, mode, stat_after, after));
   };
-  const int eps_before = static_cast<int>(before.status), eps_after = static_cast<int>(after.status);
+  const int eps_before = static_cast<int>(before.status),
+            eps_after = static_cast<int>(after.status);
   report("+CREG", volatile_.creg_mode, eps_before, eps_after);
   // LTE-M and NB-IoT have no GPRS attach: +CGREG reports 4 (unknown) while on them.
   auto gprs = [](const NetworkState& s) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -37,12 +38,14 @@ const char* power_state_name(PowerState s);
 
 struct ModuleConfig {
   std::filesystem::path state_dir;
-  std::string model;             // empty: the state's model, BG95-M3 for a new state
-  std::uint32_t index = 0;       // position in a fleet: makes identities unique
-  bool recreate_state = false;   // replace corrupt or foreign state instead of failing
+  std::string model;            // empty: the state's model, BG95-M3 for a new state
+  std::uint32_t index = 0;      // position in a fleet: makes identities unique
+  bool recreate_state = false;  // replace corrupt or foreign state instead of failing
   std::uint64_t default_image_size = 4 * 1024 * 1024;
   Timing timing;
   NetworkState network;
+  // The "+++" guard time (the note's 2.1.6 says 1 s); tests shorten it.
+  std::chrono::milliseconds guard_time{1000};
 };
 
 class Module {
@@ -57,11 +60,16 @@ class Module {
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
-  void set_port_writer(Writer writer) { writer_ = std::move(writer); }
+  // Port 0 is the main UART, there from the start; set where its output goes.
+  void set_port_writer(Writer writer) { ports_[0]->writer = std::move(writer); }
+  // The USB AT port (optional). It vanishes in DFOTA mode and comes back after the reboot,
+  // as a USB port re-enumerates; `on_presence` tells the owner of the pty to follow.
+  std::size_t add_usb_port(Writer writer, std::function<void(bool present)> on_presence);
   void set_logger(Logger logger) { logger_ = std::move(logger); }
 
   // ---- what the outside world does to the module
-  void host_input(std::string_view bytes);
+  void host_input(std::string_view bytes) { host_input(0, bytes); }
+  void host_input(std::size_t port, std::string_view bytes);
   void power_on();
   void power_off();  // orderly: settings saved
   void power_cut();  // no clean shutdown
@@ -77,14 +85,15 @@ class Module {
 
   // ---- for the command services
   boost::asio::any_io_executor executor() const { return executor_; }
-  at::DteProfile& profile() { return profile_; }
+  at::DteProfile& profile() { return ports_[0]->profile; }
   state::Settings& settings() { return settings_; }
   void save_settings();
   NetworkModel& network() { return network_; }
   const firmware::ImageHeader& running_image() const { return running_image_; }
   const ModuleConfig& config() const { return config_; }
   void emit_urc(std::string_view text);
-  at::AtEngine& at() { return *engine_; }
+  at::AtEngine& at(std::size_t port = 0) { return *ports_[port]->engine; }
+  std::size_t port_count() const { return ports_.size(); }
   flash::NandFlash& flash() { return *flash_; }
   const flash::Layout& layout() const { return layout_; }
 
@@ -103,8 +112,11 @@ class Module {
   void finish_boot();
   void print_banner(std::size_t line);
   void on_network_change(const NetworkState& before, const NetworkState& after);
-  void write_port(std::string bytes);
   void log(std::string_view event);
+  struct AtPort;
+  AtPort& make_port(std::string name);
+  void reset_ports(bool accepting);
+  void set_usb_present(bool present);
 
   boost::asio::any_io_executor executor_;
   ModuleConfig config_;
@@ -112,9 +124,18 @@ class Module {
   flash::Layout layout_;
   std::unique_ptr<flash::NandFlash> flash_;
   state::Settings settings_;
-  at::DteProfile profile_;
   at::CommandTable commands_;
-  std::unique_ptr<at::AtEngine> engine_;
+  // One AT engine per port, each with its own DTE profile (ATE0 on USB does not silence the
+  // UART), all dispatching to the same command table.
+  struct AtPort {
+    std::string name;
+    at::DteProfile profile;
+    std::unique_ptr<at::AtEngine> engine;
+    Writer writer;
+    bool present = true;
+    std::function<void(bool)> on_presence;
+  };
+  std::vector<std::unique_ptr<AtPort>> ports_;
   NetworkModel network_;
   firmware::ImageHeader running_image_;
   PowerState power_ = PowerState::Off;
@@ -124,7 +145,6 @@ class Module {
   bool dtr_ = true;
   std::uint64_t life_ = 0;  // bumped at every power transition: stale timers do nothing
   boost::asio::steady_timer timer_;
-  Writer writer_;
   Logger logger_;
 };
 

@@ -4,18 +4,24 @@ namespace bg95 {
 
 const char* rat_name(Rat rat) {
   switch (rat) {
-    case Rat::EMtc: return "eMTC";
-    case Rat::NbIot: return "NBIoT";
-    case Rat::Gsm: return "GSM";
+    case Rat::EMtc:
+      return "eMTC";
+    case Rat::NbIot:
+      return "NBIoT";
+    case Rat::Gsm:
+      return "GSM";
   }
   return "eMTC";
 }
 
 int rat_act(Rat rat) {
   switch (rat) {
-    case Rat::EMtc: return 8;
-    case Rat::NbIot: return 9;
-    case Rat::Gsm: return 0;
+    case Rat::EMtc:
+      return 8;
+    case Rat::NbIot:
+      return 9;
+    case Rat::Gsm:
+      return 0;
   }
   return 8;
 }

@@ -10,7 +10,14 @@ namespace bg95 {
 
 enum class Rat { EMtc, NbIot, Gsm };
 // 3GPP 27.007 <stat>
-enum class RegStatus { NotRegistered = 0, Home = 1, Searching = 2, Denied = 3, Unknown = 4, Roaming = 5 };
+enum class RegStatus {
+  NotRegistered = 0,
+  Home = 1,
+  Searching = 2,
+  Denied = 3,
+  Unknown = 4,
+  Roaming = 5
+};
 
 struct NetworkState {
   RegStatus status = RegStatus::Home;
@@ -46,8 +53,12 @@ class NetworkModel {
   const NetworkState& cell() const { return cell_; }
   bool radio_on() const { return radio_on_; }
 
-  void set_cell(NetworkState cell) { change([&] { cell_ = std::move(cell); }); }
-  void set_radio(bool on) { change([&] { radio_on_ = on; }); }
+  void set_cell(NetworkState cell) {
+    change([&] { cell_ = std::move(cell); });
+  }
+  void set_radio(bool on) {
+    change([&] { radio_on_ = on; });
+  }
   void set_observer(Observer o) { observer_ = std::move(o); }
 
  private:

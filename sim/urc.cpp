@@ -6,7 +6,8 @@ namespace bg95::urc {
 
 std::string registration(std::string_view prefix, int mode, int stat, const NetworkState& net) {
   if (mode == 2 && (stat == 1 || stat == 5))
-    return fmt::format("{}: {},\"{}\",\"{}\",{}", prefix, stat, net.tac, net.cell_id, rat_act(net.rat));
+    return fmt::format("{}: {},\"{}\",\"{}\",{}", prefix, stat, net.tac, net.cell_id,
+                       rat_act(net.rat));
   return fmt::format("{}: {}", prefix, stat);
 }
 

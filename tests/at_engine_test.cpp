@@ -17,7 +17,8 @@ struct Port {
   std::vector<std::string> writes;
   std::string all() const {
     std::string s;
-    for (auto& w : writes) s += w;
+    for (auto& w : writes)
+      s += w;
     return s;
   }
 };
@@ -46,16 +47,23 @@ class UploadSession : public DataSession {
 
 class EngineTest : public ::testing::Test {
  protected:
-  EngineTest() : engine(io.get_executor(), table, profile, [this](std::string b) { port.writes.push_back(std::move(b)); }) {
+  EngineTest()
+      : engine(io.get_executor(), table, profile,
+               [this](std::string b) { port.writes.push_back(std::move(b)); }) {
     table.add({"+CSQ", Form::Execute, {}, [](Call& c) { c.line("+CSQ: 26,99"), c.ok(); }});
     table.add({"+FAIL", Form::Execute, {}, [](Call& c) { c.cme(4); }});
-    table.add({"E", Form::Write, {integer(0, 1)}, [this](Call& c) {
+    table.add({"E",
+               Form::Write,
+               {integer(0, 1)},
+               [this](Call& c) {
                  profile.echo = c.args().integer(0) == 1;
                  c.ok();
-               }, Outcome::error()});
+               },
+               Outcome::error()});
     table.add({"+SLOW", Form::Execute, {}, [this](Call& c) { completer = c.defer(); }});
     table.add({"+UP", Form::Write, {integer(1, 100)}, [this](Call& c) {
-                 session = std::make_shared<UploadSession>(static_cast<std::size_t>(c.args().integer(0)));
+                 session =
+                     std::make_shared<UploadSession>(static_cast<std::size_t>(c.args().integer(0)));
                  session->timeout = upload_timeout;
                  c.connect(session);
                }});
@@ -178,7 +186,8 @@ TEST_F(EngineTest, EscapeWithGuardTimesKeepsData) {
   quiet.wait();
   engine.receive("+++");
   EXPECT_TRUE(engine.in_data_mode());
-  while (engine.in_data_mode()) io.run_one();  // the escape timer ends data mode
+  while (engine.in_data_mode())
+    io.run_one();  // the escape timer ends data mode
   EXPECT_EQ(session->data, "abc");
   EXPECT_EQ(session->end, DataEnd::Escape);
   EXPECT_EQ(port.writes.back(), "\r\n+UP: 3\r\n\r\nOK\r\n");
@@ -201,7 +210,8 @@ TEST_F(EngineTest, IdleTimeoutEndsDataMode) {
   upload_timeout = 0.05;
   engine.receive("AT+UP=10\r");
   engine.receive("ab");
-  while (engine.in_data_mode()) io.run_one();
+  while (engine.in_data_mode())
+    io.run_one();
   EXPECT_EQ(session->end, DataEnd::Timeout);
   EXPECT_EQ(session->data, "ab");
 }

@@ -86,12 +86,12 @@ TEST(Arguments, TypedBinding) {
   EXPECT_EQ(bound->integer(0), 2);
   EXPECT_EQ(bound->str(1), "abc");
   EXPECT_FALSE(bound->has(2));
-  EXPECT_FALSE(bind_arguments(*split_arguments("3,\"abc\""), params));      // out of range
-  EXPECT_FALSE(bind_arguments(*split_arguments("1,\"abcdef\""), params));   // too long
-  EXPECT_FALSE(bind_arguments(*split_arguments("x,\"a\""), params));        // not a number
-  EXPECT_FALSE(bind_arguments(*split_arguments("\"1\",\"a\""), params));    // quoted number
-  EXPECT_FALSE(bind_arguments(*split_arguments("1"), params));              // missing required
-  EXPECT_FALSE(bind_arguments(*split_arguments("1,\"a\",2,4"), params));    // too many
+  EXPECT_FALSE(bind_arguments(*split_arguments("3,\"abc\""), params));     // out of range
+  EXPECT_FALSE(bind_arguments(*split_arguments("1,\"abcdef\""), params));  // too long
+  EXPECT_FALSE(bind_arguments(*split_arguments("x,\"a\""), params));       // not a number
+  EXPECT_FALSE(bind_arguments(*split_arguments("\"1\",\"a\""), params));   // quoted number
+  EXPECT_FALSE(bind_arguments(*split_arguments("1"), params));             // missing required
+  EXPECT_FALSE(bind_arguments(*split_arguments("1,\"a\",2,4"), params));   // too many
   EXPECT_FALSE(bind_arguments(*split_arguments("1,a"), {integer(0, 2), quoted(5)}));
 }
 
@@ -112,7 +112,9 @@ std::vector<LineAssembler::Event> feed_all(LineAssembler& a, std::string_view by
 
 TEST(LineAssembler, PrefixCaseNoiseAndBackspace) {
   LineAssembler a;
-  auto events = feed_all(a, "xx\nat+cs\x08\x08" "CSQ\r");
+  auto events = feed_all(a,
+                         "xx\nat+cs\x08\x08"
+                         "CSQ\r");
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].kind, LineAssembler::Event::Kind::Line);
   EXPECT_EQ(events[0].body, "+CSQ");

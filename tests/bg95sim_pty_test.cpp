@@ -36,14 +36,16 @@ TEST_F(PtyTest, AtiExactBytesInOneRead) {
   auto& port = start().open_port();
   port.write("ATI\r");
   // One read() returns the whole answer, echo first: host tools parse one read at a time.
-  EXPECT_EQ(port.read_once(), "ATI\r\r\nQuectel\r\nBG95-M3\r\nRevision: BG95M3LAR02A03\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.read_once(),
+            "ATI\r\r\nQuectel\r\nBG95-M3\r\nRevision: BG95M3LAR02A03\r\n\r\nOK\r\n");
 }
 
 TEST_F(PtyTest, ChainAnswersInTurnWithOneOk) {
   auto& port = start().open_port();
-  EXPECT_EQ(port.command("AT+CSQ;+CEREG?;+CGREG?;+COPS?\r"),
-            "AT+CSQ;+CEREG?;+CGREG?;+COPS?\r\r\n+CSQ: 26,99\r\n\r\n+CEREG: 0,1\r\n\r\n+CGREG: 0,4\r\n"
-            "\r\n+COPS: 0,0,\"Telstra Mobile Telstra\",8\r\n\r\nOK\r\n");
+  EXPECT_EQ(
+      port.command("AT+CSQ;+CEREG?;+CGREG?;+COPS?\r"),
+      "AT+CSQ;+CEREG?;+CGREG?;+COPS?\r\r\n+CSQ: 26,99\r\n\r\n+CEREG: 0,1\r\n\r\n+CGREG: 0,4\r\n"
+      "\r\n+COPS: 0,0,\"Telstra Mobile Telstra\",8\r\n\r\nOK\r\n");
 }
 
 TEST_F(PtyTest, EchoOffAndOn) {
@@ -80,7 +82,8 @@ TEST_F(PtyTest, IdentityAndNetworkFormats) {
   EXPECT_EQ(port.command("AT+CGSN\r"), "\r\n865341040062814\r\n\r\nOK\r\n");
   EXPECT_EQ(port.command("AT+CGMM\r"), "\r\nBG95-M3\r\n\r\nOK\r\n");
   EXPECT_EQ(port.command("AT+CPIN?\r"), "\r\n+CPIN: READY\r\n\r\nOK\r\n");
-  EXPECT_EQ(port.command("AT+QNWINFO\r"), "\r\n+QNWINFO: \"eMTC\",\"50501\",\"LTE BAND 28\",9410\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QNWINFO\r"),
+            "\r\n+QNWINFO: \"eMTC\",\"50501\",\"LTE BAND 28\",9410\r\n\r\nOK\r\n");
   EXPECT_EQ(port.command("AT+CEREG=2;+CEREG?\r"),
             "\r\n+CEREG: 2,1,\"3010\",\"8A2C01B\",8\r\n\r\nOK\r\n");
 }
@@ -130,7 +133,8 @@ TEST_F(PtyTest, RandomBytesDoNotBreakTheModule) {
   std::string chunk(64 * 1024, '\0');
   // 10 MB of noise; the module's echo is read and thrown away so the pty never fills.
   for (int i = 0; i < 160; ++i) {
-    for (auto& c : chunk) c = static_cast<char>(rng());
+    for (auto& c : chunk)
+      c = static_cast<char>(rng());
     port.write(chunk);
     port.read_for(std::chrono::milliseconds(0));
   }
@@ -223,7 +227,8 @@ TEST_F(PtyTest, TruncatedFlashIsRefusedWithItsName) {
 
 TEST_F(PtyTest, ModelOptionChangesIdentityAndRevision) {
   auto& port = start({"--model", "BG77"}).open_port();
-  EXPECT_EQ(port.command("ATI\r"), "ATI\r\r\nQuectel\r\nBG77\r\nRevision: BG77LAR02A04\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("ATI\r"),
+            "ATI\r\r\nQuectel\r\nBG77\r\nRevision: BG77LAR02A04\r\n\r\nOK\r\n");
 }
 
 TEST_F(PtyTest, StateFolderIsLockedAgainstASecondEmulator) {
@@ -232,7 +237,8 @@ TEST_F(PtyTest, StateFolderIsLockedAgainstASecondEmulator) {
     SimProcess second(SimProcess::Options{dir.path() / "state", {}});
     FAIL() << "two emulators shared a state folder";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("in use by another bg95sim"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("in use by another bg95sim"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -37,7 +37,9 @@ inline ArgSpec quoted(std::size_t max_length = 4096) {
   s.quoted_only = true;
   return s;
 }
-inline ArgSpec any() { return {ArgType::Any}; }
+inline ArgSpec any() {
+  return {ArgType::Any};
+}
 inline ArgSpec optional(ArgSpec s) {
   s.optional = true;
   return s;

@@ -5,9 +5,15 @@
 namespace bg95::at {
 namespace {
 
-char upper(char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+char upper(char c) {
+  return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) != 0;
+}
 
 // Characters V.250 allows in an extended command name after the prefix.
 bool is_name_char(char c) {
@@ -16,8 +22,10 @@ bool is_name_char(char c) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ')
+    s.remove_suffix(1);
   return s;
 }
 
@@ -86,9 +94,11 @@ CommandLine parse_command_line(std::string_view body) {
     ParsedCommand cmd;
     if (c == '+' || c == '$' || c == '%') {
       std::size_t j = i + 1;
-      while (j < body.size() && is_name_char(body[j])) ++j;
+      while (j < body.size() && is_name_char(body[j]))
+        ++j;
       if (j == i + 1) return fail();
-      for (std::size_t k = i; k < j; ++k) cmd.name += upper(body[k]);
+      for (std::size_t k = i; k < j; ++k)
+        cmd.name += upper(body[k]);
       std::string_view rest = body.substr(j);
       const std::size_t end = find_terminator(rest);
       std::string_view tail = rest.substr(0, end);
@@ -119,7 +129,8 @@ CommandLine parse_command_line(std::string_view body) {
       }
       if (cmd.name == "S") {  // S-register: Sn? or Sn=v
         std::size_t k = j;
-        while (k < body.size() && is_digit(body[k])) ++k;
+        while (k < body.size() && is_digit(body[k]))
+          ++k;
         if (k == j) return fail();
         cmd.name += std::string(body.substr(j, k - j));
         j = k;
@@ -129,7 +140,8 @@ CommandLine parse_command_line(std::string_view body) {
         } else if (j < body.size() && body[j] == '=') {
           ++j;
           std::size_t v = j;
-          while (v < body.size() && is_digit(body[v])) ++v;
+          while (v < body.size() && is_digit(body[v]))
+            ++v;
           cmd.form = Form::Write;
           cmd.args.push_back({v > j, false, std::string(body.substr(j, v - j))});
           j = v;
@@ -138,7 +150,8 @@ CommandLine parse_command_line(std::string_view body) {
         }
       } else {
         std::size_t k = j;
-        while (k < body.size() && is_digit(body[k])) ++k;
+        while (k < body.size() && is_digit(body[k]))
+          ++k;
         if (k > j) {
           cmd.form = Form::Write;
           cmd.args.push_back({true, false, std::string(body.substr(j, k - j))});

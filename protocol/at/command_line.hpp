@@ -15,7 +15,7 @@ enum class Form { Execute, Test, Read, Write };
 struct RawArgument {
   bool present = false;  // an empty position (",,") is not present
   bool quoted = false;
-  std::string text;      // without the quotes
+  std::string text;  // without the quotes
 };
 
 struct ParsedCommand {

@@ -30,7 +30,8 @@ std::variant<CommandTable::Match, Outcome> CommandTable::resolve(
 
 std::vector<std::string> CommandTable::names() const {
   std::vector<std::string> out;
-  for (const auto& [name, entries] : by_name_) out.push_back(name);
+  for (const auto& [name, entries] : by_name_)
+    out.push_back(name);
   std::sort(out.begin(), out.end());
   return out;
 }

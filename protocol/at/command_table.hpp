@@ -12,6 +12,7 @@
 
 #include "protocol/at/arguments.hpp"
 #include "protocol/at/command_line.hpp"
+#include "protocol/at/dte_profile.hpp"
 #include "protocol/at/reply.hpp"
 
 namespace bg95::at {
@@ -19,16 +20,29 @@ namespace bg95::at {
 // Finishes a command whose handler deferred its answer; safe to call after a reset (ignored).
 using Completer = std::function<void(Reply)>;
 
+// Writes bytes to the port a command came from, outside any framing (the data of
+// AT+QFDWL, the "A" acknowledgements of AT+QFUPL ack mode).
+using RawWriter = std::function<void(std::string bytes)>;
+
 // One running command. A handler adds information lines and ends it with a final result;
 // one that cannot answer at once calls defer() and finishes the returned handle later.
+// The handler sees the DTE profile of the port the command came from (ATE0 on one port does
+// not change another), but not the port itself.
 class Call {
  public:
-  Call(const ParsedCommand& command, const Args& args, Completer completer = {})
-      : command_(command), args_(args), completer_(std::move(completer)) {}
+  Call(const ParsedCommand& command, const Args& args, DteProfile& profile,
+       Completer completer = {}, RawWriter raw_writer = {})
+      : command_(command),
+        args_(args),
+        profile_(profile),
+        completer_(std::move(completer)),
+        raw_writer_(std::move(raw_writer)) {}
 
   const std::string& name() const { return command_.name; }
   Form form() const { return command_.form; }
   const Args& args() const { return args_; }
+  DteProfile& profile() { return profile_; }
+  const RawWriter& raw_writer() const { return raw_writer_; }
 
   void line(std::string text) { reply_.lines.push_back(std::move(text)); }
   void ok() { finish(Outcome::ok()); }
@@ -54,7 +68,9 @@ class Call {
  private:
   const ParsedCommand& command_;
   const Args& args_;
+  DteProfile& profile_;
   Completer completer_;
+  RawWriter raw_writer_;
   Reply reply_;
   bool finished_ = false;
   bool deferred_ = false;

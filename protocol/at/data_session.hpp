@@ -10,12 +10,12 @@
 namespace bg95::at {
 
 enum class DataEnd {
-  Complete,  // the session received all it asked for
-  Timeout,   // no byte for the session's timeout
-  Escape,    // "+++" framed by the guard times
-  DtrDrop,   // DTR on->off under AT&D1
-  DtrHangup, // DTR on->off under AT&D2: the transfer is dropped
-  Reset,     // the module lost power or reset: no answer is written
+  Complete,   // the session received all it asked for
+  Timeout,    // no byte for the session's timeout
+  Escape,     // "+++" framed by the guard times
+  DtrDrop,    // DTR on->off under AT&D1
+  DtrHangup,  // DTR on->off under AT&D2: the transfer is dropped
+  Reset,      // the module lost power or reset: no answer is written
 };
 
 class DataSession {

@@ -116,9 +116,10 @@ void AtEngine::run_commands(std::string& out) {
     }
     auto& match = std::get<CommandTable::Match>(resolved);
     const std::uint64_t call_id = ++call_id_;
-    Call call(command, match.args, [this, call_id](Reply reply) {
-      complete_deferred(call_id, std::move(reply));
-    });
+    Call call(
+        command, match.args, profile_,
+        [this, call_id](Reply reply) { complete_deferred(call_id, std::move(reply)); },
+        [this](std::string bytes) { writer_(std::move(bytes)); });
     match.command->handler(call);
     if (call.deferred()) {
       waiting_deferred_ = true;  // the answers so far wait for the chain's end
@@ -214,8 +215,8 @@ void AtEngine::arm_idle_timer() {
   if (!data_) return;
   const double seconds = data_->idle_timeout_seconds();
   if (seconds <= 0) return;
-  idle_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(seconds)));
+  idle_timer_.expires_after(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
   idle_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
     if (ec || generation != generation_ || !data_) return;
     leave_data_mode(DataEnd::Timeout);
@@ -242,8 +243,8 @@ void AtEngine::receive_data_bytes(std::string_view bytes) {
   while (i < bytes.size()) {
     const char c = bytes[i];
     const bool can_start = held_pluses_.empty() && i == 0 && quiet_before;
-    const bool can_continue = !held_pluses_.empty() && held_pluses_.size() < 3 &&
-                              now - first_plus_ <= guard_;
+    const bool can_continue =
+        !held_pluses_.empty() && held_pluses_.size() < 3 && now - first_plus_ <= guard_;
     if (c == '+' && (can_start || can_continue)) {
       if (held_pluses_.empty()) first_plus_ = now;
       held_pluses_.push_back(c);

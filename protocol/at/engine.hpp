@@ -92,9 +92,9 @@ class AtEngine {
   // The command line being answered.
   std::deque<ParsedCommand> queue_;
   std::string line_output_;
-  bool busy_ = false;             // a command line is being answered
-  bool waiting_deferred_ = false; // the current command deferred its answer
-  std::string pending_input_;     // bytes that came while busy
+  bool busy_ = false;              // a command line is being answered
+  bool waiting_deferred_ = false;  // the current command deferred its answer
+  std::string pending_input_;      // bytes that came while busy
   std::deque<std::string> urcs_;
 
   // Data mode.

@@ -10,8 +10,7 @@ void LineAssembler::reset() {
   swallowed_lf_ = false;
 }
 
-std::optional<LineAssembler::Event> LineAssembler::feed(char c, std::uint8_t s3,
-                                                         std::uint8_t s5) {
+std::optional<LineAssembler::Event> LineAssembler::feed(char c, std::uint8_t s3, std::uint8_t s5) {
   const bool after_end = just_ended_;
   just_ended_ = false;
   swallowed_lf_ = false;

@@ -13,14 +13,10 @@ struct ResultText {
 };
 
 constexpr std::array kResults{
-    ResultText{ResultCode::Ok, "OK", 0},
-    ResultText{ResultCode::Connect, "CONNECT", 1},
-    ResultText{ResultCode::Ring, "RING", 2},
-    ResultText{ResultCode::NoCarrier, "NO CARRIER", 3},
-    ResultText{ResultCode::Error, "ERROR", 4},
-    ResultText{ResultCode::NoDialtone, "NO DIALTONE", 6},
-    ResultText{ResultCode::Busy, "BUSY", 7},
-    ResultText{ResultCode::NoAnswer, "NO ANSWER", 8},
+    ResultText{ResultCode::Ok, "OK", 0},       ResultText{ResultCode::Connect, "CONNECT", 1},
+    ResultText{ResultCode::Ring, "RING", 2},   ResultText{ResultCode::NoCarrier, "NO CARRIER", 3},
+    ResultText{ResultCode::Error, "ERROR", 4}, ResultText{ResultCode::NoDialtone, "NO DIALTONE", 6},
+    ResultText{ResultCode::Busy, "BUSY", 7},   ResultText{ResultCode::NoAnswer, "NO ANSWER", 8},
 };
 
 constexpr std::array<std::pair<int, std::string_view>, 34> kCmeTexts{{
@@ -103,9 +99,8 @@ std::string frame_cme_error(int code, const DteProfile& p) {
   if (p.cmee == CmeMode::Disabled) return frame_result(ResultCode::Error, p);
   if (p.quiet) return {};
   const std::string crlf{static_cast<char>(p.s3), static_cast<char>(p.s4)};
-  const std::string body = p.cmee == CmeMode::Verbose
-                               ? "+CME ERROR: " + std::string(cme_text(code))
-                               : "+CME ERROR: " + std::to_string(code);
+  const std::string body = p.cmee == CmeMode::Verbose ? "+CME ERROR: " + std::string(cme_text(code))
+                                                      : "+CME ERROR: " + std::to_string(code);
   return (p.verbose ? crlf : std::string{}) + body + crlf;
 }
 

@@ -12,7 +12,8 @@ flash::FlashStatus write_image(flash::PartitionView& partition, std::span<const 
   if (image.size() > partition.size()) return flash::FlashStatus::Failed;
   const std::uint32_t page = partition.page_size();
   const auto pages = static_cast<std::uint32_t>((image.size() + page - 1) / page);
-  const std::uint32_t blocks = (pages + partition.pages_per_block() - 1) / partition.pages_per_block();
+  const std::uint32_t blocks =
+      (pages + partition.pages_per_block() - 1) / partition.pages_per_block();
   for (std::uint32_t b = 0; b < blocks; ++b)
     if (auto s = partition.erase_block(b); s != flash::FlashStatus::Ok) return s;
   for (std::uint32_t p = 0; p < pages; ++p) {
@@ -30,7 +31,8 @@ util::Expected<ImageHeader> read_image_header(const flash::PartitionView& partit
   partition.read(0, buf);
   auto h = decode_image_header(buf);
   if (h && h->image_size() > partition.size())
-    return util::Error{fmt::format("image of {} bytes does not fit its partition", h->image_size())};
+    return util::Error{
+        fmt::format("image of {} bytes does not fit its partition", h->image_size())};
   return h;
 }
 

@@ -13,15 +13,15 @@ namespace bg95::firmware {
 namespace {
 
 // Header layout (all integers little-endian):
-constexpr std::size_t kOffMagic = 0;         // 8  "BG95FWIM"
-constexpr std::size_t kOffVersion = 8;       // 2  format version
-constexpr std::size_t kOffHeaderSize = 10;   // 2  256
-constexpr std::size_t kOffBodySize = 16;     // 8
-constexpr std::size_t kOffBodySha = 24;      // 32
-constexpr std::size_t kOffModel = 56;        // 16
-constexpr std::size_t kOffRevision = 72;     // 32
-constexpr std::size_t kOffFullVersion = 104; // 64
-constexpr std::size_t kOffCrc = 252;         // 4  CRC-32 of bytes 0..251
+constexpr std::size_t kOffMagic = 0;          // 8  "BG95FWIM"
+constexpr std::size_t kOffVersion = 8;        // 2  format version
+constexpr std::size_t kOffHeaderSize = 10;    // 2  256
+constexpr std::size_t kOffBodySize = 16;      // 8
+constexpr std::size_t kOffBodySha = 24;       // 32
+constexpr std::size_t kOffModel = 56;         // 16
+constexpr std::size_t kOffRevision = 72;      // 32
+constexpr std::size_t kOffFullVersion = 104;  // 64
+constexpr std::size_t kOffCrc = 252;          // 4  CRC-32 of bytes 0..251
 
 constexpr std::size_t kModelLen = 16, kRevisionLen = 32, kFullVersionLen = 64;
 
@@ -58,7 +58,8 @@ std::vector<std::uint8_t> encode_image_header(const ImageHeader& h) {
 
 util::Expected<ImageHeader> decode_image_header(std::span<const std::uint8_t> b) {
   if (b.size() < kImageHeaderSize)
-    return util::Error{fmt::format("image header needs {} bytes, have {}", kImageHeaderSize, b.size())};
+    return util::Error{
+        fmt::format("image header needs {} bytes, have {}", kImageHeaderSize, b.size())};
   if (std::memcmp(b.data() + kOffMagic, kImageMagic, sizeof kImageMagic) != 0)
     return util::Error{"not a firmware image (bad magic)"};
   const auto version = util::get_le<std::uint16_t>(b, kOffVersion);
@@ -81,7 +82,8 @@ util::Expected<ImageHeader> decode_image_header(std::span<const std::uint8_t> b)
   return h;
 }
 
-std::vector<std::uint8_t> make_image(const ImageHeader& fields, std::span<const std::uint8_t> body) {
+std::vector<std::uint8_t> make_image(const ImageHeader& fields,
+                                     std::span<const std::uint8_t> body) {
   ImageHeader h = fields;
   h.body_size = body.size();
   h.body_sha256 = util::sha256(body);
@@ -94,7 +96,8 @@ util::Expected<ImageHeader> verify_image(std::span<const std::uint8_t> image) {
   auto h = decode_image_header(image);
   if (!h) return h;
   if (image.size() != h->image_size())
-    return util::Error{fmt::format("image has {} bytes, header says {}", image.size(), h->image_size())};
+    return util::Error{
+        fmt::format("image has {} bytes, header says {}", image.size(), h->image_size())};
   if (util::sha256(image.subspan(kImageHeaderSize)) != h->body_sha256)
     return util::Error{"image body SHA-256 mismatch"};
   return h;
@@ -129,13 +132,15 @@ std::vector<std::uint8_t> synthetic_body(std::uint64_t size, std::uint64_t seed)
   // A small "instruction set" of 4-byte words; functions are runs of words with operands,
   // some functions are copies of earlier ones (inlined helpers, tables), as in real code.
   std::array<std::uint32_t, 64> opcodes{};
-  for (auto& op : opcodes) op = static_cast<std::uint32_t>(next()) & 0xFFF0F0F0u;
+  for (auto& op : opcodes)
+    op = static_cast<std::uint32_t>(next()) & 0xFFF0F0F0u;
   while (body.size() < size) {
     const std::uint64_t r = next();
     if (body.size() > 4096 && (r & 7) == 0) {
       const std::size_t len = std::min<std::size_t>(64 + (r >> 8) % 512, size - body.size());
       const std::size_t from = (r >> 20) % (body.size() - len);
-      for (std::size_t i = 0; i < len; ++i) body.push_back(body[from + i]);
+      for (std::size_t i = 0; i < len; ++i)
+        body.push_back(body[from + i]);
       continue;
     }
     const std::size_t words = 8 + (r >> 8) % 56;

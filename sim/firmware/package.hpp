@@ -27,7 +27,7 @@ enum class PayloadCodec : std::uint16_t { ZstdPatchFrom = 1 };
 
 struct PackageHeader {
   std::uint16_t format_version = kPackageFormatVersion;
-  std::string source_version;  // full version of the source image
+  std::string source_version;    // full version of the source image
   util::Digest source_sha256{};  // of the whole source image (header + body)
   std::uint64_t source_size = 0;
   std::string target_version;

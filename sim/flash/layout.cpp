@@ -13,9 +13,10 @@ Layout Layout::standard() {
   };
   l.header = take("header", 1);
   l.journal = take("journal", 8);
-  l.active = take("active", 256);   // 32 MiB
-  l.staging = take("staging", 256); // 32 MiB
-  l.package = take("package", static_cast<std::uint32_t>(kPackageAreaSize / l.geometry.block_size()));
+  l.active = take("active", 256);    // 32 MiB
+  l.staging = take("staging", 256);  // 32 MiB
+  l.package =
+      take("package", static_cast<std::uint32_t>(kPackageAreaSize / l.geometry.block_size()));
   l.geometry.block_count = next;
   return l;
 }
@@ -32,8 +33,8 @@ FlashStatus PartitionView::erase_block(std::uint32_t block) {
 
 FlashStatus PartitionView::program_page(std::uint32_t page, std::span<const std::uint8_t> data) {
   if (page >= page_count()) throw FlashError("program past the end of a partition");
-  return flash_.program(partition_.first_block + page / pages_per_block(),
-                        page % pages_per_block(), data);
+  return flash_.program(partition_.first_block + page / pages_per_block(), page % pages_per_block(),
+                        data);
 }
 
 bool PartitionView::page_erased(std::uint32_t page) const {

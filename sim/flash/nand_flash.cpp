@@ -16,7 +16,8 @@ namespace bg95::flash {
 namespace {
 
 void invert(std::span<std::uint8_t> bytes) {
-  for (auto& b : bytes) b = static_cast<std::uint8_t>(~b);
+  for (auto& b : bytes)
+    b = static_cast<std::uint8_t>(~b);
 }
 
 }  // namespace
@@ -30,14 +31,14 @@ NandFlash::NandFlash(std::filesystem::path file, Geometry geometry)
       created_ = true;
       if (::ftruncate(fd_, static_cast<off_t>(geometry_.total_size())) != 0) {
         ::close(fd_);
-        throw FlashError(fmt::format("{}: cannot size flash file: {}", file_.string(),
-                                     std::strerror(errno)));
+        throw FlashError(
+            fmt::format("{}: cannot size flash file: {}", file_.string(), std::strerror(errno)));
       }
     }
   }
   if (fd_ < 0)
-    throw FlashError(fmt::format("{}: cannot open flash file: {}", file_.string(),
-                                 std::strerror(errno)));
+    throw FlashError(
+        fmt::format("{}: cannot open flash file: {}", file_.string(), std::strerror(errno)));
   struct stat st {};
   ::fstat(fd_, &st);
   if (static_cast<std::uint64_t>(st.st_size) != geometry_.total_size()) {
@@ -62,8 +63,8 @@ void NandFlash::read(std::uint64_t offset, std::span<std::uint8_t> out) const {
     throw FlashError(fmt::format("flash read past the end ({}+{})", offset, out.size()));
   std::size_t done = 0;
   while (done < out.size()) {
-    const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
-                              static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) throw FlashError(fmt::format("{}: read failed", file_.string()));
     done += static_cast<std::size_t>(n);
@@ -95,8 +96,8 @@ FlashStatus NandFlash::program(std::uint32_t block, std::uint32_t page,
                                std::span<const std::uint8_t> data) {
   check_block(block);
   if (page >= geometry_.pages_per_block || data.size() > geometry_.page_size)
-    throw FlashError(fmt::format("bad program of block {} page {} ({} bytes)", block, page,
-                                 data.size()));
+    throw FlashError(
+        fmt::format("bad program of block {} page {} ({} bytes)", block, page, data.size()));
   return apply({FlashOp::Kind::Program, block, page}, data);
 }
 
@@ -118,10 +119,10 @@ FlashStatus NandFlash::apply(const FlashOp& op, std::span<const std::uint8_t> da
   if (op.kind == FlashOp::Kind::Erase) {
     // An erase resets the block to 0xFF, stored inverted as zeros: punching a hole gives
     // exactly that and keeps the file sparse. A torn erase leaves half the block as it was.
-    const std::size_t n = fault == Fault::TornWrite ? geometry_.block_size() / 2
-                                                    : geometry_.block_size();
-    if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                    static_cast<off_t>(block_base), static_cast<off_t>(n)) != 0) {
+    const std::size_t n =
+        fault == Fault::TornWrite ? geometry_.block_size() / 2 : geometry_.block_size();
+    if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(block_base),
+                    static_cast<off_t>(n)) != 0) {
       std::vector<std::uint8_t> erased(n, 0xFF);
       write_raw(block_base, erased);
     }

@@ -16,7 +16,8 @@ using at::optional;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -30,15 +31,23 @@ std::string fota_apn_line(const state::FotaApn& a) {
 }  // namespace
 
 void add_fota_commands(at::CommandTable& t, Module& m) {
-  t.add({"+QFOTADL", Form::Test, {}, [](Call& c) { c.ok(); },
+  t.add({"+QFOTADL",
+         Form::Test,
+         {},
+         [](Call& c) { c.ok(); },
          at::Outcome::cme_error(at::cme::kDfotaInvalidParameter)});
 
   // AT+QCFGEXT: errors are plain ERROR (the note, 2.2.2).
-  t.add({"+QCFGEXT", Form::Test, {}, [](Call& c) {
+  t.add({"+QCFGEXT",
+         Form::Test,
+         {},
+         [](Call& c) {
            c.line("+QCFGEXT: \"fota_apn\",(0-2),<APN>,<username>,<password>");
            c.ok();
-         }, at::Outcome::error()});
-  t.add({"+QCFGEXT", Form::Write,
+         },
+         at::Outcome::error()});
+  t.add({"+QCFGEXT",
+         Form::Write,
          {at::quoted(32), optional(integer(0, 2)), optional(at::string(99)),
           optional(at::string(127)), optional(at::string(127))},
          [&m](Call& c) {

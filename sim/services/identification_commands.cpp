@@ -27,7 +27,9 @@ void add_info(at::CommandTable& t, std::initializer_list<const char*> names,
   }
 }
 
-bool sim_ready(const Module& m) { return m.cfun() != 0; }
+bool sim_ready(const Module& m) {
+  return m.cfun() != 0;
+}
 
 }  // namespace
 

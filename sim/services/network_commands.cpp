@@ -1,7 +1,7 @@
 // Network: functionality level, signal, registration (with URC modes), operator, cell info.
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
+#include <boost/asio/post.hpp>
 
 #include "protocol/at/result_codes.hpp"
 #include "sim/module.hpp"
@@ -82,8 +82,8 @@ void add_network_commands(at::CommandTable& t, Module& m) {
              c.line("+QCSQ: \"NOSERVICE\"");
            } else {
              // <sysmode>,<rssi>,<rsrp>,<sinr>,<rsrq>; RSSI in dBm from the CSQ scale.
-             c.line(fmt::format("+QCSQ: \"{}\",{},{},{},{}", rat_name(net.rat), -113 + 2 * net.csq_rssi,
-                                net.rsrp, net.sinr, net.rsrq));
+             c.line(fmt::format("+QCSQ: \"{}\",{},{},{},{}", rat_name(net.rat),
+                                -113 + 2 * net.csq_rssi, net.rsrp, net.sinr, net.rsrq));
            }
            c.ok();
          }});
@@ -108,9 +108,11 @@ void add_network_commands(at::CommandTable& t, Module& m) {
                       : "+COPS: 0");
            c.ok();
          }});
-  t.add({"+COPS", Form::Write, {integer(0, 4), optional(integer(0, 2)), optional(at::string(32)),
-                                optional(integer(0, 9))},
-         [](Call& c) { c.ok(); }});
+  t.add(
+      {"+COPS",
+       Form::Write,
+       {integer(0, 4), optional(integer(0, 2)), optional(at::string(32)), optional(integer(0, 9))},
+       [](Call& c) { c.ok(); }});
 
   t.add({"+QNWINFO", Form::Test, {}, [](Call& c) { c.ok(); }});
   t.add({"+QNWINFO", Form::Execute, {}, [&m](Call& c) {

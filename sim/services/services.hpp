@@ -10,10 +10,13 @@ class Module;
 
 namespace bg95::services {
 
-void add_v250_commands(at::CommandTable& table, Module& module);            // E V Q &D &F Z &W &V S +CMEE +IPR +CSCS
-void add_identification_commands(at::CommandTable& table, Module& module);  // I +CGMI +CGMM +CGMR +QGMR +CGSN +CIMI +QCCID +CPIN
-void add_network_commands(at::CommandTable& table, Module& module);         // +CFUN +CSQ +QCSQ +CREG +CGREG +CEREG +COPS +QNWINFO
-void add_fota_commands(at::CommandTable& table, Module& module);            // +QFOTADL +QCFGEXT
+void add_v250_commands(at::CommandTable& table,
+                       Module& module);  // E V Q &D &F Z &W &V S +CMEE +IPR +CSCS
+void add_identification_commands(
+    at::CommandTable& table, Module& module);  // I +CGMI +CGMM +CGMR +QGMR +CGSN +CIMI +QCCID +CPIN
+void add_network_commands(at::CommandTable& table,
+                          Module& module);  // +CFUN +CSQ +QCSQ +CREG +CGREG +CEREG +COPS +QNWINFO
+void add_fota_commands(at::CommandTable& table, Module& module);  // +QFOTADL +QCFGEXT
 
 inline void add_all(at::CommandTable& table, Module& module) {
   add_v250_commands(table, module);

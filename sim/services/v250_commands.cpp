@@ -21,9 +21,16 @@ constexpr std::array<std::uint32_t, 10> kBaudRates{4800,   9600,   19200,  38400
 
 // A basic command that sets one profile field from "0"/"1"... ("ATE" alone means "ATE0").
 void add_flag(at::CommandTable& t, const char* name, std::int64_t max,
-              std::function<void(std::int64_t)> set) {
-  t.add({name, Form::Execute, {}, [set](Call& c) { set(0), c.ok(); }, at::Outcome::error()});
-  t.add({name, Form::Write, {integer(0, max)}, [set](Call& c) { set(c.args().integer(0)), c.ok(); },
+              std::function<void(at::DteProfile&, std::int64_t)> set) {
+  t.add({name,
+         Form::Execute,
+         {},
+         [set](Call& c) { set(c.profile(), 0), c.ok(); },
+         at::Outcome::error()});
+  t.add({name,
+         Form::Write,
+         {integer(0, max)},
+         [set](Call& c) { set(c.profile(), c.args().integer(0)), c.ok(); },
          at::Outcome::error()});
 }
 
@@ -37,24 +44,28 @@ std::string profile_text(const at::DteProfile& p) {
 }  // namespace
 
 void add_v250_commands(at::CommandTable& t, Module& m) {
-  auto& p = m.profile();
-  add_flag(t, "E", 1, [&p](std::int64_t v) { p.echo = v == 1; });
-  add_flag(t, "V", 1, [&p](std::int64_t v) { p.verbose = v == 1; });
-  add_flag(t, "Q", 1, [&p](std::int64_t v) { p.quiet = v == 1; });
-  add_flag(t, "&C", 1, [&p](std::int64_t v) { p.dcd_mode = static_cast<std::uint8_t>(v); });
-  add_flag(t, "&D", 2, [&p](std::int64_t v) { p.dtr_mode = static_cast<std::uint8_t>(v); });
+  using P = at::DteProfile;
+  add_flag(t, "E", 1, [](P& p, std::int64_t v) { p.echo = v == 1; });
+  add_flag(t, "V", 1, [](P& p, std::int64_t v) { p.verbose = v == 1; });
+  add_flag(t, "Q", 1, [](P& p, std::int64_t v) { p.quiet = v == 1; });
+  add_flag(t, "&C", 1, [](P& p, std::int64_t v) { p.dcd_mode = static_cast<std::uint8_t>(v); });
+  add_flag(t, "&D", 2, [](P& p, std::int64_t v) { p.dtr_mode = static_cast<std::uint8_t>(v); });
 
   // AT&F: factory defaults (not saved); ATZ: the profile saved by AT&W.
-  add_flag(t, "&F", 0, [&p](std::int64_t) { p = at::DteProfile{}; });
-  add_flag(t, "Z", 0, [&m](std::int64_t) { m.profile() = m.settings().saved_profile; });
-  add_flag(t, "&W", 0, [&m](std::int64_t) {
-    m.settings().saved_profile = m.profile();
+  add_flag(t, "&F", 0, [](P& p, std::int64_t) { p = P{}; });
+  add_flag(t, "Z", 0, [&m](P& p, std::int64_t) { p = m.settings().saved_profile; });
+  add_flag(t, "&W", 0, [&m](P& p, std::int64_t) {
+    m.settings().saved_profile = p;
     m.save_settings();
   });
-  t.add({"&V", Form::Execute, {}, [&p](Call& c) {
-           c.line(profile_text(p));
+  t.add({"&V",
+         Form::Execute,
+         {},
+         [](Call& c) {
+           c.line(profile_text(c.profile()));
            c.ok();
-         }, at::Outcome::error()});
+         },
+         at::Outcome::error()});
 
   // S-registers the engine uses.
   struct SReg {
@@ -64,29 +75,38 @@ void add_v250_commands(at::CommandTable& t, Module& m) {
   for (const SReg& r : {SReg{"S3", &at::DteProfile::s3}, SReg{"S4", &at::DteProfile::s4},
                         SReg{"S5", &at::DteProfile::s5}}) {
     const auto field = r.field;
-    t.add({r.name, Form::Read, {}, [&p, field](Call& c) {
-             c.line(fmt::format("{:03d}", p.*field));
+    t.add({r.name,
+           Form::Read,
+           {},
+           [field](Call& c) {
+             c.line(fmt::format("{:03d}", c.profile().*field));
              c.ok();
-           }, at::Outcome::error()});
-    t.add({r.name, Form::Write, {integer(0, 127)}, [&p, field](Call& c) {
-             p.*field = static_cast<std::uint8_t>(c.args().integer(0));
+           },
+           at::Outcome::error()});
+    t.add({r.name,
+           Form::Write,
+           {integer(0, 127)},
+           [field](Call& c) {
+             c.profile().*field = static_cast<std::uint8_t>(c.args().integer(0));
              c.ok();
-           }, at::Outcome::error()});
+           },
+           at::Outcome::error()});
   }
 
   t.add({"+CMEE", Form::Test, {}, [](Call& c) { c.line("+CMEE: (0-2)"), c.ok(); }});
-  t.add({"+CMEE", Form::Read, {}, [&p](Call& c) {
-           c.line(fmt::format("+CMEE: {}", static_cast<int>(p.cmee)));
+  t.add({"+CMEE", Form::Read, {}, [](Call& c) {
+           c.line(fmt::format("+CMEE: {}", static_cast<int>(c.profile().cmee)));
            c.ok();
          }});
-  t.add({"+CMEE", Form::Write, {integer(0, 2)}, [&p](Call& c) {
-           p.cmee = static_cast<at::CmeMode>(c.args().integer(0));
+  t.add({"+CMEE", Form::Write, {integer(0, 2)}, [](Call& c) {
+           c.profile().cmee = static_cast<at::CmeMode>(c.args().integer(0));
            c.ok();
          }});
 
   t.add({"+IPR", Form::Test, {}, [](Call& c) {
            std::string rates;
-           for (auto r : kBaudRates) rates += (rates.empty() ? "" : ",") + std::to_string(r);
+           for (auto r : kBaudRates)
+             rates += (rates.empty() ? "" : ",") + std::to_string(r);
            c.line("+IPR: (0," + rates + ")");
            c.ok();
          }});
@@ -96,7 +116,8 @@ void add_v250_commands(at::CommandTable& t, Module& m) {
          }});
   t.add({"+IPR", Form::Write, {integer(0, 4000000)}, [&m](Call& c) {
            const auto rate = static_cast<std::uint32_t>(c.args().integer(0));
-           if (rate != 0 && std::find(kBaudRates.begin(), kBaudRates.end(), rate) == kBaudRates.end())
+           if (rate != 0 &&
+               std::find(kBaudRates.begin(), kBaudRates.end(), rate) == kBaudRates.end())
              return c.cme(at::cme::kIncorrectParameters);
            // The rate is kept across power cycles, as on the real module.
            m.settings().ipr = rate == 0 ? 115200 : rate;
@@ -114,8 +135,10 @@ void add_v250_commands(at::CommandTable& t, Module& m) {
          }});
   t.add({"+CSCS", Form::Write, {at::string(8)}, [&m](Call& c) {
            std::string cs = c.args().str(0);
-           for (auto& ch : cs) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-           if (cs != "GSM" && cs != "IRA" && cs != "UCS2") return c.cme(at::cme::kIncorrectParameters);
+           for (auto& ch : cs)
+             ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+           if (cs != "GSM" && cs != "IRA" && cs != "UCS2")
+             return c.cme(at::cme::kIncorrectParameters);
            m.volatile_settings().cscs = cs;
            c.ok();
          }});

@@ -17,9 +17,15 @@ namespace {
 using nlohmann::json;
 
 json profile_to_json(const at::DteProfile& p) {
-  return {{"echo", p.echo},  {"verbose", p.verbose}, {"quiet", p.quiet},
-          {"cmee", static_cast<int>(p.cmee)}, {"s3", p.s3}, {"s4", p.s4}, {"s5", p.s5},
-          {"dtr_mode", p.dtr_mode}, {"dcd_mode", p.dcd_mode}};
+  return {{"echo", p.echo},
+          {"verbose", p.verbose},
+          {"quiet", p.quiet},
+          {"cmee", static_cast<int>(p.cmee)},
+          {"s3", p.s3},
+          {"s4", p.s4},
+          {"s5", p.s5},
+          {"dtr_mode", p.dtr_mode},
+          {"dcd_mode", p.dcd_mode}};
 }
 
 at::DteProfile profile_from_json(const json& j) {
@@ -53,8 +59,8 @@ util::Expected<Settings> load_settings(const std::filesystem::path& file) {
   try {
     const json j = json::parse(text.str());
     if (j.at("format").get<int>() != Settings::kFormat)
-      return util::Error{fmt::format("{}: unsupported settings format {}", file.string(),
-                                     j.at("format").dump())};
+      return util::Error{
+          fmt::format("{}: unsupported settings format {}", file.string(), j.at("format").dump())};
     Settings s;
     s.model = j.at("model").get<std::string>();
     const json& id = j.at("identity");
@@ -62,7 +68,8 @@ util::Expected<Settings> load_settings(const std::filesystem::path& file) {
     s.identity.imsi = id.at("imsi").get<std::string>();
     s.identity.iccid = id.at("iccid").get<std::string>();
     if (!all_digits(s.identity.imei, 15) || !luhn_valid(s.identity.imei))
-      return util::Error{fmt::format("{}: identity.imei is not a valid 15-digit IMEI", file.string())};
+      return util::Error{
+          fmt::format("{}: identity.imei is not a valid 15-digit IMEI", file.string())};
     if (!all_digits(s.identity.imsi, 15))
       return util::Error{fmt::format("{}: identity.imsi is not 15 digits", file.string())};
     s.saved_profile = profile_from_json(j.at("profile"));
@@ -83,12 +90,15 @@ void save_settings(const std::filesystem::path& file, const Settings& s) {
   const json j = {
       {"format", Settings::kFormat},
       {"model", s.model},
-      {"identity", {{"imei", s.identity.imei}, {"imsi", s.identity.imsi}, {"iccid", s.identity.iccid}}},
+      {"identity",
+       {{"imei", s.identity.imei}, {"imsi", s.identity.imsi}, {"iccid", s.identity.iccid}}},
       {"profile", profile_to_json(s.saved_profile)},
       {"ipr", s.ipr},
       {"fota_apn",
-       {{"ip_type", s.fota_apn.ip_type}, {"apn", s.fota_apn.apn},
-        {"username", s.fota_apn.username}, {"password", s.fota_apn.password}}},
+       {{"ip_type", s.fota_apn.ip_type},
+        {"apn", s.fota_apn.apn},
+        {"username", s.fota_apn.username},
+        {"password", s.fota_apn.password}}},
   };
   const std::string text = j.dump(2) + "\n";
   std::filesystem::path tmp = file;

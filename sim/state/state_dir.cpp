@@ -15,7 +15,9 @@ namespace bg95::state {
 StateDir::StateDir(std::filesystem::path dir) : dir_(std::move(dir)) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  if (ec) throw StateError(fmt::format("{}: cannot create state folder: {}", dir_.string(), ec.message()));
+  if (ec)
+    throw StateError(
+        fmt::format("{}: cannot create state folder: {}", dir_.string(), ec.message()));
   std::filesystem::permissions(dir_, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
   const auto lock = dir_ / "lock";

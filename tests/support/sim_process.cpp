@@ -23,12 +23,18 @@ using Clock = std::chrono::steady_clock;
 
 speed_t to_speed(unsigned baud) {
   switch (baud) {
-    case 9600: return B9600;
-    case 57600: return B57600;
-    case 230400: return B230400;
-    case 460800: return B460800;
-    case 921600: return B921600;
-    default: return B115200;
+    case 9600:
+      return B9600;
+    case 57600:
+      return B57600;
+    case 230400:
+      return B230400;
+    case 460800:
+      return B460800;
+    case 921600:
+      return B921600;
+    default:
+      return B115200;
   }
 }
 
@@ -36,13 +42,16 @@ std::string printable(std::string_view s) {
   std::string out;
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c == '\r') out += "\\r";
-    else if (c == '\n') out += "\\n";
+    if (c == '\r')
+      out += "\\r";
+    else if (c == '\n')
+      out += "\\n";
     else if (c < 0x20 || c >= 0x7F) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
       out += buf;
-    } else out += static_cast<char>(c);
+    } else
+      out += static_cast<char>(c);
   }
   return out;
 }
@@ -98,7 +107,8 @@ std::string HostPort::read_until(std::string_view needle, std::chrono::milliseco
       pending_.erase(0, pos + needle.size());
       return out;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0)
       throw std::runtime_error("timed out waiting for \"" + printable(needle) + "\"; got \"" +
                                printable(pending_) + "\"");
@@ -153,7 +163,8 @@ std::string HostPort::command(std::string_view line, std::chrono::milliseconds t
         return out;
       }
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0)
       throw std::runtime_error("no final result for \"" + printable(line) + "\"; got \"" +
                                printable(pending_) + "\"");
@@ -184,10 +195,11 @@ void wait_until_ready(HostPort& port, std::chrono::milliseconds timeout) {
 SimProcess::SimProcess(Options options) : options_(std::move(options)) {
   link_ = options_.state_dir.parent_path() / (options_.state_dir.filename().string() + ".port");
   // One stderr file per process: a second emulator on the same state must not overwrite it.
-  stderr_file_ = options_.state_dir.parent_path() /
-                 (options_.state_dir.filename().string() + ".stderr." + std::to_string(std::random_device{}()));
-  std::vector<std::string> args{BG95SIM_BINARY, "--state", options_.state_dir.string(), "--link",
-                                link_.string(), "-v"};
+  stderr_file_ =
+      options_.state_dir.parent_path() / (options_.state_dir.filename().string() + ".stderr." +
+                                          std::to_string(std::random_device{}()));
+  std::vector<std::string> args{BG95SIM_BINARY, "--state",      options_.state_dir.string(),
+                                "--link",       link_.string(), "-v"};
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -197,7 +209,8 @@ SimProcess::SimProcess(Options options) : options_(std::move(options)) {
     const int err = ::open(stderr_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (err >= 0) ::dup2(err, 2);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     ::_exit(127);
@@ -208,7 +221,8 @@ SimProcess::SimProcess(Options options) : options_(std::move(options)) {
   std::string line;
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (line.find('\n') == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     pollfd p{stdout_fd_, POLLIN, 0};
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
       throw std::runtime_error("bg95sim printed no ready line; stderr: " + stderr_text());
@@ -236,7 +250,9 @@ HostPort& SimProcess::open_port() {
   return *port_;
 }
 
-void SimProcess::close_port() { port_.reset(); }
+void SimProcess::close_port() {
+  port_.reset();
+}
 
 bool SimProcess::running() {
   if (pid_ <= 0) return false;
