@@ -5,6 +5,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -70,7 +71,7 @@ std::uint32_t speed_to_baud(speed_t s) {
 }  // namespace
 
 PtyPort::PtyPort(boost::asio::any_io_executor executor, std::filesystem::path link)
-    : master_(executor), inotify_(executor), link_(std::move(link)) {
+    : master_(executor), inotify_(executor), link_(std::move(link)), pace_timer_(executor) {
   const int master = open_master();
   master_.assign(master);
   char name[128];
@@ -182,6 +183,7 @@ void PtyPort::write(std::string bytes) {
   if (bytes.empty()) return;
   drain_inotify();
   if (!host_connected() && inotify_.is_open()) return;  // nobody listens: the bytes are lost
+  if (baud_mismatch()) garble(std::span(bytes.data(), bytes.size()));
   queued_bytes_ += bytes.size();
   out_.push_back(std::move(bytes));
   // A host that stopped reading must not make the module grow without bound.
@@ -217,11 +219,35 @@ void PtyPort::try_write() {
     }
     out_offset_ += static_cast<std::size_t>(n);
     queued_bytes_ -= static_cast<std::size_t>(n);
+    if (pacing_) pace_credit_ -= static_cast<double>(n);
     if (out_offset_ == front.size()) {
       out_.pop_front();
       out_offset_ = 0;
     }
   }
+}
+
+bool PtyPort::baud_mismatch() const {
+  if (!pacing_) return false;
+  const std::uint32_t host = host_baud();
+  return host != 0 && host != module_baud_;
+}
+
+std::size_t PtyPort::paced_budget() {
+  const auto now = std::chrono::steady_clock::now();
+  const double bytes_per_s = std::max<std::uint32_t>(host_baud(), 300) / 10.0;
+  if (pace_clock_ == std::chrono::steady_clock::time_point{}) pace_clock_ = now;
+  pace_credit_ += std::chrono::duration<double>(now - pace_clock_).count() * bytes_per_s;
+  pace_clock_ = now;
+  // A UART has a small FIFO: idle time buys at most that much burst.
+  pace_credit_ = std::min(pace_credit_, 64.0);
+  return pace_credit_ >= 1.0 ? static_cast<std::size_t>(pace_credit_) : 0;
+}
+
+void PtyPort::garble(std::span<char> bytes) {
+  // At the wrong rate a receiver samples the wrong bits: same count of bytes, other values.
+  for (char& c : bytes)
+    c = static_cast<char>(static_cast<unsigned char>(c) * 37u + 0x5Bu);
 }
 
 std::uint32_t PtyPort::host_baud() const {

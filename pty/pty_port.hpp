@@ -12,11 +12,13 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 namespace bg95::pty {
 
@@ -46,6 +48,14 @@ class PtyPort {
   std::uint32_t host_baud() const;
   std::size_t queued_bytes() const { return queued_bytes_; }
 
+  // Realistic timing: output leaves at the speed of the baud rate the host set on its side
+  // (10 bits a byte), and when that rate differs from the module's (AT+IPR) both directions
+  // arrive garbled, as on a real UART. Off by default (fast profile).
+  void set_pacing(bool on) { pacing_ = on; }
+  void set_module_baud(std::uint32_t baud) { module_baud_ = baud; }
+  // True when pacing is on and the host's rate differs from the module's.
+  bool baud_mismatch() const;
+
   static constexpr std::size_t kMaxQueued = 1 << 20;
 
  private:
@@ -53,6 +63,8 @@ class PtyPort {
   void watch_loop();
   void drain_inotify();
   void try_write();
+  std::size_t paced_budget();
+  static void garble(std::span<char> bytes);
   void make_link();
   void remove_link();
 
@@ -68,6 +80,11 @@ class PtyPort {
   std::size_t out_offset_ = 0;  // bytes of out_.front() already written
   std::size_t queued_bytes_ = 0;
   bool write_waiting_ = false;
+  bool pacing_ = false;
+  std::uint32_t module_baud_ = 115200;
+  boost::asio::steady_timer pace_timer_;
+  std::chrono::steady_clock::time_point pace_clock_{};
+  double pace_credit_ = 0;
   int host_opens_ = 0;
 };
 

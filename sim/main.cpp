@@ -106,6 +106,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   module->set_port_writer([&port](std::string bytes) { port->write(std::move(bytes)); });
+  if (o.timing == "realistic") {
+    port->set_pacing(true);
+    module->set_baud_observer([&port](std::uint32_t baud) { port->set_module_baud(baud); });
+  }
   port->start({.on_data = [&module](std::string_view bytes) { module->host_input(bytes); },
                .on_host_open = {},
                .on_host_close = {}});

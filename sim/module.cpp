@@ -215,6 +215,7 @@ void Module::finish_boot() {
   ++boot_count_;
   reset_ports(true);
   set_usb_present(true);
+  if (baud_observer_) baud_observer_(settings_.ipr);
   log(fmt::format("booted {}", running_image_.full_version));
   print_banner(0);
 }
@@ -263,6 +264,12 @@ void Module::shutdown() {
   timer_.cancel();
   reset_ports(false);
   power_ = PowerState::Off;
+}
+
+void Module::set_uart_baud(std::uint32_t baud) {
+  settings_.ipr = baud;
+  save_settings();
+  if (baud_observer_) baud_observer_(baud);
 }
 
 void Module::set_dtr(bool on) {

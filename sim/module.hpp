@@ -66,6 +66,11 @@ class Module {
   // as a USB port re-enumerates; `on_presence` tells the owner of the pty to follow.
   std::size_t add_usb_port(Writer writer, std::function<void(bool present)> on_presence);
   void set_logger(Logger logger) { logger_ = std::move(logger); }
+  // Told the UART's rate at boot and after AT+IPR, so a paced port can garble on a mismatch.
+  void set_baud_observer(std::function<void(std::uint32_t)> observer) {
+    baud_observer_ = std::move(observer);
+  }
+  void set_uart_baud(std::uint32_t baud);
 
   // ---- what the outside world does to the module
   void host_input(std::string_view bytes) { host_input(0, bytes); }
@@ -146,6 +151,7 @@ class Module {
   std::uint64_t life_ = 0;  // bumped at every power transition: stale timers do nothing
   boost::asio::steady_timer timer_;
   Logger logger_;
+  std::function<void(std::uint32_t)> baud_observer_;
 };
 
 }  // namespace bg95

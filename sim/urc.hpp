@@ -16,6 +16,13 @@ inline constexpr std::array<std::string_view, 6> kBootBanner{
 
 inline constexpr std::string_view kCpinReady = "+CPIN: READY";
 
+// +QIND: "FOTA","<stage>" and +QIND: "FOTA","<stage>",<value> (the note's 2.2.1).
+std::string fota(std::string_view stage);
+std::string fota(std::string_view stage, int value);
+// Progress: a bare integer (the note's parameter definition) or with a '%' sign (the note's
+// example in 4.1), so host drivers can be tested against both.
+std::string fota_percent(std::string_view stage, int percent, bool percent_sign);
+
 // "+CEREG: <stat>" (n=1) or "+CEREG: <stat>,\"<tac>\",\"<ci>\",<AcT>" (n=2).
 std::string registration(std::string_view prefix, int mode, int stat, const NetworkState& net);
 

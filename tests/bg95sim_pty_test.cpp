@@ -242,5 +242,27 @@ TEST_F(PtyTest, StateFolderIsLockedAgainstASecondEmulator) {
   }
 }
 
+TEST_F(PtyTest, RealisticProfileGarblesAtTheWrongBaudRate) {
+  auto& s = start({"--timing", "realistic", "--time-scale", "0.001"});
+  auto& port = s.open_port();  // 115200, the module's rate: clean
+  EXPECT_EQ(port.command("AT\r"), "AT\r\r\nOK\r\n");
+  s.close_port();
+  HostPort slow(s.link().string(), 9600);
+  slow.write("AT\r");
+  // The module hears noise: whatever comes back is not an echo or an OK.
+  const std::string noise = slow.read_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(noise.find("OK"), std::string::npos);
+  EXPECT_EQ(noise.find("AT"), std::string::npos);
+}
+
+TEST_F(PtyTest, IprChangesTheModuleRateAndIsKept) {
+  auto& s = start({"--timing", "realistic", "--time-scale", "0.001"});
+  auto& port = s.open_port();
+  EXPECT_EQ(port.command("AT+IPR=9600\r"), "AT+IPR=9600\r\r\nOK\r\n");
+  s.close_port();
+  HostPort slow(s.link().string(), 9600);
+  EXPECT_EQ(slow.command("AT+IPR?\r"), "AT+IPR?\r\r\n+IPR: 9600\r\n\r\nOK\r\n");
+}
+
 }  // namespace
 }  // namespace bg95::test

@@ -3,6 +3,7 @@
 #include <array>
 
 #include <fmt/format.h>
+#include <boost/asio/post.hpp>
 
 #include "protocol/at/result_codes.hpp"
 #include "sim/module.hpp"
@@ -119,10 +120,11 @@ void add_v250_commands(at::CommandTable& t, Module& m) {
            if (rate != 0 &&
                std::find(kBaudRates.begin(), kBaudRates.end(), rate) == kBaudRates.end())
              return c.cme(at::cme::kIncorrectParameters);
-           // The rate is kept across power cycles, as on the real module.
-           m.settings().ipr = rate == 0 ? 115200 : rate;
-           m.save_settings();
+           // OK goes out at the old rate; the new one applies after it and is kept across power
+           // cycles, as on the real module.
            c.ok();
+           boost::asio::post(m.executor(),
+                             [&m, rate] { m.set_uart_baud(rate == 0 ? 115200 : rate); });
          }});
 
   t.add({"+CSCS", Form::Test, {}, [](Call& c) {
