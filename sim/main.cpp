@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -32,6 +33,9 @@ struct Options {
   bool verbose = false;
   std::string usb_link;
   int guard_ms = 1000;
+  bool percent_sign = false;
+  double download_timeout_s = 60;
+  std::vector<int> cut_at_update;
 };
 
 bg95::ModuleConfig make_config(const Options& o) {
@@ -49,6 +53,11 @@ bg95::ModuleConfig make_config(const Options& o) {
   c.network.operator_name = o.operator_name;
   c.network.plmn = o.plmn;
   c.guard_time = std::chrono::milliseconds(o.guard_ms);
+  c.percent_sign = o.percent_sign;
+  c.download_idle_timeout =
+      std::chrono::milliseconds(static_cast<long>(o.download_timeout_s * 1000));
+  c.power_cut_at_update_percent = o.cut_at_update;
+  std::sort(c.power_cut_at_update_percent.begin(), c.power_cut_at_update_percent.end());
   return c;
 }
 
@@ -84,6 +93,15 @@ int main(int argc, char** argv) {
   app.add_option("--guard-time", o.guard_ms,
                  "Guard time of the +++ escape in milliseconds (the note's 2.1.6: 1000)")
       ->check(CLI::Range(1, 10000));
+  app.add_flag("--percent-sign", o.percent_sign,
+               "Print DFOTA progress as \"5%\" (the note's example) instead of \"5\"");
+  app.add_option("--download-timeout", o.download_timeout_s,
+                 "Seconds without data before a DFOTA download fails with 704")
+      ->check(CLI::Range(0.05, 3600.0));
+  app.add_option("--cut-power-at-update", o.cut_at_update,
+                 "Cut power when UPDATING reaches each of these percentages, then power on "
+                 "again (the update resumes)")
+      ->check(CLI::Range(1, 100));
   app.add_flag("-v,--verbose", o.verbose, "Log module events to stderr");
   CLI11_PARSE(app, argc, argv);
 

@@ -1,7 +1,9 @@
 #include "sim/module.hpp"
 
 #include <fmt/format.h>
+#include <boost/asio/post.hpp>
 
+#include "sim/dfota/dfota_service.hpp"
 #include "sim/firmware/firmware_store.hpp"
 #include "sim/services/services.hpp"
 #include "sim/urc.hpp"
@@ -53,8 +55,12 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
       state_dir_(config_.state_dir),
       layout_(flash::Layout::standard()),
       network_(config_.network),
-      timer_(executor) {
+      timer_(executor),
+      supervisor_timer_(executor) {
   open_state();
+  dfota_ = std::make_unique<dfota::DfotaService>(
+      *this, dfota::DfotaOptions{.percent_sign = config_.percent_sign,
+                                 .download_idle_timeout = config_.download_idle_timeout});
   make_port("uart");
   services::add_all(commands_, *this);
   network_.set_observer([this](const NetworkState& before, const NetworkState& after) {
@@ -190,6 +196,7 @@ void Module::power_on() {
   power_ = PowerState::Booting;
   flash_->restore_power();
   reset_ports(false);
+  dfota_->on_power_on();
   log("power on");
   timer_.expires_after(config_.timing.boot());
   timer_.async_wait([this, life = life_](boost::system::error_code ec) {
@@ -198,6 +205,14 @@ void Module::power_on() {
 }
 
 void Module::finish_boot() {
+  // The note's 2.2.1.1 note 3: power lost during UPDATING, the module goes back into DFOTA
+  // mode at the next power-up and updates again (the active image may be half written).
+  if (dfota_->update_pending()) {
+    log("unfinished update: resuming in DFOTA mode");
+    enter_dfota_mode();
+    dfota_->resume_update();
+    return;
+  }
   flash::PartitionView active(*flash_, layout_.active);
   auto image = firmware::verify_partition_image(active);
   if (!image) {
@@ -239,6 +254,7 @@ void Module::print_banner(std::size_t line) {
 
 void Module::power_cut() {
   if (power_ == PowerState::Off) return;
+  dfota_->on_power_lost();
   ++life_;
   timer_.cancel();
   reset_ports(false);
@@ -258,12 +274,48 @@ void Module::reset() {
   power_on();
 }
 
+void Module::reboot() {
+  ++life_;
+  timer_.cancel();
+  reset_ports(false);
+  network_.set_radio(false);
+  power_ = PowerState::Off;
+  log("restart");
+  power_on();
+}
+
+void Module::enter_dfota_mode() {
+  ++life_;
+  timer_.cancel();
+  power_ = PowerState::Dfota;
+  reset_ports(false);  // no AT commands, nothing echoed; URCs still go out
+  set_usb_present(false);
+  network_.set_radio(false);  // "the modem is not loaded"
+  log("DFOTA mode");
+}
+
 void Module::shutdown() {
+  dfota_->on_power_lost();
   save_settings();
   ++life_;
   timer_.cancel();
   reset_ports(false);
   power_ = PowerState::Off;
+}
+
+void Module::on_update_progress(int percent) {
+  const auto& cuts = config_.power_cut_at_update_percent;
+  if (next_cut_ >= cuts.size() || percent < cuts[next_cut_]) return;
+  ++next_cut_;
+  log(fmt::format("fault: power cut at UPDATING {}%", percent));
+  // After the current step returns: the cut lands between two flash writes of the update.
+  boost::asio::post(executor_, [this] {
+    power_cut();
+    supervisor_timer_.expires_after(config_.power_restore_delay);
+    supervisor_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) power_on();
+    });
+  });
 }
 
 void Module::set_uart_baud(std::uint32_t baud) {

@@ -26,6 +26,11 @@
 #include "sim/state/state_dir.hpp"
 #include "sim/timing.hpp"
 
+namespace bg95::dfota {
+class DfotaService;
+struct DfotaOptions;
+}  // namespace bg95::dfota
+
 namespace bg95 {
 
 enum class PowerState {
@@ -44,6 +49,12 @@ struct ModuleConfig {
   std::uint64_t default_image_size = 4 * 1024 * 1024;
   Timing timing;
   NetworkState network;
+  bool percent_sign = false;  // DFOTA progress printed "5%" (the note's example) instead of "5"
+  std::chrono::milliseconds download_idle_timeout{std::chrono::seconds(60)};
+  // Test faults until scenarios take over: cut power when UPDATING reaches each of these
+  // percentages (once each), and power on again after power_restore_delay.
+  std::vector<int> power_cut_at_update_percent;
+  std::chrono::milliseconds power_restore_delay{100};
   // The "+++" guard time (the note's 2.1.6 says 1 s); tests shorten it.
   std::chrono::milliseconds guard_time{1000};
 };
@@ -71,6 +82,8 @@ class Module {
     baud_observer_ = std::move(observer);
   }
   void set_uart_baud(std::uint32_t baud);
+  // Called by the DFOTA service as UPDATING progresses (fault plan hook).
+  void on_update_progress(int percent);
 
   // ---- what the outside world does to the module
   void host_input(std::string_view bytes) { host_input(0, bytes); }
@@ -79,7 +92,11 @@ class Module {
   void power_off();  // orderly: settings saved
   void power_cut();  // no clean shutdown
   void reset();      // AT+CFUN=1,1 and the like
-  void shutdown();   // process exit: state saved, timers stopped
+  void reboot();     // the restart that ends DFOTA mode (no power loss)
+  // "+QIND: "FOTA","RESETTING"": the module restarts into DFOTA mode, where it takes no AT
+  // commands and only prints URCs; the USB port goes away.
+  void enter_dfota_mode();
+  void shutdown();  // process exit: state saved, timers stopped
   // The host's DTR line (a pty has none: the control interface sets it). An on->off edge
   // leaves data mode under AT&D1 and drops the transfer under AT&D2.
   void set_dtr(bool on);
@@ -100,6 +117,7 @@ class Module {
   at::AtEngine& at(std::size_t port = 0) { return *ports_[port]->engine; }
   std::size_t port_count() const { return ports_.size(); }
   flash::NandFlash& flash() { return *flash_; }
+  dfota::DfotaService& dfota() { return *dfota_; }
   const flash::Layout& layout() const { return layout_; }
 
   // CFUN state and per-boot AT settings that are not part of the saved profile.
@@ -141,6 +159,7 @@ class Module {
     std::function<void(bool)> on_presence;
   };
   std::vector<std::unique_ptr<AtPort>> ports_;
+  std::unique_ptr<dfota::DfotaService> dfota_;
   NetworkModel network_;
   firmware::ImageHeader running_image_;
   PowerState power_ = PowerState::Off;
@@ -150,6 +169,8 @@ class Module {
   bool dtr_ = true;
   std::uint64_t life_ = 0;  // bumped at every power transition: stale timers do nothing
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer supervisor_timer_;  // powers the module on again after a cut
+  std::size_t next_cut_ = 0;
   Logger logger_;
   std::function<void(std::uint32_t)> baud_observer_;
 };

@@ -32,6 +32,9 @@ struct NetworkState {
   int earfcn = 9410;
   std::string tac = "3010";
   std::string cell_id = "8A2C01B";
+  // The APN the network accepts for data; empty: any. A FOTA APN set with AT+QCFGEXT that
+  // differs cannot bring up a bearer.
+  std::string accepted_apn;
 
   bool registered() const { return status == RegStatus::Home || status == RegStatus::Roaming; }
   friend bool operator==(const NetworkState&, const NetworkState&) = default;

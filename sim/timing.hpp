@@ -3,6 +3,8 @@
 // order of time. A time-scale factor multiplies every delay of the realistic profile.
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace bg95 {
@@ -21,6 +23,18 @@ struct Timing {
   ms boot() const { return scaled(ms{2500}); }
   ms banner_gap() const { return scaled(ms{200}); }
   ms network_attach() const { return scaled(ms{3000}); }
+  // "RESETTING" to "START": the module restarts into DFOTA mode.
+  ms dfota_reset() const { return scaled(ms{3000}); }
+  // The gap between update steps that makes the update run at about 100 KiB/s of flash
+  // work, the real module's order (a few minutes for a few MiB).
+  ms update_gap(std::size_t bytes_per_step) const {
+    return scaled(ms{static_cast<ms::rep>(bytes_per_step * 1000 / (100 * 1024))});
+  }
+  // LTE-M user-plane rate (Cat-M1 around 300 kbit/s in practice); 0 = unlimited.
+  std::uint64_t download_rate() const {
+    if (profile == Profile::Fast) return 0;
+    return static_cast<std::uint64_t>(37.5 * 1024 / scale);
+  }
 };
 
 }  // namespace bg95

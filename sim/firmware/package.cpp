@@ -41,11 +41,12 @@ constexpr std::uint64_t kMaxImageSize = kImageHeaderSize + kMaxImageBody;
 constexpr std::uint64_t kMaxPackageSize = 64ull * 1024 * 1024;
 
 bool printable(const std::string& s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7F; });
 }
 
-std::string zstd_error(std::size_t code) { return ZSTD_getErrorName(code); }
+std::string zstd_error(std::size_t code) {
+  return ZSTD_getErrorName(code);
+}
 
 // The smallest window that lets every byte of the target reference every byte of the
 // source: at the end of the target the source start is source+target bytes back.
@@ -178,8 +179,8 @@ util::Expected<std::vector<std::uint8_t>> make_package(std::span<const std::uint
   for (const auto& [param, value] : params) {
     const std::size_t rc = ZSTD_CCtx_setParameter(cctx.get(), param, value);
     if (ZSTD_isError(rc))
-      return util::Error{
-          fmt::format("zstd parameter {} = {}: {}", static_cast<int>(param), value, zstd_error(rc))};
+      return util::Error{fmt::format("zstd parameter {} = {}: {}", static_cast<int>(param), value,
+                                     zstd_error(rc))};
   }
   if (const std::size_t rc = ZSTD_CCtx_setPledgedSrcSize(cctx.get(), target_image.size());
       ZSTD_isError(rc))
@@ -233,7 +234,6 @@ util::Expected<PackageHeader> verify_package(std::span<const std::uint8_t> packa
 
 struct PatchDecoder::Impl {
   std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx;
-  std::span<const std::uint8_t> source;
   std::uint64_t target_size = 0;
   std::uint64_t produced = 0;
   // The frame header is checked before any byte reaches zstd, so that a hostile frame cannot
@@ -267,21 +267,31 @@ std::optional<util::Expected<bool>> PatchDecoder::Impl::check_header(
     payload = payload.subspan(1);
     // Only the magic is known before 4 bytes; a wrong one (a skippable or legacy frame, or not
     // zstd at all) is refused at once.
-    if (frame_header.size() == 4 && util::get_le<std::uint32_t>(frame_header, 0) != ZSTD_MAGICNUMBER)
+    if (frame_header.size() == 4 &&
+        util::get_le<std::uint32_t>(frame_header, 0) != ZSTD_MAGICNUMBER)
       return fail("payload is not a zstd frame (bad magic)");
     if (frame_header.size() < 5) continue;
+    if (frame_header.size() == 5) {
+      // Frame header descriptor (RFC 8878 3.1.1.1.1): without the content checksum a wrong
+      // source would decode "successfully" into a wrong image; a dictionary ID means the
+      // frame was made for a dictionary, not against the source image.
+      const std::uint8_t descriptor = frame_header[4];
+      if ((descriptor & 0x04u) == 0) return fail("payload frame has no content checksum");
+      if ((descriptor & 0x03u) != 0) return fail("payload frame names a dictionary");
+    }
     const unsigned long long content =
         ZSTD_getFrameContentSize(frame_header.data(), frame_header.size());
     if (content == ZSTD_CONTENTSIZE_ERROR) continue;  // header not complete yet
     if (content == ZSTD_CONTENTSIZE_UNKNOWN)
       return fail("payload frame does not declare its content size");
     if (content != target_size)
-      return fail(fmt::format("payload frame makes {} bytes, package target is {}", content,
-                              target_size));
+      return fail(
+          fmt::format("payload frame makes {} bytes, package target is {}", content, target_size));
     header_checked = true;
     return std::nullopt;
   }
-  if (frame_header.size() >= kMaxFrameHeader) return fail("payload has a corrupt zstd frame header");
+  if (frame_header.size() >= kMaxFrameHeader)
+    return fail("payload has a corrupt zstd frame header");
   return util::Expected<bool>(false);  // all input taken, header still incomplete
 }
 
@@ -292,7 +302,8 @@ util::Expected<bool> PatchDecoder::Impl::decode(std::span<const std::uint8_t> pa
     ZSTD_outBuffer out{out_buffer.data(), out_buffer.size(), 0};
     const std::size_t rc = ZSTD_decompressStream(dctx.get(), &out, &in);
     if (ZSTD_isError(rc))
-      return fail(fmt::format("corrupt payload after {} target bytes: {}", produced, zstd_error(rc)));
+      return fail(
+          fmt::format("corrupt payload after {} target bytes: {}", produced, zstd_error(rc)));
     if (out.pos > target_size - produced)
       return fail(fmt::format("payload makes more than the {} target bytes", target_size));
     if (out.pos > 0) {
@@ -300,9 +311,10 @@ util::Expected<bool> PatchDecoder::Impl::decode(std::span<const std::uint8_t> pa
       if (!sink(std::span<const std::uint8_t>(out_buffer.data(), out.pos)))
         return fail(fmt::format("target writer stopped after {} bytes", produced));
     }
-    if (rc == 0) {  // frame complete, its checksum verified by zstd
+    if (rc == 0) {  // frame complete, its content checksum verified by zstd
       if (produced != target_size)
-        return fail(fmt::format("payload ended after {} of {} target bytes", produced, target_size));
+        return fail(
+            fmt::format("payload ended after {} of {} target bytes", produced, target_size));
       if (in.pos != in.size)
         return fail(fmt::format("{} bytes of garbage after the payload frame", in.size - in.pos));
       finished = true;
@@ -315,7 +327,6 @@ util::Expected<bool> PatchDecoder::Impl::decode(std::span<const std::uint8_t> pa
 
 PatchDecoder::PatchDecoder(std::span<const std::uint8_t> source_image, std::uint64_t target_size)
     : impl_(std::make_unique<Impl>()) {
-  impl_->source = source_image;
   impl_->target_size = target_size;
   impl_->dctx.reset(ZSTD_createDCtx());
   if (!impl_->dctx) {
@@ -325,7 +336,8 @@ PatchDecoder::PatchDecoder(std::span<const std::uint8_t> source_image, std::uint
   // Any window the library can decode is accepted: the frame's content size was checked to
   // be target_size first, and zstd sizes its buffer by min(window, content size).
   const ZSTD_bounds bounds = ZSTD_dParam_getBounds(ZSTD_d_windowLogMax);
-  std::size_t rc = ZSTD_DCtx_setParameter(impl_->dctx.get(), ZSTD_d_windowLogMax, bounds.upperBound);
+  std::size_t rc =
+      ZSTD_DCtx_setParameter(impl_->dctx.get(), ZSTD_d_windowLogMax, bounds.upperBound);
   if (!ZSTD_isError(rc))
     rc = ZSTD_DCtx_refPrefix(impl_->dctx.get(), source_image.data(), source_image.size());
   if (ZSTD_isError(rc)) {
@@ -360,8 +372,12 @@ util::Expected<bool> PatchDecoder::feed(std::span<const std::uint8_t> payload, c
   return d.decode(payload, sink);
 }
 
-bool PatchDecoder::finished() const { return impl_->finished; }
+bool PatchDecoder::finished() const {
+  return impl_->finished;
+}
 
-std::uint64_t PatchDecoder::produced() const { return impl_->produced; }
+std::uint64_t PatchDecoder::produced() const {
+  return impl_->produced;
+}
 
 }  // namespace bg95::firmware

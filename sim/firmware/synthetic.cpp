@@ -99,18 +99,19 @@ class Editor {
     return pos;
   }
 
-  // A new instruction: an existing word of the body with other operands, so that new code
-  // looks (and compresses) like the old code rather than like noise.
+  // A new instruction: the opcode bits of an existing word of the body with new operand bits
+  // (the split synthetic_body uses), so that new code compresses like the old code (about
+  // half its size) rather than like noise.
   std::uint32_t code_word() {
     const std::uint64_t r = rng_.next();
     std::uint32_t word = static_cast<std::uint32_t>(r >> 32);
     if (body_.size() >= 4) {
-      const std::size_t at = static_cast<std::size_t>(rng_.below(body_.size() - 3));
+      const std::size_t at = static_cast<std::size_t>(rng_.below(body_.size() / 4)) * 4;
       word = 0;
       for (std::size_t k = 0; k < 4; ++k)
         word |= static_cast<std::uint32_t>(body_[at + k]) << (8 * k);
     }
-    return word ^ (static_cast<std::uint32_t>(r) & 0x000F0F0Fu);
+    return (word & 0xFFF0F0F0u) | (static_cast<std::uint32_t>(r) & 0x000F0F0Fu);
   }
 
   void put_word(std::vector<std::uint8_t>& out, std::size_t at, std::uint32_t word) {
@@ -120,13 +121,15 @@ class Editor {
 
   std::vector<std::uint8_t> new_code(std::size_t len) {
     std::vector<std::uint8_t> code(len);
-    for (std::size_t i = 0; i < len; i += 4) put_word(code, i, code_word());
+    for (std::size_t i = 0; i < len; i += 4)
+      put_word(code, i, code_word());
     return code;
   }
 
   static std::uint64_t differing(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
     std::uint64_t d = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) d += a[i] != b[i] ? 1 : 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      d += a[i] != b[i] ? 1u : 0u;
     return d;
   }
 
@@ -134,8 +137,8 @@ class Editor {
   void patch_function(std::uint64_t left, BodyEdits& summary) {
     const double density = 0.35 + 0.55 * rng_.unit();
     std::size_t len = rng_.log_uniform(32, 4096);
-    len = std::min<std::size_t>(
-        len, static_cast<std::size_t>(static_cast<double>(left) / density) + 4);
+    len = std::min<std::size_t>(len,
+                                static_cast<std::size_t>(static_cast<double>(left) / density) + 4);
     len = std::min(len, body_.size());
     const auto pos = place(len);
     if (!pos) return;
@@ -154,7 +157,8 @@ class Editor {
   // New code (a function or a larger one): everything after it moves forward.
   void insert_block(std::uint64_t left, BodyEdits& summary) {
     std::size_t len = rng_.log_uniform(16, 2048) & ~std::size_t{3};
-    len = std::clamp<std::size_t>(len, 4, static_cast<std::size_t>(std::max<std::uint64_t>(left, 4)));
+    len =
+        std::clamp<std::size_t>(len, 4, static_cast<std::size_t>(std::max<std::uint64_t>(left, 4)));
     const auto pos = place(0);
     if (!pos) return;
     summary.inserted += len;
@@ -166,7 +170,8 @@ class Editor {
   // Removed code: everything after it moves back.
   void delete_block(std::uint64_t left, BodyEdits& summary) {
     std::size_t len = rng_.log_uniform(16, 1024) & ~std::size_t{3};
-    len = std::clamp<std::size_t>(len, 4, static_cast<std::size_t>(std::max<std::uint64_t>(left, 4)));
+    len =
+        std::clamp<std::size_t>(len, 4, static_cast<std::size_t>(std::max<std::uint64_t>(left, 4)));
     // Never delete so much that the body would shrink to nothing.
     if (len >= body_.size() / 2) return;
     const auto pos = place(len);
@@ -184,7 +189,8 @@ class Editor {
     if (!pos) return;
     const auto old = body_.subspan(*pos, 4);
     std::uint32_t word = 0;
-    for (std::size_t k = 0; k < 4; ++k) word |= static_cast<std::uint32_t>(old[k]) << (8 * k);
+    for (std::size_t k = 0; k < 4; ++k)
+      word |= static_cast<std::uint32_t>(old[k]) << (8 * k);
     word += 4 * static_cast<std::uint32_t>(1 + rng_.below(255));
     Edit e{4, std::vector<std::uint8_t>(4)};
     put_word(e.bytes, 0, word);
@@ -224,10 +230,12 @@ bool all_digits(const std::string& s, std::size_t begin, std::size_t end) {
 
 std::string bump_last_number(const std::string& text, const char* suffix_if_none) {
   std::size_t end = text.size();
-  while (end > 0 && !std::isdigit(static_cast<unsigned char>(text[end - 1]))) --end;
+  while (end > 0 && !std::isdigit(static_cast<unsigned char>(text[end - 1])))
+    --end;
   if (end == 0) return text + suffix_if_none;
   std::size_t begin = end;
-  while (begin > 0 && std::isdigit(static_cast<unsigned char>(text[begin - 1]))) --begin;
+  while (begin > 0 && std::isdigit(static_cast<unsigned char>(text[begin - 1])))
+    --begin;
   return bump_number(text, begin, end);
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "protocol/at/result_codes.hpp"
+#include "sim/dfota/dfota_service.hpp"
 #include "sim/module.hpp"
 #include "sim/services/services.hpp"
 
@@ -31,11 +32,35 @@ std::string fota_apn_line(const state::FotaApn& a) {
 }  // namespace
 
 void add_fota_commands(at::CommandTable& t, Module& m) {
+  const auto bad = at::Outcome::cme_error(at::cme::kDfotaInvalidParameter);
+  t.add({"+QFOTADL", Form::Test, {}, [](Call& c) { c.ok(); }, bad});
+  // AT+QFOTADL=<HTTP_URL>|<CoAP_URL>|<local file>: at most 700 bytes.
   t.add({"+QFOTADL",
-         Form::Test,
-         {},
-         [](Call& c) { c.ok(); },
-         at::Outcome::cme_error(at::cme::kDfotaInvalidParameter)});
+         Form::Write,
+         {at::quoted(700)},
+         [&m](Call& c) { m.dfota().start_download(c, c.args().str(0)); },
+         bad});
+  // AT+QFOTADL="COM:",<file_size>[,<timeout>]: a size that is not a number is 590 too.
+  t.add({"+QFOTADL",
+         Form::Write,
+         {at::quoted(8), at::any(), optional(at::any())},
+         [&m](Call& c) {
+           const auto& a = c.args();
+           if (!iequals(a.str(0), "COM:") || !a.is_integer(1) || (a.has(2) && !a.is_integer(2)))
+             return c.cme(at::cme::kDfotaInvalidParameter);
+           m.dfota().start_com_upload(c, a.integer(1), a.has(2) ? a.integer(2) : 5);
+         },
+         bad});
+  // AT+QFOTADL=<para1>[,<para2>]: the extended functions (2.2.1.4).
+  t.add({"+QFOTADL",
+         Form::Write,
+         {integer(0, 255), optional(integer(0, 255))},
+         [&m](Call& c) {
+           const auto& a = c.args();
+           m.dfota().extended(c, a.integer(0),
+                              a.has(1) ? std::optional<std::int64_t>(a.integer(1)) : std::nullopt);
+         },
+         bad});
 
   // AT+QCFGEXT: errors are plain ERROR (the note, 2.2.2).
   t.add({"+QCFGEXT",

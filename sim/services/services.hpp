@@ -17,12 +17,14 @@ void add_identification_commands(
 void add_network_commands(at::CommandTable& table,
                           Module& module);  // +CFUN +CSQ +QCSQ +CREG +CGREG +CEREG +COPS +QNWINFO
 void add_fota_commands(at::CommandTable& table, Module& module);  // +QFOTADL +QCFGEXT
+void add_file_commands(at::CommandTable& table, Module& module);  // +QFUPL +QFDWL +QFLST ...
 
 inline void add_all(at::CommandTable& table, Module& module) {
   add_v250_commands(table, module);
   add_identification_commands(table, module);
   add_network_commands(table, module);
   add_fota_commands(table, module);
+  add_file_commands(table, module);
 }
 
 }  // namespace bg95::services

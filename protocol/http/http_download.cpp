@@ -1,0 +1,506 @@
+#include "protocol/http/http_download.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+// cpp-httplib as Debian builds it (libcpp-httplib.so): the pkg-config flags of the
+// PkgConfig::HTTPLIB target define CPPHTTPLIB_OPENSSL_SUPPORT (and the zlib/brotli switches)
+// exactly as the library was compiled, so the class layouts match.
+#ifndef CPPHTTPLIB_OPENSSL_SUPPORT
+#error "CPPHTTPLIB_OPENSSL_SUPPORT must be defined (link PkgConfig::HTTPLIB)"
+#endif
+#include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include "protocol/net/url.hpp"
+
+namespace bg95::http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Bytes at or above 0x80 go out percent-encoded; parse_url() already refused spaces and
+// controls and checked the escapes the URL carries.
+std::string encode_target(const std::string& target) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(target.size());
+  for (const char c : target) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 0x0f];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The worker thread's OpenSSL error queue, as text, then cleared.
+std::string take_openssl_errors() {
+  std::string out;
+  while (const unsigned long code = ERR_get_error()) {
+    std::array<char, 256> text{};
+    ERR_error_string_n(code, text.data(), text.size());
+    if (!out.empty()) out += "; ";
+    out += text.data();
+  }
+  return out;
+}
+
+std::string millis(std::chrono::milliseconds ms) {
+  return std::to_string(ms.count()) + " ms";
+}
+
+}  // namespace
+
+struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared> {
+  Shared(boost::asio::any_io_executor executor, net::Url u, HttpDownloadOptions o,
+         HttpDownloadHandlers h)
+      : strand(boost::asio::make_strand(executor)),
+        work(boost::asio::prefer(executor, boost::asio::execution::outstanding_work.tracked)),
+        url(std::move(u)),
+        options(std::move(o)),
+        handlers(std::move(h)) {}
+
+  boost::asio::strand<boost::asio::any_io_executor> strand;
+  // Keeps the io_context's run() from returning while the download is active.
+  boost::asio::any_io_executor work;
+  const net::Url url;
+  const HttpDownloadOptions options;
+
+  // --- Executor side (guarded by deliver_mutex; recursive so that a handler may cancel).
+  std::recursive_mutex deliver_mutex;
+  HttpDownloadHandlers handlers;
+  bool closed = false;   // no handler runs any more
+  int depth = 0;         // handlers running right now (re-entry through cancel)
+  bool refused = false;  // on_chunk returned false
+  std::optional<std::uint64_t> total;
+  std::uint64_t taken = 0;
+
+  // --- Worker coordination (guarded by mutex).
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool stop = false;       // cancelled, or the consumer refused: stop as soon as possible
+  std::size_t queued = 0;  // bytes posted to the strand, not yet handed to on_chunk
+  int socket_copy = -1;    // dup() of the socket in use: shutdown() on it wakes blocking I/O
+
+  // Tells the worker to stop and interrupts whatever socket call it is blocked in.
+  void request_stop() {
+    std::lock_guard lock(mutex);
+    stop = true;
+    if (socket_copy >= 0) ::shutdown(socket_copy, SHUT_RDWR);
+    cv.notify_all();
+  }
+  bool stopping() {
+    std::lock_guard lock(mutex);
+    return stop;
+  }
+  // Called by cpp-httplib for each socket it makes, before it connects. The copy keeps the
+  // socket (not just its number) alive until release_socket(), so a shutdown from another
+  // thread can never hit an unrelated socket that reused the number.
+  void adopt_socket(int fd) {
+    std::lock_guard lock(mutex);
+    if (socket_copy >= 0) ::close(socket_copy);
+    socket_copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (stop && socket_copy >= 0) ::shutdown(socket_copy, SHUT_RDWR);
+  }
+  void release_socket() {
+    std::lock_guard lock(mutex);
+    if (socket_copy >= 0) ::close(socket_copy);
+    socket_copy = -1;
+  }
+
+  // Executor side: ends the download's life as far as handlers go.
+  void close_locked() {
+    closed = true;
+    work = boost::asio::any_io_executor{};
+    if (depth == 0) handlers = HttpDownloadHandlers{};
+  }
+
+  // ---- Runs on the strand.
+  void deliver_headers(std::optional<std::uint64_t> length) {
+    std::lock_guard lock(deliver_mutex);
+    if (closed || refused) return;
+    total = length;
+    if (handlers.on_progress) {
+      ++depth;
+      handlers.on_progress(HttpProgress{total, taken});
+      --depth;
+      if (closed && depth == 0) handlers = HttpDownloadHandlers{};
+    }
+  }
+
+  void deliver_chunk(const std::vector<std::uint8_t>& bytes) {
+    {
+      std::lock_guard lock(deliver_mutex);
+      if (!closed && !refused) {
+        ++depth;
+        const bool ok = handlers.on_chunk ? handlers.on_chunk(std::span(bytes)) : true;
+        if (ok && !closed) {
+          taken += bytes.size();
+          if (handlers.on_progress) handlers.on_progress(HttpProgress{total, taken});
+        }
+        --depth;
+        if (closed) {
+          if (depth == 0) handlers = HttpDownloadHandlers{};
+        } else if (!ok) {
+          refused = true;
+          request_stop();
+        }
+      }
+    }
+    std::lock_guard lock(mutex);
+    queued -= bytes.size();
+    cv.notify_all();
+  }
+
+  void deliver_done(HttpDownloadResult result) {
+    // The lock stays held through on_done, so that a cancel() from another thread returns
+    // only after it; on this thread it may re-enter (start(), cancel(), destruction).
+    std::lock_guard lock(deliver_mutex);
+    if (closed) return;
+    if (refused) {
+      result.http_err = http_err::kWriteFailed;
+      result.detail = "the consumer refused a chunk (write to flash failed) after " +
+                      std::to_string(taken) + " bytes";
+    }
+    result.received = taken;
+    auto on_done = std::move(handlers.on_done);
+    close_locked();
+    handlers = HttpDownloadHandlers{};
+    if (on_done) on_done(result);
+  }
+
+  // ---- Runs on the worker thread.
+  void post_chunk(std::vector<std::uint8_t> bytes) {
+    boost::asio::post(
+        strand, [self = shared_from_this(), b = std::move(bytes)] { self->deliver_chunk(b); });
+  }
+
+  HttpDownloadResult run();
+  HttpDownloadResult transfer(httplib::ClientImpl& client, httplib::SSLClient* ssl);
+};
+
+HttpDownloadResult HttpDownload::Shared::run() {
+  HttpDownloadResult result;
+  const bool https = url.scheme == net::Scheme::Https;
+
+  // A name is resolved here first so that "not resolved" has its own message; cpp-httplib
+  // then resolves it again itself (a second lookup: free for /etc/hosts names, cheap with a
+  // caching resolver).
+  if (url.host_kind == net::HostKind::Name) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(url.host.c_str(), nullptr, &hints, &found);
+    if (found != nullptr) ::freeaddrinfo(found);
+    if (rc != 0) {
+      result.http_err = http_err::kConnectFailed;
+      result.detail = "cannot resolve host name \"" + url.host + "\": " + ::gai_strerror(rc);
+      return result;
+    }
+  }
+  if (stopping()) return result;
+
+  const int port = url.port;
+  if (!https) {
+    httplib::ClientImpl client(url.host, port);
+    return transfer(client, nullptr);
+  }
+
+  const bool client_cert = options.client_cert_file && options.client_key_file;
+  std::unique_ptr<httplib::SSLClient> ssl =
+      client_cert ? std::make_unique<httplib::SSLClient>(url.host, port, *options.client_cert_file,
+                                                         *options.client_key_file)
+                  : std::make_unique<httplib::SSLClient>(url.host, port);
+  if (!ssl->is_valid()) {
+    result.http_err = http_err::kConnectFailed;
+    result.detail = "TLS set-up failed: cannot load the client certificate \"" +
+                    options.client_cert_file.value_or("") + "\" or key \"" +
+                    options.client_key_file.value_or("") + "\"";
+    const std::string why = take_openssl_errors();
+    if (!why.empty()) result.detail += " (" + why + ")";
+    return result;
+  }
+  SSL_CTX* ctx = ssl->ssl_context();
+  if (!options.allow_tls13) SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+  if (options.ca_file) {
+    ssl->set_ca_cert_path(*options.ca_file);
+    ssl->enable_server_certificate_verification(true);
+    // The chain check also checks the name: OpenSSL's matcher (SAN first, IP addresses as
+    // addresses) rather than only cpp-httplib's own, which runs afterwards as well.
+    X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+    if (url.host_kind == net::HostKind::Name) {
+      X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size());
+    } else {
+      X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
+    }
+  } else {
+    ssl->enable_server_certificate_verification(false);
+  }
+  return transfer(*ssl, ssl.get());
+}
+
+HttpDownloadResult HttpDownload::Shared::transfer(httplib::ClientImpl& client,
+                                                  httplib::SSLClient* ssl) {
+  HttpDownloadResult result;
+  client.set_connection_timeout(options.connect_timeout);
+  client.set_read_timeout(options.idle_timeout);
+  client.set_write_timeout(options.idle_timeout);
+  client.set_keep_alive(false);
+  client.set_follow_location(false);
+  client.set_decompress(false);  // the package's bytes exactly as served
+  client.set_url_encode(false);  // encode_target() did what is needed
+  client.set_socket_options([this](socket_t fd) { adopt_socket(fd); });
+
+  // Where the worker is; read by the classification below (worker thread only).
+  Clock::time_point last_activity = Clock::now();
+  bool headers_seen = false;
+  std::optional<HttpDownloadResult> verdict;  // a decision taken inside a callback
+  std::uint64_t received = 0;
+  Clock::time_point body_start;
+
+  const httplib::Headers headers{
+      {"Host", url.authority()}, {"User-Agent", options.user_agent}, {"Accept", "*/*"}};
+
+  auto on_response = [&](const httplib::Response& res) {
+    last_activity = Clock::now();
+    headers_seen = true;
+    result.status = res.status;
+    if (res.status == 404) {
+      verdict = HttpDownloadResult{http_err::kNotFound, res.status, 0,
+                                   "HTTP 404 " + res.reason + ": no such file on the server"};
+      return false;
+    }
+    if (res.status != 200 && res.status != 206) {
+      verdict = HttpDownloadResult{http_err::kRequestFailed, res.status, 0,
+                                   "HTTP " + std::to_string(res.status) + " " + res.reason};
+      return false;
+    }
+    std::optional<std::uint64_t> length;
+    if (res.has_header("Content-Length") && !res.has_header("Transfer-Encoding")) {
+      length = res.get_header_value<std::uint64_t>("Content-Length");
+      if (*length > options.max_size) {
+        verdict = HttpDownloadResult{http_err::kTooLarge, res.status, 0,
+                                     "Content-Length " + std::to_string(*length) +
+                                         " exceeds the package area (" +
+                                         std::to_string(options.max_size) + " bytes)"};
+        return false;
+      }
+    }
+    boost::asio::post(strand,
+                      [self = shared_from_this(), length] { self->deliver_headers(length); });
+    body_start = Clock::now();
+    last_activity = body_start;
+    return !stopping();
+  };
+
+  const std::size_t queue_limit = std::max<std::size_t>(options.max_queued_bytes, 1);
+  auto on_data = [&](const char* data, std::size_t n) {
+    if (received + n > options.max_size) {
+      verdict = HttpDownloadResult{
+          http_err::kTooLarge, result.status, 0,
+          "the body grew past the package area (" + std::to_string(options.max_size) + " bytes)"};
+      return false;
+    }
+    received += n;
+    {
+      std::unique_lock lock(mutex);
+      cv.wait(lock, [&] { return stop || queued < queue_limit; });
+      if (stop) return false;
+      queued += n;
+    }
+    const auto* first = reinterpret_cast<const std::uint8_t*>(data);
+    post_chunk(std::vector<std::uint8_t>(first, first + n));
+    if (options.rate_limit_bytes_per_s > 0) {
+      // Hold the average at the cap: byte `received` is due at body_start + received / rate.
+      const auto due =
+          body_start +
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+              static_cast<double>(received) / static_cast<double>(options.rate_limit_bytes_per_s)));
+      std::unique_lock lock(mutex);
+      cv.wait_until(lock, due, [&] { return stop; });
+      if (stop) return false;
+    }
+    // The idle clock restarts when the next read starts: time spent waiting for the consumer
+    // or for the rate cap is not the server's silence.
+    last_activity = Clock::now();
+    return true;
+  };
+
+  const httplib::Result res =
+      client.Get(encode_target(url.target()), headers, on_response, on_data);
+  release_socket();
+  const httplib::Error error = res.error();
+  const std::string ssl_errors = take_openssl_errors();
+
+  if (stopping()) {
+    result.http_err = http_err::kUnknown;
+    result.detail = "stopped";
+    return result;
+  }
+  if (verdict) return *verdict;
+
+  const std::string tls_note = ssl == nullptr ? std::string()
+                               : options.ca_file
+                                   ? "; server certificate verified against " + *options.ca_file
+                                   : "; server certificate NOT verified (no CA file)";
+
+  if (error == httplib::Error::Success && res) {
+    result.status = res->status;
+    result.http_err = http_err::kOk;
+    result.detail = "HTTP " + std::to_string(res->status) + ", " + std::to_string(received) +
+                    " bytes" + tls_note;
+    return result;
+  }
+
+  switch (error) {
+    case httplib::Error::Connection:
+    case httplib::Error::BindIPAddress:
+      result.http_err = http_err::kConnectFailed;
+      result.detail =
+          "cannot connect to " + url.authority() + ": connection refused or unreachable";
+      return result;
+    case httplib::Error::ConnectionTimeout:
+      result.http_err = http_err::kConnectFailed;
+      result.detail = "cannot connect to " + url.authority() + ": no answer within " +
+                      millis(options.connect_timeout);
+      return result;
+    case httplib::Error::SSLConnection:
+      result.http_err = http_err::kConnectFailed;
+      result.detail = "TLS handshake with " + url.authority() + " failed";
+      if (!ssl_errors.empty()) result.detail += ": " + ssl_errors;
+      return result;
+    case httplib::Error::SSLLoadingCerts:
+      result.http_err = http_err::kConnectFailed;
+      result.detail = "cannot load the CA file \"" + options.ca_file.value_or("") + "\"";
+      if (!ssl_errors.empty()) result.detail += ": " + ssl_errors;
+      return result;
+    case httplib::Error::SSLServerVerification: {
+      result.http_err = http_err::kConnectFailed;
+      const long code = ssl != nullptr ? ssl->get_openssl_verify_result() : X509_V_OK;
+      result.detail =
+          "server certificate of " + url.authority() + " not accepted: " +
+          (code != X509_V_OK ? X509_verify_cert_error_string(code) : "it does not name the host");
+      return result;
+    }
+    case httplib::Error::Write:
+      result.http_err = http_err::kConnectFailed;
+      result.detail = "cannot send the request to " + url.authority();
+      return result;
+    case httplib::Error::Read: {
+      if (ssl != nullptr && !headers_seen && !ssl_errors.empty()) {
+        // A TLS alert instead of a response: under TLS 1.3 a server that refuses our client
+        // certificate says so only after our side of the handshake has finished.
+        result.http_err = http_err::kConnectFailed;
+        result.detail = "TLS session with " + url.authority() + " failed: " + ssl_errors;
+        return result;
+      }
+      const auto idle = Clock::now() - last_activity;
+      // A read that timed out waited at least idle_timeout since the last byte; a connection
+      // the server closed comes back sooner.
+      if (idle + std::chrono::milliseconds(10) >= options.idle_timeout) {
+        result.http_err = http_err::kTimeout;
+        result.detail = std::string(headers_seen ? "no data within the body" : "no response") +
+                        " for " + millis(options.idle_timeout) + " (after " +
+                        std::to_string(received) + " bytes)";
+      } else if (!headers_seen) {
+        result.http_err = http_err::kRequestFailed;
+        result.detail = "the server closed the connection without a valid response";
+      } else {
+        result.http_err = http_err::kUnknown;
+        result.detail = "the server closed the connection after " + std::to_string(received) +
+                        " bytes of the body";
+      }
+      if (!ssl_errors.empty()) result.detail += " (" + ssl_errors + ")";
+      return result;
+    }
+    default:
+      result.http_err = http_err::kUnknown;
+      result.detail = "download failed: " + httplib::to_string(error);
+      if (!ssl_errors.empty()) result.detail += " (" + ssl_errors + ")";
+      return result;
+  }
+}
+
+HttpDownload::HttpDownload(boost::asio::any_io_executor executor)
+    : executor_(std::move(executor)) {}
+
+HttpDownload::~HttpDownload() {
+  cancel();
+}
+
+void HttpDownload::start(std::string_view url_text, HttpDownloadOptions options,
+                         HttpDownloadHandlers handlers) {
+  cancel();
+  net::Url url = net::parse_url(url_text);
+  auto shared = std::make_shared<Shared>(executor_, url, std::move(options), std::move(handlers));
+  shared_ = shared;
+
+  if (!url.ok() || !net::is_http(url.scheme)) {
+    HttpDownloadResult result;
+    result.http_err = http_err::kUrlError;
+    result.detail =
+        url.ok() ? "not an HTTP(S) URL: " + std::string(url_text) : "bad URL: " + url.error;
+    boost::asio::post(shared->strand, [shared, result] { shared->deliver_done(result); });
+    return;
+  }
+
+  worker_ = std::thread([shared] {
+    // A write to a socket the server closed must fail with EPIPE, not kill the process
+    // (OpenSSL writes without MSG_NOSIGNAL). The mask is this thread's only.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+
+    HttpDownloadResult result;
+    try {
+      result = shared->run();
+    } catch (const std::exception& e) {
+      result.http_err = http_err::kUnknown;
+      result.detail = std::string("download failed: ") + e.what();
+    }
+    boost::asio::post(shared->strand, [shared, r = std::move(result)] { shared->deliver_done(r); });
+  });
+}
+
+void HttpDownload::cancel() {
+  if (!shared_) return;
+  {
+    std::lock_guard lock(shared_->deliver_mutex);
+    shared_->close_locked();
+  }
+  shared_->request_stop();
+  if (worker_.joinable()) worker_.join();
+  shared_.reset();
+}
+
+bool HttpDownload::running() const {
+  if (!shared_) return false;
+  std::lock_guard lock(shared_->deliver_mutex);
+  return !shared_->closed;
+}
+
+}  // namespace bg95::http

@@ -1,0 +1,389 @@
+#include "sim/dfota/dfota_service.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <boost/asio/post.hpp>
+
+#include "protocol/at/data_session.hpp"
+#include "protocol/at/result_codes.hpp"
+#include "protocol/http/http_download.hpp"
+#include "protocol/net/url.hpp"
+#include "sim/fs/checksum.hpp"
+#include "sim/module.hpp"
+#include "sim/urc.hpp"
+
+namespace bg95::dfota {
+namespace {
+
+constexpr const char* kCaFile = "/datatx/fota_cacert.pem";
+constexpr const char* kClientCertFile = "/datatx/fota_client_cert.pem";
+constexpr const char* kClientKeyFile = "/datatx/fota_client_key.pem";
+
+}  // namespace
+
+// AT+QFOTADL="COM:",<file_size>[,<timeout>]: the package arrives through the port in data
+// mode and goes straight into the package area.
+class DfotaService::ComUpload : public at::DataSession {
+ public:
+  ComUpload(DfotaService& service, std::uint64_t size, double timeout)
+      : service_(service), size_(size), timeout_(timeout) {}
+
+  std::size_t on_data(std::string_view bytes) override {
+    const std::size_t take =
+        static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), size_ - checksum_.size()));
+    const std::string_view data = bytes.substr(0, take);
+    checksum_.update(data);
+    if (error_ == 0) {
+      const AreaStatus s = service_.area_->append(
+          std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
+      if (s == AreaStatus::PowerLost) {
+        service_.handle_area_status(s);
+        return take;
+      }
+      if (s != AreaStatus::Ok) error_ = download_error(s);
+    }
+    return take;
+  }
+  bool complete() const override { return checksum_.size() == size_; }
+  double idle_timeout_seconds() const override { return timeout_; }
+
+  at::Reply finish(at::DataEnd why) override {
+    service_.activity_ = Activity::Idle;
+    if (why == at::DataEnd::Reset) return {};
+    if (why == at::DataEnd::DtrHangup) {
+      // AT&D2: the transfer is dropped, not kept.
+      service_.area_->remove();
+      return {{}, {at::Outcome::Kind::NoCarrier, 0}, nullptr};
+    }
+    // Size reached, timeout, +++ or DTR under AT&D1: what arrived is kept (the note, 2.2.1.3).
+    if (error_ == 0) error_ = download_error(service_.area_->finish());
+    if (error_ != 0) {
+      service_.area_->remove();
+      return {{}, at::Outcome::cme_error(error_), nullptr};
+    }
+    return {
+        {fmt::format("+QFOTADL: {},{}", checksum_.size(), fs::format_checksum(checksum_.value()))},
+        at::Outcome::ok(),
+        nullptr};
+  }
+
+ private:
+  DfotaService& service_;
+  std::uint64_t size_;
+  double timeout_;
+  fs::XorChecksum checksum_;
+  int error_ = 0;
+};
+
+DfotaService::DfotaService(Module& module, DfotaOptions options)
+    : m_(module),
+      options_(options),
+      fs_(module.config().state_dir / "fs"),
+      timer_(module.executor()) {
+  on_power_on();
+}
+
+DfotaService::~DfotaService() {
+  on_power_lost();
+}
+
+const char* DfotaService::activity_name() const {
+  switch (activity_) {
+    case Activity::Idle:
+      return "idle";
+    case Activity::Downloading:
+      return "downloading";
+    case Activity::Uploading:
+      return "uploading";
+    case Activity::Updating:
+      return "updating";
+  }
+  return "idle";
+}
+
+void DfotaService::on_power_on() {
+  area_ = std::make_unique<PackageArea>(m_.flash(), m_.layout());
+  engine_.reset();
+  activity_ = Activity::Idle;
+  // AT+QFOTADL=3 is "invalid after powering down".
+  trigger_mode_ = 1;
+}
+
+void DfotaService::on_power_lost() {
+  ++life_;
+  timer_.cancel();
+  if (http_) http_->cancel();
+  http_.reset();
+  engine_.reset();
+  activity_ = Activity::Idle;
+}
+
+bool DfotaService::update_pending() const {
+  UpdateEngine probe(m_.flash(), m_.layout(), *area_);
+  return probe.pending();
+}
+
+void DfotaService::urc(const std::string& text) {
+  m_.emit_urc(text);
+}
+
+void DfotaService::handle_area_status(AreaStatus status) {
+  // The flash went dark under us (a power cut at a flash write): the whole module goes dark.
+  if (status == AreaStatus::PowerLost)
+    boost::asio::post(m_.executor(), [this, life = life_] {
+      if (life == life_) m_.power_cut();
+    });
+}
+
+// ---- AT+QFOTADL=<url> / =<local file> -----------------------------------------------------
+
+void DfotaService::start_download(at::Call& c, const std::string& target) {
+  if (activity_ != Activity::Idle) return c.cme(at::cme::kDfotaOngoing);
+  if (target.empty() || target.size() > net::kMaxUrlLength)
+    return c.cme(at::cme::kDfotaInvalidParameter);
+  if (!net::looks_like_url(target)) {
+    // A package already in the module's file system, as a widely used host updater does it
+    // (AT+QFUPL="dfota_update.bin" then AT+QFOTADL="/data/ufs/dfota_update.bin").
+    auto data = fs_.read(target);
+    if (!data) return c.cme(at::cme::kDfotaInvalidParameter);
+    if (data->size() > area_->capacity()) return c.cme(at::cme::kDfotaInvalidParameter);
+    c.ok();
+    activity_ = Activity::Updating;
+    boost::asio::post(m_.executor(), [this, life = life_, bytes = std::move(*data)] {
+      if (life != life_) return;
+      AreaStatus s = area_->begin(bytes.size());
+      if (s == AreaStatus::Ok)
+        s = area_->append(
+            std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+      if (s == AreaStatus::Ok) s = area_->finish();
+      if (s == AreaStatus::PowerLost) return handle_area_status(s);
+      // The updater that uses this path accepts only START / UPDATING / END: no RESETTING.
+      begin_update(/*announce_reset=*/false);
+    });
+    return;
+  }
+  // A scheme the module does not speak is a bad parameter; a URL of a known scheme that
+  // cannot be used (no host, port 0...) is accepted and fails as a download with 705.
+  const std::string scheme = [&] {
+    std::string s = target.substr(0, target.find("://"));
+    for (auto& ch : s)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+  }();
+  if (scheme != "http" && scheme != "https") return c.cme(at::cme::kDfotaInvalidParameter);
+  c.ok();
+  activity_ = Activity::Downloading;
+  progress_ = 0;
+  boost::asio::post(m_.executor(), [this, life = life_, target] {
+    if (life == life_) download_http(target);
+  });
+}
+
+void DfotaService::download_http(const std::string& url) {
+  urc(urc::fota("HTTPSTART"));
+  last_percent_ = -1;
+  area_error_ = 0;
+  // No data bearer without registration; a FOTA APN the network refuses fails the same way.
+  const NetworkState net = m_.network().view();
+  const auto& apn = m_.settings().fota_apn.apn;
+  if (!net.registered() || (!net.accepted_apn.empty() && !apn.empty() && apn != net.accepted_apn))
+    return end_download(http::http_err::kConnectFailed);
+  if (const AreaStatus s = area_->begin(); s != AreaStatus::Ok) {
+    if (s == AreaStatus::PowerLost) return handle_area_status(s);
+    return end_download(download_error(s));
+  }
+  http::HttpDownloadOptions o;
+  o.connect_timeout = options_.connect_timeout;
+  o.idle_timeout = options_.download_idle_timeout;
+  o.max_size = area_->capacity();
+  o.rate_limit_bytes_per_s = m_.config().timing.download_rate();
+  // Note 4 of 2.2.1.1: the certificates in /datatx, when they are there.
+  if (auto p = fs_.resolve(kCaFile); p && std::filesystem::is_regular_file(*p))
+    o.ca_file = p->string();
+  auto cert = fs_.resolve(kClientCertFile);
+  auto key = fs_.resolve(kClientKeyFile);
+  if (cert && key && std::filesystem::is_regular_file(*cert) &&
+      std::filesystem::is_regular_file(*key)) {
+    o.client_cert_file = cert->string();
+    o.client_key_file = key->string();
+  }
+  http_ = std::make_unique<http::HttpDownload>(m_.executor());
+  http::HttpDownloadHandlers h;
+  h.on_chunk = [this](std::span<const std::uint8_t> chunk) {
+    const AreaStatus s = area_->append(chunk);
+    if (s == AreaStatus::Ok) return true;
+    if (s == AreaStatus::PowerLost) {
+      handle_area_status(s);
+    } else {
+      area_error_ = download_error(s);
+    }
+    return false;
+  };
+  h.on_progress = [this](const http::HttpProgress& p) { report_download(p.received, p.total); };
+  h.on_done = [this](const http::HttpDownloadResult& r) {
+    if (m_.flash().power_lost()) return;
+    int err = area_error_ != 0 ? area_error_ : r.http_err;
+    if (err == 0) {
+      const AreaStatus s = area_->finish();
+      if (s == AreaStatus::PowerLost) return handle_area_status(s);
+      err = download_error(s);
+    }
+    if (err == 0 && !area_->verify_package()) err = 710;  // not a package for this module
+    if (err == 0) report_download(1, 1);                  // progress always ends at 100
+    end_download(err);
+  };
+  http_->start(url, o, std::move(h));
+}
+
+void DfotaService::report_download(std::uint64_t received, std::optional<std::uint64_t> total) {
+  if (!total || *total == 0) return;
+  const int percent = static_cast<int>(std::min<std::uint64_t>(100, received * 100 / *total));
+  if (percent <= last_percent_ || percent == 0) return;
+  // Rising, each value at most once: a jump over several values prints the newest only.
+  last_percent_ = percent;
+  progress_ = percent;
+  urc(urc::fota_percent("DOWNLOADING", percent, options_.percent_sign));
+}
+
+void DfotaService::end_download(int err) {
+  if (http_) {
+    // Destroying the downloader from its own handler is allowed, but a post keeps it simple.
+    boost::asio::post(m_.executor(),
+                      [d = std::shared_ptr<http::HttpDownload>(std::move(http_))] {});
+  }
+  if (err != 0 && area_->state() == PackageState::Receiving) area_->remove();
+  if (err != 0) area_->remove();
+  urc(urc::fota("HTTPEND", err));
+  activity_ = Activity::Idle;
+  if (err == 0 && trigger_mode_ == 1) begin_update(/*announce_reset=*/true);
+}
+
+// ---- AT+QFOTADL="COM:" --------------------------------------------------------------------
+
+void DfotaService::start_com_upload(at::Call& c, std::int64_t size, std::int64_t timeout_s) {
+  if (activity_ != Activity::Idle) return c.cme(at::cme::kDfotaOngoing);
+  if (size <= 0 || static_cast<std::uint64_t>(size) > area_->capacity() || timeout_s <= 0)
+    return c.cme(at::cme::kDfotaInvalidParameter);
+  // A new upload overwrites the package in the area.
+  if (const AreaStatus s = area_->begin(static_cast<std::uint64_t>(size)); s != AreaStatus::Ok) {
+    handle_area_status(s);
+    return c.cme(download_error(s));
+  }
+  activity_ = Activity::Uploading;
+  c.connect(std::make_shared<ComUpload>(*this, static_cast<std::uint64_t>(size),
+                                        static_cast<double>(timeout_s)));
+}
+
+// ---- AT+QFOTADL=<para1>[,<para2>] ---------------------------------------------------------
+
+void DfotaService::extended(at::Call& c, std::int64_t function, std::optional<std::int64_t> value) {
+  if (activity_ != Activity::Idle) return c.cme(at::cme::kDfotaOngoing);
+  switch (function) {
+    case 1:  // start the update from the local package
+      if (value) return c.error();
+      c.ok();
+      boost::asio::post(m_.executor(), [this, life = life_] {
+        if (life == life_) begin_update(/*announce_reset=*/true);
+      });
+      return;
+    case 3:  // trigger mode
+      if (!value) {
+        c.line(fmt::format("+QFOTADL: 3,{}", trigger_mode_));
+        return c.ok();
+      }
+      if (*value != 0 && *value != 1) return c.cme(at::cme::kDfotaInvalidParameter);
+      trigger_mode_ = static_cast<int>(*value);
+      return c.ok();
+    case 4:  // size of the local package
+      if (value) return c.error();
+      c.line(fmt::format("+QFOTADL: 4,{}", area_->size()));
+      return c.ok();
+    case 5:  // delete the local package
+      if (value) return c.error();
+      if (const AreaStatus s = area_->remove(); s != AreaStatus::Ok) {
+        handle_area_status(s);
+        return c.cme(download_error(s));
+      }
+      return c.ok();
+    default:  // 2 is reserved; anything else is not a function ("any other error: ERROR")
+      return c.error();
+  }
+}
+
+// ---- the update -----------------------------------------------------------------------------
+
+void DfotaService::begin_update(bool announce_reset) {
+  if (!area_->present()) {
+    // Nothing to apply: the module says so and does not reset.
+    urc(urc::fota("END", kUpdateNoPackage));
+    activity_ = Activity::Idle;
+    return;
+  }
+  activity_ = Activity::Updating;
+  progress_ = 0;
+  if (announce_reset) urc(urc::fota("RESETTING"));
+  m_.enter_dfota_mode();
+  timer_.expires_after(m_.config().timing.dfota_reset());
+  timer_.async_wait([this, life = life_](boost::system::error_code ec) {
+    if (!ec && life == life_) start_engine(/*resumed=*/false);
+  });
+}
+
+void DfotaService::resume_update() {
+  activity_ = Activity::Updating;
+  start_engine(/*resumed=*/true);
+}
+
+void DfotaService::start_engine(bool /*resumed*/) {
+  urc(urc::fota("START"));
+  engine_ = std::make_unique<UpdateEngine>(m_.flash(), m_.layout(), *area_);
+  engine_->set_progress([this](int percent) {
+    progress_ = percent;
+    if (percent > 0) urc(urc::fota_percent("UPDATING", percent, options_.percent_sign));
+    m_.on_update_progress(percent);
+  });
+  engine_->start();
+  schedule_step();
+}
+
+void DfotaService::schedule_step() {
+  const auto gap = m_.config().timing.update_gap(options_.update_pages_per_step *
+                                                 m_.layout().geometry.page_size);
+  if (gap.count() == 0) {
+    boost::asio::post(m_.executor(), [this, life = life_] {
+      if (life == life_) step();
+    });
+    return;
+  }
+  timer_.expires_after(gap);
+  timer_.async_wait([this, life = life_](boost::system::error_code ec) {
+    if (!ec && life == life_) step();
+  });
+}
+
+void DfotaService::step() {
+  if (!engine_) return;
+  switch (engine_->step(options_.update_pages_per_step)) {
+    case UpdateEngine::Status::Running:
+      return schedule_step();
+    case UpdateEngine::Status::Done:
+      return finish_update(0);
+    case UpdateEngine::Status::Error:
+      return finish_update(engine_->result());
+    case UpdateEngine::Status::PowerLost:
+      return handle_area_status(AreaStatus::PowerLost);
+  }
+}
+
+void DfotaService::finish_update(int code) {
+  urc(urc::fota("END", code));
+  engine_.reset();
+  activity_ = Activity::Idle;
+  // Success or not, the module restarts in normal mode, on the new image or the old one.
+  boost::asio::post(m_.executor(), [this, life = life_] {
+    if (life == life_) m_.reboot();
+  });
+}
+
+}  // namespace bg95::dfota

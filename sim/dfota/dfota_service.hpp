@@ -1,0 +1,99 @@
+#pragma once
+// The DFOTA feature of the module (the note's chapter 2): AT+QFOTADL downloads over HTTP(S),
+// uploads over the port (COM:), local files, the extended functions, and the update in DFOTA
+// mode with its URCs. It owns the package area and drives the power-safe UpdateEngine from
+// posted handlers, so the event loop never waits on flash or network.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "protocol/at/command_table.hpp"
+#include "sim/dfota/package_area.hpp"
+#include "sim/dfota/update_engine.hpp"
+#include "sim/fs/module_fs.hpp"
+
+namespace bg95::http {
+class HttpDownload;
+}
+namespace bg95::coap {
+class CoapDownload;
+}
+
+namespace bg95 {
+class Module;
+}
+
+namespace bg95::dfota {
+
+struct DfotaOptions {
+  bool percent_sign = false;  // "+QIND: "FOTA","DOWNLOADING",5%" as in the note's example
+  std::chrono::milliseconds download_idle_timeout{std::chrono::seconds(60)};
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
+  std::size_t update_pages_per_step = 64;  // work per posted step of the update
+};
+
+class DfotaService {
+ public:
+  enum class Activity { Idle, Downloading, Uploading, Updating };
+
+  DfotaService(Module& module, DfotaOptions options);
+  ~DfotaService();
+  DfotaService(const DfotaService&) = delete;
+  DfotaService& operator=(const DfotaService&) = delete;
+
+  // ---- AT+QFOTADL
+  void start_download(at::Call& call, const std::string& target);  // URL or local file path
+  void start_com_upload(at::Call& call, std::int64_t size, std::int64_t timeout_s);
+  void extended(at::Call& call, std::int64_t function, std::optional<std::int64_t> value);
+
+  // ---- module life
+  // At power-on: re-read the package area and the journal from flash.
+  void on_power_on();
+  // The journal holds an update that power loss interrupted: the module boots into DFOTA mode.
+  bool update_pending() const;
+  // In DFOTA mode after such a boot: "START" again, and the update goes on.
+  void resume_update();
+  // Power is gone: stop every transfer and step at once (nothing more is written).
+  void on_power_lost();
+
+  // ---- status (control interface)
+  Activity activity() const { return activity_; }
+  const char* activity_name() const;
+  int progress() const { return progress_; }
+  std::uint64_t package_size() const { return area_ ? area_->size() : 0; }
+  int trigger_mode() const { return trigger_mode_; }
+
+ private:
+  class ComUpload;
+  void download_http(const std::string& url);
+  void end_download(int err);
+  void begin_update(bool announce_reset);
+  void start_engine(bool resumed);
+  void schedule_step();
+  void step();
+  void finish_update(int code);
+  void report_download(std::uint64_t received, std::optional<std::uint64_t> total);
+  void urc(const std::string& text);
+  void handle_area_status(AreaStatus status);
+
+  Module& m_;
+  DfotaOptions options_;
+  fs::ModuleFs fs_;
+  std::unique_ptr<PackageArea> area_;
+  std::unique_ptr<UpdateEngine> engine_;
+  std::unique_ptr<http::HttpDownload> http_;
+  Activity activity_ = Activity::Idle;
+  int trigger_mode_ = 1;  // AT+QFOTADL=3: 1 update after download, 0 wait for AT+QFOTADL=1
+  int progress_ = 0;
+  int last_percent_ = -1;
+  int area_error_ = 0;      // a package-area failure seen during a download (707/708)
+  std::uint64_t life_ = 0;  // bumped at power loss: posted steps of an old life do nothing
+  boost::asio::steady_timer timer_;
+};
+
+}  // namespace bg95::dfota

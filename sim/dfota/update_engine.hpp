@@ -1,0 +1,177 @@
+#pragma once
+// The power-safe firmware update of DFOTA mode: applies the delta package in the package
+// area to the image in the `active` partition.
+//
+// Design (each phase says why it is safe to cut power in it):
+//   0. Check (reads only). Package present (else 505); header decodes, size agrees and the
+//      whole-package SHA-256 trailer verifies (else 506); the image in `active` is the
+//      package's source: same size and SHA-256 (else 511). The active image is read into
+//      memory on the way, as the decoder's prefix.
+//   1. Decode into `staging`: journal Begin, then the PatchDecoder's output is programmed page
+//      by page (each staging block erased as output reaches it); the decoded bytes must hash to
+//      the target SHA-256 (else 506), and staging is read back and hashed again (else 504).
+//      Journal Staged. `active` is untouched, so a cut here is harmless: a zstd stream cannot
+//      be check-pointed, so resuming means running phases 0-1 again from the start.
+//   2. Copy staging -> active block by block (erase, program its pages), journaling Copied(k)
+//      after block k. A cut resumes at block k+1: staging is intact and re-erasing and
+//      re-copying a block is idempotent, so torn erases/programs of `active` are simply redone.
+//      Staging is hashed again before a resume copies from it (else 504).
+//   3. Hash active (else 504, and the journal goes back to Staged so the next boot copies
+//      again), journal Done, remove the package (real modules delete it after a successful
+//      update), journal Idle. A cut between Done and Idle resumes with the removal only.
+//
+// The journal is a RecordLog (package_area.hpp) in blocks 2..7 of layout.journal: one CRC'd
+// record per page, so a torn record is ignored and the previous state stands. Every record
+// names the update (package SHA-256, target SHA-256 and size).
+//
+// Failures before `active` is touched (phases 0-1) end with journal Idle and leave the old
+// image intact and bootable. A flash failure in phase 2 leaves the journal as it was, so the
+// next boot retries (the old image is already partly overwritten).
+//
+// The engine never blocks for long: step(budget) does a bounded amount of work, so a module
+// runs it from posted handlers (and a timing profile can pace it). It uses no asio.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/dfota/package_area.hpp"
+#include "sim/firmware/package.hpp"
+#include "sim/flash/layout.hpp"
+#include "sim/util/sha256.hpp"
+
+namespace bg95::dfota {
+
+// The note's update results (table 2, `+QIND: "FOTA","END",<err>`).
+inline constexpr int kUpdateOk = 0;
+inline constexpr int kUpdateFailed = 504;              // firmware update failed (flash)
+inline constexpr int kUpdateNoPackage = 505;           // update package does not exist
+inline constexpr int kUpdatePackageCheckFailed = 506;  // bad header, integrity or payload
+inline constexpr int kUpdateMismatch = 511;            // package is not for this firmware
+inline constexpr int kUpdateUnknown = 512;             // DFOTA unknown error
+
+class UpdateEngine {
+ public:
+  enum class Status {
+    Running,    // call step() again
+    Done,       // result() == 0, active holds the target image
+    Error,      // result() is the note's error code; message() says why
+    PowerLost,  // the flash went dark: drop this engine; after power-on, make a new one
+  };
+  enum class Phase {
+    Idle,           // start() not called
+    CheckPackage,   // phase 0: header + whole-package SHA-256
+    CheckSource,    // phase 0: active image is the package's source (read into memory)
+    Decode,         // phase 1: payload -> staging
+    VerifyStaging,  // phase 1 end (or resume of phase 2): staging hashes to the target
+    Copy,           // phase 2: staging -> active, block by block
+    VerifyActive,   // phase 3: active hashes to the target
+    Cleanup,        // phase 3: package removed, journal Idle
+    Finished,       // Done or Error
+  };
+  using Progress = std::function<void(int percent)>;
+
+  // Reads the journal (reads only). The flash, layout and package area must outlive the
+  // engine; the package area is the module's own object, so both see the same state.
+  UpdateEngine(flash::NandFlash& flash, const flash::Layout& layout, PackageArea& package);
+  ~UpdateEngine();
+  UpdateEngine(const UpdateEngine&) = delete;
+  UpdateEngine& operator=(const UpdateEngine&) = delete;
+
+  // The journal shows an update that was started and not finished (power was lost during
+  // it): at power-on the module must enter DFOTA mode and run start()/step() to the end.
+  bool pending() const;
+
+  // Begins the update: resumes the journaled one when pending(), else starts a new one from
+  // the package in the package area. No flash work happens here; step() does it all.
+  void start();
+
+  // Does at most about `budget` units of work and returns. A unit is one page programmed, one
+  // page read (hashed, decoded from or loaded), one block erased or one journal record;
+  // budget 0 counts as 1. The record that ends a phase may exceed the budget by one, and the
+  // final cleanup (erasing the package area, at most 48 block erases) is done in one step.
+  // Calls start() first when it was not called. Returns Running until Done, Error or
+  // PowerLost, and then keeps returning that.
+  Status step(std::size_t budget);
+  // step() until it stops Running (tests and tools; a module paces step() instead).
+  Status run();
+
+  Phase phase() const { return phase_; }
+  // 0 after Done, the note's code after Error; kUpdateUnknown before the end.
+  int result() const { return result_; }
+  const std::string& message() const { return message_; }
+  // Percent of real work done (bytes decoded + bytes copied over twice the target size),
+  // 100 only once Done; -1 before the target size is known.
+  int percent() const { return reported_percent_; }
+  // Called from step() each time the integer percent rises (first with the starting value:
+  // 0, or where a resumed update stands).
+  void set_progress(Progress progress) { progress_ = std::move(progress); }
+
+ private:
+  struct Identity {
+    util::Digest package_sha{};  // PackageArea::sha256() of the package being applied
+    util::Digest target_sha{};
+    std::uint64_t target_size = 0;
+  };
+  enum Kind : std::uint16_t { kBegin = 1, kStaged = 2, kCopied = 3, kDone = 4, kIdle = 5 };
+
+  // A streamed SHA-256 over [0, size) of a partition, a page per unit.
+  struct Hasher {
+    std::uint64_t size = 0;
+    std::uint64_t done = 0;
+    util::Sha256 sha;
+    std::vector<std::uint8_t>* keep = nullptr;  // also collects the bytes when set
+  };
+
+  Status run_phase(std::size_t& budget);
+  Status check_package(std::size_t& budget);
+  Status check_source(std::size_t& budget);
+  Status decode(std::size_t& budget);
+  Status verify_staging(std::size_t& budget);
+  Status copy(std::size_t& budget);
+  Status verify_active(std::size_t& budget);
+  Status cleanup();
+
+  // True once the whole range is hashed.
+  bool hash_some(const flash::PartitionView& view, Hasher& h, std::size_t& budget);
+  Status journal(Kind kind, std::uint32_t block = 0);
+  Status fail(int code, std::string message);
+  Status flash_status(flash::FlashStatus s, const char* what);
+  void report();
+
+  flash::NandFlash& flash_;
+  flash::Partition active_part_, staging_part_;  // copies: PartitionView keeps references
+  PackageArea& package_;
+  RecordLog journal_;
+
+  Phase phase_ = Phase::Idle;
+  Status status_ = Status::Running;
+  int result_ = kUpdateUnknown;
+  std::string message_;
+  Progress progress_;
+  int reported_percent_ = -1;
+
+  Identity id_;
+  bool id_known_ = false;
+  bool resuming_copy_ = false;  // staging came from the journal: do not journal Staged again
+  firmware::PackageHeader header_;
+  std::uint32_t copy_block_ = 0;  // block of active being copied
+  std::uint32_t copy_page_ = 0;   // next page within that block; 0 = erase first
+  std::uint64_t decoded_ = 0;     // target bytes programmed into staging
+  std::uint64_t copied_ = 0;      // target bytes programmed into active
+
+  std::optional<Hasher> hasher_;
+  std::vector<std::uint8_t> source_;  // the active image, the decoder's prefix
+  std::unique_ptr<firmware::PatchDecoder> decoder_;
+  std::uint64_t payload_read_ = 0;
+  std::vector<std::uint8_t> out_;  // decoded bytes not yet programmed, from out_pos_
+  std::size_t out_pos_ = 0;
+  std::optional<util::Sha256> out_sha_;
+  std::uint32_t staging_page_ = 0;
+  bool erased_for_page_ = false;  // the block starting at the next page is already erased
+};
+
+}  // namespace bg95::dfota

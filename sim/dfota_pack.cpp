@@ -1,0 +1,420 @@
+// dfota-pack: makes synthetic firmware images and DFOTA delta packages for bg95sim, and
+// inspects and applies them offline (docs/package-format.md).
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "sim/firmware/image.hpp"
+#include "sim/firmware/package.hpp"
+#include "sim/firmware/synthetic.hpp"
+#include "sim/util/bytes.hpp"
+#include "sim/util/sha256.hpp"
+
+namespace {
+
+namespace fw = bg95::firmware;
+namespace util = bg95::util;
+using Bytes = std::vector<std::uint8_t>;
+
+// The module makes its first image with this seed (sim/module.cpp), so that the defaults of
+// `dfota-pack firmware` rebuild the image a fresh bg95sim runs, ready to be diffed against.
+constexpr std::uint64_t kModuleImageSeed = 0xB695;
+constexpr std::uint64_t kModuleImageSize = 4ull * 1024 * 1024;
+// Larger inputs than any image or package can be are refused before they are read.
+constexpr std::uintmax_t kMaxInputFile = 128ull * 1024 * 1024;
+
+// A failure that ends the program with a message and exit status 1.
+struct Failure {
+  std::string message;
+};
+
+Bytes read_file(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) throw Failure{fmt::format("{}: {}", path, ec.message())};
+  if (size > kMaxInputFile)
+    throw Failure{fmt::format("{}: {} bytes is larger than any image or package", path, size)};
+  std::ifstream in(path, std::ios::binary);
+  Bytes data(static_cast<std::size_t>(size));
+  if (!in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size())))
+    throw Failure{fmt::format("{}: read failed", path)};
+  return data;
+}
+
+// Written beside the destination and renamed over it, so that an interrupted run never
+// leaves a half-written image or package under the real name.
+void write_file(const std::string& path, std::span<const std::uint8_t> data) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(data.data()),
+              static_cast<std::streamsize>(data.size()));
+    out.close();
+    if (!out) throw Failure{fmt::format("{}: write failed", tmp)};
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw Failure{fmt::format("{}: {}", path, ec.message())};
+}
+
+fw::ImageHeader load_image(const std::string& path, const Bytes& bytes) {
+  auto h = fw::verify_image(bytes);
+  if (!h) throw Failure{fmt::format("{}: {}", path, h.error())};
+  return *h;
+}
+
+std::string hex(std::span<const std::uint8_t> bytes) {
+  return util::to_hex(bytes);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void print_image(const fw::ImageHeader& h) {
+  fmt::print("  model:          {}\n", h.model);
+  fmt::print("  revision:       {}\n", h.revision);
+  fmt::print("  full version:   {}\n", h.full_version);
+  fmt::print("  body size:      {} bytes (image {} bytes)\n", h.body_size, h.image_size());
+  fmt::print("  body SHA-256:   {}\n", hex(h.body_sha256));
+}
+
+void print_package(const fw::PackageHeader& h) {
+  fmt::print("  format version: {}\n", h.format_version);
+  fmt::print("  codec:          {} (zstd patch-from)\n", static_cast<unsigned>(h.codec));
+  fmt::print("  source:         {} ({} bytes)\n", h.source_version, h.source_size);
+  fmt::print("  source SHA-256: {}\n", hex(h.source_sha256));
+  fmt::print("  target:         {} ({} bytes)\n", h.target_version, h.target_size);
+  fmt::print("  target SHA-256: {}\n", hex(h.target_sha256));
+  fmt::print("  payload size:   {} bytes (package {} bytes)\n", h.payload_size, h.package_size());
+}
+
+// The zstd frame header (RFC 8878, 3.1.1.1), read here rather than through libzstd's
+// experimental API, to show which window a payload (ours or the stock CLI's) asks for.
+std::string describe_frame(std::span<const std::uint8_t> p) {
+  if (p.size() < 6) return "too short for a zstd frame";
+  if (util::get_le<std::uint32_t>(p, 0) != 0xFD2FB528u) return "not a zstd frame (bad magic)";
+  const std::uint8_t fhd = p[4];
+  const unsigned fcs_flag = fhd >> 6u;
+  const bool single_segment = (fhd >> 5u) & 1u;
+  const bool checksum = (fhd >> 2u) & 1u;
+  const unsigned dict_flag = fhd & 3u;
+  std::size_t at = 5;
+  std::uint64_t window = 0;
+  if (!single_segment) {
+    const unsigned exponent = p[at] >> 3u, mantissa = p[at] & 7u;
+    const std::uint64_t base = std::uint64_t{1} << (10 + exponent);
+    window = base + base / 8 * mantissa;
+    ++at;
+  }
+  at += std::array<std::size_t, 4>{0, 1, 2, 4}[dict_flag];
+  const std::size_t fcs_size =
+      std::array<std::size_t, 4>{single_segment ? 1u : 0u, 2, 4, 8}[fcs_flag];
+  if (p.size() < at + fcs_size) return "truncated zstd frame header";
+  std::optional<std::uint64_t> content;
+  if (fcs_size > 0) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < fcs_size; ++i)
+      v |= std::uint64_t{p[at + i]} << (8 * i);
+    content = fcs_size == 2 ? v + 256 : v;
+  }
+  if (single_segment) window = content.value_or(0);
+  return fmt::format("zstd frame, window {} bytes{}, content size {}, checksum {}{}", window,
+                     single_segment ? " (single segment)" : "",
+                     content ? fmt::format("{}", *content) : std::string("unknown"),
+                     checksum ? "yes" : "no", dict_flag != 0 ? ", dictionary ID set" : "");
+}
+
+// Decodes a package's payload against a source image; the result is checked against the
+// package's target SHA-256 and as an image.
+Bytes decode_target(const Bytes& source, const Bytes& package, const fw::PackageHeader& h) {
+  if (source.size() != h.source_size || util::sha256(source) != h.source_sha256)
+    throw Failure{"the package does not match this source image (source SHA-256 differs)"};
+  Bytes target;
+  target.reserve(h.target_size);
+  fw::PatchDecoder decoder(source, h.target_size);
+  const auto payload =
+      std::span<const std::uint8_t>(package).subspan(fw::kPackageHeaderSize, h.payload_size);
+  // Fed in flash-page-sized pieces, as the module receives it, rather than in one call.
+  constexpr std::size_t kChunk = 4096;
+  for (std::size_t at = 0; at < payload.size(); at += kChunk) {
+    auto r = decoder.feed(payload.subspan(at, std::min(kChunk, payload.size() - at)),
+                          [&target](std::span<const std::uint8_t> out) {
+                            target.insert(target.end(), out.begin(), out.end());
+                            return true;
+                          });
+    if (!r) throw Failure{"payload: " + r.error()};
+  }
+  if (!decoder.finished())
+    throw Failure{fmt::format("payload ended early ({} of {} target bytes)", decoder.produced(),
+                              h.target_size)};
+  if (util::sha256(target) != h.target_sha256)
+    throw Failure{"decoded target SHA-256 differs from the package's"};
+  if (auto t = fw::verify_image(target); !t) throw Failure{"decoded target: " + t.error()};
+  return target;
+}
+
+// ---- firmware -----------------------------------------------------------------------------
+
+struct FirmwareArgs {
+  std::string model = "BG95-M3";
+  std::string revision;
+  std::string full_version;
+  std::uint64_t size = kModuleImageSize;
+  std::optional<std::uint64_t> seed;
+  std::string from;
+  double change = 0.03;
+  bool bump_revision = false;
+  std::string output;
+};
+
+int cmd_firmware(const FirmwareArgs& a) {
+  fw::ImageHeader h;
+  Bytes body;
+  if (a.from.empty()) {
+    if (!fw::known_model(a.model))
+      throw Failure{fmt::format("unknown model {} (BG95-M1, -M2, -M3, -M4, -M5 or BG77)", a.model)};
+    if (a.size < fw::kImageHeaderSize || a.size - fw::kImageHeaderSize > fw::kMaxImageBody)
+      throw Failure{fmt::format("image size must be {}..{} bytes", fw::kImageHeaderSize,
+                                fw::kImageHeaderSize + fw::kMaxImageBody)};
+    h.model = a.model;
+    h.revision = a.revision.empty() ? fw::default_revision(a.model) : a.revision;
+    h.full_version = a.full_version.empty() ? fw::default_full_version(h.revision) : a.full_version;
+    body = fw::synthetic_body(a.size - fw::kImageHeaderSize, a.seed.value_or(kModuleImageSeed));
+  } else {
+    const Bytes old = read_file(a.from);
+    const fw::ImageHeader o = load_image(a.from, old);
+    const auto old_body = std::span<const std::uint8_t>(old).subspan(fw::kImageHeaderSize);
+    // Without a seed, the old body's digest picks one: each version in a chain of derived
+    // versions differs differently, and the same input still gives the same output.
+    const std::uint64_t seed = a.seed.value_or(util::get_le<std::uint64_t>(o.body_sha256, 0));
+    fw::BodyEdits edits;
+    body = fw::derive_next_body(old_body, a.change, seed, edits);
+    if (body.size() > fw::kMaxImageBody)
+      throw Failure{
+          fmt::format("the derived body ({} bytes) is over the image limit", body.size())};
+    h.model = o.model;
+    h.revision = !a.revision.empty() ? a.revision
+                 : a.bump_revision   ? fw::next_revision(o.revision)
+                                     : o.revision;
+    if (!a.full_version.empty()) {
+      h.full_version = a.full_version;
+    } else {
+      h.full_version = fw::next_full_version(o.full_version);
+      // A new revision keeps the sub-version scheme but is named by the new revision.
+      if (h.revision != o.revision && h.full_version.starts_with(o.revision))
+        h.full_version = h.revision + h.full_version.substr(o.revision.size());
+    }
+    fmt::print(
+        "derived from {} ({}): {} clusters, {} bytes changed, {} inserted, {} deleted "
+        "({:.2f}% of the old body)\n",
+        a.from, o.full_version, edits.clusters, edits.changed, edits.inserted, edits.deleted,
+        old_body.empty()
+            ? 0.0
+            : 100.0 * static_cast<double>(edits.changed + edits.inserted + edits.deleted) /
+                  static_cast<double>(old_body.size()));
+  }
+  const Bytes image = fw::make_image(h, body);
+  // make_image writes whatever it is given; checking the result catches names that are too
+  // long or not printable before the module would refuse the image.
+  const auto check = fw::verify_image(image);
+  if (!check || check->model != h.model || check->revision != h.revision ||
+      check->full_version != h.full_version)
+    throw Failure{check ? "a name field is too long for the image header" : check.error()};
+  write_file(a.output, image);
+  fmt::print("wrote {} ({} bytes)\n", a.output, image.size());
+  print_image(*check);
+  return 0;
+}
+
+// ---- diff ---------------------------------------------------------------------------------
+
+struct DiffArgs {
+  std::string source, target, output, payload;
+  int level = 19;
+  int threads = 0;
+};
+
+int cmd_diff(const DiffArgs& a) {
+  const Bytes source = read_file(a.source), target = read_file(a.target);
+  load_image(a.source, source);
+  load_image(a.target, target);
+  const auto start = std::chrono::steady_clock::now();
+  Bytes package;
+  if (a.payload.empty()) {
+    auto made = fw::make_package(source, target, {.level = a.level, .threads = a.threads});
+    if (!made) throw Failure{made.error()};
+    package = std::move(*made);
+  } else {
+    package = fw::wrap_payload(source, target, read_file(a.payload));
+  }
+  const double made_in = seconds_since(start);
+  auto h = fw::verify_package(package);
+  if (!h) throw Failure{"the package made is invalid: " + h.error()};
+  // Proves the package before it is handed to a module: a payload made against another
+  // source, or by a tool with other settings, fails here rather than in DFOTA mode.
+  const auto check_start = std::chrono::steady_clock::now();
+  decode_target(source, package, *h);
+  const double checked_in = seconds_since(check_start);
+  write_file(a.output, package);
+  fmt::print("wrote {} ({} bytes, {:.2f}% of the target image)\n", a.output, package.size(),
+             100.0 * static_cast<double>(package.size()) / static_cast<double>(target.size()));
+  print_package(*h);
+  fmt::print("  payload frame:  {}\n",
+             describe_frame(std::span<const std::uint8_t>(package).subspan(fw::kPackageHeaderSize,
+                                                                           h->payload_size)));
+  fmt::print("{} in {:.2f} s, test-decoded in {:.2f} s\n",
+             a.payload.empty() ? fmt::format("compressed (level {})", a.level) : "wrapped", made_in,
+             checked_in);
+  return 0;
+}
+
+// ---- inspect ------------------------------------------------------------------------------
+
+int cmd_inspect(const std::string& path, const std::string& source_path) {
+  const Bytes data = read_file(path);
+  const auto starts_with = [&data](const char(&magic)[8]) {
+    return data.size() >= sizeof magic && std::memcmp(data.data(), magic, sizeof magic) == 0;
+  };
+  if (starts_with(fw::kImageMagic)) {
+    fmt::print("{}: firmware image, {} bytes\n", path, data.size());
+    if (auto h = fw::decode_image_header(data)) print_image(*h);
+    const auto v = fw::verify_image(data);
+    if (!v) throw Failure{fmt::format("{}: INVALID image: {}", path, v.error())};
+    fmt::print("{}: valid image\n", path);
+    return 0;
+  }
+  if (starts_with(fw::kPackageMagic)) {
+    fmt::print("{}: DFOTA package, {} bytes\n", path, data.size());
+    const auto header = fw::decode_package_header(data);
+    if (header) {
+      print_package(*header);
+      const auto payload = std::span<const std::uint8_t>(data).subspan(
+          fw::kPackageHeaderSize,
+          std::min<std::size_t>(header->payload_size, data.size() - fw::kPackageHeaderSize));
+      fmt::print("  payload frame:  {}\n", describe_frame(payload));
+    }
+    const auto v = fw::verify_package(data);
+    if (!v) throw Failure{fmt::format("{}: INVALID package: {}", path, v.error())};
+    fmt::print("{}: valid package (header CRC and whole-package SHA-256)\n", path);
+    if (!source_path.empty()) {
+      const Bytes source = read_file(source_path);
+      decode_target(source, data, *v);
+      fmt::print("{}: applies to {} and yields the target exactly\n", path, source_path);
+    }
+    return 0;
+  }
+  throw Failure{
+      fmt::format("{}: neither a firmware image nor a DFOTA package (unknown magic)", path)};
+}
+
+// ---- apply --------------------------------------------------------------------------------
+
+int cmd_apply(const std::string& source_path, const std::string& package_path,
+              const std::string& output) {
+  const Bytes source = read_file(source_path), package = read_file(package_path);
+  load_image(source_path, source);
+  const auto h = fw::verify_package(package);
+  if (!h) throw Failure{fmt::format("{}: {}", package_path, h.error())};
+  const auto start = std::chrono::steady_clock::now();
+  const Bytes target = decode_target(source, package, *h);
+  write_file(output, target);
+  fmt::print("wrote {} ({} bytes, {}) in {:.2f} s; SHA-256 matches the package\n", output,
+             target.size(), h->target_version, seconds_since(start));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dfota-pack: synthetic firmware images and DFOTA delta packages for bg95sim"};
+  app.require_subcommand(1);
+
+  FirmwareArgs fa;
+  auto* firmware = app.add_subcommand(
+      "firmware", "Make a synthetic firmware image, or the next version of an existing one");
+  auto* model = firmware->add_option("--model", fa.model, "Module model")->capture_default_str();
+  auto* size = firmware->add_option("--size", fa.size, "Whole image size (e.g. 16MiB)")
+                   ->transform(CLI::AsSizeValue(false))
+                   ->capture_default_str();
+  firmware->add_option("--revision", fa.revision,
+                       "Revision (default: the model's, or the old image's with --from)");
+  firmware->add_option("--full-version", fa.full_version,
+                       "Full version (default: <revision>_01.011.01.011, or the next after the "
+                       "old image's with --from)");
+  firmware->add_option("--seed", fa.seed,
+                       "Seed (default 0xB695 as the module's first image; with --from, taken "
+                       "from the old body's SHA-256)");
+  auto* from = firmware->add_option("--from", fa.from, "Derive the next version of this image")
+                   ->check(CLI::ExistingFile);
+  from->excludes(model)->excludes(size);
+  firmware->add_option("--change", fa.change, "Fraction of the body to edit, with --from")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str()
+      ->needs(from);
+  firmware
+      ->add_flag("--bump-revision", fa.bump_revision,
+                 "With --from: also step the revision (…A03 -> …A04)")
+      ->needs(from);
+  firmware->add_option("-o,--output", fa.output, "Image file to write")->required();
+
+  DiffArgs da;
+  auto* diff = app.add_subcommand("diff", "Make a package updating SOURCE to TARGET");
+  diff->add_option("source", da.source, "Source (old) image")->required()->check(CLI::ExistingFile);
+  diff->add_option("target", da.target, "Target (new) image")->required()->check(CLI::ExistingFile);
+  diff->add_option("-o,--output", da.output, "Package file to write")->required();
+  diff->add_option("--level", da.level, "zstd level")
+      ->check(CLI::Range(1, 22))
+      ->capture_default_str();
+  diff->add_option("--threads", da.threads, "zstd worker threads (0: single-threaded)")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  diff->add_option("--payload", da.payload,
+                   "Wrap this payload (made by `zstd --patch-from=SOURCE TARGET`) instead")
+      ->check(CLI::ExistingFile);
+
+  std::string inspect_path, inspect_source;
+  auto* inspect = app.add_subcommand("inspect", "Print and verify an image or a package");
+  inspect->add_option("file", inspect_path, "Image or package")
+      ->required()
+      ->check(CLI::ExistingFile);
+  inspect
+      ->add_option("--source", inspect_source,
+                   "For a package: also apply it to this image and check the target")
+      ->check(CLI::ExistingFile);
+
+  std::string apply_source, apply_package, apply_output;
+  auto* apply = app.add_subcommand("apply", "Apply a package to an image offline");
+  apply->add_option("source", apply_source, "Source (old) image")
+      ->required()
+      ->check(CLI::ExistingFile);
+  apply->add_option("package", apply_package, "Package")->required()->check(CLI::ExistingFile);
+  apply->add_option("-o,--output", apply_output, "Target image to write")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*firmware) return cmd_firmware(fa);
+    if (*diff) return cmd_diff(da);
+    if (*inspect) return cmd_inspect(inspect_path, inspect_source);
+    if (*apply) return cmd_apply(apply_source, apply_package, apply_output);
+  } catch (const Failure& f) {
+    std::fflush(stdout);
+    fmt::print(stderr, "dfota-pack: {}\n", f.message);
+    return 1;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "dfota-pack: {}\n", e.what());
+    return 1;
+  }
+  return 1;
+}

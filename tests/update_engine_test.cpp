@@ -1,0 +1,773 @@
+// The DFOTA package area and the power-safe update engine over a real NandFlash file:
+// uploads (commit, partial commit, torn commit, removal, write failure), every update result
+// from a real cause, and power cuts and torn writes during an update, each followed by a
+// power-on that must finish the update with exactly the target image.
+//
+// BG95_FULL_SWEEP=1 also cuts power at every flash operation of an update (and reports the
+// operation count of a 16 MiB update); the default run takes a spread of points.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <initializer_list>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "sim/dfota/package_area.hpp"
+#include "sim/dfota/update_engine.hpp"
+#include "sim/firmware/firmware_store.hpp"
+#include "sim/firmware/image.hpp"
+#include "sim/firmware/package.hpp"
+#include "sim/firmware/synthetic.hpp"
+#include "sim/flash/layout.hpp"
+#include "sim/flash/nand_flash.hpp"
+#include "sim/util/sha256.hpp"
+
+namespace bg95::dfota {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+using flash::Fault;
+using flash::FlashOp;
+using flash::NandFlash;
+namespace fs = std::filesystem;
+
+bool full_sweep() {
+  const char* v = std::getenv("BG95_FULL_SWEEP");
+  return v != nullptr && std::string(v) == "1";
+}
+
+Bytes image_of(std::span<const std::uint8_t> body, const std::string& full_version) {
+  firmware::ImageHeader h;
+  h.model = "BG95-M3";
+  h.revision = "BG95M3LAR02A03";
+  h.full_version = full_version;
+  return firmware::make_image(h, body);
+}
+
+// A source image, its 3 %-changed successor and the package between them; plus a package for
+// another source (511).
+struct Images {
+  Bytes source, target, package, foreign_package;
+};
+
+Images make_images(std::uint64_t image_size, std::uint64_t seed) {
+  Images im;
+  const Bytes body = firmware::synthetic_body(image_size - firmware::kImageHeaderSize, seed);
+  const Bytes next = firmware::derive_next_body(body, 0.03, seed + 1);
+  im.source = image_of(body, "BG95M3LAR02A03_01.011.01.011");
+  im.target = image_of(next, "BG95M3LAR02A03_01.012.01.012");
+  const firmware::PackOptions fast{3, 0};
+  auto p = firmware::make_package(im.source, im.target, fast);
+  EXPECT_TRUE(p.ok()) << (p ? "" : p.error());
+  im.package = std::move(*p);
+  const Bytes other_body =
+      firmware::synthetic_body(image_size - firmware::kImageHeaderSize, seed + 7);
+  const Bytes other = image_of(other_body, "BG95M3LAR02A03_01.011.01.011");
+  auto f = firmware::make_package(other, im.target, fast);
+  EXPECT_TRUE(f.ok());
+  im.foreign_package = std::move(*f);
+  return im;
+}
+
+// Built once: packing is the slow part of setting up a case.
+const Images& images() {
+  static const Images im = make_images(512 * 1024, 42);
+  return im;
+}
+
+// One module's flash file in a temporary folder; reopen() is a power cycle as far as the
+// flash is concerned (a new object over the same file).
+class Rig {
+ public:
+  Rig() {
+    // mkdtemp: a test may hold more than one rig at a time.
+    std::string pattern = (fs::temp_directory_path() / "bg95-update-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = pattern;
+    reopen();
+  }
+  ~Rig() {
+    flash_.reset();
+    fs::remove_all(dir_);
+  }
+  Rig(const Rig&) = delete;
+  Rig& operator=(const Rig&) = delete;
+
+  void reopen() {
+    flash_.reset();
+    flash_ = std::make_unique<NandFlash>(dir_ / "flash.bin", layout_.geometry);
+  }
+  NandFlash& flash() { return *flash_; }
+  const flash::Layout& layout() const { return layout_; }
+
+  void write_active(const Bytes& image) {
+    flash::PartitionView active(*flash_, layout_.active);
+    ASSERT_EQ(firmware::write_image(active, image), flash::FlashStatus::Ok);
+  }
+  Bytes read_active(std::size_t size) {
+    Bytes out(size);
+    flash::PartitionView(*flash_, layout_.active).read(0, out);
+    return out;
+  }
+  void upload(const Bytes& package) {
+    PackageArea area(*flash_, layout_);
+    ASSERT_EQ(area.begin(package.size()), AreaStatus::Ok);
+    for (std::size_t at = 0; at < package.size(); at += 1000) {
+      const auto n = std::min<std::size_t>(1000, package.size() - at);
+      ASSERT_EQ(area.append(std::span(package).subspan(at, n)), AreaStatus::Ok);
+    }
+    ASSERT_EQ(area.finish(), AreaStatus::Ok);
+  }
+  // Source in active, the package uploaded: the state AT+QFOTADL leaves before the reset.
+  void prepare(const Bytes& package) {
+    write_active(images().source);
+    upload(package);
+  }
+
+ private:
+  fs::path dir_;
+  flash::Layout layout_ = flash::Layout::standard();
+  std::unique_ptr<NandFlash> flash_;
+};
+
+// The fault `kind` at flash operation number `at` (counted by this NandFlash object).
+void fault_at(NandFlash& flash, std::uint64_t at, Fault kind) {
+  flash.set_fault_hook(
+      [at, kind](const FlashOp&, std::uint64_t index) { return index == at ? kind : Fault::None; });
+}
+
+bool in_partition(const FlashOp& op, const flash::Partition& p) {
+  return op.block >= p.first_block && op.block < p.first_block + p.block_count;
+}
+
+// ---------------------------------------------------------------------------------------
+// Record log
+
+TEST(RecordLog, WrapsAroundItsRingAndKeepsTheNewest) {
+  Rig rig;
+  const flash::Partition region{"test-log", rig.layout().journal.first_block, 2};
+  std::uint64_t erases = 0;
+  rig.flash().set_fault_hook([&](const FlashOp& op, std::uint64_t) {
+    if (op.kind == FlashOp::Kind::Erase) ++erases;
+    return Fault::None;
+  });
+  for (std::uint32_t i = 1; i <= 300; ++i) {  // 300 records over 128 pages: two laps and more
+    RecordLog log(rig.flash(), region, 7);
+    if (i > 1) {
+      ASSERT_TRUE(log.latest());
+      EXPECT_EQ(log.latest()->seq, i - 1);
+      EXPECT_EQ(log.latest()->payload, Bytes(4, static_cast<std::uint8_t>(i - 1)));
+    }
+    ASSERT_EQ(log.append(static_cast<std::uint16_t>(i), Bytes(4, static_cast<std::uint8_t>(i))),
+              flash::FlashStatus::Ok);
+  }
+  EXPECT_GE(erases, 4u);
+  // Another tag reads the same region as empty.
+  RecordLog other(rig.flash(), region, 8);
+  EXPECT_FALSE(other.latest());
+}
+
+TEST(RecordLog, CutAtAnyAppendKeepsOldOrNewRecord) {
+  // Power is cut (or the write torn) at the first operation of append number i, which at a
+  // block boundary is the erase of the next block: afterwards the newest record is the old
+  // one or, for a write that completed before power went, the new one; never anything else,
+  // and the log goes on working.
+  for (const Fault kind : {Fault::PowerCut, Fault::TornWrite}) {
+    Rig rig;
+    const flash::Partition region{"test-log", rig.layout().journal.first_block, 2};
+    std::uint64_t last = 0;
+    for (std::uint32_t i = 1; i <= 200; ++i) {
+      rig.reopen();
+      {
+        RecordLog log(rig.flash(), region, 7);
+        ASSERT_EQ(log.latest() ? log.latest()->seq : 0, last);
+        if (i % 3 == 0) fault_at(rig.flash(), 1, kind);
+        const auto s = log.append(1, Bytes(8, static_cast<std::uint8_t>(i)));
+        if (s == flash::FlashStatus::Ok) last = log.latest()->seq;
+      }
+      rig.reopen();
+      RecordLog log(rig.flash(), region, 7);
+      if (log.latest()) {
+        EXPECT_TRUE(log.latest()->seq == last || log.latest()->seq == last + 1);
+        last = log.latest()->seq;
+      }
+    }
+    EXPECT_GT(last, 100u);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Package area
+
+TEST(PackageArea, CommitReadBackAndSurvivePowerCycle) {
+  Rig rig;
+  const Bytes& pkg = images().package;
+  {
+    PackageArea area(rig.flash(), rig.layout());
+    EXPECT_EQ(area.state(), PackageState::Absent);
+    EXPECT_EQ(area.capacity(), flash::kPackageAreaSize);
+    ASSERT_EQ(area.begin(pkg.size()), AreaStatus::Ok);
+    EXPECT_EQ(area.state(), PackageState::Receiving);
+    for (std::size_t at = 0; at < pkg.size(); at += 777)
+      ASSERT_EQ(
+          area.append(std::span(pkg).subspan(at, std::min<std::size_t>(777, pkg.size() - at))),
+          AreaStatus::Ok);
+    EXPECT_FALSE(area.present());
+    EXPECT_EQ(area.received(), pkg.size());
+    ASSERT_EQ(area.finish(), AreaStatus::Ok);
+    EXPECT_TRUE(area.present());
+    EXPECT_EQ(area.size(), pkg.size());
+    EXPECT_EQ(area.sha256(), util::sha256(pkg));
+  }
+  rig.reopen();
+  PackageArea area(rig.flash(), rig.layout());
+  ASSERT_EQ(area.state(), PackageState::Committed);
+  EXPECT_EQ(area.size(), pkg.size());
+  EXPECT_EQ(area.sha256(), util::sha256(pkg));
+  Bytes back(pkg.size());
+  ASSERT_TRUE(area.read(0, back));
+  EXPECT_EQ(back, pkg);
+  Bytes one(1);
+  EXPECT_FALSE(area.read(pkg.size(), one));  // past the end
+  auto h = area.verify_package();
+  ASSERT_TRUE(h.ok()) << h.error();
+  EXPECT_EQ(h->target_sha256, util::sha256(images().target));
+}
+
+TEST(PackageArea, SmallUploadErasesOneBlock) {
+  Rig rig;
+  int erases = 0;
+  const flash::Partition pkg_part = rig.layout().package;
+  rig.flash().set_fault_hook([&](const FlashOp& op, std::uint64_t) {
+    if (op.kind == FlashOp::Kind::Erase && in_partition(op, pkg_part)) ++erases;
+    return Fault::None;
+  });
+  PackageArea area(rig.flash(), rig.layout());
+  ASSERT_EQ(area.begin(), AreaStatus::Ok);
+  const Bytes data(100, 0x5A);
+  ASSERT_EQ(area.append(data), AreaStatus::Ok);
+  ASSERT_EQ(area.finish(), AreaStatus::Ok);
+  EXPECT_EQ(erases, 1);
+  EXPECT_EQ(area.size(), 100u);
+}
+
+TEST(PackageArea, PartialCommitKeepsWhatArrived) {
+  Rig rig;
+  const Bytes& pkg = images().package;
+  {
+    PackageArea area(rig.flash(), rig.layout());
+    ASSERT_EQ(area.begin(pkg.size()), AreaStatus::Ok);
+    ASSERT_EQ(area.append(std::span(pkg).first(3000)), AreaStatus::Ok);
+    // The transfer ends early (+++): what arrived is committed.
+    ASSERT_EQ(area.finish(), AreaStatus::Ok);
+    EXPECT_EQ(area.size(), 3000u);
+    EXPECT_FALSE(area.verify_package().ok());  // a truncated package does not verify
+    EXPECT_EQ(area.append(std::span(pkg).first(1)), AreaStatus::NotReceiving);
+  }
+  rig.reopen();
+  PackageArea area(rig.flash(), rig.layout());
+  EXPECT_EQ(area.size(), 3000u);
+  Bytes back(3000);
+  ASSERT_TRUE(area.read(0, back));
+  EXPECT_TRUE(std::equal(back.begin(), back.end(), pkg.begin()));
+}
+
+TEST(PackageArea, TornOrCutCommitReadsIncomplete) {
+  for (const Fault kind : {Fault::TornWrite, Fault::PowerCut}) {
+    Rig rig;
+    const Bytes& pkg = images().package;
+    const flash::Partition journal = rig.layout().journal;
+    {
+      PackageArea area(rig.flash(), rig.layout());
+      ASSERT_EQ(area.begin(), AreaStatus::Ok);
+      ASSERT_EQ(area.append(pkg), AreaStatus::Ok);
+      // The next journal write is the Commit record (finish() first flushes the data page).
+      rig.flash().set_fault_hook([&](const FlashOp& op, std::uint64_t) {
+        return in_partition(op, journal) ? kind : Fault::None;
+      });
+      EXPECT_EQ(area.finish(), AreaStatus::PowerLost);
+    }
+    rig.reopen();
+    PackageArea area(rig.flash(), rig.layout());
+    EXPECT_EQ(area.state(), PackageState::Incomplete);
+    EXPECT_FALSE(area.present());
+    EXPECT_EQ(area.size(), 0u);
+    Bytes one(1);
+    EXPECT_FALSE(area.read(0, one));
+  }
+}
+
+TEST(PackageArea, CutBeginKeepsTheOldPackage) {
+  // A torn Begin record is not a Begin: the old package, whose blocks were not touched yet,
+  // is still there and whole.
+  Rig rig;
+  const Bytes& pkg = images().package;
+  rig.upload(pkg);
+  {
+    PackageArea area(rig.flash(), rig.layout());
+    fault_at(rig.flash(), rig.flash().op_count() + 1, Fault::TornWrite);
+    EXPECT_EQ(area.begin(), AreaStatus::PowerLost);
+  }
+  rig.reopen();
+  PackageArea area(rig.flash(), rig.layout());
+  ASSERT_TRUE(area.present());
+  EXPECT_TRUE(area.verify_package().ok());
+}
+
+TEST(PackageArea, RemoveErases) {
+  Rig rig;
+  rig.upload(images().package);
+  {
+    PackageArea area(rig.flash(), rig.layout());
+    ASSERT_TRUE(area.present());
+    ASSERT_EQ(area.remove(), AreaStatus::Ok);
+    EXPECT_EQ(area.state(), PackageState::Absent);
+    EXPECT_EQ(area.size(), 0u);
+  }
+  rig.reopen();
+  PackageArea area(rig.flash(), rig.layout());
+  EXPECT_EQ(area.state(), PackageState::Absent);
+  flash::PartitionView view(rig.flash(), rig.layout().package);
+  Bytes all(view.size());
+  view.read(0, all);
+  EXPECT_TRUE(std::all_of(all.begin(), all.end(), [](std::uint8_t b) { return b == 0xFF; }));
+  // Removing nothing is fine and writes nothing.
+  const auto ops = rig.flash().op_count();
+  EXPECT_EQ(area.remove(), AreaStatus::Ok);
+  EXPECT_EQ(rig.flash().op_count(), ops);
+}
+
+TEST(PackageArea, FlashFailureIs707) {
+  Rig rig;
+  const flash::Partition pkg_part = rig.layout().package;
+  rig.flash().set_fault_hook([&](const FlashOp& op, std::uint64_t) {
+    return op.kind == FlashOp::Kind::Program && in_partition(op, pkg_part) ? Fault::Fail
+                                                                           : Fault::None;
+  });
+  {
+    PackageArea area(rig.flash(), rig.layout());
+    ASSERT_EQ(area.begin(), AreaStatus::Ok);
+    const Bytes page(2048, 0x11);
+    const AreaStatus s = area.append(page);
+    EXPECT_EQ(s, AreaStatus::WriteFailed);
+    EXPECT_EQ(download_error(s), 707);
+    EXPECT_EQ(area.append(page), AreaStatus::WriteFailed);  // spoilt
+    EXPECT_EQ(area.finish(), AreaStatus::WriteFailed);      // never committed
+    EXPECT_FALSE(area.present());
+  }
+  rig.flash().set_fault_hook({});
+  rig.reopen();
+  PackageArea area(rig.flash(), rig.layout());
+  EXPECT_EQ(area.state(), PackageState::Incomplete);
+}
+
+TEST(PackageArea, TooLargeIs708) {
+  Rig rig;
+  PackageArea area(rig.flash(), rig.layout());
+  EXPECT_EQ(area.begin(area.capacity() + 1), AreaStatus::TooLarge);
+  EXPECT_EQ(download_error(AreaStatus::TooLarge), 708);
+  EXPECT_EQ(area.state(), PackageState::Absent);  // nothing written
+  ASSERT_EQ(area.begin(100), AreaStatus::Ok);
+  const Bytes data(101, 1);
+  EXPECT_EQ(area.append(data), AreaStatus::TooLarge);
+  EXPECT_EQ(area.append(std::span(data).first(100)), AreaStatus::Ok);
+  EXPECT_EQ(area.finish(), AreaStatus::Ok);
+  EXPECT_EQ(area.size(), 100u);
+
+  // Exactly the note's 6 Mbytes fits; one more byte does not.
+  ASSERT_EQ(area.begin(), AreaStatus::Ok);
+  const Bytes chunk(64 * 1024, 0xA5);
+  for (std::uint64_t at = 0; at < area.capacity(); at += chunk.size())
+    ASSERT_EQ(area.append(chunk), AreaStatus::Ok);
+  EXPECT_EQ(area.append(std::span(chunk).first(1)), AreaStatus::TooLarge);
+  ASSERT_EQ(area.finish(), AreaStatus::Ok);
+  EXPECT_EQ(area.size(), flash::kPackageAreaSize);
+}
+
+TEST(PackageArea, CutAtEveryUploadOperationNeverYieldsAPackage) {
+  // However an upload is cut, the area afterwards is not a committed package, and the update
+  // refuses with 505 and leaves the firmware alone.
+  const Bytes& pkg = images().package;
+  std::uint64_t upload_ops = 0;
+  {
+    Rig rig;
+    rig.write_active(images().source);
+    const auto before = rig.flash().op_count();
+    rig.upload(pkg);
+    upload_ops = rig.flash().op_count() - before;
+  }
+  ASSERT_GT(upload_ops, 3u);
+  for (const Fault kind : {Fault::PowerCut, Fault::TornWrite}) {
+    for (std::uint64_t k = 1; k <= upload_ops; ++k) {
+      SCOPED_TRACE(testing::Message() << "fault " << static_cast<int>(kind) << " at op " << k);
+      Rig rig;
+      rig.write_active(images().source);
+      {
+        PackageArea area(rig.flash(), rig.layout());
+        fault_at(rig.flash(), rig.flash().op_count() + k, kind);
+        AreaStatus s = area.begin(pkg.size());
+        for (std::size_t at = 0; s == AreaStatus::Ok && at < pkg.size(); at += 2048)
+          s = area.append(std::span(pkg).subspan(at, std::min<std::size_t>(2048, pkg.size() - at)));
+        if (s == AreaStatus::Ok) s = area.finish();
+        ASSERT_EQ(s, AreaStatus::PowerLost);
+      }
+      rig.reopen();
+      PackageArea area(rig.flash(), rig.layout());
+      EXPECT_FALSE(area.present());
+      UpdateEngine engine(rig.flash(), rig.layout(), area);
+      EXPECT_FALSE(engine.pending());
+      EXPECT_EQ(engine.run(), UpdateEngine::Status::Error);
+      EXPECT_EQ(engine.result(), kUpdateNoPackage);
+      EXPECT_EQ(rig.read_active(images().source.size()), images().source);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Update engine
+
+struct RunInfo {
+  UpdateEngine::Status status;
+  int result;
+  std::uint64_t ops;
+  std::vector<int> percents;
+};
+
+RunInfo run_update(Rig& rig, std::size_t budget = 64) {
+  PackageArea area(rig.flash(), rig.layout());
+  UpdateEngine engine(rig.flash(), rig.layout(), area);
+  RunInfo info{};
+  engine.set_progress([&](int p) { info.percents.push_back(p); });
+  const auto before = rig.flash().op_count();
+  engine.start();
+  while ((info.status = engine.step(budget)) == UpdateEngine::Status::Running) {
+  }
+  info.result = engine.result();
+  info.ops = rig.flash().op_count() - before;
+  return info;
+}
+
+TEST(UpdateEngine, AppliesThePackage) {
+  Rig rig;
+  rig.prepare(images().package);
+  const RunInfo r = run_update(rig);
+  ASSERT_EQ(r.status, UpdateEngine::Status::Done);
+  EXPECT_EQ(r.result, kUpdateOk);
+  EXPECT_EQ(rig.read_active(images().target.size()), images().target);
+  flash::PartitionView active(rig.flash(), rig.layout().active);
+  auto h = firmware::verify_partition_image(active);
+  ASSERT_TRUE(h.ok()) << h.error();
+  EXPECT_EQ(h->full_version, "BG95M3LAR02A03_01.012.01.012");
+  // Progress: rising, from 0 to 100, each value once.
+  ASSERT_FALSE(r.percents.empty());
+  EXPECT_EQ(r.percents.front(), 0);
+  EXPECT_EQ(r.percents.back(), 100);
+  EXPECT_TRUE(std::is_sorted(r.percents.begin(), r.percents.end()));
+  EXPECT_EQ(std::adjacent_find(r.percents.begin(), r.percents.end()), r.percents.end());
+  EXPECT_GT(r.percents.size(), 50u);  // real progress, not a jump
+  // The package is deleted after a successful update, and nothing is pending.
+  rig.reopen();
+  PackageArea area(rig.flash(), rig.layout());
+  EXPECT_EQ(area.state(), PackageState::Absent);
+  UpdateEngine engine(rig.flash(), rig.layout(), area);
+  EXPECT_FALSE(engine.pending());
+  std::cout << "[ info ] update of a " << images().target.size() / 1024 << " KiB image: " << r.ops
+            << " flash operations\n";
+}
+
+TEST(UpdateEngine, StepsAreBounded) {
+  Rig rig;
+  rig.prepare(images().package);
+  PackageArea area(rig.flash(), rig.layout());
+  UpdateEngine engine(rig.flash(), rig.layout(), area);
+  engine.start();
+  std::size_t steps = 0;
+  std::uint64_t worst = 0;
+  UpdateEngine::Status s;
+  do {
+    const auto before = rig.flash().op_count();
+    const auto phase = engine.phase();
+    s = engine.step(1);
+    ++steps;
+    // One unit of work per step, plus the journal record that ends a phase; the cleanup
+    // (package removal) is the one step allowed more.
+    if (phase != UpdateEngine::Phase::Cleanup)
+      worst = std::max(worst, rig.flash().op_count() - before);
+  } while (s == UpdateEngine::Status::Running);
+  EXPECT_EQ(s, UpdateEngine::Status::Done);
+  EXPECT_LE(worst, 2u);
+  EXPECT_GT(steps, 1000u);
+  EXPECT_EQ(rig.read_active(images().target.size()), images().target);
+}
+
+TEST(UpdateEngine, NoPackageIs505) {
+  Rig rig;
+  rig.write_active(images().source);
+  const RunInfo r = run_update(rig);
+  EXPECT_EQ(r.status, UpdateEngine::Status::Error);
+  EXPECT_EQ(r.result, kUpdateNoPackage);
+  EXPECT_EQ(r.ops, 0u);
+  EXPECT_TRUE(r.percents.empty());
+  EXPECT_EQ(rig.read_active(images().source.size()), images().source);
+}
+
+TEST(UpdateEngine, DamagedPackageIs506) {
+  const Bytes& good = images().package;
+  Bytes payload_flip = good;
+  payload_flip[firmware::kPackageHeaderSize + payload_flip.size() / 3] ^= 0x01;
+  Bytes header_flip = good;
+  header_flip[100] ^= 0x80;
+  Bytes trailer_flip = good;
+  trailer_flip.back() ^= 0xFF;
+  const Bytes truncated(good.begin(), good.end() - 100);
+  // A payload that is valid zstd and covered by a valid trailer but does not make the target.
+  Bytes wrong_payload = firmware::wrap_payload(
+      images().source, images().target, std::span(good).subspan(firmware::kPackageHeaderSize, 64));
+  for (const Bytes* pkg : std::initializer_list<const Bytes*>{
+           &payload_flip, &header_flip, &trailer_flip, &truncated, &wrong_payload}) {
+    Rig rig;
+    rig.prepare(*pkg);
+    const RunInfo r = run_update(rig);
+    EXPECT_EQ(r.status, UpdateEngine::Status::Error);
+    EXPECT_EQ(r.result, kUpdatePackageCheckFailed);
+    EXPECT_EQ(rig.read_active(images().source.size()), images().source);
+    PackageArea area(rig.flash(), rig.layout());
+    UpdateEngine engine(rig.flash(), rig.layout(), area);
+    EXPECT_FALSE(engine.pending());
+  }
+}
+
+TEST(UpdateEngine, PackageForAnotherFirmwareIs511) {
+  Rig rig;
+  rig.prepare(images().foreign_package);
+  const RunInfo r = run_update(rig);
+  EXPECT_EQ(r.status, UpdateEngine::Status::Error);
+  EXPECT_EQ(r.result, kUpdateMismatch);
+  EXPECT_EQ(r.ops, 0u);
+  EXPECT_EQ(rig.read_active(images().source.size()), images().source);
+  // An unreadable current image is a mismatch too.
+  Rig blank;
+  blank.upload(images().package);
+  EXPECT_EQ(run_update(blank).result, kUpdateMismatch);
+}
+
+TEST(UpdateEngine, FlashFailureBeforeActiveIs504AndKeepsTheImage) {
+  Rig rig;
+  rig.prepare(images().package);
+  const flash::Partition staging = rig.layout().staging;
+  int programs = 0;
+  rig.flash().set_fault_hook([&](const FlashOp& op, std::uint64_t) {
+    if (op.kind == FlashOp::Kind::Program && in_partition(op, staging) && ++programs == 10)
+      return Fault::Fail;
+    return Fault::None;
+  });
+  const RunInfo r = run_update(rig);
+  EXPECT_EQ(r.status, UpdateEngine::Status::Error);
+  EXPECT_EQ(r.result, kUpdateFailed);
+  EXPECT_EQ(rig.read_active(images().source.size()), images().source);
+  rig.flash().set_fault_hook({});
+  PackageArea area(rig.flash(), rig.layout());
+  EXPECT_TRUE(area.present());  // kept for another try
+  UpdateEngine engine(rig.flash(), rig.layout(), area);
+  EXPECT_FALSE(engine.pending());
+  // The same package applies once the flash behaves.
+  EXPECT_EQ(engine.run(), UpdateEngine::Status::Done);
+  EXPECT_EQ(rig.read_active(images().target.size()), images().target);
+}
+
+TEST(UpdateEngine, FlashFailureWhileCopyingIsRetriedAtNextBoot) {
+  Rig rig;
+  rig.prepare(images().package);
+  const flash::Partition active = rig.layout().active;
+  int programs = 0;
+  rig.flash().set_fault_hook([&](const FlashOp& op, std::uint64_t) {
+    if (op.kind == FlashOp::Kind::Program && in_partition(op, active) && ++programs == 100)
+      return Fault::Fail;
+    return Fault::None;
+  });
+  EXPECT_EQ(run_update(rig).result, kUpdateFailed);
+  rig.flash().set_fault_hook({});
+  rig.reopen();
+  PackageArea area(rig.flash(), rig.layout());
+  UpdateEngine engine(rig.flash(), rig.layout(), area);
+  ASSERT_TRUE(engine.pending());
+  EXPECT_EQ(engine.run(), UpdateEngine::Status::Done);
+  EXPECT_EQ(rig.read_active(images().target.size()), images().target);
+}
+
+// Cuts power (or tears the write) at operation k of an update, powers on and finishes it.
+void cut_and_resume(std::uint64_t k, Fault kind) {
+  SCOPED_TRACE(testing::Message() << (kind == Fault::TornWrite ? "torn write" : "power cut")
+                                  << " at update op " << k);
+  Rig rig;
+  rig.prepare(images().package);
+  fault_at(rig.flash(), rig.flash().op_count() + k, kind);
+  const RunInfo first = run_update(rig, 37);
+  ASSERT_EQ(first.status, UpdateEngine::Status::PowerLost);
+  ASSERT_EQ(first.ops, k);
+
+  rig.reopen();  // power on: a new flash object, package area and engine over the same file
+  PackageArea area(rig.flash(), rig.layout());
+  UpdateEngine engine(rig.flash(), rig.layout(), area);
+  if (!engine.pending()) {
+    // Only possible before the Begin record is whole: nothing was written, the old image
+    // boots and the package is still there for the next AT+QFOTADL.
+    ASSERT_EQ(k, 1u);
+    EXPECT_EQ(rig.read_active(images().source.size()), images().source);
+    ASSERT_TRUE(area.present());
+  }
+  std::vector<int> percents;
+  engine.set_progress([&](int p) { percents.push_back(p); });
+  ASSERT_EQ(engine.run(), UpdateEngine::Status::Done) << engine.message();
+  EXPECT_EQ(engine.result(), kUpdateOk);
+  EXPECT_EQ(util::sha256(rig.read_active(images().target.size())), util::sha256(images().target));
+  EXPECT_EQ(rig.read_active(images().target.size()), images().target);
+  EXPECT_EQ(area.state(), PackageState::Absent);
+  EXPECT_FALSE(engine.pending());
+  ASSERT_FALSE(percents.empty());
+  EXPECT_EQ(percents.back(), 100);
+  EXPECT_TRUE(std::is_sorted(percents.begin(), percents.end()));
+}
+
+std::uint64_t update_ops() {
+  Rig rig;
+  rig.prepare(images().package);
+  const RunInfo r = run_update(rig);
+  EXPECT_EQ(r.status, UpdateEngine::Status::Done);
+  return r.ops;
+}
+
+// 1, N and eleven points spread between them.
+std::vector<std::uint64_t> spread_points(std::uint64_t n) {
+  std::vector<std::uint64_t> points{1};
+  for (std::uint64_t i = 1; i <= 11; ++i)
+    points.push_back(n * i / 12);
+  points.push_back(n);
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+  return points;
+}
+
+TEST(UpdateEngine, PowerCutAtSpreadPointsResumesToTarget) {
+  const std::uint64_t n = update_ops();
+  const auto points = spread_points(n);
+  ASSERT_GE(points.size(), 10u);
+  for (const auto k : points)
+    cut_and_resume(k, Fault::PowerCut);
+}
+
+TEST(UpdateEngine, TornWriteAtSpreadPointsResumesToTarget) {
+  const std::uint64_t n = update_ops();
+  const auto points = spread_points(n);
+  ASSERT_GE(points.size(), 10u);
+  for (const auto k : points)
+    cut_and_resume(k, Fault::TornWrite);
+}
+
+TEST(UpdateEngine, PowerCutEverySeventeenthOperation) {
+  // A denser default sample than the spread above, at every position within a block.
+  const std::uint64_t n = update_ops();
+  for (std::uint64_t k = 5; k <= n; k += 17) {
+    cut_and_resume(k, k % 2 != 0 ? Fault::TornWrite : Fault::PowerCut);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(UpdateEngine, ManyUpdatesWrapTheJournalsEvenWhenCut) {
+  // Back and forth between two images, 60 updates on one flash: both record logs go round
+  // their rings more than once; every fourth update is cut somewhere and resumed.
+  const Images& im = images();
+  auto back = firmware::make_package(im.target, im.source, firmware::PackOptions{3, 0});
+  ASSERT_TRUE(back.ok());
+  Rig rig;
+  rig.write_active(im.source);
+  const std::uint64_t n = update_ops();
+  for (int i = 0; i < 60; ++i) {
+    SCOPED_TRACE(testing::Message() << "update " << i);
+    const bool forward = i % 2 == 0;
+    rig.upload(forward ? im.package : *back);
+    if (i % 4 == 3) {
+      fault_at(rig.flash(), rig.flash().op_count() + 1 + (static_cast<std::uint64_t>(i) * 37) % n,
+               i % 8 == 3 ? Fault::TornWrite : Fault::PowerCut);
+      {
+        PackageArea area(rig.flash(), rig.layout());
+        UpdateEngine engine(rig.flash(), rig.layout(), area);
+        ASSERT_EQ(engine.run(), UpdateEngine::Status::PowerLost);
+      }
+      rig.reopen();
+    }
+    PackageArea area(rig.flash(), rig.layout());
+    UpdateEngine engine(rig.flash(), rig.layout(), area);
+    ASSERT_EQ(engine.run(), UpdateEngine::Status::Done) << engine.message();
+    const Bytes& want = forward ? im.target : im.source;
+    ASSERT_EQ(rig.read_active(want.size()), want);
+  }
+}
+
+TEST(UpdateEngine, RepeatedCutsStillFinish) {
+  // Power fails again and again (a torn write every other time): first once the decode is
+  // over, then every 100 operations after power-on, enough for a boot to copy one block
+  // (a boot that cannot finish one block would redo it for ever, as would a real module).
+  // Each boot resumes where the journal says, and the update gets there.
+  Rig rig;
+  rig.prepare(images().package);
+  bool done = false;
+  int boots = 0;
+  for (; boots < 50 && !done; ++boots) {
+    rig.reopen();  // power on
+    fault_at(rig.flash(), boots == 0 ? 300 : 100,
+             boots % 2 != 0 ? Fault::TornWrite : Fault::PowerCut);
+    PackageArea area(rig.flash(), rig.layout());
+    UpdateEngine engine(rig.flash(), rig.layout(), area);
+    if (boots > 0) {
+      ASSERT_TRUE(engine.pending());
+    }
+    const auto s = engine.run();
+    ASSERT_NE(s, UpdateEngine::Status::Error) << engine.message();
+    done = s == UpdateEngine::Status::Done;
+  }
+  ASSERT_TRUE(done);
+  EXPECT_GE(boots, 3);
+  EXPECT_EQ(rig.read_active(images().target.size()), images().target);
+}
+
+TEST(UpdateEngine, FullSweepEveryOperation) {
+  if (!full_sweep()) {
+    GTEST_SKIP() << "set BG95_FULL_SWEEP=1 to cut power at every operation";
+  }
+  const std::uint64_t n = update_ops();
+  for (const Fault kind : {Fault::PowerCut, Fault::TornWrite})
+    for (std::uint64_t k = 1; k <= n; ++k) {
+      cut_and_resume(k, kind);
+      if (HasFatalFailure()) return;
+    }
+  std::cout << "[ info ] full sweep: " << n << " operations x 2 fault kinds, all resumed\n";
+}
+
+TEST(UpdateEngine, OperationCounts) {
+  // N, the flash operations of one whole update, for the closing note; 16 MiB only in the
+  // full sweep (making its package takes a while).
+  std::vector<std::uint64_t> sizes{1024 * 1024};
+  if (full_sweep()) sizes.push_back(16 * 1024 * 1024);
+  for (const auto size : sizes) {
+    const Images im = make_images(size, 7);
+    Rig rig;
+    rig.write_active(im.source);
+    rig.upload(im.package);
+    const RunInfo r = run_update(rig);
+    ASSERT_EQ(r.status, UpdateEngine::Status::Done);
+    EXPECT_EQ(rig.read_active(im.target.size()), im.target);
+    std::cout << "[ info ] " << size / (1024 * 1024) << " MiB image, package " << im.package.size()
+              << " bytes: N = " << r.ops << " flash operations\n";
+    RecordProperty("ops_" + std::to_string(size / (1024 * 1024)) + "MiB", std::to_string(r.ops));
+  }
+}
+
+}  // namespace
+}  // namespace bg95::dfota
