@@ -102,6 +102,16 @@ class DfotaHttpTest : public ::testing::Test {
                                  return true;
                                });
     });
+    server->Get("/cut.bin", [](const httplib::Request&, httplib::Response& res) {
+      // Announces the whole package, sends a part, then closes the connection.
+      res.set_content_provider(
+          packages().package.size(), "application/octet-stream",
+          [](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+            if (offset > 0) return false;
+            sink.write(reinterpret_cast<const char*>(packages().package.data()), 5000);
+            return true;
+          });
+    });
     server->Get("/stall.bin", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content_provider(100000, "application/octet-stream",
                                [this](std::size_t offset, std::size_t, httplib::DataSink& sink) {
@@ -233,6 +243,8 @@ TEST_F(DfotaHttpTest, DownloadErrorsFromRealCauses) {
   // 710: a file that is not a package.
   const std::string garbage = download(port, url("/garbage.bin"));
   EXPECT_TRUE(garbage.ends_with("\r\n+QIND: \"FOTA\",\"HTTPEND\",710\r\n")) << garbage;
+  // 701: the server closes the connection in the middle of the body.
+  EXPECT_EQ(download(port, url("/cut.bin")).substr(0, 2000).ends_with("\"HTTPEND\",701\r\n"), true);
   // 704: the server stops sending (download timeout 1 s).
   const std::string stall = download(port, url("/stall.bin"));
   EXPECT_TRUE(stall.ends_with("\r\n+QIND: \"FOTA\",\"HTTPEND\",704\r\n")) << stall;
@@ -295,13 +307,17 @@ TEST_F(DfotaHttpTest, UpdateWithoutPackageIs505) {
 }
 
 TEST_F(DfotaHttpTest, DfotaModeTakesNoCommands) {
-  auto& port = start({"--timing", "realistic", "--time-scale", "0.05"});
+  const auto usb = dir_.path() / "usb";
+  auto& port = start({"--timing", "realistic", "--time-scale", "0.05", "--usb-port", usb.string()});
+  EXPECT_TRUE(std::filesystem::is_symlink(usb));
   // The realistic profile registers a moment after boot: wait for it as a host driver does.
   port.command("AT+CEREG=1\r");
   if (port.command("AT+CEREG?\r").find("+CEREG: 1,1") == std::string::npos)
     port.read_until("+CEREG: 1\r\n", std::chrono::seconds(10));
   EXPECT_EQ(port.command("AT+QFOTADL=\"" + url("/update.bin") + "\"\r"), "\r\nOK\r\n");
   port.read_until("\"START\"\r\n", std::chrono::seconds(60));
+  // The USB port is gone while the module is in DFOTA mode, as a USB device re-enumerates.
+  EXPECT_FALSE(std::filesystem::exists(usb));
   // In DFOTA mode nothing is echoed or answered: only URCs come.
   port.write("AT\r");
   const std::string during = port.read_until("\"END\",0\r\n", std::chrono::seconds(120));
@@ -346,6 +362,112 @@ TEST_F(DfotaHttpTest, StockZstdPayloadApplies) {
   port.read_until("\"END\",0\r\n", std::chrono::seconds(60));
   port.read_until("+QIND: SMS DONE\r\n");
   EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A04\r\n\r\nOK\r\n");
+}
+
+// Uploads a file with AT+QFUPL and checks the module's answer size.
+void upload(HostPort& port, const std::string& name, const std::string& data) {
+  EXPECT_EQ(port.command("AT+QFUPL=\"" + name + "\"," + std::to_string(data.size()) + "\r"),
+            "\r\nCONNECT\r\n");
+  port.write(data);
+  const std::string answer = port.read_until("OK\r\n");
+  EXPECT_EQ(answer.rfind("\r\n+QFUPL: " + std::to_string(data.size()) + ",", 0), 0u) << answer;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class DfotaHttpsTest : public DfotaHttpTest {
+ protected:
+  void SetUp() override {
+    pki_ = TestPki::make(dir_.path() / "pki");
+    // The server demands a client certificate signed by the test CA.
+    auto server = std::make_unique<httplib::SSLServer>(
+        pki_.server.cert_file.c_str(), pki_.server.key_file.c_str(), pki_.ca.cert_file.c_str());
+    server->Get("/update.bin", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(as_string(packages().package), "application/octet-stream");
+    });
+    https_ = std::make_unique<RunningServer>(std::move(server));
+    DfotaHttpTest::SetUp();
+  }
+  void TearDown() override {
+    DfotaHttpTest::TearDown();
+    https_.reset();
+  }
+  std::string https_url() const {
+    return "https://127.0.0.1:" + std::to_string(https_->port()) + "/update.bin";
+  }
+  TestPki pki_;
+  std::unique_ptr<RunningServer> https_;
+};
+
+TEST_F(DfotaHttpsTest, ClientCertificateUploadedWithQfuplWorks) {
+  auto& port = start();
+  // Without the client certificate the server refuses the handshake: 702, not a hang.
+  EXPECT_EQ(download(port, https_url()),
+            "\r\n+QIND: \"FOTA\",\"HTTPSTART\"\r\n\r\n+QIND: \"FOTA\",\"HTTPEND\",702\r\n");
+  upload(port, "/datatx/fota_cacert.pem", read_file(pki_.ca.cert_file));
+  upload(port, "/datatx/fota_client_cert.pem", read_file(pki_.client.cert_file));
+  upload(port, "/datatx/fota_client_key.pem", read_file(pki_.client.key_file));
+  EXPECT_TRUE(download(port, https_url()).ends_with("\"HTTPEND\",0\r\n"));
+  port.read_until("\"END\",0\r\n", std::chrono::seconds(60));
+  port.read_until("+QIND: SMS DONE\r\n");
+  EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A04\r\n\r\nOK\r\n");
+}
+
+TEST_F(DfotaHttpsTest, WrongCaFailsWithAnErrorNotAHang) {
+  auto& port = start();
+  upload(port, "/datatx/fota_cacert.pem", read_file(pki_.other_ca.cert_file));
+  upload(port, "/datatx/fota_client_cert.pem", read_file(pki_.client.cert_file));
+  upload(port, "/datatx/fota_client_key.pem", read_file(pki_.client.key_file));
+  EXPECT_EQ(download(port, https_url()),
+            "\r\n+QIND: \"FOTA\",\"HTTPSTART\"\r\n\r\n+QIND: \"FOTA\",\"HTTPEND\",702\r\n");
+  EXPECT_EQ(port.command("AT+CGMR\r"), "\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
+}
+
+TEST_F(DfotaHttpTest, LocalFileTriggerAsTheFieldUpdaterDoesIt) {
+  auto& port = start();
+  // Upload in ack mode, 2048-byte chunks, the last padded with 0xFF past the size.
+  const std::string pkg = as_string(packages().package);
+  EXPECT_EQ(port.command("AT+QFUPL=\"dfota_update.bin\"," + std::to_string(pkg.size()) + ",5,1\r"),
+            "\r\nCONNECT\r\n");
+  for (std::size_t off = 0; off < pkg.size(); off += 2048) {
+    std::string chunk = pkg.substr(off, 2048);
+    chunk.resize(2048, '\xFF');
+    port.write(chunk);
+  }
+  port.read_until("OK\r\n", std::chrono::seconds(30));
+  EXPECT_EQ(port.command("AT+QFOTADL=\"/data/ufs/dfota_update.bin\"\r"), "\r\nOK\r\n");
+  const std::string urcs = port.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(60));
+  // Only START, UPDATING and END: the updater treats any other FOTA status as an error.
+  std::smatch m;
+  std::string rest = urcs;
+  const std::regex fota("\\+QIND: \"FOTA\",\"([A-Z]+)\"");
+  while (std::regex_search(rest, m, fota)) {
+    EXPECT_TRUE(m[1] == "START" || m[1] == "UPDATING" || m[1] == "END") << m[1];
+    rest = m.suffix();
+  }
+  EXPECT_NE(urcs.find("\"END\",0\r\n"), std::string::npos);
+  EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A04\r\n\r\nOK\r\n");
+}
+
+TEST_F(DfotaHttpTest, UsbPortVanishesDuringDfotaMode) {
+  const auto usb = dir_.path() / "usb";
+  auto& port = start({"--usb-port", usb.string()});
+  {
+    HostPort usb_port(usb.string());
+    EXPECT_EQ(usb_port.command("ATE0;+CGMR\r"), "ATE0;+CGMR\r\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
+  }
+  EXPECT_EQ(port.command("AT+QFOTADL=\"" + url("/update.bin") + "\"\r"), "\r\nOK\r\n");
+  port.read_until("\"START\"\r\n", std::chrono::seconds(30));
+  // In the fast profile the port may already be back; the realistic profile keeps it away
+  // for the reset and update time (checked by the absent symlink while in DFOTA mode).
+  port.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(60));
+  ASSERT_TRUE(std::filesystem::is_symlink(usb));
+  HostPort usb_port(usb.string());
+  wait_until_ready(usb_port);  // a re-enumerated port may still carry the end of the banner
+  EXPECT_EQ(usb_port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A04\r\n\r\nOK\r\n");
 }
 
 }  // namespace
