@@ -74,7 +74,7 @@ class PtyPort {
   std::string path_;
   std::filesystem::path link_;
   Callbacks callbacks_;
-  std::array<char, 4096> read_buffer_{};
+  std::array<char, 65536> read_buffer_{};
   std::array<char, 1024> inotify_buffer_{};
   std::deque<std::string> out_;
   std::size_t out_offset_ = 0;  // bytes of out_.front() already written
