@@ -13,6 +13,9 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "pty/pty_port.hpp"
+#include "sim/control/control_server.hpp"
+#include "sim/control/module_control.hpp"
+#include "sim/dfota/dfota_service.hpp"
 #include "sim/firmware/image.hpp"
 #include "sim/module.hpp"
 
@@ -32,8 +35,10 @@ struct Options {
   std::string plmn = "50501";
   bool verbose = false;
   std::string usb_link;
+  std::string control;
   int guard_ms = 1000;
   bool percent_sign = false;
+  bool coap_progress = false;
   double download_timeout_s = 60;
   std::vector<int> cut_at_update;
 };
@@ -54,6 +59,7 @@ bg95::ModuleConfig make_config(const Options& o) {
   c.network.plmn = o.plmn;
   c.guard_time = std::chrono::milliseconds(o.guard_ms);
   c.percent_sign = o.percent_sign;
+  c.coap_progress = o.coap_progress;
   c.download_idle_timeout =
       std::chrono::milliseconds(static_cast<long>(o.download_timeout_s * 1000));
   c.power_cut_at_update_percent = o.cut_at_update;
@@ -87,6 +93,10 @@ int main(int argc, char** argv) {
   app.add_flag("--unregistered", o.unregistered, "Start without network registration (searching)");
   app.add_option("--operator", o.operator_name, "Operator name shown by AT+COPS?");
   app.add_option("--plmn", o.plmn, "MCC+MNC of the cell");
+  app.add_option("--control", o.control,
+                 "Serve the control interface (power, DTR, network, status; see bg95ctl and "
+                 "docs/control.md) on a Unix socket here, mode 0600; its folder must be yours and "
+                 "not writable by others (created 0700 when missing)");
   app.add_option("--usb-port", o.usb_link,
                  "Also model the USB AT port, as a second pty with a symlink here; it vanishes "
                  "in DFOTA mode and comes back after the reboot");
@@ -95,6 +105,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000));
   app.add_flag("--percent-sign", o.percent_sign,
                "Print DFOTA progress as \"5%\" (the note's example) instead of \"5\"");
+  app.add_flag("--coap-progress", o.coap_progress,
+               "Print DOWNLOADING progress for CoAP downloads too (the note prints none)");
   app.add_option("--download-timeout", o.download_timeout_s,
                  "Seconds without data before a DFOTA download fails with 704")
       ->check(CLI::Range(0.05, 3600.0));
@@ -155,6 +167,29 @@ int main(int argc, char** argv) {
             usb.reset();
           }
         });
+  }
+
+  // The control socket (docs/control.md): power, DTR, network and status for tests and bg95ctl.
+  // Declared after the module, so it is destroyed (and its socket file removed) first.
+  std::unique_ptr<bg95::control::ControlServer> control;
+  if (!o.control.empty()) {
+    try {
+      control = std::make_unique<bg95::control::ControlServer>(io.get_executor(), o.control);
+    } catch (const std::exception& e) {
+      std::cerr << "bg95sim: " << e.what() << "\n";
+      return 2;
+    }
+    bg95::Module& m = *module;
+    control->add_target(std::make_unique<bg95::control::ModuleControl>(
+        m, bg95::control::ModuleControl::Providers{
+               {"package",
+                [&m] {
+                  const auto size = m.dfota().package_size();
+                  return size ? std::to_string(size) : std::string("none");
+                }},
+               {"dfota", [&m] { return std::string(m.dfota().activity_name()); }},
+               {"progress", [&m] { return std::to_string(m.dfota().progress()); }},
+           }));
   }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

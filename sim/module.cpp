@@ -60,7 +60,8 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
   open_state();
   dfota_ = std::make_unique<dfota::DfotaService>(
       *this, dfota::DfotaOptions{.percent_sign = config_.percent_sign,
-                                 .download_idle_timeout = config_.download_idle_timeout});
+                                 .download_idle_timeout = config_.download_idle_timeout,
+                                 .coap_progress = config_.coap_progress});
   make_port("uart");
   services::add_all(commands_, *this);
   network_.set_observer([this](const NetworkState& before, const NetworkState& after) {

@@ -49,7 +49,8 @@ struct ModuleConfig {
   std::uint64_t default_image_size = 4 * 1024 * 1024;
   Timing timing;
   NetworkState network;
-  bool percent_sign = false;  // DFOTA progress printed "5%" (the note's example) instead of "5"
+  bool percent_sign = false;   // DFOTA progress printed "5%" (the note's example) instead of "5"
+  bool coap_progress = false;  // DOWNLOADING URCs for CoAP downloads too
   std::chrono::milliseconds download_idle_timeout{std::chrono::seconds(60)};
   // Test faults until scenarios take over: cut power when UPDATING reaches each of these
   // percentages (once each), and power on again after power_restore_delay.

@@ -15,44 +15,19 @@
 #include "sim/firmware/synthetic.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/sim_process.hpp"
+#include "tests/support/test_packages.hpp"
 #include "tests/support/test_pki.hpp"
 
 namespace bg95::test {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
-
-std::string as_string(const Bytes& b) {
-  return std::string(b.begin(), b.end());
-}
-
-// The image a new bg95sim writes on first start (Module::create_default_image).
-Bytes default_image() {
-  firmware::ImageHeader h;
-  h.model = "BG95-M3";
-  h.revision = "BG95M3LAR02A03";
-  h.full_version = "BG95M3LAR02A03_01.011.01.011";
-  return firmware::make_image(h, firmware::synthetic_body(4 * 1024 * 1024 - 256, 0xB695));
-}
-
-Bytes next_image(const Bytes& old_image, std::uint64_t seed = 7) {
-  auto old_header = firmware::decode_image_header(old_image);
-  firmware::ImageHeader h = *old_header;
-  h.revision = firmware::next_revision(h.revision);
-  h.full_version = h.revision + "_01.012.01.012";
-  const auto body = firmware::derive_next_body(
-      std::span(old_image).subspan(firmware::kImageHeaderSize), 0.03, seed);
-  return firmware::make_image(h, body);
-}
-
 // What the tests share: the images and packages are made once.
 struct Packages {
   Bytes source = default_image();
   Bytes target = next_image(source);
-  Bytes package = *firmware::make_package(source, target, {.level = 3});
+  Bytes package = make_package(source, target);
   // A package for another source image: 511.
-  Bytes foreign = *firmware::make_package(next_image(target, 9), next_image(next_image(target, 9)),
-                                          {.level = 3});
+  Bytes foreign = make_package(next_image(target, 9), next_image(next_image(target, 9)));
 };
 const Packages& packages() {
   static const Packages p;

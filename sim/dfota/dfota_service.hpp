@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -35,6 +36,7 @@ struct DfotaOptions {
   std::chrono::milliseconds download_idle_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::size_t update_pages_per_step = 64;  // work per posted step of the update
+  bool coap_progress = false;              // DOWNLOADING lines for CoAP too (the note prints none)
 };
 
 class DfotaService {
@@ -70,8 +72,12 @@ class DfotaService {
 
  private:
   class ComUpload;
-  void download_http(const std::string& url);
+  enum class Protocol { Http, Coap };
+  void download(const std::string& url, Protocol protocol);
+  void downloaded(int transfer_err);
   void end_download(int err);
+  std::optional<std::string> existing_file(const char* name) const;
+  std::optional<std::pair<std::string, std::string>> read_psk() const;
   void begin_update(bool announce_reset);
   void start_engine(bool resumed);
   void schedule_step();
@@ -87,6 +93,8 @@ class DfotaService {
   std::unique_ptr<PackageArea> area_;
   std::unique_ptr<UpdateEngine> engine_;
   std::unique_ptr<http::HttpDownload> http_;
+  std::unique_ptr<coap::CoapDownload> coap_;
+  Protocol protocol_ = Protocol::Http;
   Activity activity_ = Activity::Idle;
   int trigger_mode_ = 1;  // AT+QFOTADL=3: 1 update after download, 0 wait for AT+QFOTADL=1
   int progress_ = 0;

@@ -1,0 +1,838 @@
+#include "protocol/coap/coap_download.hpp"
+
+// How libcoap's I/O lives inside the emulator's one event loop
+// ------------------------------------------------------------
+// Debian's libcoap 4.3.1 is built with epoll support: every coap_context_t owns an epoll
+// instance holding its sockets and a timerfd that libcoap arms for its next timeout
+// (retransmissions, DTLS timers). coap_context_get_coap_fd() returns that epoll descriptor, and
+// an epoll descriptor is itself pollable: it reads as ready whenever one of the descriptors in
+// it is ready, the timerfd included. So a single asio posix::stream_descriptor (on a dup() of
+// it) tells the event loop when libcoap has something to do, for I/O and timers alike; the
+// handler then calls coap_io_process(ctx, COAP_IO_NO_WAIT), which handles what is ready,
+// re-arms the timerfd and returns at once. No thread, no blocking call, no polling timer.
+//
+// One subtlety: asio registers descriptors edge-triggered, while libcoap's inner epoll is
+// level-triggered. An inner event that is still ready after coap_io_process (it reads a bounded
+// number of events per call) would not produce a new edge, so before waiting again we ask
+// poll() whether the epoll descriptor still reads as ready, and if so process again first.
+//
+// libcoap's callbacks (response, NACK, event) run inside coap_io_process; they only note what
+// happened. The owner's handlers run after coap_io_process has returned, so a handler may
+// cancel the download (which frees the libcoap context) or destroy the object safely.
+//
+// Block-wise transfer is done here, not by libcoap's block layer: COAP_BLOCK_USE_LIBCOAP with
+// COAP_BLOCK_SINGLE_BODY would buffer the whole body, and without SINGLE_BODY it still runs
+// ahead of the consumer. Asking for each block ourselves keeps one request in flight, delivers
+// each block as it arrives, lets the consumer refuse a block before the next is requested, and
+// puts the ETag/Size2/offset checks in one place.
+//
+// coap_startup() initialises libcoap's process-wide state (clock, PRNG, the TLS library); it is
+// called once per process through std::call_once and coap_cleanup() is never called (other
+// downloads may start at any time; the OS reclaims the rest at exit). Everything else belongs
+// to one Transfer: its context, session, descriptor and timers, freed when it ends.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <coap3/coap.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "protocol/net/url.hpp"
+
+namespace bg95::coap {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr unsigned kMaxSzx = 6;  // 1024 bytes; 7 is BERT, for CoAP over TCP only
+
+// libcoap's process-wide initialisation, once (see the comment at the top).
+void ensure_libcoap_started() {
+  static std::once_flag once;
+  std::call_once(once, [] { coap_startup(); });
+}
+
+std::string millis(std::chrono::milliseconds ms) {
+  return std::to_string(ms.count()) + " ms";
+}
+
+// Percent-decodes one URI component (parse_url() checked the escapes are well formed).
+std::string percent_decode(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+struct Option {
+  std::uint16_t number;
+  std::string value;
+};
+
+// RFC 7252 6.4: the request options that name the resource. Uri-Host only for a host name (an
+// address literal is the destination already); Uri-Port never (the destination port is the
+// URL's); Uri-Path per segment after dot-segment removal, none for "/"; Uri-Query per "&" term.
+// Returns false (with `error`) when a component does not fit an option (255 bytes).
+bool resource_options(const net::Url& url, std::vector<Option>& out, std::string& error) {
+  if (url.host_kind == net::HostKind::Name) {
+    if (url.host.size() > 255) {
+      error = "host name longer than 255 bytes";
+      return false;
+    }
+    out.push_back({COAP_OPTION_URI_HOST, url.host});
+  }
+  std::vector<std::string> segments;
+  std::string_view path = url.path;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  if (!path.empty()) {
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t slash = path.find('/', start);
+      const std::string segment = percent_decode(path.substr(start, slash - start));
+      if (segment == "..") {
+        if (!segments.empty()) segments.pop_back();
+      } else if (segment != ".") {
+        segments.push_back(segment);
+      }
+      if (slash == std::string_view::npos) break;
+      start = slash + 1;
+    }
+  }
+  for (auto& segment : segments) {
+    if (segment.size() > 255) {
+      error = "path segment longer than 255 bytes";
+      return false;
+    }
+    out.push_back({COAP_OPTION_URI_PATH, std::move(segment)});
+  }
+  std::string_view query = url.query;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string term = percent_decode(query.substr(0, amp));
+    if (term.size() > 255) {
+      error = "query term longer than 255 bytes";
+      return false;
+    }
+    if (!term.empty()) out.push_back({COAP_OPTION_URI_QUERY, term});
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return true;
+}
+
+std::string code_text(int code) {
+  std::string text = std::to_string(code / 100) + ".";
+  if (code % 100 < 10) text += '0';
+  return text + std::to_string(code % 100);
+}
+
+std::string hex_bytes(const std::vector<std::uint8_t>& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "0x";
+  for (const auto b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0x0f];
+  }
+  return out;
+}
+
+std::string nack_text(coap_nack_reason_t reason) {
+  switch (reason) {
+    case COAP_NACK_TOO_MANY_RETRIES:
+      return "no acknowledgement after all retransmissions";
+    case COAP_NACK_NOT_DELIVERABLE:
+      return "not deliverable (ICMP unreachable?)";
+    case COAP_NACK_RST:
+      return "the server answered with a Reset";
+    case COAP_NACK_TLS_FAILED:
+      return "the DTLS session failed";
+    case COAP_NACK_ICMP_ISSUE:
+      return "ICMP unreachable";
+  }
+  return "unknown NACK reason " + std::to_string(static_cast<int>(reason));
+}
+
+struct ContextFree {
+  void operator()(coap_context_t* context) const { coap_free_context(context); }
+};
+struct SessionRelease {
+  void operator()(coap_session_t* session) const { coap_session_release(session); }
+};
+
+}  // namespace
+
+struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Transfer> {
+  Transfer(boost::asio::any_io_executor ex, net::Url u, CoapDownloadOptions o,
+           CoapDownloadHandlers h)
+      : executor(std::move(ex)),
+        url(std::move(u)),
+        options(std::move(o)),
+        handlers(std::move(h)),
+        resolver(executor),
+        descriptor(executor),
+        idle_timer(executor),
+        handshake_timer(executor) {
+    szx = std::min(options.block_szx, kMaxSzx);
+  }
+  ~Transfer() { teardown(); }
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+
+  // --- What libcoap's callbacks note, for after_io() to act on.
+  struct Response {
+    int code = 0;
+    std::optional<std::vector<std::uint8_t>> etag;
+    std::optional<std::uint32_t> block2;  // the raw option value
+    std::optional<std::uint64_t> size2;
+    std::vector<std::uint8_t> payload;
+  };
+  struct Failure {
+    int err;
+    std::string detail;
+  };
+  struct Pending {
+    std::optional<Response> response;
+    std::optional<Failure> failure;
+    bool connected = false;  // COAP_EVENT_DTLS_CONNECTED
+  };
+
+  boost::asio::any_io_executor executor;
+  const net::Url url;
+  const CoapDownloadOptions options;
+  CoapDownloadHandlers handlers;
+  bool closed = false;     // no handler runs any more; libcoap is (being) torn down
+  bool torn_down = false;  // teardown() ran
+  int depth = 0;           // handlers running right now (one may cancel from inside)
+
+  boost::asio::ip::udp::resolver resolver;
+  // libcoap objects: the session is declared after the context so that it goes first.
+  std::unique_ptr<coap_context_t, ContextFree> context;
+  std::unique_ptr<coap_session_t, SessionRelease> session;
+  boost::asio::posix::stream_descriptor descriptor;  // dup() of libcoap's epoll descriptor
+  bool waiting = false;                              // an async_wait on it is outstanding
+  boost::asio::steady_timer idle_timer;
+  boost::asio::steady_timer handshake_timer;
+  bool secure = false;
+  bool handshake_done = false;
+  Pending pending;
+
+  // --- Transfer state.
+  std::vector<Option> resource;                   // Uri-Host/Path/Query options, every request
+  std::vector<std::uint8_t> token;                // of the request in flight
+  std::uint32_t block_num = 0;                    // asked for
+  unsigned szx = kMaxSzx;                         // block size asked for
+  bool first_response = true;                     // no response accepted yet
+  std::optional<std::vector<std::uint8_t>> etag;  // of the first response
+  std::optional<std::uint64_t> total;             // Size2 of the first response
+  std::uint64_t taken = 0;                        // bytes taken by on_chunk
+  int last_code = 0;
+  Clock::time_point last_activity = Clock::now();
+
+  // ---------------------------------------------------------------- ending
+
+  // Frees everything libcoap and asio hold for this transfer. Never called from inside
+  // coap_io_process (see the comment at the top).
+  void teardown() {
+    if (torn_down) return;
+    torn_down = true;
+    boost::system::error_code ignored;
+    resolver.cancel();
+    idle_timer.cancel();
+    handshake_timer.cancel();
+    descriptor.close(ignored);
+    if (session) coap_session_set_app_data(session.get(), nullptr);
+    session.reset();
+    context.reset();
+  }
+
+  void close() {
+    closed = true;
+    if (depth == 0) handlers = CoapDownloadHandlers{};  // else when the running one returns
+    teardown();
+  }
+
+  // Runs one of the owner's handlers; false when the transfer was closed meanwhile.
+  template <typename Call>
+  bool call_handler(Call&& call) {
+    ++depth;
+    std::forward<Call>(call)();
+    --depth;
+    if (!closed) return true;
+    if (depth == 0) handlers = CoapDownloadHandlers{};
+    return false;
+  }
+
+  void finish(int err, std::string detail) {
+    if (closed) return;
+    CoapDownloadResult result;
+    result.coap_err = err;
+    result.response_code = last_code;
+    result.received = taken;
+    result.detail = std::move(detail);
+    auto on_done = std::move(handlers.on_done);
+    close();
+    if (on_done) on_done(result);
+  }
+
+  // 702 before any block arrived, 704 after: "no answer" versus "timeout mid-transfer".
+  int silence_error() const {
+    return first_response ? coap_err::kConnectFailed : coap_err::kTimeout;
+  }
+
+  // ---------------------------------------------------------------- setting up
+
+  void begin() {
+    if (closed) return;
+    std::string error;
+    if (!resource_options(url, resource, error)) {
+      finish(coap_err::kUrlError, "bad URL for CoAP: " + error);
+      return;
+    }
+    last_activity = Clock::now();
+    arm_idle_timer();
+    if (url.host_kind != net::HostKind::Name) {
+      boost::system::error_code ec;
+      const auto address = boost::asio::ip::make_address(url.host, ec);
+      if (ec) {
+        finish(coap_err::kUrlError, "bad address \"" + url.host + "\"");
+        return;
+      }
+      connect(boost::asio::ip::udp::endpoint(address, url.port));
+      return;
+    }
+    // Name resolution: asio runs getaddrinfo on its own internal thread and completes here.
+    resolver.async_resolve(
+        url.host, std::to_string(url.port),
+        [self = shared_from_this()](const boost::system::error_code& ec,
+                                    const boost::asio::ip::udp::resolver::results_type& found) {
+          if (self->closed || ec == boost::asio::error::operation_aborted) return;
+          if (ec || found.empty()) {
+            self->finish(coap_err::kConnectFailed,
+                         "cannot resolve host name \"" + self->url.host + "\": " + ec.message());
+            return;
+          }
+          // The first IPv4 address if there is one (LTE-M networks are mostly IPv4), else the
+          // first address.
+          auto chosen = found.begin()->endpoint();
+          for (const auto& entry : found) {
+            if (entry.endpoint().address().is_v4()) {
+              chosen = entry.endpoint();
+              break;
+            }
+          }
+          self->connect(chosen);
+        });
+  }
+
+  void connect(const boost::asio::ip::udp::endpoint& endpoint) {
+    ensure_libcoap_started();
+    context.reset(coap_new_context(nullptr));
+    if (!context) {
+      finish(coap_err::kUnknown, "coap_new_context failed");
+      return;
+    }
+    coap_context_set_block_mode(context.get(), 0);  // block-wise transfer is ours
+    coap_register_response_handler(context.get(), &Transfer::on_response);
+    coap_register_nack_handler(context.get(), &Transfer::on_nack);
+    coap_register_event_handler(context.get(), &Transfer::on_event);
+
+    coap_address_t server;
+    coap_address_init(&server);
+    std::memcpy(&server.addr, endpoint.data(), endpoint.size());
+    server.size = static_cast<socklen_t>(endpoint.size());
+
+    secure = url.scheme == net::Scheme::Coaps;
+    std::string why;
+    if (!secure) {
+      session.reset(coap_new_client_session(context.get(), nullptr, &server, COAP_PROTO_UDP));
+      why = "cannot create the UDP session";
+    } else if (options.psk_identity || options.psk_key) {
+      if (!options.psk_identity || !options.psk_key || options.psk_key->empty()) {
+        finish(coap_err::kConnectFailed, "CoAPS with PSK needs both an identity and a key");
+        return;
+      }
+      session.reset(new_psk_session(server));
+      why = "cannot set up the DTLS session with PSK";
+    } else {
+      session.reset(new_pki_session(server));
+      why = "cannot set up the DTLS session with certificates (CA \"" +
+            options.ca_file.value_or("") + "\", certificate \"" +
+            options.client_cert_file.value_or("") + "\", key \"" +
+            options.client_key_file.value_or("") + "\")";
+    }
+    if (!session) {
+      finish(coap_err::kConnectFailed, why);
+      return;
+    }
+    coap_session_set_app_data(session.get(), this);
+    // libcoap 4.3.1 accepts no ACK_TIMEOUT under 1 s and no MAX_RETRANSMIT of 0.
+    const auto ack_ms = std::clamp<std::int64_t>(options.ack_timeout.count(), 1000, 65535999);
+    coap_fixed_point_t ack{};
+    ack.integer_part = static_cast<std::uint16_t>(ack_ms / 1000);
+    ack.fractional_part = static_cast<std::uint16_t>(ack_ms % 1000);
+    coap_session_set_ack_timeout(session.get(), ack);
+    coap_session_set_max_retransmit(
+        session.get(), static_cast<std::uint16_t>(std::clamp(options.max_retransmit, 1u, 20u)));
+
+    const int coap_fd = coap_context_get_coap_fd(context.get());
+    if (coap_fd < 0) {
+      finish(coap_err::kUnknown, "libcoap was built without epoll support");
+      return;
+    }
+    const int copy = ::fcntl(coap_fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) {
+      finish(coap_err::kUnknown,
+             std::string("dup of libcoap's descriptor failed: ") + std::strerror(errno));
+      return;
+    }
+    boost::system::error_code ec;
+    descriptor.assign(copy, ec);
+    if (ec) {
+      ::close(copy);
+      finish(coap_err::kUnknown, "cannot watch libcoap's descriptor: " + ec.message());
+      return;
+    }
+
+    if (secure) {
+      // The request below waits in libcoap until the handshake is over.
+      handshake_timer.expires_after(options.handshake_timeout);
+      handshake_timer.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+        if (e || self->closed || self->handshake_done) return;
+        self->finish(coap_err::kConnectFailed, "DTLS handshake did not finish within " +
+                                                   millis(self->options.handshake_timeout) +
+                                                   " (wrong PSK, or no DTLS server there?)");
+      });
+    }
+    if (!send_request()) return;
+    pump();
+  }
+
+  coap_session_t* new_psk_session(const coap_address_t& server) {
+    coap_dtls_cpsk_t setup{};
+    setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
+    std::string sni = url.host_kind == net::HostKind::Name ? url.host : std::string();
+    setup.client_sni = sni.empty() ? nullptr : sni.data();
+    setup.psk_info.identity.s = reinterpret_cast<const std::uint8_t*>(options.psk_identity->data());
+    setup.psk_info.identity.length = options.psk_identity->size();
+    setup.psk_info.key.s = reinterpret_cast<const std::uint8_t*>(options.psk_key->data());
+    setup.psk_info.key.length = options.psk_key->size();
+    // libcoap copies identity, key and SNI into the session.
+    return coap_new_client_session_psk2(context.get(), nullptr, &server, COAP_PROTO_DTLS, &setup);
+  }
+
+  coap_session_t* new_pki_session(const coap_address_t& server) {
+    const bool verify = options.ca_file.has_value();
+    const bool client_cert = options.client_cert_file && options.client_key_file;
+    coap_dtls_pki_t setup{};
+    setup.version = COAP_DTLS_PKI_SETUP_VERSION;
+    setup.verify_peer_cert = verify ? 1 : 0;
+    setup.check_common_ca = verify ? 1 : 0;  // also what makes libcoap load ca_file
+    setup.allow_self_signed = verify ? 0 : 1;
+    setup.allow_expired_certs = 0;
+    setup.cert_chain_validation = 1;
+    setup.cert_chain_verify_depth = 3;
+    setup.check_cert_revocation = 0;
+    setup.allow_no_crl = 1;
+    setup.allow_expired_crl = 1;
+    std::string sni = url.host_kind == net::HostKind::Name ? url.host : std::string();
+    setup.client_sni = sni.empty() ? nullptr : sni.data();
+    setup.pki_key.key_type = COAP_PKI_KEY_PEM;
+    setup.pki_key.key.pem.ca_file = verify ? options.ca_file->c_str() : nullptr;
+    setup.pki_key.key.pem.public_cert = client_cert ? options.client_cert_file->c_str() : nullptr;
+    setup.pki_key.key.pem.private_key = client_cert ? options.client_key_file->c_str() : nullptr;
+    coap_session_t* made =
+        coap_new_client_session_pki(context.get(), nullptr, &server, COAP_PROTO_DTLS, &setup);
+    if (made == nullptr || !verify) return made;
+    // libcoap checks the chain but not that the certificate names the server. The handshake
+    // has only sent its ClientHello so far: the server's certificate is checked later, against
+    // the SSL object's parameters, which can still take the expected name or address.
+    coap_tls_library_t library = COAP_TLS_LIBRARY_NOTLS;
+    void* tls = coap_session_get_tls(made, &library);
+    if (tls == nullptr || library != COAP_TLS_LIBRARY_OPENSSL) {
+      coap_session_release(made);
+      return nullptr;
+    }
+    X509_VERIFY_PARAM* param = SSL_get0_param(static_cast<SSL*>(tls));
+    const int ok = url.host_kind == net::HostKind::Name
+                       ? X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size())
+                       : X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
+    if (ok != 1) {
+      coap_session_release(made);
+      return nullptr;
+    }
+    return made;
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  // Sends the GET for block_num at szx. False when it failed (the transfer is then finished).
+  bool send_request() {
+    coap_session_t* s = session.get();
+    coap_pdu_t* pdu = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_GET, coap_new_message_id(s),
+                                    coap_session_max_pdu_size(s));
+    if (pdu == nullptr) {
+      finish(coap_err::kUnknown, "cannot make a CoAP request");
+      return false;
+    }
+    std::array<std::uint8_t, 8> token_bytes{};
+    std::size_t token_length = 0;
+    coap_session_new_token(s, &token_length, token_bytes.data());
+    token.assign(token_bytes.begin(),
+                 token_bytes.begin() + static_cast<std::ptrdiff_t>(token_length));
+    coap_add_token(pdu, token_length, token_bytes.data());
+
+    coap_optlist_t* list = nullptr;
+    auto add = [&list](std::uint16_t number, std::size_t length, const std::uint8_t* value) {
+      coap_insert_optlist(&list, coap_new_optlist(number, length, value));
+    };
+    for (const auto& option : resource) {
+      add(option.number, option.value.size(),
+          reinterpret_cast<const std::uint8_t*>(option.value.data()));
+    }
+    std::array<std::uint8_t, 4> buf{};
+    const unsigned block = (block_num << 4) | szx;  // M = 0 in a request
+    add(COAP_OPTION_BLOCK2, coap_encode_var_safe(buf.data(), buf.size(), block), buf.data());
+    if (first_response) {
+      // Size2 = 0 asks the server for the size of the whole representation (RFC 7959 4).
+      add(COAP_OPTION_SIZE2, 0, buf.data());
+    }
+    const int added = coap_add_optlist_pdu(pdu, &list);  // sorts the list: free it after
+    coap_delete_optlist(list);
+    if (added != 1) {
+      coap_delete_pdu(pdu);
+      finish(coap_err::kUnknown, "cannot add the request options");
+      return false;
+    }
+    if (coap_send(s, pdu) == COAP_INVALID_MID) {  // coap_send owns the PDU either way
+      finish(silence_error(), "cannot send the request for block " + std::to_string(block_num));
+      return false;
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- the I/O pump
+
+  void pump() {
+    if (closed) return;
+    coap_io_process(context.get(), COAP_IO_NO_WAIT);
+    after_io();
+    if (closed) return;
+    wait_for_io();
+  }
+
+  void wait_for_io() {
+    if (waiting || closed) return;
+    pollfd ready{descriptor.native_handle(), POLLIN, 0};
+    if (::poll(&ready, 1, 0) > 0) {
+      // Still ready: asio's edge-triggered registration would not report it again.
+      boost::asio::post(executor, [self = shared_from_this()] { self->pump(); });
+      return;
+    }
+    waiting = true;
+    descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                          [self = shared_from_this()](const boost::system::error_code& ec) {
+                            self->waiting = false;
+                            if (ec || self->closed) return;
+                            self->pump();
+                          });
+  }
+
+  // One timer for silence: before the first block (no answer: 702; name resolution included)
+  // and between blocks (704). It does not run during a DTLS handshake, which has a limit of its
+  // own; the silence is counted from the handshake's end.
+  void arm_idle_timer() {
+    idle_timer.expires_at(last_activity + options.idle_timeout);
+    idle_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->closed) return;
+      if (self->secure && self->session && !self->handshake_done) {
+        self->last_activity = Clock::now();
+      }
+      if (Clock::now() < self->last_activity + self->options.idle_timeout) {
+        self->arm_idle_timer();  // a block came meanwhile, or the handshake runs
+        return;
+      }
+      const std::string limit = millis(self->options.idle_timeout);
+      std::string detail;
+      if (!self->session) {
+        detail = "name resolution of \"" + self->url.host + "\" did not finish within " + limit;
+      } else if (self->first_response) {
+        detail = "no answer from the server within " + limit;
+      } else {
+        detail = "no block for " + limit + " after " + std::to_string(self->taken) + " bytes";
+      }
+      self->finish(self->silence_error(), detail);
+    });
+  }
+
+  // Acts on what libcoap's callbacks noted during coap_io_process.
+  void after_io() {
+    auto self = shared_from_this();  // a handler may drop the owner's reference
+    if (pending.connected) {
+      pending.connected = false;
+      handshake_done = true;
+      handshake_timer.cancel();
+      last_activity = Clock::now();
+    }
+    if (pending.response) {
+      Response response = std::move(*pending.response);
+      pending.response.reset();
+      handle_response(response);
+      if (closed) return;
+    }
+    if (pending.failure) {
+      Failure failure = std::move(*pending.failure);
+      pending.failure.reset();
+      finish(failure.err, std::move(failure.detail));
+    }
+  }
+
+  void handle_response(const Response& r) {
+    last_code = r.code;
+    if (r.code == 404) {
+      finish(coap_err::kNotFound, "4.04 Not Found");
+      return;
+    }
+    if (r.code != 205) {
+      finish(coap_err::kRequestFailed, "the server answered " + code_text(r.code));
+      return;
+    }
+    // The ETag identifies the representation: a different one means the resource was replaced
+    // between two blocks, and the blocks already delivered belong to another version.
+    if (first_response) {
+      etag = r.etag;
+    } else if (r.etag != etag) {
+      finish(coap_err::kUnknown, "the resource changed during the transfer (ETag " +
+                                     (etag ? hex_bytes(*etag) : std::string("none")) + " then " +
+                                     (r.etag ? hex_bytes(*r.etag) : std::string("none")) +
+                                     " at block " + std::to_string(block_num) + ")");
+      return;
+    }
+
+    bool more = false;
+    unsigned got_szx = szx;
+    if (r.block2) {
+      const std::uint32_t num = *r.block2 >> 4;
+      more = (*r.block2 & 0x08u) != 0;
+      got_szx = *r.block2 & 0x07u;
+      if (got_szx > kMaxSzx) {
+        finish(coap_err::kUnknown, "BERT block size (SZX 7) is not allowed over UDP");
+        return;
+      }
+      const std::uint64_t offset = static_cast<std::uint64_t>(num) << (got_szx + 4);
+      const std::uint64_t size = std::uint64_t{1} << (got_szx + 4);
+      if (offset != taken) {
+        finish(coap_err::kUnknown, "block " + std::to_string(num) + " of " + std::to_string(size) +
+                                       " bytes (offset " + std::to_string(offset) + ") when " +
+                                       std::to_string(taken) + " bytes were expected");
+        return;
+      }
+      if ((more && r.payload.size() != size) || r.payload.size() > size) {
+        finish(coap_err::kUnknown, "block " + std::to_string(num) + " carries " +
+                                       std::to_string(r.payload.size()) + " bytes instead of " +
+                                       std::to_string(size));
+        return;
+      }
+    } else if (block_num != 0) {
+      finish(coap_err::kUnknown, "the answer to the request for block " +
+                                     std::to_string(block_num) + " has no Block2 option");
+      return;
+    }
+
+    if (first_response) {
+      first_response = false;
+      total = r.size2;
+      if (total && *total > options.max_size) {
+        finish(coap_err::kTooLarge, "Size2 announces " + std::to_string(*total) +
+                                        " bytes, more than the " +
+                                        std::to_string(options.max_size) + " allowed");
+        return;
+      }
+      if (handlers.on_progress && !call_handler([&] {
+            handlers.on_progress(CoapProgress{total, taken});
+          })) {
+        return;
+      }
+    }
+    if (taken + r.payload.size() > options.max_size) {
+      finish(coap_err::kTooLarge,
+             "the body exceeds the " + std::to_string(options.max_size) + " bytes allowed");
+      return;
+    }
+    last_activity = Clock::now();
+
+    if (!r.payload.empty()) {
+      bool ok = true;
+      if (handlers.on_chunk &&
+          !call_handler([&] { ok = handlers.on_chunk(std::span(r.payload)); })) {
+        return;
+      }
+      if (!ok) {
+        finish(coap_err::kWriteFailed,
+               "the consumer refused a block (write to flash failed) after " +
+                   std::to_string(taken) + " bytes");
+        return;
+      }
+      taken += r.payload.size();
+      if (handlers.on_progress && !call_handler([&] {
+            handlers.on_progress(CoapProgress{total, taken});
+          })) {
+        return;
+      }
+    }
+
+    if (!more) {
+      finish(coap_err::kOk, "downloaded " + std::to_string(taken) + " bytes");
+      return;
+    }
+    // Late negotiation: follow a server that chose smaller blocks (never ask for bigger ones
+    // than we preferred). taken is a multiple of the block size just received, hence of any
+    // smaller one.
+    szx = std::min(szx, got_szx);
+    block_num = static_cast<std::uint32_t>(taken >> (szx + 4));
+    send_request();
+  }
+
+  // ---------------------------------------------------------------- libcoap's callbacks
+  // These run inside coap_io_process (or coap_free_context): they only take notes.
+
+  static Transfer* owner(const coap_session_t* s) {
+    return static_cast<Transfer*>(coap_session_get_app_data(s));
+  }
+
+  static coap_response_t on_response(coap_session_t* s, const coap_pdu_t* /*sent*/,
+                                     const coap_pdu_t* received, const coap_mid_t /*mid*/) {
+    Transfer* t = owner(s);
+    if (t == nullptr || t->closed || t->pending.response) return COAP_RESPONSE_OK;
+    const coap_bin_const_t tok = coap_pdu_get_token(received);
+    if (tok.length != t->token.size() ||
+        (tok.length != 0 && std::memcmp(tok.s, t->token.data(), tok.length) != 0)) {
+      return COAP_RESPONSE_OK;  // a late duplicate of an earlier answer: ignore it
+    }
+    Response r;
+    const auto code = static_cast<unsigned>(coap_pdu_get_code(received));
+    r.code = static_cast<int>(COAP_RESPONSE_CLASS(code) * 100 + (code & 0x1fu));
+    coap_opt_iterator_t it;
+    if (const coap_opt_t* o = coap_check_option(received, COAP_OPTION_ETAG, &it)) {
+      const std::uint8_t* v = coap_opt_value(o);
+      r.etag.emplace(v, v + coap_opt_length(o));
+    }
+    if (const coap_opt_t* o = coap_check_option(received, COAP_OPTION_BLOCK2, &it)) {
+      r.block2 = coap_decode_var_bytes(coap_opt_value(o), coap_opt_length(o));
+    }
+    if (const coap_opt_t* o = coap_check_option(received, COAP_OPTION_SIZE2, &it)) {
+      r.size2 = coap_decode_var_bytes8(coap_opt_value(o), coap_opt_length(o));
+    }
+    std::size_t length = 0;
+    const std::uint8_t* data = nullptr;
+    if (coap_get_data(received, &length, &data) && length > 0)
+      r.payload.assign(data, data + length);
+    t->pending.response = std::move(r);
+    return COAP_RESPONSE_OK;
+  }
+
+  static void on_nack(coap_session_t* s, const coap_pdu_t* /*sent*/, coap_nack_reason_t reason,
+                      const coap_mid_t /*mid*/) {
+    Transfer* t = owner(s);
+    if (t == nullptr || t->closed || t->pending.failure) return;
+    int err = coap_err::kConnectFailed;
+    if (reason == COAP_NACK_TOO_MANY_RETRIES) err = t->silence_error();
+    std::string where =
+        t->first_response ? "the first request" : "block " + std::to_string(t->block_num);
+    t->pending.failure = Failure{err, where + ": " + nack_text(reason)};
+  }
+
+  static int on_event(coap_session_t* s, const coap_event_t event) {
+    Transfer* t = owner(s);
+    if (t == nullptr || t->closed) return 0;
+    switch (event) {
+      case COAP_EVENT_DTLS_CONNECTED:
+        t->pending.connected = true;
+        break;
+      case COAP_EVENT_DTLS_ERROR:
+      case COAP_EVENT_DTLS_CLOSED:
+        if (!t->pending.failure) {
+          t->pending.failure =
+              Failure{coap_err::kConnectFailed,
+                      t->handshake_done || t->pending.connected
+                          ? "the DTLS session was closed"
+                          : "DTLS handshake failed (PSK or certificate refused, or no DTLS "
+                            "server at that address)"};
+        }
+        break;
+      default:
+        break;
+    }
+    return 0;
+  }
+};
+
+// ------------------------------------------------------------------ CoapDownload
+
+CoapDownload::CoapDownload(boost::asio::any_io_executor executor)
+    : executor_(std::move(executor)) {}
+
+CoapDownload::~CoapDownload() {
+  cancel();
+}
+
+void CoapDownload::start(std::string_view url_text, CoapDownloadOptions options,
+                         CoapDownloadHandlers handlers) {
+  cancel();
+  net::Url url = net::parse_url(url_text);
+  const bool usable =
+      url.ok() && (url.scheme == net::Scheme::Coap || url.scheme == net::Scheme::Coaps);
+  auto transfer =
+      std::make_shared<Transfer>(executor_, url, std::move(options), std::move(handlers));
+  transfer_ = transfer;
+  if (!usable) {
+    std::string detail =
+        url.ok() ? "not a CoAP(S) URL: " + std::string(url_text) : "bad URL: " + url.error;
+    boost::asio::post(executor_, [transfer, detail = std::move(detail)]() mutable {
+      transfer->finish(coap_err::kUrlError, std::move(detail));
+    });
+    return;
+  }
+  boost::asio::post(executor_, [transfer] { transfer->begin(); });
+}
+
+void CoapDownload::cancel() {
+  if (!transfer_) return;
+  transfer_->close();
+  transfer_.reset();
+}
+
+bool CoapDownload::running() const {
+  return transfer_ && !transfer_->closed;
+}
+
+}  // namespace bg95::coap
