@@ -39,6 +39,7 @@
 
 #include "protocol/coap/coap_download.hpp"
 #include "tests/support/coap_test_server.hpp"
+#include "tests/support/sim_process.hpp"
 #include "tests/support/test_pki.hpp"
 
 extern char** environ;
@@ -48,6 +49,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using ScratchDir = bg95::test::TempDir;
 
 using bg95::test::kCoapClient;
 using bg95::test::read_file;
@@ -57,26 +59,6 @@ constexpr std::size_t kTwoMiB = 2u * 1024u * 1024u;
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-// A temporary folder, removed at destruction.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "coap_dl_XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 std::vector<std::uint8_t> make_payload(std::size_t size, unsigned seed) {
   std::mt19937 rng(seed);

@@ -29,6 +29,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include "protocol/http/http_download.hpp"
+#include "tests/support/http_test_server.hpp"
+#include "tests/support/sim_process.hpp"
 #include "tests/support/test_pki.hpp"
 
 namespace bg95::http {
@@ -36,26 +38,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// A temporary folder, removed at destruction.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "http_dl_XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using ScratchDir = bg95::test::TempDir;
+using bg95::test::RunningServer;
 
 // Holds server handlers that must stall until the test ends.
 class Gate {
@@ -74,36 +58,6 @@ class Gate {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool open_ = false;
-};
-
-// A cpp-httplib server listening on 127.0.0.1:<ephemeral> in a thread of its own.
-class RunningServer {
- public:
-  explicit RunningServer(std::unique_ptr<httplib::Server> server) : server_(std::move(server)) {
-    if (!server_->is_valid()) throw std::runtime_error("server set-up failed");
-    port_ = server_->bind_to_any_port("127.0.0.1");
-    if (port_ <= 0) throw std::runtime_error("bind failed");
-    thread_ = std::thread([this] {
-      server_->listen_after_bind();
-      returned_ = true;
-    });
-  }
-  ~RunningServer() {
-    // stop() only works once the accept loop runs; it starts at once after bind.
-    while (!server_->is_running() && !returned_)
-      std::this_thread::yield();
-    server_->stop();
-    thread_.join();
-  }
-  RunningServer(const RunningServer&) = delete;
-  RunningServer& operator=(const RunningServer&) = delete;
-  int port() const { return port_; }
-
- private:
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  std::atomic<bool> returned_{false};
-  int port_ = 0;
 };
 
 // A bare TCP socket on 127.0.0.1:<ephemeral>; listening or not.

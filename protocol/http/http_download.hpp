@@ -41,20 +41,12 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "protocol/net/download_error.hpp"
+
 namespace bg95::http {
 
 // <http_err> values of the note's chapter 5 (Table 1).
-namespace http_err {
-inline constexpr int kOk = 0;
-inline constexpr int kUnknown = 701;
-inline constexpr int kConnectFailed = 702;
-inline constexpr int kRequestFailed = 703;
-inline constexpr int kTimeout = 704;
-inline constexpr int kUrlError = 705;
-inline constexpr int kNotFound = 706;
-inline constexpr int kWriteFailed = 707;
-inline constexpr int kTooLarge = 708;
-}  // namespace http_err
+namespace http_err = net::download_err;
 
 struct HttpDownloadOptions {
   // TCP connect, and separately the TLS handshake, must each finish within this (-> 702).

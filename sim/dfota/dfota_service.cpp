@@ -292,7 +292,7 @@ void DfotaService::downloaded(int transfer_err) {
     if (s == AreaStatus::PowerLost) return handle_area_status(s);
     err = download_error(s);
   }
-  if (err == 0 && !area_->verify_package()) err = 710;  // not a package for this module
+  if (err == 0 && !area_->verify_package()) err = net::download_err::kPackageCheck;
   if (err == 0 && (protocol_ == Protocol::Http || options_.coap_progress))
     report_download(1, 1);  // progress always ends at 100
   end_download(err);
