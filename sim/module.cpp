@@ -1,6 +1,8 @@
 #include "sim/module.hpp"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "sim/dfota/dfota_service.hpp"
@@ -302,6 +304,30 @@ void Module::shutdown() {
   timer_.cancel();
   reset_ports(false);
   power_ = PowerState::Off;
+}
+
+void Module::set_flash_fault(FlashFault fault, std::uint64_t nth) {
+  if (fault == FlashFault::Off) return flash_->set_fault_hook({});
+  const std::uint64_t target = flash_->op_count() + std::max<std::uint64_t>(nth, 1);
+  flash_->set_fault_hook([this, fault, target](const flash::FlashOp&, std::uint64_t index) {
+    switch (fault) {
+      case FlashFault::FailOnce:
+        if (index != target) return flash::Fault::None;
+        log(fmt::format("fault: flash operation {} fails", index));
+        return flash::Fault::Fail;
+      case FlashFault::FailAlways:
+        return index >= target ? flash::Fault::Fail : flash::Fault::None;
+      case FlashFault::CutAt:
+        if (index != target) return flash::Fault::None;
+        log(fmt::format("fault: power cut at flash operation {}", index));
+        // The whole module goes dark, not only the chip; after the operation returns.
+        boost::asio::post(executor_, [this] { power_cut(); });
+        return flash::Fault::PowerCut;
+      case FlashFault::Off:
+        break;
+    }
+    return flash::Fault::None;
+  });
 }
 
 void Module::on_update_progress(int percent) {

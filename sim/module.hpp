@@ -83,6 +83,10 @@ class Module {
     baud_observer_ = std::move(observer);
   }
   void set_uart_baud(std::uint32_t baud);
+  // Faults of the flash chip, for tests and the control interface: the next program/erase
+  // fails (once), every one fails (always), power is cut at the n-th from now (cut), or none.
+  enum class FlashFault { Off, FailOnce, FailAlways, CutAt };
+  void set_flash_fault(FlashFault fault, std::uint64_t nth = 1);
   // Called by the DFOTA service as UPDATING progresses (fault plan hook).
   void on_update_progress(int percent);
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/http_test_server.hpp"
 #include "tests/support/sim_process.hpp"
 #include "tests/support/test_packages.hpp"
 
@@ -127,6 +128,70 @@ TEST_F(ControlE2eTest, NetworkControlsChangeWhatTheModuleReports) {
   port.read_until("+CEREG: 1\r\n");
   ctl_ok("net csq 12");
   EXPECT_EQ(port.command("AT+CSQ\r"), "\r\n+CSQ: 12,99\r\n\r\nOK\r\n");
+}
+
+TEST_F(ControlE2eTest, FlashWriteFailureDuringDownloadIs707) {
+  const Bytes source = default_image();
+  const std::string pkg = as_string(make_package(source, next_image(source)));
+  auto server = std::make_unique<httplib::Server>();
+  server->Get("/update.bin", [&pkg](const httplib::Request&, httplib::Response& res) {
+    res.set_content(pkg, "application/octet-stream");
+  });
+  RunningServer http(std::move(server));
+  auto& port = start();
+  ctl_ok("flash fail always");
+  EXPECT_EQ(port.command("AT+QFOTADL=\"http://127.0.0.1:" + std::to_string(http.port()) +
+                         "/update.bin\"\r"),
+            "\r\nOK\r\n");
+  EXPECT_EQ(port.read_until("\"HTTPEND\",707\r\n", std::chrono::seconds(30)),
+            "\r\n+QIND: \"FOTA\",\"HTTPSTART\"\r\n\r\n+QIND: \"FOTA\",\"HTTPEND\",707\r\n");
+  // The same through the port.
+  EXPECT_EQ(port.command("AT+QFOTADL=\"COM:\",100\r"), "\r\n+CME ERROR: 707\r\n");
+  ctl_ok("flash off");
+  EXPECT_EQ(port.command("AT+CGMR\r"), "\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
+}
+
+TEST_F(ControlE2eTest, FlashFailureDuringTheUpdateIs504AndTheOldImageBoots) {
+  auto& port = start();
+  const Bytes source = default_image();
+  const std::string pkg = as_string(make_package(source, next_image(source)));
+  EXPECT_EQ(port.command("AT+QFOTADL=\"COM:\"," + std::to_string(pkg.size()) + "\r"), "\r\nCONNECT\r\n");
+  port.write(pkg);
+  port.read_until("OK\r\n", std::chrono::seconds(30));
+  ctl_ok("flash fail always");
+  EXPECT_EQ(port.command("AT+QFOTADL=1\r"), "\r\nOK\r\n");
+  port.read_until("\"END\",504\r\n", std::chrono::seconds(30));
+  ctl_ok("flash off");
+  port.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(30));
+  EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
+  // The package is still there, and with a healthy flash it applies.
+  EXPECT_EQ(port.command("AT+QFOTADL=1\r"), "AT+QFOTADL=1\r\r\nOK\r\n");
+  port.read_until("\"END\",0\r\n", std::chrono::seconds(60));
+  port.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(30));
+  EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A04\r\n\r\nOK\r\n");
+}
+
+TEST_F(ControlE2eTest, PowerCutAtAFlashWriteOfTheUpdate) {
+  auto& port = start();
+  const Bytes source = default_image();
+  const std::string pkg = as_string(make_package(source, next_image(source)));
+  EXPECT_EQ(port.command("AT+QFOTADL=\"COM:\"," + std::to_string(pkg.size()) + "\r"), "\r\nCONNECT\r\n");
+  port.write(pkg);
+  port.read_until("OK\r\n", std::chrono::seconds(30));
+  ctl_ok("flash cut 3000");  // well inside the copy of a 4 MiB image (about 4100 operations)
+  EXPECT_EQ(port.command("AT+QFOTADL=1\r"), "\r\nOK\r\n");
+  port.read_until("\"START\"\r\n", std::chrono::seconds(30));
+  // The module goes dark; status says so once it has.
+  for (int i = 0; i < 200; ++i) {
+    if (ctl_ok("status").find("power=off") != std::string::npos) break;
+  }
+  EXPECT_NE(ctl_ok("status").find("power=off"), std::string::npos);
+  port.read_for(std::chrono::milliseconds(50));
+  ctl_ok("power on");
+  const std::string urcs = port.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(60));
+  EXPECT_EQ(urcs.rfind("\r\n+QIND: \"FOTA\",\"START\"\r\n", 0), 0u) << urcs;
+  EXPECT_NE(urcs.find("\"END\",0\r\n"), std::string::npos);
+  EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A04\r\n\r\nOK\r\n");
 }
 
 }  // namespace

@@ -191,7 +191,7 @@ std::optional<RegStatus> parse_reg(std::string_view s) {
 constexpr std::string_view kHelp =
     "power on|off|cut; reset; dtr low|high; "
     "net reg <0-5|none|home|searching|denied|unknown|roaming>; net csq <0-31|99>; "
-    "net rat emtc|nbiot; status; modules; help";
+    "net rat emtc|nbiot; flash fail once|always; flash cut <n>; flash off; status; modules; help";
 
 // The keys every status starts with, in this order; then the others by name.
 constexpr std::array<std::string_view, 9> kStatusOrder = {
@@ -531,6 +531,20 @@ std::string ControlServer::Impl::handle(std::string_view line) {
     action = [rat](ControlTarget& t) { t.set_rat(rat); };
   } else if (cmd == "net") {
     return err("usage: net reg <stat> | net csq <0-31|99> | net rat emtc|nbiot");
+  } else if (cmd == "flash" && argc == 2 && arg(0) == "fail" &&
+             (arg(1) == "once" || arg(1) == "always")) {
+    const std::string mode = arg(1) == "once" ? "fail-once" : "fail-always";
+    action = [mode](ControlTarget& t) { t.set_flash_fault(mode, 1); };
+  } else if (cmd == "flash" && argc == 2 && arg(0) == "cut") {
+    const auto n = parse_uint(arg(1), 100000000);
+    if (!n || *n == 0) return err("usage: flash cut <n> (n >= 1)");
+    action = [n = *n](ControlTarget& t) {
+      t.set_flash_fault("cut", static_cast<std::uint64_t>(n));
+    };
+  } else if (cmd == "flash" && argc == 1 && arg(0) == "off") {
+    action = [](ControlTarget& t) { t.set_flash_fault("off", 0); };
+  } else if (cmd == "flash") {
+    return err("usage: flash fail once|always | flash cut <n> | flash off");
   } else {
     return err(fmt::format("unknown command \"{}\" (try help)", printable(cmd, 40)));
   }

@@ -38,6 +38,12 @@ class ControlTarget {
   virtual void set_registration(RegStatus status) = 0;
   virtual void set_signal(int csq) = 0;  // AT+CSQ <rssi>: 0..31, or 99 (not known)
   virtual void set_rat(Rat rat) = 0;
+  // Flash faults: "fail" the next operation (once) or all from now (always), "cut" power at
+  // the n-th operation from now, or "off". Targets without a flash say so.
+  virtual void set_flash_fault(const std::string& mode, std::uint64_t nth) {
+    (void)mode, (void)nth;
+    throw std::runtime_error("this target has no flash faults");
+  }
   // Keys and values without line breaks. The server prints power, mode, firmware, revision,
   // package, dfota, progress, dtr and boots first, in that order, then the others by name.
   virtual std::map<std::string, std::string> status() = 0;

@@ -105,4 +105,13 @@ std::map<std::string, std::string> ModuleControl::status() {
   return s;
 }
 
+void ModuleControl::set_flash_fault(const std::string& mode, std::uint64_t nth) {
+  using F = Module::FlashFault;
+  const F fault = mode == "fail-once"     ? F::FailOnce
+                  : mode == "fail-always" ? F::FailAlways
+                  : mode == "cut"         ? F::CutAt
+                                          : F::Off;
+  module_.set_flash_fault(fault, nth);
+}
+
 }  // namespace bg95::control

@@ -34,6 +34,7 @@ class ModuleControl : public ControlTarget {
   void set_registration(RegStatus status) override;
   void set_signal(int csq) override;
   void set_rat(Rat rat) override;
+  void set_flash_fault(const std::string& mode, std::uint64_t nth) override;
   // power (off|booting|normal|dfota), mode (command|data on the main UART; none when it takes
   // no AT commands), firmware and revision (of the image last booted; before the first boot,
   // of the image in flash; "none" when there is none), package, dfota, progress, dtr (low|high),
