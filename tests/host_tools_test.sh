@@ -25,6 +25,13 @@ grep -Eq '^Model +: .*BG95-M3' <<<"$out"
 timeout 30 chat -s -t 5 '' 'AT' 'OK' 'ATI' 'Revision: BG95M3LAR02A03' 'AT+CSQ;+CEREG?' '+CEREG: 0,1' \
   < "$work/port" > "$work/port"
 echo "chat: ok"
+
+# picocom: a session that sends a line and shows the answer.
+out="$(timeout 20 picocom -q -b 115200 --initstring $'ATI\r' --exit-after 500 "$work/port" </dev/null)"
+printf '%s\n' "$out"
+grep -q $'^Revision: BG95M3LAR02A03\r$' <<<"$out"
+grep -q $'^OK\r$' <<<"$out"
+echo "picocom: ok"
 kill -TERM "$pid"
 wait "$pid"
 echo "1 passed, 0 failed"
