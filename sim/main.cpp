@@ -33,6 +33,7 @@ struct Options {
   bool unregistered = false;
   std::string operator_name = "Telstra Mobile Telstra";
   std::string plmn = "50501";
+  std::string accepted_apn;
   bool verbose = false;
   std::string usb_link;
   std::string control;
@@ -57,6 +58,7 @@ bg95::ModuleConfig make_config(const Options& o) {
   c.network.status = o.unregistered ? bg95::RegStatus::Searching : bg95::RegStatus::Home;
   c.network.operator_name = o.operator_name;
   c.network.plmn = o.plmn;
+  c.network.accepted_apn = o.accepted_apn;
   c.guard_time = std::chrono::milliseconds(o.guard_ms);
   c.percent_sign = o.percent_sign;
   c.coap_progress = o.coap_progress;
@@ -93,6 +95,9 @@ int main(int argc, char** argv) {
   app.add_flag("--unregistered", o.unregistered, "Start without network registration (searching)");
   app.add_option("--operator", o.operator_name, "Operator name shown by AT+COPS?");
   app.add_option("--plmn", o.plmn, "MCC+MNC of the cell");
+  app.add_option("--accepted-apn", o.accepted_apn,
+                 "The only APN the network accepts for data (default: any); a FOTA APN set "
+                 "with AT+QCFGEXT that differs makes downloads fail with 702");
   app.add_option("--control", o.control,
                  "Serve the control interface (power, DTR, network, status; see bg95ctl and "
                  "docs/control.md) on a Unix socket here, mode 0600; its folder must be yours and "

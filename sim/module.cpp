@@ -293,6 +293,8 @@ void Module::enter_dfota_mode() {
   power_ = PowerState::Dfota;
   reset_ports(false);  // no AT commands, nothing echoed; URCs still go out
   set_usb_present(false);
+  // "can only report URCs at fixed baud rate of 115200 bps" (the note, 2.2.1.1 note 1).
+  if (baud_observer_) baud_observer_(115200);
   network_.set_radio(false);  // "the modem is not loaded"
   log("DFOTA mode");
 }

@@ -234,6 +234,15 @@ TEST_F(DfotaHttpTest, NotRegisteredCannotDownload) {
             "\r\n+QIND: \"FOTA\",\"HTTPSTART\"\r\n\r\n+QIND: \"FOTA\",\"HTTPEND\",702\r\n");
 }
 
+TEST_F(DfotaHttpTest, TheFotaApnMustBeOneTheNetworkAccepts) {
+  auto& port = start({"--accepted-apn", "telstra.internet"});
+  EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\",0,\"wrong.apn\"\r"), "\r\nOK\r\n");
+  EXPECT_EQ(download(port, url("/update.bin")),
+            "\r\n+QIND: \"FOTA\",\"HTTPSTART\"\r\n\r\n+QIND: \"FOTA\",\"HTTPEND\",702\r\n");
+  EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\",0,\"telstra.internet\"\r"), "\r\nOK\r\n");
+  EXPECT_TRUE(download(port, url("/update.bin")).ends_with("\"HTTPEND\",0\r\n"));
+}
+
 TEST_F(DfotaHttpTest, ParameterErrors) {
   auto& port = start();
   EXPECT_EQ(port.command("AT+QFOTADL=\"" + std::string(701, 'a') + "\"\r"),
