@@ -102,9 +102,12 @@ def com_upload(tmp):
     return SIZE / elapsed
 
 
-def dfota_cycle(tmp):
+def dfota_cycle(tmp, image_size):
+    tmp = os.path.join(tmp, f"cycle{image_size}")
+    os.mkdir(tmp)
     old, new, pkg = (os.path.join(tmp, n) for n in ("old.img", "new.img", "update.bin"))
-    subprocess.run([PACK, "firmware", "--model", "BG95-M3", "-o", old], check=True, capture_output=True)
+    subprocess.run([PACK, "firmware", "--model", "BG95-M3", "--size", str(image_size), "-o", old],
+                   check=True, capture_output=True)
     subprocess.run([PACK, "firmware", "--from", old, "--change", "0.03", "--bump-revision", "-o", new],
                    check=True, capture_output=True)
     subprocess.run([PACK, "diff", old, new, "-o", pkg, "--level", "19"], check=True, capture_output=True)
@@ -117,7 +120,7 @@ def dfota_cycle(tmp):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    proc, fd = start_sim(os.path.join(tmp, "cycle"))
+    proc, fd = start_sim(os.path.join(tmp, "state"), ["--firmware-size", str(image_size)])
     start = time.monotonic()
     os.write(fd, b'AT+QFOTADL="http://127.0.0.1:%d/update.bin"\r' % server.server_address[1])
     out = read_until(fd, b"+QIND: SMS DONE\r\n")
@@ -133,13 +136,15 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         raw = raw_pty_throughput()
         com = com_upload(tmp)
-        cycle, pkg, image = dfota_cycle(tmp)
+        cycles = [dfota_cycle(tmp, size) for size in (4 * 1024 * 1024, 16 * 1024 * 1024)]
     print(f"{'figure':52} {'value':>14}")
     print(f"{'raw pty pair, 2048-byte writes':52} {raw / 1e6:>10.1f} MB/s")
     label = 'AT+QFOTADL="COM:" 6 MiB upload, fast profile'
     print(f"{label:52} {com / 1e6:>10.1f} MB/s")
     print(f"{'  upload / raw pty':52} {100 * com / raw:>12.0f} %")
-    print(f"{'whole DFOTA cycle over HTTP (package %d B, image %d B)' % (pkg, image):52} {cycle:>12.2f} s")
+    for cycle, pkg, image in cycles:
+        label = f"whole DFOTA cycle over HTTP, {image} B image, {pkg} B package"
+        print(f"{label:72} {cycle:>8.2f} s")
 
 
 if __name__ == "__main__":

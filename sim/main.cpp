@@ -34,6 +34,7 @@ struct Options {
   std::string operator_name = "Telstra Mobile Telstra";
   std::string plmn = "50501";
   std::string accepted_apn;
+  std::uint64_t firmware_size = 4 * 1024 * 1024;
   bool verbose = false;
   std::string usb_link;
   std::string control;
@@ -59,6 +60,7 @@ bg95::ModuleConfig make_config(const Options& o) {
   c.network.operator_name = o.operator_name;
   c.network.plmn = o.plmn;
   c.network.accepted_apn = o.accepted_apn;
+  c.default_image_size = o.firmware_size;
   c.guard_time = std::chrono::milliseconds(o.guard_ms);
   c.percent_sign = o.percent_sign;
   c.coap_progress = o.coap_progress;
@@ -83,6 +85,10 @@ int main(int argc, char** argv) {
                  "Keep a symlink to the port here (replaced atomically, removed at exit)");
   app.add_option("--model", o.model, "Module model for a new state folder")
       ->check(CLI::IsMember({"BG95-M1", "BG95-M2", "BG95-M3", "BG95-M4", "BG95-M5", "BG77"}));
+  app.add_option("--firmware-size", o.firmware_size,
+                 "Size in bytes of the default firmware image written into a new state's flash "
+                 "(the same image as `dfota-pack firmware --size`); default 4 MiB")
+      ->check(CLI::Range(std::uint64_t{4096}, std::uint64_t{32} * 1024 * 1024));
   app.add_flag("--recreate-state", o.recreate_state,
                "Replace a corrupt or foreign flash/settings file with new defaults");
   app.add_option("--timing", o.timing, "Timing profile: fast (no delays) or realistic")
