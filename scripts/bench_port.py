@@ -58,8 +58,9 @@ def raw_pty_throughput():
     t = threading.Thread(target=reader)
     start = time.monotonic()
     t.start()
+    # The same writer as the upload below, so that only the receiving side differs.
     for off in range(0, SIZE, CHUNK):
-        os.write(slave, data[off:off + CHUNK])
+        write_all(slave, data[off:off + CHUNK])
     t.join()
     elapsed = time.monotonic() - start
     os.close(master)
