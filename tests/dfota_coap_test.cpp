@@ -11,6 +11,9 @@
 #include "tests/support/coap_test_server.hpp"
 #include "tests/support/sim_process.hpp"
 #include "tests/support/test_packages.hpp"
+#include "tests/support/test_pki.hpp"
+
+#include <fstream>
 
 namespace bg95::test {
 namespace {
@@ -96,6 +99,31 @@ TEST_F(DfotaCoapTest, CoapsWithPskAndAWrongPsk) {
   // The module stays usable, and with the right key the same URL works.
   EXPECT_EQ(port.command("AT+QFDEL=\"/datatx/fota_coap_psk\"\r"), "\r\nOK\r\n");
   upload_psk(port, "bg95\nbg95-secret\n");
+  EXPECT_TRUE(download(port, url).ends_with("\"COAPEND\",0\r\n"));
+  port.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(60));
+  EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A04\r\n\r\nOK\r\n");
+}
+
+TEST_F(DfotaCoapTest, CoapsWithTheSameCertificatesAsHttps) {
+  const auto pki = TestPki::make(dir_.path() / "pki");
+  // The server demands a client certificate signed by the test CA.
+  CoapServer server(dir_.path(), {"-c", pki.server.cert_file.string(), "-j",
+                                  pki.server.key_file.string(), "-C", pki.ca.cert_file.string()});
+  server.put("/fw/update.bin", packages().package);
+  auto& port = start();
+  auto upload = [&port](const std::string& name, const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(port.command("AT+QFUPL=\"" + name + "\"," + std::to_string(data.size()) + "\r"),
+              "\r\nCONNECT\r\n");
+    port.write(data);
+    port.read_until("OK\r\n");
+  };
+  upload("/datatx/fota_cacert.pem", pki.ca.cert_file);
+  upload("/datatx/fota_client_cert.pem", pki.client.cert_file);
+  upload("/datatx/fota_client_key.pem", pki.client.key_file);
+  const std::string url =
+      "coaps://127.0.0.1:" + std::to_string(server.port() + 1) + "/fw/update.bin";
   EXPECT_TRUE(download(port, url).ends_with("\"COAPEND\",0\r\n"));
   port.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(60));
   EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A04\r\n\r\nOK\r\n");
