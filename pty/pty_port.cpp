@@ -1,7 +1,6 @@
 #include "pty/pty_port.hpp"
 
 #include <fcntl.h>
-#include <sys/inotify.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -70,8 +69,12 @@ std::uint32_t speed_to_baud(speed_t s) {
 
 }  // namespace
 
-PtyPort::PtyPort(boost::asio::any_io_executor executor, std::filesystem::path link)
-    : master_(executor), inotify_(executor), link_(std::move(link)), pace_timer_(executor) {
+PtyPort::PtyPort(boost::asio::any_io_executor executor, std::filesystem::path link,
+                 std::shared_ptr<OpenWatcher> watcher)
+    : master_(executor),
+      watcher_(watcher ? std::move(watcher) : OpenWatcher::create(executor)),
+      link_(std::move(link)),
+      pace_timer_(executor) {
   const int master = open_master();
   master_.assign(master);
   char name[128];
@@ -80,18 +83,11 @@ PtyPort::PtyPort(boost::asio::any_io_executor executor, std::filesystem::path li
   slave_fd_ = ::open(name, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (slave_fd_ < 0) throw_errno("open pty slave");
   make_raw(slave_fd_);
-  const int ino = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (ino >= 0) {
-    if (::inotify_add_watch(ino, name, IN_OPEN | IN_CLOSE) >= 0) {
-      inotify_.assign(ino);
-    } else {
-      ::close(ino);
-    }
-  }
   if (!link_.empty()) make_link();
 }
 
 PtyPort::~PtyPort() {
+  watcher_->remove(watch_id_);
   remove_link();
   if (slave_fd_ >= 0) ::close(slave_fd_);
 }
@@ -118,8 +114,8 @@ void PtyPort::remove_link() {
 
 void PtyPort::start(Callbacks callbacks) {
   callbacks_ = std::move(callbacks);
+  watch_id_ = watcher_->add(path_, [this](OpenWatcher::Event e) { on_watch(e); });
   read_loop();
-  if (inotify_.is_open()) watch_loop();
 }
 
 void PtyPort::read_loop() {
@@ -136,53 +132,32 @@ void PtyPort::read_loop() {
                                                  });
                               return;
                             }
-                            drain_inotify();
+                            watcher_->drain();
                             if (callbacks_.on_data)
                               callbacks_.on_data(std::string_view(read_buffer_.data(), n));
                             read_loop();
                           });
 }
 
-void PtyPort::watch_loop() {
-  inotify_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                      [this](boost::system::error_code ec) {
-                        if (ec) return;
-                        drain_inotify();
-                        watch_loop();
-                      });
-}
-
-void PtyPort::drain_inotify() {
-  if (!inotify_.is_open()) return;
-  // Read synchronously: the host's open must be known before its first bytes are answered,
-  // and before output is dropped for want of a listener.
-  while (true) {
-    const ssize_t n =
-        ::read(inotify_.native_handle(), inotify_buffer_.data(), inotify_buffer_.size());
-    if (n <= 0) return;
-    std::size_t off = 0;
-    while (off + sizeof(inotify_event) <= static_cast<std::size_t>(n)) {
-      inotify_event ev{};
-      std::memcpy(&ev, inotify_buffer_.data() + off, sizeof ev);
-      off += sizeof(inotify_event) + ev.len;
-      if ((ev.mask & IN_OPEN) && host_opens_++ == 0) {
-        // Whatever was written while nobody listened is gone, as on a real UART.
-        ::tcflush(slave_fd_, TCIFLUSH);
-        out_.clear();
-        out_offset_ = 0;
-        queued_bytes_ = 0;
-        if (callbacks_.on_host_open) callbacks_.on_host_open();
-      }
-      if ((ev.mask & IN_CLOSE) && host_opens_ > 0 && --host_opens_ == 0 && callbacks_.on_host_close)
-        callbacks_.on_host_close();
-    }
+void PtyPort::on_watch(OpenWatcher::Event event) {
+  if (event == OpenWatcher::Event::Open && host_opens_++ == 0) {
+    // Whatever was written while nobody listened is gone, as on a real UART.
+    ::tcflush(slave_fd_, TCIFLUSH);
+    out_.clear();
+    out_offset_ = 0;
+    queued_bytes_ = 0;
+    if (callbacks_.on_host_open) callbacks_.on_host_open();
   }
+  if (event == OpenWatcher::Event::Close && host_opens_ > 0 && --host_opens_ == 0 &&
+      callbacks_.on_host_close)
+    callbacks_.on_host_close();
 }
 
 void PtyPort::write(std::string bytes) {
   if (bytes.empty()) return;
-  drain_inotify();
-  if (!host_connected() && inotify_.is_open()) return;  // nobody listens: the bytes are lost
+  watcher_->drain();
+  // Nobody listens: the bytes are lost (only known when the port is watched).
+  if (!host_connected() && watch_id_ >= 0) return;
   if (baud_mismatch()) garble(std::span(bytes.data(), bytes.size()));
   queued_bytes_ += bytes.size();
   out_.push_back(std::move(bytes));

@@ -5,13 +5,14 @@
 // The port keeps its own slave descriptor open for its whole life. That is what lets the
 // host close and reopen the port any number of times: the master never sees EIO or HUP (no
 // busy loop, no re-creation), the host's termios settings survive, and the baud rate the host
-// chose can be read for pacing. Host opens and closes are seen through inotify.
+// chose can be read for pacing. Host opens and closes are seen through inotify (OpenWatcher).
 
 #include <array>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +20,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "pty/open_watcher.hpp"
 
 namespace bg95::pty {
 
@@ -30,8 +33,10 @@ class PtyPort {
     std::function<void()> on_host_close;
   };
 
-  // Opens a new pseudo-terminal in raw mode at 115200 baud; throws std::system_error.
-  PtyPort(boost::asio::any_io_executor executor, std::filesystem::path link = {});
+  // Opens a new pseudo-terminal in raw mode at 115200 baud; throws std::system_error. Ports of
+  // a fleet share one watcher; without one the port makes its own.
+  PtyPort(boost::asio::any_io_executor executor, std::filesystem::path link = {},
+          std::shared_ptr<OpenWatcher> watcher = {});
   ~PtyPort();
   PtyPort(const PtyPort&) = delete;
   PtyPort& operator=(const PtyPort&) = delete;
@@ -60,8 +65,7 @@ class PtyPort {
 
  private:
   void read_loop();
-  void watch_loop();
-  void drain_inotify();
+  void on_watch(OpenWatcher::Event event);
   void try_write();
   std::size_t paced_budget();
   static void garble(std::span<char> bytes);
@@ -70,12 +74,12 @@ class PtyPort {
 
   boost::asio::posix::stream_descriptor master_;
   int slave_fd_ = -1;
-  boost::asio::posix::stream_descriptor inotify_;
+  std::shared_ptr<OpenWatcher> watcher_;
+  int watch_id_ = -1;
   std::string path_;
   std::filesystem::path link_;
   Callbacks callbacks_;
-  std::array<char, 65536> read_buffer_{};
-  std::array<char, 1024> inotify_buffer_{};
+  std::array<char, 16384> read_buffer_{};  // per port: a fleet has a thousand
   std::deque<std::string> out_;
   std::size_t out_offset_ = 0;  // bytes of out_.front() already written
   std::size_t queued_bytes_ = 0;

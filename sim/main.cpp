@@ -1,5 +1,6 @@
 // bg95sim: a virtual Quectel BG95/BG77 on a pseudo-terminal.
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,12 +13,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include "pty/pty_port.hpp"
+#include "pty/open_watcher.hpp"
 #include "sim/control/control_server.hpp"
 #include "sim/control/module_control.hpp"
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/firmware/image.hpp"
 #include "sim/module.hpp"
+#include "sim/module_host.hpp"
 
 namespace {
 
@@ -38,12 +40,19 @@ struct Options {
   bool verbose = false;
   std::string usb_link;
   std::string control;
+  int count = 1;
   int guard_ms = 1000;
   bool percent_sign = false;
   bool coap_progress = false;
   double download_timeout_s = 60;
   std::vector<int> cut_at_update;
 };
+
+std::filesystem::path fleet_path(const std::string& pattern, int n) {
+  if (pattern.empty()) return {};
+  if (pattern.find("{") != std::string::npos) return fmt::format(fmt::runtime(pattern), n);
+  return pattern + "-" + std::to_string(n);
+}
 
 bg95::ModuleConfig make_config(const Options& o) {
   bg95::ModuleConfig c;
@@ -104,6 +113,11 @@ int main(int argc, char** argv) {
   app.add_option("--accepted-apn", o.accepted_apn,
                  "The only APN the network accepts for data (default: any); a FOTA APN set "
                  "with AT+QCFGEXT that differs makes downloads fail with 702");
+  app.add_option("--count", o.count,
+                 "Run a fleet of N modules in this process, each with its own pty, state "
+                 "(<state>/0001 ...), identity and flash; links: --link with {} replaced by the "
+                 "module number (e.g. /tmp/bg95-{:04}), else \"-<n>\" appended")
+      ->check(CLI::Range(1, 10000));
   app.add_option("--control", o.control,
                  "Serve the control interface (power, DTR, network, status; see bg95ctl and "
                  "docs/control.md) on a Unix socket here, mode 0600; its folder must be yours and "
@@ -128,56 +142,46 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", o.verbose, "Log module events to stderr");
   CLI11_PARSE(app, argc, argv);
 
+  // A fleet does not fit in the default limit of open files: each module holds a few.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
+
   boost::asio::io_context io;
-  std::unique_ptr<bg95::Module> module;
-  try {
-    module = std::make_unique<bg95::Module>(io.get_executor(), make_config(o));
-  } catch (const std::exception& e) {
-    std::cerr << "bg95sim: " << e.what() << "\n";
-    return 2;
-  }
-  if (o.verbose)
-    module->set_logger([](std::string_view e) { std::cerr << "bg95sim: " << e << "\n"; });
-
-  std::unique_ptr<bg95::pty::PtyPort> port;
-  try {
-    port = std::make_unique<bg95::pty::PtyPort>(io.get_executor(), o.link);
-  } catch (const std::exception& e) {
-    std::cerr << "bg95sim: cannot open a pseudo-terminal: " << e.what() << "\n";
-    return 2;
-  }
-  module->set_port_writer([&port](std::string bytes) { port->write(std::move(bytes)); });
-  if (o.timing == "realistic") {
-    port->set_pacing(true);
-    module->set_baud_observer([&port](std::uint32_t baud) { port->set_module_baud(baud); });
-  }
-  port->start({.on_data = [&module](std::string_view bytes) { module->host_input(bytes); },
-               .on_host_open = {},
-               .on_host_close = {}});
-
-  // The USB AT port: a pty that is closed (link removed) while the module is in DFOTA mode.
-  std::unique_ptr<bg95::pty::PtyPort> usb;
-  std::size_t usb_index = 0;
-  auto open_usb = [&] {
-    usb = std::make_unique<bg95::pty::PtyPort>(io.get_executor(), o.usb_link);
-    usb->start({.on_data = [&module, &usb_index](
-                               std::string_view bytes) { module->host_input(usb_index, bytes); },
-                .on_host_open = {},
-                .on_host_close = {}});
-  };
-  if (!o.usb_link.empty()) {
-    open_usb();
-    usb_index = module->add_usb_port(
-        [&usb](std::string bytes) {
-          if (usb) usb->write(std::move(bytes));
-        },
-        [&](bool present) {
-          if (present) {
-            open_usb();
-          } else {
-            usb.reset();
-          }
-        });
+  const auto watcher = bg95::pty::OpenWatcher::create(io.get_executor());
+  std::vector<std::unique_ptr<bg95::ModuleHost>> hosts;
+  bg95::ModuleConfig base = make_config(o);
+  if (o.count > 1)
+    base.default_image = std::make_shared<const std::vector<std::uint8_t>>(
+        bg95::make_default_image(o.model.empty() ? "BG95-M3" : o.model, base.default_image_size));
+  for (int i = 0; i < o.count; ++i) {
+    bg95::ModuleConfig config = base;
+    bg95::PortOptions ports;
+    ports.pacing = o.timing == "realistic";
+    ports.verbose = o.verbose;
+    if (o.count == 1) {
+      ports.link = o.link;
+      ports.usb_link = o.usb_link;
+    } else {
+      // A fleet: module n (from 1) keeps its state in <state>/<nnnn> and its links at the
+      // --link pattern with {} replaced by n (or "-<n>" appended when there is no {}).
+      const int n = i + 1;
+      config.index = static_cast<std::uint32_t>(i);
+      config.state_dir = base.state_dir / fmt::format("{:04}", n);
+      ports.link = fleet_path(o.link, n);
+      ports.usb_link = fleet_path(o.usb_link, n);
+      ports.log_prefix = fmt::format("bg95sim[{}]", n);
+    }
+    try {
+      hosts.push_back(std::make_unique<bg95::ModuleHost>(io.get_executor(), std::move(config),
+                                                         std::move(ports), watcher));
+    } catch (const std::exception& e) {
+      std::cerr << "bg95sim: " << (o.count > 1 ? fmt::format("module {}: ", i + 1) : "") << e.what()
+                << "\n";
+      return 2;
+    }
   }
 
   // The control socket (docs/control.md): power, DTR, network and status for tests and bg95ctl.
@@ -190,34 +194,44 @@ int main(int argc, char** argv) {
       std::cerr << "bg95sim: " << e.what() << "\n";
       return 2;
     }
-    bg95::Module& m = *module;
-    control->add_target(std::make_unique<bg95::control::ModuleControl>(
-        m, bg95::control::ModuleControl::Providers{
-               {"package",
-                [&m] {
-                  const auto size = m.dfota().package_size();
-                  return size ? std::to_string(size) : std::string("none");
-                }},
-               {"dfota", [&m] { return std::string(m.dfota().activity_name()); }},
-               {"progress", [&m] { return std::to_string(m.dfota().progress()); }},
-           }));
+    // Module n of a fleet is @n-1 on the control socket.
+    for (auto& host : hosts) {
+      bg95::Module& m = host->module();
+      control->add_target(std::make_unique<bg95::control::ModuleControl>(
+          m, bg95::control::ModuleControl::Providers{
+                 {"package",
+                  [&m] {
+                    const auto size = m.dfota().package_size();
+                    return size ? std::to_string(size) : std::string("none");
+                  }},
+                 {"dfota", [&m] { return std::string(m.dfota().activity_name()); }},
+                 {"progress", [&m] { return std::to_string(m.dfota().progress()); }},
+             }));
+    }
   }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int) {
-    module->shutdown();
+    for (auto& host : hosts)
+      host->module().shutdown();
     io.stop();
   });
   ::signal(SIGPIPE, SIG_IGN);
 
-  module->power_on();
-  const std::string& where = o.link.empty() ? port->path() : o.link;
-  std::cout
-      << fmt::format(
-             "bg95sim: {} ready on {}{}{} (open with: picocom -b 115200 {}  or  screen {} 115200)",
-             module->settings().model, port->path(), o.link.empty() ? "" : " -> link " + o.link,
-             usb ? ", USB AT port " + usb->path() + " -> link " + o.usb_link : "", where, where)
-      << std::endl;
+  for (auto& host : hosts)
+    host->module().power_on();
+  if (o.count == 1) {
+    const std::string where = hosts[0]->where();
+    std::cout << fmt::format("bg95sim: {} (open with: picocom -b 115200 {}  or  screen {} 115200)",
+                             hosts[0]->describe(), where, where)
+              << std::endl;
+  } else {
+    for (std::size_t i = 0; i < hosts.size(); ++i)
+      std::cout << fmt::format("bg95sim[{}]: {}\n", i + 1, hosts[i]->describe());
+    std::cout << fmt::format("bg95sim: fleet of {} modules ready (control: {})", hosts.size(),
+                             o.control.empty() ? "none" : o.control)
+              << std::endl;
+  }
   io.run();
   return 0;
 }

@@ -158,19 +158,28 @@ void Module::open_state() {
   if (active.page_erased(0)) create_default_image();
 }
 
-void Module::create_default_image() {
+std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size) {
   firmware::ImageHeader h;
-  h.model = settings_.model;
-  h.revision = firmware::default_revision(settings_.model);
+  h.model = model;
+  h.revision = firmware::default_revision(model);
   h.full_version = firmware::default_full_version(h.revision);
-  const auto body =
-      firmware::synthetic_body(config_.default_image_size - firmware::kImageHeaderSize,
-                               /*seed=*/0xB695);
-  const auto image = firmware::make_image(h, body);
+  return firmware::make_image(
+      h, firmware::synthetic_body(size - firmware::kImageHeaderSize, /*seed=*/0xB695));
+}
+
+void Module::create_default_image() {
+  // A fleet makes the image once and hands it to every module.
+  const auto& shared = config_.default_image;
+  const bool usable = shared && firmware::decode_image_header(*shared) &&
+                      firmware::decode_image_header(*shared)->model == settings_.model;
+  const std::vector<std::uint8_t> own =
+      usable ? std::vector<std::uint8_t>{}
+             : make_default_image(settings_.model, config_.default_image_size);
+  const std::vector<std::uint8_t>& image = usable ? *shared : own;
   flash::PartitionView active(*flash_, layout_.active);
   if (firmware::write_image(active, image) != flash::FlashStatus::Ok)
     throw state::StateError(state_dir_.flash_file().string() + ": cannot write the default image");
-  log(fmt::format("created default firmware {} ({} bytes)", h.full_version, image.size()));
+  log(fmt::format("created default firmware ({} bytes)", image.size()));
 }
 
 void Module::save_settings() {

@@ -41,12 +41,19 @@ enum class PowerState {
 };
 const char* power_state_name(PowerState s);
 
+// The firmware image a new module of this model writes into its flash (the same as
+// `dfota-pack firmware --model M --size S`).
+std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size);
+
 struct ModuleConfig {
   std::filesystem::path state_dir;
   std::string model;            // empty: the state's model, BG95-M3 for a new state
   std::uint32_t index = 0;      // position in a fleet: makes identities unique
   bool recreate_state = false;  // replace corrupt or foreign state instead of failing
   std::uint64_t default_image_size = 4 * 1024 * 1024;
+  // The default image, made once for a fleet (make_default_image); made per module when empty
+  // or for another model.
+  std::shared_ptr<const std::vector<std::uint8_t>> default_image;
   Timing timing;
   NetworkState network;
   bool percent_sign = false;   // DFOTA progress printed "5%" (the note's example) instead of "5"
