@@ -7,6 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -99,19 +100,18 @@ void HostPort::write(std::string_view bytes) {
   }
 }
 
-std::string HostPort::read_until(std::string_view needle, std::chrono::milliseconds timeout) {
+std::string HostPort::take_until(const std::function<std::size_t(const std::string&)>& end_of,
+                                 std::chrono::milliseconds timeout, const std::string& what) {
   const auto deadline = Clock::now() + timeout;
   while (true) {
-    if (const auto pos = pending_.find(needle); pos != std::string::npos) {
-      std::string out = pending_.substr(0, pos + needle.size());
-      pending_.erase(0, pos + needle.size());
+    if (const std::size_t end = end_of(pending_); end != std::string::npos) {
+      std::string out = pending_.substr(0, end);
+      pending_.erase(0, end);
       return out;
     }
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0)
-      throw std::runtime_error("timed out waiting for \"" + printable(needle) + "\"; got \"" +
-                               printable(pending_) + "\"");
+    if (left.count() <= 0) throw std::runtime_error(what + "; got \"" + printable(pending_) + "\"");
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
       char buf[65536];
@@ -119,6 +119,15 @@ std::string HostPort::read_until(std::string_view needle, std::chrono::milliseco
       if (n > 0) pending_.append(buf, static_cast<std::size_t>(n));
     }
   }
+}
+
+std::string HostPort::read_until(std::string_view needle, std::chrono::milliseconds timeout) {
+  return take_until(
+      [needle](const std::string& s) {
+        const auto pos = s.find(needle);
+        return pos == std::string::npos ? pos : pos + needle.size();
+      },
+      timeout, "timed out waiting for \"" + printable(needle) + "\"");
 }
 
 std::string HostPort::read_for(std::chrono::milliseconds quiet) {
@@ -145,36 +154,19 @@ std::string HostPort::read_once(std::chrono::milliseconds timeout) {
 
 std::string HostPort::command(std::string_view line, std::chrono::milliseconds timeout) {
   write(line);
-  const auto deadline = Clock::now() + timeout;
-  std::string out;
-  static constexpr std::string_view kFinals[] = {"\r\nOK\r\n", "\r\nERROR\r\n", "\r\nCONNECT\r\n"};
-  while (true) {
-    for (auto f : kFinals) {
-      if (auto pos = pending_.find(f); pos != std::string::npos) {
-        out = pending_.substr(0, pos + f.size());
-        pending_.erase(0, pos + f.size());
-        return out;
-      }
-    }
-    if (auto pos = pending_.find("\r\n+CME ERROR: "); pos != std::string::npos) {
-      if (auto end = pending_.find("\r\n", pos + 2); end != std::string::npos) {
-        out = pending_.substr(0, end + 2);
-        pending_.erase(0, end + 2);
-        return out;
-      }
-    }
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0)
-      throw std::runtime_error("no final result for \"" + printable(line) + "\"; got \"" +
-                               printable(pending_) + "\"");
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
-      char buf[65536];
-      const ssize_t n = ::read(fd_, buf, sizeof buf);
-      if (n > 0) pending_.append(buf, static_cast<std::size_t>(n));
-    }
-  }
+  // The end of the first final result code: OK, ERROR, CONNECT or +CME ERROR: <n>.
+  return take_until(
+      [](const std::string& s) {
+        std::size_t best = std::string::npos;
+        for (std::string_view f : {"\r\nOK\r\n", "\r\nERROR\r\n", "\r\nCONNECT\r\n"})
+          if (const auto pos = s.find(f); pos != std::string::npos)
+            best = std::min(best, pos + f.size());
+        if (const auto pos = s.find("\r\n+CME ERROR: "); pos != std::string::npos)
+          if (const auto end = s.find("\r\n", pos + 2); end != std::string::npos)
+            best = std::min(best, end + 2);
+        return best;
+      },
+      timeout, "no final result for \"" + printable(line) + "\"");
 }
 
 void wait_until_ready(HostPort& port, std::chrono::milliseconds timeout) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,9 @@ class HostPort {
   std::string& pending() { return pending_; }
 
  private:
+  // Reads until end_of(pending) names the end of what is wanted; takes it from pending.
+  std::string take_until(const std::function<std::size_t(const std::string&)>& end_of,
+                         std::chrono::milliseconds timeout, const std::string& what);
   int fd_ = -1;
   std::string pending_;
 };
