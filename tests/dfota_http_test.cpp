@@ -58,7 +58,10 @@ class DfotaHttpTest : public ::testing::Test {
       res.set_content(as_string(packages().foreign), "application/octet-stream");
     });
     server->Get("/stock.bin", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(as_string(stock_), "application/octet-stream");  // set before the request
+      // Set by the test before the request; the lock tells ThreadSanitizer so (the real order
+      // goes through the kernel: pty, module, TCP).
+      std::lock_guard lock(stock_mutex_);
+      res.set_content(as_string(stock_), "application/octet-stream");
     });
     server->Get("/garbage.bin", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(50000, 'x'), "application/octet-stream");
@@ -136,6 +139,7 @@ class DfotaHttpTest : public ::testing::Test {
   std::mutex stall_mutex_;
   std::condition_variable stall_cv_;
   bool stall_released_ = false;
+  std::mutex stock_mutex_;
   Bytes stock_;
 };
 
@@ -340,7 +344,10 @@ TEST_F(DfotaHttpTest, StockZstdPayloadApplies) {
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   std::ifstream in(tmp / "payload.zst", std::ios::binary);
   const Bytes payload((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  stock_ = firmware::wrap_payload(p.source, p.target, payload);
+  {
+    std::lock_guard lock(stock_mutex_);
+    stock_ = firmware::wrap_payload(p.source, p.target, payload);
+  }
   auto& port = start();
   EXPECT_TRUE(download(port, url("/stock.bin")).ends_with("\"HTTPEND\",0\r\n"));
   port.read_until("\"END\",0\r\n", std::chrono::seconds(60));
