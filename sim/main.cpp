@@ -46,6 +46,7 @@ struct Options {
   bool coap_progress = false;
   double download_timeout_s = 60;
   std::vector<int> cut_at_update;
+  bg95::ModuleConfig::Lwm2mOptions lwm2m;  // --lwm2m-*
 };
 
 std::filesystem::path fleet_path(const std::string& pattern, int n) {
@@ -77,6 +78,7 @@ bg95::ModuleConfig make_config(const Options& o) {
       std::chrono::milliseconds(static_cast<long>(o.download_timeout_s * 1000));
   c.power_cut_at_update_percent = o.cut_at_update;
   std::sort(c.power_cut_at_update_percent.begin(), c.power_cut_at_update_percent.end());
+  c.lwm2m = o.lwm2m;
   return c;
 }
 
@@ -139,6 +141,18 @@ int main(int argc, char** argv) {
                  "Cut power when UPDATING reaches each of these percentages, then power on "
                  "again (the update resumes)")
       ->check(CLI::Range(1, 100));
+  // LwM2M (docs/lwm2m.md): what AT+QLWCFG / AT+QLWSVC="reg" set, for a fleet without a host.
+  app.add_option("--lwm2m-server", o.lwm2m.server,
+                 "LwM2M server URI (coap://host:port or coaps://host:port); saved as "
+                 "AT+QLWCFG=\"security\" does");
+  app.add_option("--lwm2m-endpoint", o.lwm2m.endpoint,
+                 "LwM2M endpoint name (default urn:imei:<IMEI>)");
+  app.add_option("--lwm2m-psk-id", o.lwm2m.psk_id, "LwM2M DTLS-PSK identity (coaps://)");
+  app.add_option("--lwm2m-psk", o.lwm2m.psk, "LwM2M DTLS-PSK key in hex digits (coaps://)");
+  app.add_option("--lwm2m-lifetime", o.lwm2m.lifetime, "LwM2M registration lifetime in seconds")
+      ->check(CLI::Range(1u, 0xffffffffu));
+  app.add_flag("--lwm2m-autoreg", o.lwm2m.autoreg,
+               "Register with the LwM2M server at every boot (as after AT+QLWSVC=\"reg\")");
   app.add_flag("-v,--verbose", o.verbose, "Log module events to stderr");
   CLI11_PARSE(app, argc, argv);
 

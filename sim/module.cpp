@@ -7,6 +7,7 @@
 
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/firmware/firmware_store.hpp"
+#include "sim/lwm2m/lwm2m_service.hpp"
 #include "sim/services/services.hpp"
 #include "sim/urc.hpp"
 #include "sim/util/bytes.hpp"
@@ -64,6 +65,7 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
       *this, dfota::DfotaOptions{.percent_sign = config_.percent_sign,
                                  .download_idle_timeout = config_.download_idle_timeout,
                                  .coap_progress = config_.coap_progress});
+  lwm2m_ = std::make_unique<lwm2m::Lwm2mService>(*this);
   make_port("uart");
   services::add_all(commands_, *this);
   network_.set_observer([this](const NetworkState& before, const NetworkState& after) {
@@ -245,6 +247,7 @@ void Module::finish_boot() {
   if (baud_observer_) baud_observer_(settings_.ipr);
   log(fmt::format("booted {}", running_image_.full_version));
   print_banner(0);
+  lwm2m_->on_boot();
 }
 
 void Module::print_banner(std::size_t line) {
@@ -266,6 +269,7 @@ void Module::print_banner(std::size_t line) {
 
 void Module::power_cut() {
   if (power_ == PowerState::Off) return;
+  lwm2m_->on_power_lost();
   dfota_->on_power_lost();
   ++life_;
   timer_.cancel();
@@ -287,6 +291,7 @@ void Module::reset() {
 }
 
 void Module::reboot() {
+  lwm2m_->on_power_lost();
   ++life_;
   timer_.cancel();
   reset_ports(false);
@@ -297,6 +302,7 @@ void Module::reboot() {
 }
 
 void Module::enter_dfota_mode() {
+  lwm2m_->on_power_lost();
   ++life_;
   timer_.cancel();
   power_ = PowerState::Dfota;
@@ -309,6 +315,7 @@ void Module::enter_dfota_mode() {
 }
 
 void Module::shutdown() {
+  lwm2m_->on_power_lost();
   dfota_->on_power_lost();
   save_settings();
   ++life_;

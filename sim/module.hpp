@@ -30,6 +30,9 @@ namespace bg95::dfota {
 class DfotaService;
 struct DfotaOptions;
 }  // namespace bg95::dfota
+namespace bg95::lwm2m {
+class Lwm2mService;
+}
 
 namespace bg95 {
 
@@ -65,6 +68,16 @@ struct ModuleConfig {
   std::chrono::milliseconds power_restore_delay{100};
   // The "+++" guard time (the note's 2.1.6 says 1 s); tests shorten it.
   std::chrono::milliseconds guard_time{1000};
+  // ---- LwM2M (sim/lwm2m, docs/lwm2m.md): the bg95sim --lwm2m-* options of a host-less
+  // start. Non-empty values replace the saved AT+QLWCFG configuration at start-up.
+  struct Lwm2mOptions {
+    std::string server;          // --lwm2m-server coap://127.0.0.1:5683
+    std::string endpoint;        // --lwm2m-endpoint NAME
+    std::string psk_id;          // --lwm2m-psk-id ID (with psk: DTLS-PSK)
+    std::string psk;             // --lwm2m-psk KEY (hex digits)
+    std::uint32_t lifetime = 0;  // --lwm2m-lifetime SECONDS (0: the saved one)
+    bool autoreg = false;        // --lwm2m-autoreg: register at every boot
+  } lwm2m;
 };
 
 class Module {
@@ -130,6 +143,8 @@ class Module {
   std::size_t port_count() const { return ports_.size(); }
   flash::NandFlash& flash() { return *flash_; }
   dfota::DfotaService& dfota() { return *dfota_; }
+  lwm2m::Lwm2mService& lwm2m() { return *lwm2m_; }
+  void log_event(std::string_view event) { log(event); }
   const flash::Layout& layout() const { return layout_; }
 
   // CFUN state and per-boot AT settings that are not part of the saved profile.
@@ -185,6 +200,8 @@ class Module {
   std::size_t next_cut_ = 0;
   Logger logger_;
   std::function<void(std::uint32_t)> baud_observer_;
+  // Last member: destroyed first (it uses the DFOTA service and the timers above).
+  std::unique_ptr<lwm2m::Lwm2mService> lwm2m_;
 };
 
 }  // namespace bg95

@@ -154,7 +154,12 @@ TEST_F(DfotaCoapTest, ErrorsFromRealCauses) {
 TEST_F(DfotaCoapTest, ServerStoppingInTheMiddleIs704) {
   CoapServer server(dir_.path(), {});
   server.put("/fw/update.bin", packages().package);
-  auto& port = start({"--coap-progress"});
+  // The realistic profile's LTE-M rate, scaled to about 2 MB/s: the transfer takes about a
+  // second, so the server is surely stopped in the middle.
+  auto& port = start({"--coap-progress", "--timing", "realistic", "--time-scale", "0.02"});
+  port.command("AT+CEREG=1\r");
+  if (port.command("AT+CEREG?\r").find("+CEREG: 1,1") == std::string::npos)
+    port.read_until("+CEREG: 1\r\n", std::chrono::seconds(10));
   EXPECT_EQ(port.command("AT+QFOTADL=\"coap://127.0.0.1:" + std::to_string(server.port()) +
                          "/fw/update.bin\"\r"),
             "\r\nOK\r\n");

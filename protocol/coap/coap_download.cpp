@@ -201,7 +201,8 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
         resolver(executor),
         descriptor(executor),
         idle_timer(executor),
-        handshake_timer(executor) {
+        handshake_timer(executor),
+        pace_timer(executor) {
     szx = std::min(options.block_szx, kMaxSzx);
   }
   ~Transfer() { teardown(); }
@@ -242,6 +243,8 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
   bool waiting = false;                              // an async_wait on it is outstanding
   boost::asio::steady_timer idle_timer;
   boost::asio::steady_timer handshake_timer;
+  boost::asio::steady_timer pace_timer;
+  Clock::time_point started = Clock::now();
   bool secure = false;
   bool handshake_done = false;
   Pending pending;
@@ -269,6 +272,7 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
     resolver.cancel();
     idle_timer.cancel();
     handshake_timer.cancel();
+    pace_timer.cancel();
     descriptor.close(ignored);
     if (session) coap_session_set_app_data(session.get(), nullptr);
     session.reset();
@@ -719,7 +723,22 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
     // smaller one.
     szx = std::min(szx, got_szx);
     block_num = static_cast<std::uint32_t>(taken >> (szx + 4));
-    send_request();
+    if (options.rate_limit_bytes_per_s == 0) {
+      send_request();
+      return;
+    }
+    // A rate cap (an LTE-M-like link): the next block is asked for when the bytes so far
+    // would have taken that long to arrive. The idle timer counts from this moment on.
+    const auto due =
+        started +
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+            static_cast<double>(taken) / static_cast<double>(options.rate_limit_bytes_per_s)));
+    pace_timer.expires_at(due);
+    pace_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->closed) return;
+      self->last_activity = Clock::now();
+      self->send_request();
+    });
   }
 
   // ---------------------------------------------------------------- libcoap's callbacks

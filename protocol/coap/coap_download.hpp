@@ -77,6 +77,8 @@ struct CoapDownloadOptions {
   std::optional<std::string> ca_file;
   std::optional<std::string> client_cert_file;
   std::optional<std::string> client_key_file;
+  // Average download rate cap (the realistic profile's LTE-M rate); 0 = as fast as the server.
+  std::uint64_t rate_limit_bytes_per_s = 0;
 };
 
 struct CoapProgress {

@@ -119,6 +119,7 @@ void DfotaService::on_power_lost() {
   http_.reset();  // destroying a downloader cancels it
   coap_.reset();
   engine_.reset();
+  lwm2m_download_done_ = nullptr;
   activity_ = Activity::Idle;
 }
 
@@ -243,6 +244,7 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
   o.handshake_timeout =
       std::min<std::chrono::milliseconds>(options_.download_idle_timeout, std::chrono::seconds(20));
   o.max_size = area_->capacity();
+  o.rate_limit_bytes_per_s = m_.config().timing.download_rate();
   o.ca_file = ca;
   o.client_cert_file = cert;
   o.client_key_file = key;
@@ -314,6 +316,15 @@ void DfotaService::end_download(int err) {
   coap_.reset();
   // A failed download leaves no package behind: AT+QFOTADL=4 then reports 0.
   if (err != 0) area_->remove();
+  if (lwm2m_download_done_) {
+    // LwM2M out-of-band (note 3.2.1.2 / 3.2.1.3): its own result URC, and no update.
+    auto done = std::move(lwm2m_download_done_);
+    lwm2m_download_done_ = nullptr;
+    urc(fmt::format("+LWM2M: \"FOTA\",\"DOWNLOADED\",{}", err));
+    activity_ = Activity::Idle;
+    done(err);
+    return;
+  }
   urc(urc::fota(protocol_ == Protocol::Http ? "HTTPEND" : "COAPEND", err));
   activity_ = Activity::Idle;
   if (err == 0 && trigger_mode_ == 1) begin_update(/*announce_reset=*/true);
@@ -440,10 +451,88 @@ void DfotaService::finish_update(int code) {
   urc(urc::fota("END", code));
   engine_.reset();
   activity_ = Activity::Idle;
+  if (lwm2m_update_ended_) {
+    auto ended = std::move(lwm2m_update_ended_);
+    lwm2m_update_ended_ = nullptr;
+    ended(code);
+  }
   // Success or not, the module restarts in normal mode, on the new image or the old one.
   boost::asio::post(m_.executor(), [this, life = life_] {
     if (life == life_) m_.reboot();
   });
+}
+
+// ---- LwM2M ---------------------------------------------------------------------------------
+
+bool DfotaService::start_lwm2m_download(const std::string& uri, std::function<void(int)> done) {
+  if (activity_ != Activity::Idle) return false;
+  const net::Url url = net::parse_url(uri);
+  if (!url.ok()) return false;
+  const bool coap = url.scheme == net::Scheme::Coap || url.scheme == net::Scheme::Coaps;
+  activity_ = Activity::Downloading;
+  progress_ = 0;
+  lwm2m_download_done_ = std::move(done);
+  boost::asio::post(m_.executor(), [this, life = life_, uri, coap] {
+    if (life == life_) download(uri, coap ? Protocol::Coap : Protocol::Http);
+  });
+  return true;
+}
+
+int DfotaService::lwm2m_package_begin() {
+  if (activity_ != Activity::Idle) return net::download_err::kUnknown;
+  const AreaStatus s = area_->begin();
+  if (s != AreaStatus::Ok) {
+    handle_area_status(s);
+    return download_error(s);
+  }
+  activity_ = Activity::Downloading;
+  progress_ = 0;
+  return 0;
+}
+
+int DfotaService::lwm2m_package_append(std::span<const std::uint8_t> bytes) {
+  const AreaStatus s = area_->append(bytes);
+  if (s != AreaStatus::Ok) handle_area_status(s);
+  return s == AreaStatus::Ok ? 0 : download_error(s);
+}
+
+int DfotaService::lwm2m_package_finish() {
+  activity_ = Activity::Idle;
+  const AreaStatus s = area_->finish();
+  int err = 0;
+  if (s != AreaStatus::Ok) {
+    handle_area_status(s);
+    err = download_error(s);
+  } else if (!area_->verify_package()) {
+    err = net::download_err::kPackageCheck;
+  }
+  // A package that fails keeps its bytes until the caller asked for its header (PkgName,
+  // unsupported type or damaged); lwm2m_package_abort() removes it.
+  return err;
+}
+
+void DfotaService::lwm2m_package_abort() {
+  if (activity_ == Activity::Downloading && !http_ && !coap_) activity_ = Activity::Idle;
+  handle_area_status(area_->remove());
+}
+
+std::optional<firmware::PackageHeader> DfotaService::package_header() const {
+  if (area_->state() != PackageState::Committed) return std::nullopt;
+  std::vector<std::uint8_t> head(firmware::kPackageHeaderSize);
+  if (!area_->read(0, head)) return std::nullopt;
+  auto h = firmware::decode_package_header(head);
+  if (!h) return std::nullopt;
+  return *h;
+}
+
+bool DfotaService::start_lwm2m_update(std::function<void(int)> ended) {
+  if (activity_ != Activity::Idle || !area_->present()) return false;
+  lwm2m_update_ended_ = std::move(ended);
+  activity_ = Activity::Updating;
+  boost::asio::post(m_.executor(), [this, life = life_] {
+    if (life == life_) begin_update(/*announce_reset=*/false);
+  });
+  return true;
 }
 
 }  // namespace bg95::dfota

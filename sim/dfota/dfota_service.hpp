@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -63,6 +65,30 @@ class DfotaService {
   // Power is gone: stop every transfer and step at once (nothing more is written).
   void on_power_lost();
 
+  // ---- LwM2M Firmware Update object (sim/lwm2m): the same machinery, other URCs (note 3.2).
+  // Out-of-band download of an http(s):// or coap(s):// URI into the package area: HTTPSTART /
+  // COAPSTART and the DOWNLOADING progress as for AT+QFOTADL, then
+  // +LWM2M: "FOTA","DOWNLOADED",<err> instead of HTTPEND / COAPEND, and no update: `done(err)`
+  // runs right after that URC (0: the package is in the area and passed its check; else the
+  // note's chapter 5 code, 710 for a package that fails its check). False, nothing started,
+  // when DFOTA is busy or the scheme is not one of those four. A power loss drops `done`.
+  bool start_lwm2m_download(const std::string& uri, std::function<void(int err)> done);
+  // In-band delivery: the LwM2M server writes the package (Block1) and these put it into the
+  // package area. begin: 0, or 701 when DFOTA is busy (or the area's error); append: 0 or the
+  // area's error (707 / 708); finish: 0, the area's error, or 710 when the package check fails.
+  // abort: drops what arrived. No URC here: the LwM2M side prints +LWM2M: ... DOWNLOADING.
+  int lwm2m_package_begin();
+  int lwm2m_package_append(std::span<const std::uint8_t> bytes);
+  int lwm2m_package_finish();
+  void lwm2m_package_abort();
+  // The header of the package in the area, when one is there and its header decodes.
+  std::optional<firmware::PackageHeader> package_header() const;
+  // Update from the package in the area as the note's 3.2.2 shows it: DFOTA mode, START,
+  // UPDATING,<percent>, END,<err> (no RESETTING), then the reboot. `ended(err)` runs with END's
+  // code just before the reboot is posted (also when the update resumed after a power cut in
+  // the same process). False when DFOTA is busy or no package is in the area.
+  bool start_lwm2m_update(std::function<void(int err)> ended);
+
   // ---- status (control interface)
   Activity activity() const { return activity_; }
   const char* activity_name() const;
@@ -102,6 +128,8 @@ class DfotaService {
   int area_error_ = 0;      // a package-area failure seen during a download (707/708)
   std::uint64_t life_ = 0;  // bumped at power loss: posted steps of an old life do nothing
   boost::asio::steady_timer timer_;
+  std::function<void(int)> lwm2m_download_done_;  // set: the download is LwM2M's
+  std::function<void(int)> lwm2m_update_ended_;   // set: the update is LwM2M's
 };
 
 }  // namespace bg95::dfota

@@ -16,8 +16,9 @@ void add_identification_commands(
     at::CommandTable& table, Module& module);  // I +CGMI +CGMM +CGMR +QGMR +CGSN +CIMI +QCCID +CPIN
 void add_network_commands(at::CommandTable& table,
                           Module& module);  // +CFUN +CSQ +QCSQ +CREG +CGREG +CEREG +COPS +QNWINFO
-void add_fota_commands(at::CommandTable& table, Module& module);  // +QFOTADL +QCFGEXT
-void add_file_commands(at::CommandTable& table, Module& module);  // +QFUPL +QFDWL +QFLST ...
+void add_fota_commands(at::CommandTable& table, Module& module);   // +QFOTADL +QCFGEXT
+void add_file_commands(at::CommandTable& table, Module& module);   // +QFUPL +QFDWL +QFLST ...
+void add_lwm2m_commands(at::CommandTable& table, Module& module);  // +QLWCFG +QLWSVC
 
 inline void add_all(at::CommandTable& table, Module& module) {
   add_v250_commands(table, module);
@@ -25,6 +26,7 @@ inline void add_all(at::CommandTable& table, Module& module) {
   add_network_commands(table, module);
   add_fota_commands(table, module);
   add_file_commands(table, module);
+  add_lwm2m_commands(table, module);
 }
 
 }  // namespace bg95::services

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,50 @@ at::DteProfile profile_from_json(const json& j) {
   return p;
 }
 
+json lwm2m_to_json(const Lwm2mSettings& l) {
+  return {{"ssid", l.ssid},
+          {"short_server_id", l.short_server_id},
+          {"server_uri", l.server_uri},
+          {"bootstrap", l.bootstrap},
+          {"security_mode", l.security_mode},
+          {"psk_id", l.psk_id},
+          {"psk", l.psk},
+          {"epns_mode", l.epns_mode},
+          {"bs_epname", l.bs_epname},
+          {"reg_epname", l.reg_epname},
+          {"lifetime", l.lifetime},
+          {"default_pmin", l.default_pmin},
+          {"default_pmax", l.default_pmax},
+          {"binding", l.binding},
+          {"version", l.version},
+          {"registered", l.registered}};
+}
+
+// Every field optional: a missing one keeps its default.
+Lwm2mSettings lwm2m_from_json(const json& j) {
+  Lwm2mSettings l;
+  auto get = [&j](const char* key, auto& field) {
+    if (j.contains(key)) field = j.at(key).get<std::remove_reference_t<decltype(field)>>();
+  };
+  get("ssid", l.ssid);
+  get("short_server_id", l.short_server_id);
+  get("server_uri", l.server_uri);
+  get("bootstrap", l.bootstrap);
+  get("security_mode", l.security_mode);
+  get("psk_id", l.psk_id);
+  get("psk", l.psk);
+  get("epns_mode", l.epns_mode);
+  get("bs_epname", l.bs_epname);
+  get("reg_epname", l.reg_epname);
+  get("lifetime", l.lifetime);
+  get("default_pmin", l.default_pmin);
+  get("default_pmax", l.default_pmax);
+  get("binding", l.binding);
+  get("version", l.version);
+  get("registered", l.registered);
+  return l;
+}
+
 bool all_digits(const std::string& s, std::size_t n) {
   return s.size() == n && s.find_first_not_of("0123456789") == std::string::npos;
 }
@@ -80,6 +125,7 @@ util::Expected<Settings> load_settings(const std::filesystem::path& file) {
     s.fota_apn.apn = apn.at("apn").get<std::string>();
     s.fota_apn.username = apn.at("username").get<std::string>();
     s.fota_apn.password = apn.at("password").get<std::string>();
+    if (j.contains("lwm2m")) s.lwm2m = lwm2m_from_json(j.at("lwm2m"));
     return s;
   } catch (const std::exception& e) {
     return util::Error{fmt::format("{}: corrupt settings: {}", file.string(), e.what())};
@@ -99,6 +145,7 @@ void save_settings(const std::filesystem::path& file, const Settings& s) {
         {"apn", s.fota_apn.apn},
         {"username", s.fota_apn.username},
         {"password", s.fota_apn.password}}},
+      {"lwm2m", lwm2m_to_json(s.lwm2m)},
   };
   const std::string text = j.dump(2) + "\n";
   std::filesystem::path tmp = file;

@@ -26,6 +26,31 @@ struct FotaApn {
   friend bool operator==(const FotaApn&, const FotaApn&) = default;
 };
 
+// LwM2M client (AT+QLWCFG / AT+QLWSVC, docs/lwm2m.md). A settings file without this section
+// (written before LwM2M existed) loads with these defaults.
+struct Lwm2mSettings {
+  // AT+QLWCFG="security": the one Security (/0/0) and Server (/1/0) instance.
+  int ssid = 0;               // Security object instance
+  int short_server_id = 123;  // /0/0/10 and /1/0/0
+  std::string server_uri;     // /0/0/0, empty: not configured
+  bool bootstrap = false;     // /0/0/1 (bootstrap servers are not supported)
+  int security_mode = 3;      // /0/0/2: 0 PSK, 3 NoSec
+  std::string psk_id;         // /0/0/3
+  std::string psk;            // /0/0/5 as hex digits
+  // AT+QLWCFG="epns": 0 the endpoint name is derived from the IMEI, 1 the names given here.
+  int epns_mode = 0;
+  std::string bs_epname;
+  std::string reg_epname;
+  // AT+QLWCFG="server": /1/0/1 lifetime, /1/0/2 default pmin, /1/0/3 default pmax, /1/0/7.
+  std::uint32_t lifetime = 86400;
+  std::uint32_t default_pmin = 0;
+  std::uint32_t default_pmax = 0;
+  std::string binding = "U";
+  int version = 0;          // AT+QLWCFG="version": 0 LwM2M 1.0, 1 LwM2M 1.1
+  bool registered = false;  // AT+QLWSVC="reg" until "dereg": registers again after a boot
+  friend bool operator==(const Lwm2mSettings&, const Lwm2mSettings&) = default;
+};
+
 struct Settings {
   static constexpr int kFormat = 1;
   std::string model = "BG95-M3";
@@ -33,6 +58,7 @@ struct Settings {
   at::DteProfile saved_profile;  // restored by ATZ and at boot
   std::uint32_t ipr = 115200;
   FotaApn fota_apn;
+  Lwm2mSettings lwm2m;
 };
 
 util::Expected<Settings> load_settings(const std::filesystem::path& file);

@@ -1,0 +1,845 @@
+#include "protocol/lwm2m/client.hpp"
+
+// libcoap inside the event loop: the same scheme as protocol/coap/coap_download.cpp (read the
+// comment at its top). One coap_context_t per started client holds the one session to the
+// LwM2M server and a coap_resource_t per object, instance and resource path of the model; its
+// epoll descriptor (dup'ed) is watched with an asio stream_descriptor, and coap_io_process
+// (COAP_IO_NO_WAIT) runs when it is readable. Responses to our own requests (Register, Update,
+// De-register) are only noted by libcoap's callbacks and acted on after coap_io_process
+// returns; requests from the server are answered inside the resource handlers.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include <coap3/coap.h>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "protocol/net/url.hpp"
+
+namespace bg95::lwm2m {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void ensure_libcoap_started() {
+  static std::once_flag once;
+  std::call_once(once, [] { coap_startup(); });
+}
+
+int code_of(coap_pdu_code_t c) {
+  const auto v = static_cast<unsigned>(c);
+  return static_cast<int>((v >> 5) * 100 + (v & 0x1fu));
+}
+
+coap_pdu_code_t pdu_code(int code) {
+  return static_cast<coap_pdu_code_t>(((code / 100) << 5) | (code % 100));
+}
+
+void add_uint_option(coap_pdu_t* pdu, std::uint16_t number, std::uint32_t value) {
+  std::array<std::uint8_t, 4> buf{};
+  coap_add_option(pdu, number, coap_encode_var_safe(buf.data(), buf.size(), value), buf.data());
+}
+
+std::optional<std::uint32_t> uint_option(const coap_pdu_t* pdu, std::uint16_t number) {
+  coap_opt_iterator_t it;
+  const coap_opt_t* o = coap_check_option(pdu, number, &it);
+  if (o == nullptr) return std::nullopt;
+  return coap_decode_var_bytes(coap_opt_value(o), coap_opt_length(o));
+}
+
+struct ContextFree {
+  void operator()(coap_context_t* c) const { coap_free_context(c); }
+};
+
+// Attributes of Write-Attributes that we honour.
+struct Attributes {
+  std::optional<std::uint32_t> pmin;
+  std::optional<std::uint32_t> pmax;
+};
+
+}  // namespace
+
+const char* client_state_name(ClientState s) {
+  switch (s) {
+    case ClientState::Stopped:
+      return "stopped";
+    case ClientState::Registering:
+      return "registering";
+    case ClientState::Registered:
+      return "registered";
+    case ClientState::Deregistering:
+      return "deregistering";
+  }
+  return "stopped";
+}
+
+struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
+  Impl(boost::asio::any_io_executor ex, ObjectModel& m, ClientConfig c, ClientEvents e)
+      : executor(std::move(ex)),
+        model(m),
+        config(std::move(c)),
+        events(std::move(e)),
+        resolver(executor),
+        descriptor(executor),
+        lifetime_timer(executor),
+        retry_timer(executor) {}
+  ~Impl() { teardown(); }
+
+  enum class Kind { Register, Update, Deregister };
+  struct Outgoing {
+    Kind kind;
+    std::vector<std::uint8_t> token;
+  };
+  struct Answer {
+    Kind kind;
+    int code = 0;  // 0: no answer (NACK)
+    std::vector<std::string> location;
+  };
+  struct Observation {
+    explicit Observation(const boost::asio::any_io_executor& ex) : pmin_timer(ex), pmax_timer(ex) {}
+    Clock::time_point last = Clock::now();
+    bool pending = false;
+    boost::asio::steady_timer pmin_timer;
+    boost::asio::steady_timer pmax_timer;
+  };
+  struct Stream {  // a Block1 write in progress
+    std::string path;
+    std::uint64_t next = 0;
+    int last_code = 0;
+    std::uint32_t last_block = 0;
+  };
+
+  boost::asio::any_io_executor executor;
+  ObjectModel& model;
+  ClientConfig config;
+  ClientEvents events;
+  boost::asio::ip::udp::resolver resolver;
+  std::unique_ptr<coap_context_t, ContextFree> context;
+  coap_session_t* session = nullptr;  // owned by the context
+  boost::asio::posix::stream_descriptor descriptor;
+  bool waiting = false;
+  bool closed = false;
+  bool in_io = false;
+  bool stop_after_io = false;
+  boost::asio::steady_timer lifetime_timer;
+  boost::asio::steady_timer retry_timer;
+  ClientState state = ClientState::Stopped;
+  std::vector<std::string> location;
+  std::vector<Outgoing> outgoing;
+  std::vector<Answer> answers;
+  std::function<void()> deregistered;
+  std::map<std::string, coap_resource_t*> resources;
+  std::map<std::string, std::unique_ptr<Observation>> observations;
+  std::map<std::string, Attributes> attributes;
+  Stream stream;
+
+  void log(const std::string& text) {
+    if (events.on_log) events.on_log(text);
+  }
+  void set_state(ClientState s) {
+    if (state == s) return;
+    state = s;
+    if (events.on_state && !closed) events.on_state(s);
+  }
+
+  // ------------------------------------------------------------ life
+
+  void teardown() {
+    boost::system::error_code ignored;
+    resolver.cancel();
+    lifetime_timer.cancel();
+    retry_timer.cancel();
+    for (auto& [p, o] : observations) {
+      o->pmin_timer.cancel();
+      o->pmax_timer.cancel();
+    }
+    observations.clear();
+    descriptor.close(ignored);
+    resources.clear();
+    session = nullptr;
+    if (context) coap_set_app_data(context.get(), nullptr);
+    context.reset();
+  }
+
+  void close() {
+    closed = true;
+    events = {};
+    deregistered = nullptr;
+    if (in_io) {
+      stop_after_io = true;  // freeing the context inside coap_io_process would crash
+      return;
+    }
+    teardown();
+  }
+
+  void begin() {
+    const net::Url url = net::parse_url(config.server_uri);
+    if (!url.ok() || (url.scheme != net::Scheme::Coap && url.scheme != net::Scheme::Coaps)) {
+      log("bad LwM2M server URI \"" + config.server_uri + "\"");
+      set_state(ClientState::Stopped);
+      return;
+    }
+    set_state(ClientState::Registering);
+    resolver.async_resolve(url.host, std::to_string(url.port),
+                           [self = shared_from_this(), secure = url.scheme == net::Scheme::Coaps](
+                               const boost::system::error_code& ec,
+                               const boost::asio::ip::udp::resolver::results_type& found) {
+                             if (self->closed || ec == boost::asio::error::operation_aborted)
+                               return;
+                             if (ec || found.empty()) {
+                               self->log("cannot resolve the LwM2M server: " + ec.message());
+                               self->retry_later();
+                               return;
+                             }
+                             auto chosen = found.begin()->endpoint();
+                             for (const auto& e : found)
+                               if (e.endpoint().address().is_v4()) {
+                                 chosen = e.endpoint();
+                                 break;
+                               }
+                             self->connect(chosen, secure);
+                           });
+  }
+
+  void retry_later() {
+    if (closed) return;
+    set_state(ClientState::Registering);
+    retry_timer.expires_after(config.retry_delay);
+    retry_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->closed) return;
+      self->drop_session();
+      self->begin();
+    });
+  }
+
+  // Frees libcoap (observations die with the session) but keeps the object alive.
+  void drop_session() {
+    boost::system::error_code ignored;
+    for (auto& [p, o] : observations) {
+      o->pmin_timer.cancel();
+      o->pmax_timer.cancel();
+    }
+    observations.clear();
+    lifetime_timer.cancel();
+    descriptor.close(ignored);
+    waiting = false;
+    resources.clear();
+    session = nullptr;
+    context.reset();
+    outgoing.clear();
+    location.clear();
+  }
+
+  void connect(const boost::asio::ip::udp::endpoint& endpoint, bool secure) {
+    ensure_libcoap_started();
+    context.reset(coap_new_context(nullptr));
+    if (!context) return fail_hard("coap_new_context failed");
+    coap_set_app_data(context.get(), this);
+    coap_context_set_block_mode(context.get(), 0);
+    coap_register_response_handler(context.get(), &Impl::on_response);
+    coap_register_nack_handler(context.get(), &Impl::on_nack);
+    make_resources();
+
+    coap_address_t server;
+    coap_address_init(&server);
+    std::memcpy(&server.addr, endpoint.data(), endpoint.size());
+    server.size = static_cast<socklen_t>(endpoint.size());
+    if (!secure) {
+      session = coap_new_client_session(context.get(), nullptr, &server, COAP_PROTO_UDP);
+    } else {
+      if (!config.psk_identity || !config.psk_key || config.psk_key->empty())
+        return fail_hard("coaps:// needs a PSK identity and key");
+      coap_dtls_cpsk_t setup{};
+      setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
+      setup.psk_info.identity.s =
+          reinterpret_cast<const std::uint8_t*>(config.psk_identity->data());
+      setup.psk_info.identity.length = config.psk_identity->size();
+      setup.psk_info.key.s = reinterpret_cast<const std::uint8_t*>(config.psk_key->data());
+      setup.psk_info.key.length = config.psk_key->size();
+      session =
+          coap_new_client_session_psk2(context.get(), nullptr, &server, COAP_PROTO_DTLS, &setup);
+    }
+    if (session == nullptr) return fail_hard("cannot create the CoAP session");
+    const auto ack_ms = std::clamp<std::int64_t>(config.ack_timeout.count(), 1000, 65535999);
+    coap_fixed_point_t ack{};
+    ack.integer_part = static_cast<std::uint16_t>(ack_ms / 1000);
+    ack.fractional_part = static_cast<std::uint16_t>(ack_ms % 1000);
+    coap_session_set_ack_timeout(session, ack);
+    coap_session_set_max_retransmit(
+        session, static_cast<std::uint16_t>(std::clamp(config.max_retransmit, 1u, 20u)));
+
+    const int fd = coap_context_get_coap_fd(context.get());
+    const int copy = fd < 0 ? -1 : ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) return fail_hard("cannot watch libcoap's descriptor");
+    boost::system::error_code ec;
+    descriptor.assign(copy, ec);
+    if (ec) {
+      ::close(copy);
+      return fail_hard("cannot watch libcoap's descriptor: " + ec.message());
+    }
+    send_register();
+    pump();
+  }
+
+  void fail_hard(const std::string& why) {
+    log(why);
+    drop_session();
+    set_state(ClientState::Stopped);
+  }
+
+  // ------------------------------------------------------------ I/O pump
+
+  void pump() {
+    if (closed || !context) return;
+    auto self = shared_from_this();
+    in_io = true;
+    coap_io_process(context.get(), COAP_IO_NO_WAIT);
+    in_io = false;
+    if (stop_after_io) {
+      teardown();
+      return;
+    }
+    after_io();
+    wait_for_io();
+  }
+
+  void post_pump() {
+    boost::asio::post(executor, [w = weak_from_this()] {
+      if (auto self = w.lock()) self->pump();
+    });
+  }
+
+  void wait_for_io() {
+    if (waiting || closed || !context) return;
+    pollfd ready{descriptor.native_handle(), POLLIN, 0};
+    if (::poll(&ready, 1, 0) > 0) {
+      post_pump();
+      return;
+    }
+    waiting = true;
+    descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                          [self = shared_from_this()](const boost::system::error_code& ec) {
+                            self->waiting = false;
+                            if (ec || self->closed) return;
+                            self->pump();
+                          });
+  }
+
+  // ------------------------------------------------------------ registration
+
+  coap_pdu_t* new_request(coap_pdu_code_t method, Kind kind) {
+    coap_pdu_t* pdu = coap_pdu_init(COAP_MESSAGE_CON, method, coap_new_message_id(session),
+                                    coap_session_max_pdu_size(session));
+    if (pdu == nullptr) return nullptr;
+    std::array<std::uint8_t, 8> tok{};
+    std::size_t len = 0;
+    coap_session_new_token(session, &len, tok.data());
+    coap_add_token(pdu, len, tok.data());
+    outgoing.push_back(
+        {kind, std::vector<std::uint8_t>(tok.begin(), tok.begin() + static_cast<long>(len))});
+    return pdu;
+  }
+
+  void send(coap_pdu_t* pdu, coap_optlist_t* list, const std::string& payload) {
+    coap_add_optlist_pdu(pdu, &list);
+    coap_delete_optlist(list);
+    if (!payload.empty())
+      coap_add_data(pdu, payload.size(), reinterpret_cast<const std::uint8_t*>(payload.data()));
+    coap_send(session, pdu);
+    if (!in_io) post_pump();
+  }
+
+  static void add_opt(coap_optlist_t** list, std::uint16_t number, const std::string& value) {
+    coap_insert_optlist(list,
+                        coap_new_optlist(number, value.size(),
+                                         reinterpret_cast<const std::uint8_t*>(value.data())));
+  }
+  static void add_uint_opt(coap_optlist_t** list, std::uint16_t number, std::uint32_t value) {
+    std::array<std::uint8_t, 4> buf{};
+    coap_insert_optlist(
+        list,
+        coap_new_optlist(number, coap_encode_var_safe(buf.data(), buf.size(), value), buf.data()));
+  }
+
+  void send_register() {
+    set_state(ClientState::Registering);
+    coap_pdu_t* pdu = new_request(COAP_REQUEST_CODE_POST, Kind::Register);
+    if (pdu == nullptr) return retry_later();
+    coap_optlist_t* list = nullptr;
+    add_opt(&list, COAP_OPTION_URI_PATH, "rd");
+    add_uint_opt(&list, COAP_OPTION_CONTENT_FORMAT, format::kLink);
+    add_opt(&list, COAP_OPTION_URI_QUERY, "ep=" + config.endpoint);
+    add_opt(&list, COAP_OPTION_URI_QUERY, "lt=" + std::to_string(config.lifetime));
+    add_opt(&list, COAP_OPTION_URI_QUERY, "lwm2m=" + config.version);
+    add_opt(&list, COAP_OPTION_URI_QUERY, "b=" + config.binding);
+    const auto links = model.register_links();
+    log("register as \"" + config.endpoint + "\" at " + config.server_uri);
+    send(pdu, list, format_links(links));
+  }
+
+  void send_update() {
+    if (state != ClientState::Registered || session == nullptr) return;
+    coap_pdu_t* pdu = new_request(COAP_REQUEST_CODE_POST, Kind::Update);
+    if (pdu == nullptr) return;
+    coap_optlist_t* list = nullptr;
+    for (const auto& seg : location)
+      add_opt(&list, COAP_OPTION_URI_PATH, seg);
+    send(pdu, list, {});
+  }
+
+  void send_deregister() {
+    coap_pdu_t* pdu = new_request(COAP_REQUEST_CODE_DELETE, Kind::Deregister);
+    if (pdu == nullptr) return finish_deregister();
+    set_state(ClientState::Deregistering);
+    coap_optlist_t* list = nullptr;
+    for (const auto& seg : location)
+      add_opt(&list, COAP_OPTION_URI_PATH, seg);
+    send(pdu, list, {});
+  }
+
+  void finish_deregister() {
+    auto done = std::move(deregistered);
+    deregistered = nullptr;
+    drop_session();
+    set_state(ClientState::Stopped);
+    if (done) done();
+  }
+
+  void schedule_update() {
+    const auto seconds = std::max<std::uint32_t>(1, config.lifetime * 3 / 4);
+    lifetime_timer.expires_after(std::chrono::seconds(seconds));
+    lifetime_timer.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
+      auto self = w.lock();
+      if (ec || !self || self->closed) return;
+      self->send_update();
+    });
+  }
+
+  void after_io() {
+    auto list = std::move(answers);
+    answers.clear();
+    for (auto& a : list) {
+      if (closed) return;
+      switch (a.kind) {
+        case Kind::Register:
+          if (a.code == 201) {
+            location = std::move(a.location);
+            std::string where;
+            for (const auto& s : location)
+              where += "/" + s;
+            log("registered at " + where);
+            set_state(ClientState::Registered);
+            schedule_update();
+          } else {
+            log("registration failed (" + std::to_string(a.code) + ")");
+            retry_later();
+          }
+          break;
+        case Kind::Update:
+          if (a.code == 204) {
+            schedule_update();
+          } else if (a.code == 0) {
+            log("registration update got no answer: registering again");
+            retry_later();
+          } else {
+            log("registration update refused (" + std::to_string(a.code) + "): registering again");
+            location.clear();
+            send_register();
+          }
+          break;
+        case Kind::Deregister:
+          log("de-registered (" + std::to_string(a.code) + ")");
+          finish_deregister();
+          break;
+      }
+    }
+  }
+
+  std::optional<Kind> take_outgoing(const coap_bin_const_t& tok) {
+    for (auto it = outgoing.begin(); it != outgoing.end(); ++it) {
+      if (it->token.size() == tok.length &&
+          (tok.length == 0 || std::memcmp(it->token.data(), tok.s, tok.length) == 0)) {
+        const Kind k = it->kind;
+        outgoing.erase(it);
+        return k;
+      }
+    }
+    return std::nullopt;
+  }
+
+  static Impl* owner(const coap_session_t* s) {
+    return static_cast<Impl*>(coap_get_app_data(coap_session_get_context(s)));
+  }
+
+  static coap_response_t on_response(coap_session_t* s, const coap_pdu_t*,
+                                     const coap_pdu_t* received, const coap_mid_t) {
+    Impl* self = owner(s);
+    if (self == nullptr || self->closed) return COAP_RESPONSE_OK;
+    const auto kind = self->take_outgoing(coap_pdu_get_token(received));
+    if (!kind) return COAP_RESPONSE_OK;
+    Answer a{*kind, code_of(coap_pdu_get_code(received)), {}};
+    coap_opt_iterator_t it;
+    coap_option_iterator_init(received, &it, COAP_OPT_ALL);
+    while (coap_opt_t* o = coap_option_next(&it)) {
+      if (it.number == COAP_OPTION_LOCATION_PATH)
+        a.location.emplace_back(reinterpret_cast<const char*>(coap_opt_value(o)),
+                                coap_opt_length(o));
+    }
+    self->answers.push_back(std::move(a));
+    return COAP_RESPONSE_OK;
+  }
+
+  static void on_nack(coap_session_t* s, const coap_pdu_t* sent, coap_nack_reason_t,
+                      const coap_mid_t) {
+    Impl* self = owner(s);
+    if (self == nullptr || self->closed || sent == nullptr) return;
+    const auto kind = self->take_outgoing(coap_pdu_get_token(sent));
+    if (kind) self->answers.push_back({*kind, 0, {}});
+  }
+
+  // ------------------------------------------------------------ resources
+
+  void make_resources() {
+    std::vector<std::string> paths;
+    for (const auto& [oid, o] : model.objects()) {
+      paths.push_back(std::to_string(oid));
+      for (const auto& [iid, inst] : o.instances) {
+        paths.push_back(std::to_string(oid) + "/" + std::to_string(iid));
+        for (const auto& [rid, r] : inst.resources)
+          paths.push_back(std::to_string(oid) + "/" + std::to_string(iid) + "/" +
+                          std::to_string(rid));
+      }
+    }
+    for (const auto& p : paths) {
+      coap_str_const_t* uri =
+          coap_new_str_const(reinterpret_cast<const std::uint8_t*>(p.data()), p.size());
+      coap_resource_t* r =
+          coap_resource_init(uri, COAP_RESOURCE_FLAGS_RELEASE_URI | COAP_RESOURCE_FLAGS_NOTIFY_CON);
+      coap_register_request_handler(r, COAP_REQUEST_GET, &Impl::on_request);
+      coap_register_request_handler(r, COAP_REQUEST_PUT, &Impl::on_request);
+      coap_register_request_handler(r, COAP_REQUEST_POST, &Impl::on_request);
+      coap_register_request_handler(r, COAP_REQUEST_DELETE, &Impl::on_request);
+      coap_resource_set_get_observable(r, 1);
+      coap_add_resource(context.get(), r);
+      resources["/" + p] = r;
+    }
+  }
+
+  static std::string path_of(coap_resource_t* r) {
+    const coap_str_const_t* uri = coap_resource_get_uri_path(r);
+    return "/" + std::string(reinterpret_cast<const char*>(uri->s), uri->length);
+  }
+
+  static void set_payload(coap_pdu_t* response, const coap_pdu_t* request, int code,
+                          std::uint16_t content_format, const Bytes& payload) {
+    coap_pdu_set_code(response, pdu_code(code));
+    if (code / 100 != 2) return;
+    add_uint_option(response, COAP_OPTION_CONTENT_FORMAT, content_format);
+    unsigned szx = 6;
+    std::uint32_t num = 0;
+    if (auto b2 = uint_option(request, COAP_OPTION_BLOCK2)) {
+      szx = std::min(*b2 & 0x07u, 6u);
+      num = *b2 >> 4;
+    }
+    const std::size_t block = std::size_t{1} << (szx + 4);
+    if (payload.size() <= block && num == 0) {
+      if (!payload.empty()) coap_add_data(response, payload.size(), payload.data());
+      return;
+    }
+    const std::size_t offset = static_cast<std::size_t>(num) * block;
+    if (offset >= payload.size() && !(offset == 0 && payload.empty())) {
+      coap_pdu_set_code(response, pdu_code(402));  // Bad Option: no such block
+      return;
+    }
+    const std::size_t n = std::min(block, payload.size() - offset);
+    const bool more = offset + n < payload.size();
+    add_uint_option(response, COAP_OPTION_BLOCK2, (num << 4) | (more ? 0x08u : 0u) | szx);
+    if (num == 0)
+      add_uint_option(response, COAP_OPTION_SIZE2, static_cast<std::uint32_t>(payload.size()));
+    coap_add_data(response, n, payload.data() + offset);
+  }
+
+  static void on_request(coap_resource_t* resource, coap_session_t* s, const coap_pdu_t* request,
+                         const coap_string_t* query, coap_pdu_t* response) {
+    Impl* self = owner(s);
+    if (self == nullptr || self->closed) {
+      coap_pdu_set_code(response, pdu_code(code::kUnavailable));
+      return;
+    }
+    self->handle(resource, request, query, response);
+  }
+
+  Attributes attributes_for(const std::string& path) const {
+    Attributes out{config.default_pmin ? std::optional(config.default_pmin) : std::nullopt,
+                   config.default_pmax ? std::optional(config.default_pmax) : std::nullopt};
+    // The most specific level that sets an attribute wins (/O, then /O/I, then /O/I/R).
+    std::string p;
+    const auto ids = parse_path(path).value_or(std::vector<std::uint16_t>{});
+    for (const auto id : ids) {
+      p += "/" + std::to_string(id);
+      const auto a = attributes.find(p);
+      if (a == attributes.end()) continue;
+      if (a->second.pmin) out.pmin = a->second.pmin;
+      if (a->second.pmax) out.pmax = a->second.pmax;
+    }
+    return out;
+  }
+
+  void handle(coap_resource_t* resource, const coap_pdu_t* request, const coap_string_t* query,
+              coap_pdu_t* response) {
+    const std::string path = path_of(resource);
+    const auto ids = parse_path(path).value_or(std::vector<std::uint16_t>{});
+    const auto method = coap_pdu_get_code(request);
+    std::size_t length = 0;
+    const std::uint8_t* data = nullptr;
+    coap_get_data(request, &length, &data);
+    const std::span<const std::uint8_t> payload(data, data == nullptr ? 0 : length);
+    const auto content_format = uint_option(request, COAP_OPTION_CONTENT_FORMAT);
+    const auto accept = uint_option(request, COAP_OPTION_ACCEPT);
+
+    if (method == COAP_REQUEST_CODE_GET) {
+      if (accept && *accept == format::kLink) {
+        const auto c = model.discover(ids, [this](const std::string& p) {
+          std::vector<std::pair<std::string, std::string>> out;
+          const auto a = attributes.find(p);
+          if (a == attributes.end()) return out;
+          if (a->second.pmin) out.emplace_back("pmin", std::to_string(*a->second.pmin));
+          if (a->second.pmax) out.emplace_back("pmax", std::to_string(*a->second.pmax));
+          return out;
+        });
+        return set_payload(response, request, c.code, c.format, c.payload);
+      }
+      const auto observe = uint_option(request, COAP_OPTION_OBSERVE);
+      const auto c = model.read(ids, accept);
+      if (observe && c.code == code::kContent) {
+        if (*observe == 0) {
+          start_observation(path);
+        } else if (*observe == 1) {
+          observations.erase(path);
+        }
+      }
+      return set_payload(response, request, c.code, c.format, c.payload);
+    }
+    if (method == COAP_REQUEST_CODE_PUT && payload.empty() && !content_format && query) {
+      return coap_pdu_set_code(response, pdu_code(write_attributes(path, query)));
+    }
+    if (method == COAP_REQUEST_CODE_PUT || method == COAP_REQUEST_CODE_POST) {
+      if (ids.size() == 1) return coap_pdu_set_code(response, pdu_code(code::kMethodNotAllowed));
+      const Resource* r = model.find(ids);
+      if (method == COAP_REQUEST_CODE_POST && r != nullptr && (r->ops & kExecute) != 0) {
+        const std::string args(payload.begin(), payload.end());
+        return coap_pdu_set_code(response, pdu_code(model.execute(ids, args)));
+      }
+      if (auto b1 = uint_option(request, COAP_OPTION_BLOCK1))
+        return block_write(*b1, path, ids, r, payload, response);
+      return coap_pdu_set_code(response, pdu_code(model.write(ids, content_format, payload)));
+    }
+    coap_pdu_set_code(response, pdu_code(code::kMethodNotAllowed));
+  }
+
+  int write_attributes(const std::string& path, const coap_string_t* query) {
+    Attributes& a = attributes[path];
+    std::string_view q(reinterpret_cast<const char*>(query->s), query->length);
+    while (!q.empty()) {
+      const std::size_t amp = q.find('&');
+      const std::string_view term = q.substr(0, amp);
+      const std::size_t eq = term.find('=');
+      const std::string_view name = term.substr(0, eq);
+      const std::string value =
+          eq == std::string_view::npos ? "" : std::string(term.substr(eq + 1));
+      auto number = [&]() -> std::optional<std::uint32_t> {
+        if (value.empty()) return std::nullopt;
+        auto v = from_text(value, Type::Integer);
+        if (!v || v->integer < 0) return std::nullopt;
+        return static_cast<std::uint32_t>(v->integer);
+      };
+      if (name == "pmin") {
+        a.pmin = number();
+        if (!value.empty() && !a.pmin) return code::kBadRequest;
+      } else if (name == "pmax") {
+        a.pmax = number();
+        if (!value.empty() && !a.pmax) return code::kBadRequest;
+      } else if (name != "gt" && name != "lt" && name != "st" && name != "epmin" &&
+                 name != "epmax") {
+        return code::kBadRequest;
+      }
+      if (amp == std::string_view::npos) break;
+      q.remove_prefix(amp + 1);
+    }
+    // Running observations pick the new periods up at their next notification.
+    if (auto o = observations.find(path); o != observations.end()) arm_pmax(path, *o->second);
+    return code::kChanged;
+  }
+
+  void block_write(std::uint32_t b1, const std::string& path, const std::vector<std::uint16_t>& ids,
+                   const Resource* r, std::span<const std::uint8_t> payload, coap_pdu_t* response) {
+    const std::uint32_t num = b1 >> 4;
+    const bool more = (b1 & 0x08u) != 0;
+    const unsigned szx = std::min(b1 & 0x07u, 6u);
+    const std::uint64_t offset = static_cast<std::uint64_t>(num) << (szx + 4);
+    auto answer = [&](int code) {
+      coap_pdu_set_code(response, pdu_code(code));
+      if (code == code::kContinue || code == code::kChanged)
+        add_uint_option(response, COAP_OPTION_BLOCK1, (num << 4) | (more ? 0x08u : 0u) | szx);
+    };
+    if (r == nullptr || !r->write_stream) {
+      if (num == 0 && !more) return answer(model.write(ids, std::nullopt, payload));
+      return answer(code::kTooLarge);
+    }
+    if ((r->ops & kWrite) == 0) return answer(code::kMethodNotAllowed);
+    if (offset == 0 && !(stream.path == path && stream.next == payload.size() &&
+                         num == stream.last_block && stream.last_code == code::kContinue)) {
+      stream = Stream{path, 0, 0, 0};
+    }
+    if (stream.path != path || offset != stream.next) {
+      // A retransmission of the block just applied (our answer was lost): answer it again.
+      if (stream.path == path && num == stream.last_block && stream.last_code != 0 &&
+          offset + payload.size() == stream.next)
+        return answer(stream.last_code);
+      return answer(code::kIncomplete);
+    }
+    if (more && payload.size() != (std::size_t{1} << (szx + 4))) return answer(code::kBadRequest);
+    int rc = r->write_stream(offset, payload, !more);
+    if (more && rc == code::kChanged) rc = code::kContinue;
+    stream.next = offset + payload.size();
+    stream.last_block = num;
+    stream.last_code = rc;
+    if (rc != code::kContinue && rc != code::kChanged) stream = Stream{};
+    answer(rc);
+  }
+
+  // ------------------------------------------------------------ observations
+
+  void start_observation(const std::string& path) {
+    auto& o = observations[path];
+    if (!o) o = std::make_unique<Observation>(executor);
+    o->last = Clock::now();
+    o->pending = false;
+    o->pmin_timer.cancel();
+    arm_pmax(path, *o);
+  }
+
+  void arm_pmax(const std::string& path, Observation& o) {
+    o.pmax_timer.cancel();
+    const auto a = attributes_for(path);
+    if (!a.pmax || *a.pmax == 0) return;
+    o.pmax_timer.expires_at(o.last + std::chrono::seconds(*a.pmax));
+    o.pmax_timer.async_wait([w = weak_from_this(), path](const boost::system::error_code& ec) {
+      auto self = w.lock();
+      if (ec || !self || self->closed) return;
+      self->notify_now(path);
+    });
+  }
+
+  void changed(const std::string& path) {
+    if (closed) return;
+    std::vector<std::string> hit;
+    for (const auto& [p, o] : observations) {
+      // Observers of the path itself, of its instance and of its object.
+      if (path == p || (path.starts_with(p) && path.size() > p.size() && path[p.size()] == '/'))
+        hit.push_back(p);
+    }
+    for (const auto& p : hit) {
+      auto& o = *observations.at(p);
+      const auto a = attributes_for(p);
+      const auto earliest = o.last + std::chrono::seconds(a.pmin.value_or(0));
+      if (Clock::now() >= earliest) {
+        notify_now(p);
+      } else if (!o.pending) {
+        o.pending = true;
+        o.pmin_timer.expires_at(earliest);
+        o.pmin_timer.async_wait([w = weak_from_this(), p](const boost::system::error_code& ec) {
+          auto self = w.lock();
+          if (ec || !self || self->closed) return;
+          self->notify_now(p);
+        });
+      }
+    }
+  }
+
+  void notify_now(const std::string& path) {
+    const auto o = observations.find(path);
+    const auto r = resources.find(path);
+    if (o == observations.end() || r == resources.end()) return;
+    o->second->last = Clock::now();
+    o->second->pending = false;
+    coap_resource_notify_observers(r->second, nullptr);
+    arm_pmax(path, *o->second);
+    if (!in_io) post_pump();
+  }
+};
+
+// ------------------------------------------------------------------ Client
+
+Client::Client(boost::asio::any_io_executor executor, ObjectModel& model)
+    : executor_(std::move(executor)), model_(model) {}
+
+Client::~Client() {
+  stop();
+}
+
+void Client::start(ClientConfig config, ClientEvents events) {
+  stop();
+  impl_ = std::make_shared<Impl>(executor_, model_, std::move(config), std::move(events));
+  boost::asio::post(executor_, [w = std::weak_ptr<Impl>(impl_)] {
+    if (auto self = w.lock(); self && !self->closed) self->begin();
+  });
+}
+
+void Client::update() {
+  if (!impl_) return;
+  boost::asio::post(executor_, [w = std::weak_ptr<Impl>(impl_)] {
+    if (auto self = w.lock(); self && !self->closed) self->send_update();
+  });
+}
+
+void Client::deregister(std::function<void()> done) {
+  if (!impl_ || impl_->state != ClientState::Registered) {
+    stop();
+    if (done) boost::asio::post(executor_, std::move(done));
+    return;
+  }
+  impl_->deregistered = std::move(done);
+  boost::asio::post(executor_, [w = std::weak_ptr<Impl>(impl_)] {
+    if (auto self = w.lock(); self && !self->closed) self->send_deregister();
+  });
+}
+
+void Client::stop() {
+  if (!impl_) return;
+  auto impl = std::move(impl_);
+  impl->close();
+  if (impl->in_io) {
+    // Keep it alive until coap_io_process returns (pump() holds a reference meanwhile).
+    return;
+  }
+}
+
+void Client::changed(const std::string& path) {
+  if (impl_) impl_->changed(path);
+}
+
+ClientState Client::state() const {
+  return impl_ ? impl_->state : ClientState::Stopped;
+}
+
+std::string Client::location() const {
+  if (!impl_) return {};
+  std::string out;
+  for (const auto& s : impl_->location)
+    out += "/" + s;
+  return out;
+}
+
+}  // namespace bg95::lwm2m

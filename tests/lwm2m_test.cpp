@@ -1,0 +1,358 @@
+// LwM2M end to end: the real bg95sim on its real pty, started with --lwm2m-* options, against
+// the libcoap LwM2M server of tests/support and a real HTTP server holding the packages.
+// The port's URCs (the note's 3.2) are asserted line by line.
+
+#include <regex>
+
+#include <gtest/gtest.h>
+
+#include "protocol/lwm2m/codec.hpp"
+#include "sim/firmware/image.hpp"
+#include "tests/support/coap_test_server.hpp"
+#include "tests/support/http_test_server.hpp"
+#include "tests/support/lwm2m_test_server.hpp"
+#include "tests/support/sim_process.hpp"
+#include "tests/support/test_packages.hpp"
+
+namespace bg95::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Packages {
+  Bytes source = default_image();
+  Bytes target = next_image(source);
+  Bytes package = make_package(source, target);
+  std::string target_version = version_of(target);
+  Bytes damaged = [this] {
+    Bytes d = package;
+    d[d.size() / 2] ^= 0x5A;  // body changed: the trailer's SHA-256 no longer matches
+    return d;
+  }();
+
+  static std::string version_of(const Bytes& image) {
+    auto h = firmware::decode_image_header(image);
+    return h ? h->full_version : std::string();
+  }
+};
+const Packages& packages() {
+  static const Packages p;
+  return p;
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto j = s.find("\r\n", i);
+    if (j == std::string::npos) j = s.size();
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j + 2;
+  }
+  return out;
+}
+
+// The lines, with runs of progress URCs folded to one "...,N" line.
+std::vector<std::string> stages_of(const std::string& urcs) {
+  std::vector<std::string> stages;
+  for (const auto& l : lines_of(urcs)) {
+    std::string s = std::regex_replace(l, std::regex("(DOWNLOADING|UPDATING)\",\\d+$"), "$1\",N");
+    if (stages.empty() || stages.back() != s) stages.push_back(s);
+  }
+  return stages;
+}
+
+class Lwm2mTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = std::make_unique<httplib::Server>();
+    server->Get("/update.bin", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(as_string(packages().package), "application/octet-stream");
+    });
+    server->Get("/damaged.bin", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(as_string(packages().damaged), "application/octet-stream");
+    });
+    http_ = std::make_unique<RunningServer>(std::move(server));
+  }
+  void TearDown() override {
+    sim_.reset();
+    http_.reset();
+  }
+
+  HostPort& start(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{
+        "--lwm2m-server",     lwm2m_.uri(), "--lwm2m-endpoint", "bg95-test", "--lwm2m-autoreg",
+        "--download-timeout", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    sim_ = std::make_unique<SimProcess>(SimProcess::Options{dir_.path() / "state", args});
+    auto& port = sim_->open_port();
+    port.command("ATE0\r");
+    return port;
+  }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(http_->port()) + path;
+  }
+  std::string read_text(const std::string& path) {
+    const auto r = lwm2m_.read(path);
+    EXPECT_EQ(r.code, 205) << path;
+    return r.payload;
+  }
+
+  TempDir dir_;
+  Lwm2mTestServer lwm2m_;
+  std::unique_ptr<RunningServer> http_;
+  std::unique_ptr<SimProcess> sim_;
+};
+
+TEST_F(Lwm2mTest, RegistersWithItsObjectsAndAnswersReads) {
+  auto& port = start();
+  const auto reg = lwm2m_.wait_registration(1);
+  EXPECT_EQ(reg.endpoint, "bg95-test");
+  EXPECT_EQ(reg.lifetime, "86400");
+  EXPECT_EQ(reg.version, "1.0");
+  EXPECT_EQ(reg.binding, "U");
+  EXPECT_EQ(reg.links, "</1/0>,</3/0>,</5/0>");
+
+  EXPECT_EQ(read_text("/3/0/0"), "Quectel");
+  EXPECT_EQ(read_text("/3/0/1"), "BG95-M3");
+  const std::string imei = lines_of(port.command("AT+CGSN\r")).at(0);
+  EXPECT_EQ(read_text("/3/0/2"), imei);
+  EXPECT_EQ(read_text("/3/0/3"), Packages::version_of(packages().source));
+  EXPECT_EQ(read_text("/5/0/3"), "0");
+  EXPECT_EQ(read_text("/5/0/9"), "2");
+  EXPECT_EQ(read_text("/1/0/1"), "86400");
+
+  // Multiple resource as TLV: protocols 0..3.
+  auto r = lwm2m_.read("/5/0/8");
+  EXPECT_EQ(r.content_format, lwm2m::format::kTlv);
+  const auto tlv = lwm2m::decode_tlv(
+      std::span(reinterpret_cast<const std::uint8_t*>(r.payload.data()), r.payload.size()));
+  ASSERT_TRUE(tlv);
+  ASSERT_EQ(tlv->size(), 1u);
+  ASSERT_EQ((*tlv)[0].children.size(), 4u);
+  EXPECT_EQ((*tlv)[0].children[3].value, lwm2m::Bytes{3});
+  // The whole Device instance as TLV, in 16-byte Block2 slices.
+  const auto whole = lwm2m_.read("/3/0", lwm2m::format::kTlv);
+  const auto sliced = lwm2m_.read_all("/3/0", 0, lwm2m::format::kTlv);
+  EXPECT_EQ(sliced.code, 205);
+  EXPECT_GT(whole.payload.size(), 16u);
+  EXPECT_EQ(sliced.payload, whole.payload);
+
+  EXPECT_EQ(lwm2m_.read("/5/1/3").code, 404);
+  EXPECT_EQ(lwm2m_.read("/4").code, 404);
+  EXPECT_EQ(lwm2m_.read("/5/0/2").code, 405);
+  EXPECT_EQ(lwm2m_.execute("/5").code, 405);  // Create is not supported
+  EXPECT_EQ(lwm2m_.write("/3/0/0", "x").code, 405);
+
+  EXPECT_EQ(lwm2m_.write_attributes("/5/0/3", "pmin=0&pmax=30").code, 204);
+  const auto d = lwm2m_.discover("/5/0");
+  EXPECT_EQ(d.code, 205);
+  EXPECT_EQ(d.content_format, lwm2m::format::kLink);
+  EXPECT_NE(d.payload.find("</5/0/3>;pmin=0;pmax=30"), std::string::npos) << d.payload;
+  EXPECT_NE(d.payload.find("</5/0/8>;dim=4"), std::string::npos) << d.payload;
+
+  // Registration Update and De-registration through the AT commands.
+  EXPECT_EQ(port.command("AT+QLWSVC=\"state\"\r"), "\r\n+QLWSVC: \"state\",2\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QLWSVC=\"update\"\r"), "\r\nOK\r\n");
+  EXPECT_GE(lwm2m_.wait_update(0), 1);
+  EXPECT_EQ(port.command("AT+QLWSVC=\"dereg\"\r"), "\r\nOK\r\n");
+  EXPECT_TRUE(lwm2m_.wait_deregistered(1));
+  EXPECT_EQ(port.command("AT+QLWSVC=\"state\"\r"), "\r\n+QLWSVC: \"state\",0\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QLWSVC=\"reg\"\r"), "\r\nOK\r\n");
+  lwm2m_.wait_registration(2);
+}
+
+TEST_F(Lwm2mTest, ConfigurationCommandsAreKept) {
+  auto& port = start();
+  lwm2m_.wait_registration(1);
+  EXPECT_EQ(port.command("AT+QLWCFG=\"security\"\r"),
+            "\r\n+QLWCFG: \"security\",0,123,\"" + lwm2m_.uri() + "\",0,3,\"\",\"\"\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QLWCFG=\"epns\"\r"),
+            "\r\n+QLWCFG: \"epns\",1,\"\",\"bg95-test\"\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QLWCFG=\"server\",123,600,1,60,\"U\"\r"), "\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QLWCFG=\"server\"\r"),
+            "\r\n+QLWCFG: \"server\",123,600,1,60,\"U\"\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QLWCFG=\"version\",1\r"), "\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QLWCFG=\"version\"\r"), "\r\n+QLWCFG: \"version\",1\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QLWCFG=\"version\",2\r"), "\r\n+CME ERROR: 50\r\n");
+  EXPECT_EQ(port.command("AT+QLWCFG=\"security\",0,123,\"http://x\",0,3\r"),
+            "\r\n+CME ERROR: 50\r\n");
+  // Kept across a restart (AT+CFUN=1,1): the next registration uses them.
+  port.command("AT+CFUN=1,1\r");
+  const auto reg = lwm2m_.wait_registration(2);
+  EXPECT_EQ(reg.lifetime, "600");
+  EXPECT_EQ(reg.version, "1.1");
+  wait_until_ready(port);
+  port.command("ATE0\r");
+  EXPECT_EQ(port.command("AT+QLWCFG=\"server\"\r"),
+            "\r\n+QLWCFG: \"server\",123,600,1,60,\"U\"\r\n\r\nOK\r\n");
+}
+
+TEST_F(Lwm2mTest, OutOfBandHttpDownloadThenUpdate) {
+  auto& port = start();
+  lwm2m_.wait_registration(1);
+  const auto first = lwm2m_.observe("/5/0/3");
+  ASSERT_EQ(first.code, 205);
+  EXPECT_EQ(first.payload, "0");
+  EXPECT_TRUE(first.observe.has_value());
+  const auto result = lwm2m_.observe("/5/0/5");
+  EXPECT_EQ(result.payload, "0");
+
+  EXPECT_EQ(lwm2m_.execute("/5/0/2").code, 405);  // Update while Idle
+  EXPECT_EQ(lwm2m_.write("/5/0/1", url("/update.bin")).code, 204);
+  lwm2m_.wait_notification(first.token, "1");
+  lwm2m_.wait_notification(first.token, "2", 30s);
+  const std::string download = port.read_until("+LWM2M: \"FOTA\",\"DOWNLOADED\",0\r\n", 30s);
+  EXPECT_EQ(stages_of(download), (std::vector<std::string>{"+QIND: \"FOTA\",\"HTTPSTART\"",
+                                                           "+QIND: \"FOTA\",\"DOWNLOADING\",N",
+                                                           "+LWM2M: \"FOTA\",\"DOWNLOADED\",0"}));
+  EXPECT_EQ(read_text("/5/0/7"), packages().target_version);
+  EXPECT_EQ(read_text("/5/0/6"), "update.bin");
+
+  EXPECT_EQ(lwm2m_.execute("/5/0/2").code, 204);
+  lwm2m_.wait_notification(first.token, "3");
+  const std::string update = port.read_until("+QIND: SMS DONE\r\n", 60s);
+  const auto stages = stages_of(update);
+  ASSERT_GE(stages.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(stages.begin(), stages.begin() + 3),
+            (std::vector<std::string>{"+QIND: \"FOTA\",\"START\"", "+QIND: \"FOTA\",\"UPDATING\",N",
+                                      "+QIND: \"FOTA\",\"END\",0"}));
+  // Registered again, on the new firmware, with the result of the update.
+  const auto again = lwm2m_.wait_registration(2, 30s);
+  EXPECT_EQ(again.links, "</1/0>,</3/0>,</5/0>");
+  EXPECT_EQ(read_text("/3/0/3"), packages().target_version);
+  EXPECT_EQ(read_text("/5/0/3"), "0");
+  EXPECT_EQ(read_text("/5/0/5"), "1");
+}
+
+TEST_F(Lwm2mTest, OutOfBandCoapDownload) {
+  CoapServer coap(dir_.path(), {});
+  coap.put("/update.bin", packages().package);
+  auto& port = start();
+  lwm2m_.wait_registration(1);
+  const auto state = lwm2m_.observe("/5/0/3");
+  EXPECT_EQ(lwm2m_.write("/5/0/1", coap.url("/update.bin")).code, 204);
+  lwm2m_.wait_notification(state.token, "2", 30s);
+  const std::string download = port.read_until("+LWM2M: \"FOTA\",\"DOWNLOADED\",0\r\n", 30s);
+  EXPECT_EQ(stages_of(download), (std::vector<std::string>{"+QIND: \"FOTA\",\"COAPSTART\"",
+                                                           "+LWM2M: \"FOTA\",\"DOWNLOADED\",0"}));
+  EXPECT_EQ(read_text("/5/0/7"), packages().target_version);
+}
+
+TEST_F(Lwm2mTest, NotificationsHonourPmin) {
+  start();
+  lwm2m_.wait_registration(1);
+  EXPECT_EQ(lwm2m_.write_attributes("/5/0/5", "pmin=1").code, 204);
+  const auto result = lwm2m_.observe("/5/0/5");
+  ASSERT_EQ(result.code, 205);
+  const auto t0 = std::chrono::steady_clock::now();
+  // Two changes at once: 7 then 9; with pmin=1 s only the newest value goes out, a second
+  // after the observation began.
+  EXPECT_EQ(lwm2m_.write("/5/0/1", "no uri").code, 204);
+  EXPECT_EQ(lwm2m_.write("/5/0/1", "ftp://127.0.0.1/x").code, 204);
+  lwm2m_.wait_notification(result.token, "9");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);
+  for (const auto& n : lwm2m_.notifications(result.token))
+    EXPECT_NE(n.payload, "7");
+  // Cancel: no more notifications.
+  EXPECT_EQ(lwm2m_.cancel_observe("/5/0/5", result.token).code, 205);
+}
+
+TEST_F(Lwm2mTest, InBandBlock1PushThenUpdate) {
+  auto& port = start();
+  lwm2m_.wait_registration(1);
+  const auto state = lwm2m_.observe("/5/0/3");
+  ASSERT_EQ(state.code, 205);
+  const auto r = lwm2m_.push("/5/0/0", as_string(packages().package));
+  EXPECT_EQ(r.code, 204);
+  ASSERT_TRUE(r.block1.has_value());
+  EXPECT_EQ(*r.block1 & 0x08u, 0u);
+  lwm2m_.wait_notification(state.token, "2");
+  const std::string urcs = port.read_until("\"COMPLETED\"\r\n", 10s);
+  EXPECT_EQ(stages_of(urcs), (std::vector<std::string>{"+LWM2M: \"FOTA\",\"DOWNLOADING\",\"START\"",
+                                                       "+LWM2M: \"FOTA\",\"DOWNLOADING\","
+                                                       "\"COMPLETED\""}));
+  EXPECT_EQ(read_text("/5/0/7"), packages().target_version);
+  EXPECT_EQ(lwm2m_.execute("/5/0/2").code, 204);
+  port.read_until("+QIND: \"FOTA\",\"END\",0\r\n", 60s);
+  lwm2m_.wait_registration(2, 30s);
+  EXPECT_EQ(read_text("/3/0/3"), packages().target_version);
+  EXPECT_EQ(read_text("/5/0/5"), "1");
+}
+
+TEST_F(Lwm2mTest, InBandPushOfTwoMebibytes) {
+  const Bytes target = image_with_fresh_bytes(packages().source, 2 * 1024 * 1024);
+  const Bytes big = make_package(packages().source, target);
+  ASSERT_GT(big.size(), 2u * 1024 * 1024);
+  auto& port = start();
+  lwm2m_.wait_registration(1);
+  EXPECT_EQ(lwm2m_.push("/5/0/0", as_string(big)).code, 204);
+  port.read_until("\"COMPLETED\"\r\n", 10s);
+  EXPECT_EQ(read_text("/5/0/3"), "2");
+  EXPECT_EQ(read_text("/5/0/7"), Packages::version_of(target));
+  EXPECT_EQ(lwm2m_.execute("/5/0/2").code, 204);
+  port.read_until("+QIND: \"FOTA\",\"END\",0\r\n", 120s);
+  lwm2m_.wait_registration(2, 30s);
+  EXPECT_EQ(read_text("/3/0/3"), Packages::version_of(target));
+}
+
+TEST_F(Lwm2mTest, FailuresSetTheUpdateResult) {
+  auto& port = start();
+  lwm2m_.wait_registration(1);
+  const auto result = lwm2m_.observe("/5/0/5");
+  ASSERT_EQ(result.code, 205);
+
+  // Not a URI at all: 7, at once.
+  EXPECT_EQ(lwm2m_.write("/5/0/1", "no uri here").code, 204);
+  lwm2m_.wait_notification(result.token, "7");
+  EXPECT_EQ(read_text("/5/0/3"), "0");
+  // Back to Idle / 0 with an empty URI.
+  EXPECT_EQ(lwm2m_.write("/5/0/1", "").code, 204);
+  lwm2m_.wait_notification(result.token, "0");
+  // A protocol the module does not speak: 9.
+  EXPECT_EQ(lwm2m_.write("/5/0/1", "ftp://127.0.0.1/update.bin").code, 204);
+  lwm2m_.wait_notification(result.token, "9");
+  // A URI that names nothing: 706 on the port, 7 in the object.
+  EXPECT_EQ(lwm2m_.write("/5/0/1", url("/missing.bin")).code, 204);
+  port.read_until("+LWM2M: \"FOTA\",\"DOWNLOADED\",706\r\n", 30s);
+  EXPECT_EQ(read_text("/5/0/5"), "7");
+  // A damaged package (HTTP): 710 on the port, 5 in the object.
+  EXPECT_EQ(lwm2m_.write("/5/0/1", url("/damaged.bin")).code, 204);
+  port.read_until("+LWM2M: \"FOTA\",\"DOWNLOADED\",710\r\n", 30s);
+  EXPECT_EQ(read_text("/5/0/5"), "5");
+  EXPECT_EQ(read_text("/5/0/3"), "0");
+  // A damaged package pushed in band: 5; something that is no package at all: 6.
+  EXPECT_EQ(lwm2m_.push("/5/0/0", as_string(packages().damaged)).code, 204);
+  EXPECT_EQ(read_text("/5/0/5"), "5");
+  EXPECT_EQ(lwm2m_.push("/5/0/0", std::string(5000, 'x')).code, 204);
+  EXPECT_EQ(read_text("/5/0/5"), "6");
+  // A Package of one '\0' resets.
+  EXPECT_EQ(lwm2m_.push("/5/0/0", std::string(1, '\0')).code, 204);
+  EXPECT_EQ(read_text("/5/0/5"), "0");
+  // Update while Idle.
+  EXPECT_EQ(lwm2m_.execute("/5/0/2").code, 405);
+}
+
+class Lwm2mPskTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  Lwm2mTestServer lwm2m_{Lwm2mTestServer::Options{std::make_pair("bg95-id", "secret-key")}};
+};
+
+TEST_F(Lwm2mPskTest, RegistersOverDtlsWithAPreSharedKey) {
+  // "secret-key" in hex.
+  SimProcess sim({dir_.path() / "state",
+                  {"--lwm2m-server", lwm2m_.uri(), "--lwm2m-endpoint", "bg95-psk", "--lwm2m-psk-id",
+                   "bg95-id", "--lwm2m-psk", "7365637265742d6b6579", "--lwm2m-autoreg", "-v"}});
+  Lwm2mTestServer::Registration reg;
+  try {
+    reg = lwm2m_.wait_registration(1, 20s);
+  } catch (const std::exception& e) {
+    FAIL() << e.what() << "\n" << sim.stderr_text();
+  }
+  EXPECT_EQ(reg.endpoint, "bg95-psk");
+  EXPECT_EQ(lwm2m_.read("/3/0/0").payload, "Quectel");
+}
+
+}  // namespace
+}  // namespace bg95::test

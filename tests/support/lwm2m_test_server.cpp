@@ -1,0 +1,470 @@
+#include "tests/support/lwm2m_test_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+
+#include <coap3/coap.h>
+
+#include "tests/support/coap_test_server.hpp"
+
+namespace bg95::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::optional<std::uint32_t> uint_option(const coap_pdu_t* pdu, std::uint16_t number) {
+  coap_opt_iterator_t it;
+  const coap_opt_t* o = coap_check_option(pdu, number, &it);
+  if (o == nullptr) return std::nullopt;
+  return coap_decode_var_bytes(coap_opt_value(o), coap_opt_length(o));
+}
+
+std::string query_value(const coap_string_t* query, const std::string& name) {
+  if (query == nullptr) return {};
+  const std::string q(reinterpret_cast<const char*>(query->s), query->length);
+  std::size_t i = 0;
+  while (i <= q.size()) {
+    const std::size_t amp = q.find('&', i);
+    const std::string term = q.substr(i, amp == std::string::npos ? std::string::npos : amp - i);
+    if (term.starts_with(name + "=")) return term.substr(name.size() + 1);
+    if (amp == std::string::npos) break;
+    i = amp + 1;
+  }
+  return {};
+}
+
+constexpr int kMaxRegistrations = 32;
+
+}  // namespace
+
+struct Lwm2mTestServer::Impl {
+  mutable std::mutex mutex;
+  std::condition_variable cv;
+  coap_context_t* context = nullptr;
+  std::string psk_key;  // libcoap keeps a pointer to it (the setup is copied shallowly)
+  coap_session_t* client = nullptr;  // of the latest registration (referenced)
+  int wake = -1;
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+  std::vector<Registration> registrations;
+  std::map<std::vector<std::uint8_t>, Response> responses;  // first answers, by token
+  std::map<std::vector<std::uint8_t>, std::vector<Response>> notes;
+  std::vector<std::vector<std::uint8_t>> answered;  // tokens whose first answer arrived
+
+  static Impl* of(coap_session_t* s) {
+    return static_cast<Impl*>(coap_get_app_data(coap_session_get_context(s)));
+  }
+
+  void run() {
+    const int fd = coap_context_get_coap_fd(context);
+    while (!stopping) {
+      std::array<pollfd, 2> fds{pollfd{fd, POLLIN, 0}, pollfd{wake, POLLIN, 0}};
+      ::poll(fds.data(), fds.size(), 1000);
+      if ((fds[1].revents & POLLIN) != 0) {
+        std::uint64_t v = 0;
+        [[maybe_unused]] auto n = ::read(wake, &v, sizeof v);
+      }
+      std::lock_guard lock(mutex);
+      coap_io_process(context, COAP_IO_NO_WAIT);
+    }
+  }
+
+  void poke() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake, &one, sizeof one);
+  }
+
+  static void on_register(coap_resource_t*, coap_session_t* s, const coap_pdu_t* request,
+                          const coap_string_t* query, coap_pdu_t* response) {
+    Impl* self = of(s);
+    Registration r;
+    r.endpoint = query_value(query, "ep");
+    r.lifetime = query_value(query, "lt");
+    r.version = query_value(query, "lwm2m");
+    r.binding = query_value(query, "b");
+    std::size_t length = 0;
+    const std::uint8_t* data = nullptr;
+    if (coap_get_data(request, &length, &data)) r.links.assign(data, data + length);
+    if (self->registrations.size() >= kMaxRegistrations) {
+      coap_pdu_set_code(response, COAP_RESPONSE_CODE_INTERNAL_ERROR);
+      return;
+    }
+    r.number = static_cast<int>(self->registrations.size()) + 1;
+    self->registrations.push_back(r);
+    if (self->client != nullptr) coap_session_release(self->client);
+    self->client = coap_session_reference(s);
+    const std::string number = std::to_string(r.number);
+    coap_add_option(response, COAP_OPTION_LOCATION_PATH, 2,
+                    reinterpret_cast<const std::uint8_t*>("rd"));
+    coap_add_option(response, COAP_OPTION_LOCATION_PATH, number.size(),
+                    reinterpret_cast<const std::uint8_t*>(number.data()));
+    coap_pdu_set_code(response, COAP_RESPONSE_CODE_CREATED);
+    self->cv.notify_all();
+  }
+
+  static int number_of(coap_resource_t* resource) {
+    const coap_str_const_t* uri = coap_resource_get_uri_path(resource);
+    const std::string p(reinterpret_cast<const char*>(uri->s), uri->length);
+    return std::stoi(p.substr(3));
+  }
+
+  static void on_update(coap_resource_t* resource, coap_session_t* s, const coap_pdu_t*,
+                        const coap_string_t*, coap_pdu_t* response) {
+    Impl* self = of(s);
+    const int n = number_of(resource);
+    if (n < 1 || static_cast<std::size_t>(n) > self->registrations.size() ||
+        self->registrations[static_cast<std::size_t>(n) - 1].deregistered) {
+      coap_pdu_set_code(response, COAP_RESPONSE_CODE_NOT_FOUND);
+      return;
+    }
+    ++self->registrations[static_cast<std::size_t>(n) - 1].updates;
+    coap_pdu_set_code(response, COAP_RESPONSE_CODE_CHANGED);
+    self->cv.notify_all();
+  }
+
+  static void on_deregister(coap_resource_t* resource, coap_session_t* s, const coap_pdu_t*,
+                            const coap_string_t*, coap_pdu_t* response) {
+    Impl* self = of(s);
+    const int n = number_of(resource);
+    if (n < 1 || static_cast<std::size_t>(n) > self->registrations.size()) {
+      coap_pdu_set_code(response, COAP_RESPONSE_CODE_NOT_FOUND);
+      return;
+    }
+    self->registrations[static_cast<std::size_t>(n) - 1].deregistered = true;
+    coap_pdu_set_code(response, COAP_RESPONSE_CODE_DELETED);
+    self->cv.notify_all();
+  }
+
+  static coap_response_t on_response(coap_session_t* s, const coap_pdu_t*,
+                                     const coap_pdu_t* received, const coap_mid_t) {
+    Impl* self = of(s);
+    Response r;
+    const auto code = static_cast<unsigned>(coap_pdu_get_code(received));
+    r.code = static_cast<int>((code >> 5) * 100 + (code & 0x1fu));
+    const coap_bin_const_t tok = coap_pdu_get_token(received);
+    r.token.assign(tok.s, tok.s + tok.length);
+    if (auto v = uint_option(received, COAP_OPTION_CONTENT_FORMAT))
+      r.content_format = static_cast<std::uint16_t>(*v);
+    r.observe = uint_option(received, COAP_OPTION_OBSERVE);
+    r.block1 = uint_option(received, COAP_OPTION_BLOCK1);
+    r.block2 = uint_option(received, COAP_OPTION_BLOCK2);
+    r.size2 = uint_option(received, COAP_OPTION_SIZE2);
+    std::size_t length = 0;
+    const std::uint8_t* data = nullptr;
+    if (coap_get_data(received, &length, &data)) r.payload.assign(data, data + length);
+    if (self->responses.contains(r.token)) {
+      self->notes[r.token].push_back(std::move(r));
+    } else {
+      self->responses[r.token] = std::move(r);
+    }
+    self->cv.notify_all();
+    return COAP_RESPONSE_OK;
+  }
+};
+
+Lwm2mTestServer::Lwm2mTestServer(Options options) : impl_(std::make_unique<Impl>()) {
+  coap_startup();
+  Impl& d = *impl_;
+  d.context = coap_new_context(nullptr);
+  if (d.context == nullptr) throw std::runtime_error("coap_new_context failed");
+  coap_set_app_data(d.context, &d);
+  coap_context_set_block_mode(d.context, 0);
+  if (options.psk) {
+    coap_dtls_spsk_t setup{};
+    setup.version = COAP_DTLS_SPSK_SETUP_VERSION;
+    setup.psk_info.hint.s = reinterpret_cast<const std::uint8_t*>("bg95");
+    setup.psk_info.hint.length = 4;
+    d.psk_key = options.psk->second;
+    setup.psk_info.key.s = reinterpret_cast<const std::uint8_t*>(d.psk_key.data());
+    setup.psk_info.key.length = d.psk_key.size();
+    if (coap_context_set_psk2(d.context, &setup) != 1)
+      throw std::runtime_error("coap_context_set_psk2 failed");
+  }
+  bool bound = false;
+  for (int attempt = 0; attempt < 10 && !bound; ++attempt) {
+    port_ = free_port_pair();
+    coap_address_t addr;
+    coap_address_init(&addr);
+    addr.addr.sin.sin_family = AF_INET;
+    addr.addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.addr.sin.sin_port = htons(port_);
+    addr.size = sizeof(addr.addr.sin);
+    bound = coap_new_endpoint(d.context, &addr, options.psk ? COAP_PROTO_DTLS : COAP_PROTO_UDP) !=
+            nullptr;
+  }
+  if (!bound) throw std::runtime_error("cannot bind the LwM2M test server");
+  psk_ = options.psk.has_value();
+
+  coap_resource_t* rd = coap_resource_init(coap_make_str_const("rd"), 0);
+  coap_register_request_handler(rd, COAP_REQUEST_POST, &Impl::on_register);
+  coap_add_resource(d.context, rd);
+  for (int n = 1; n <= kMaxRegistrations; ++n) {
+    const std::string p = "rd/" + std::to_string(n);
+    coap_resource_t* r = coap_resource_init(
+        coap_new_str_const(reinterpret_cast<const std::uint8_t*>(p.data()), p.size()),
+        COAP_RESOURCE_FLAGS_RELEASE_URI);
+    coap_register_request_handler(r, COAP_REQUEST_POST, &Impl::on_update);
+    coap_register_request_handler(r, COAP_REQUEST_DELETE, &Impl::on_deregister);
+    coap_add_resource(d.context, r);
+  }
+  coap_register_response_handler(d.context, &Impl::on_response);
+  d.wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  d.thread = std::thread([&d] { d.run(); });
+}
+
+Lwm2mTestServer::~Lwm2mTestServer() {
+  Impl& d = *impl_;
+  d.stopping = true;
+  d.poke();
+  d.thread.join();
+  if (d.client != nullptr) coap_session_release(d.client);
+  coap_free_context(d.context);
+  ::close(d.wake);
+}
+
+std::string Lwm2mTestServer::uri() const {
+  return std::string(psk_ ? "coaps" : "coap") + "://127.0.0.1:" + std::to_string(port_);
+}
+
+Lwm2mTestServer::Registration Lwm2mTestServer::wait_registration(
+    std::size_t count, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->mutex);
+  if (!impl_->cv.wait_for(lock, timeout, [&] { return impl_->registrations.size() >= count; }))
+    throw std::runtime_error("no registration #" + std::to_string(count) + " within " +
+                             std::to_string(timeout.count()) + " ms");
+  return impl_->registrations[count - 1];
+}
+
+std::size_t Lwm2mTestServer::registration_count() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->registrations.size();
+}
+
+Lwm2mTestServer::Registration Lwm2mTestServer::registration(std::size_t index) const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->registrations.at(index - 1);
+}
+
+int Lwm2mTestServer::wait_update(int seen, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->mutex);
+  int got = seen;
+  if (!impl_->cv.wait_for(lock, timeout, [&] {
+        if (impl_->registrations.empty()) return false;
+        got = impl_->registrations.back().updates;
+        return got > seen;
+      }))
+    throw std::runtime_error("no registration update");
+  return got;
+}
+
+bool Lwm2mTestServer::wait_deregistered(std::size_t number, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->mutex);
+  return impl_->cv.wait_for(lock, timeout, [&] {
+    return impl_->registrations.size() >= number && impl_->registrations[number - 1].deregistered;
+  });
+}
+
+Lwm2mTestServer::Response Lwm2mTestServer::request(Request r, std::chrono::milliseconds timeout) {
+  Impl& d = *impl_;
+  std::vector<std::uint8_t> token;
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.client == nullptr) throw std::runtime_error("no client registered");
+    const auto method = static_cast<coap_pdu_code_t>(r.method);
+    coap_pdu_t* pdu = coap_pdu_init(COAP_MESSAGE_CON, method, coap_new_message_id(d.client),
+                                    coap_session_max_pdu_size(d.client));
+    if (r.token.empty()) {
+      std::array<std::uint8_t, 8> tok{};
+      std::size_t len = 0;
+      coap_session_new_token(d.client, &len, tok.data());
+      token.assign(tok.begin(), tok.begin() + static_cast<long>(len));
+    } else {
+      token = r.token;
+    }
+    coap_add_token(pdu, token.size(), token.data());
+    coap_optlist_t* list = nullptr;
+    auto add_uint = [&list](std::uint16_t number, std::uint32_t v) {
+      std::array<std::uint8_t, 4> buf{};
+      coap_insert_optlist(
+          &list,
+          coap_new_optlist(number, coap_encode_var_safe(buf.data(), buf.size(), v), buf.data()));
+    };
+    if (r.observe) add_uint(COAP_OPTION_OBSERVE, *r.observe);
+    std::string path = r.path;
+    while (!path.empty()) {
+      if (path.front() == '/') path.erase(0, 1);
+      const std::size_t slash = path.find('/');
+      const std::string seg = path.substr(0, slash);
+      if (!seg.empty())
+        coap_insert_optlist(&list,
+                            coap_new_optlist(COAP_OPTION_URI_PATH, seg.size(),
+                                             reinterpret_cast<const std::uint8_t*>(seg.data())));
+      path = slash == std::string::npos ? std::string() : path.substr(slash);
+    }
+    if (r.content_format) add_uint(COAP_OPTION_CONTENT_FORMAT, *r.content_format);
+    std::string query = r.query;
+    while (!query.empty()) {
+      const std::size_t amp = query.find('&');
+      const std::string term = query.substr(0, amp);
+      coap_insert_optlist(&list,
+                          coap_new_optlist(COAP_OPTION_URI_QUERY, term.size(),
+                                           reinterpret_cast<const std::uint8_t*>(term.data())));
+      query = amp == std::string::npos ? std::string() : query.substr(amp + 1);
+    }
+    if (r.accept) add_uint(COAP_OPTION_ACCEPT, *r.accept);
+    if (r.block2) add_uint(COAP_OPTION_BLOCK2, *r.block2);
+    if (r.block1) add_uint(COAP_OPTION_BLOCK1, *r.block1);
+    coap_add_optlist_pdu(pdu, &list);
+    coap_delete_optlist(list);
+    if (!r.payload.empty())
+      coap_add_data(pdu, r.payload.size(), reinterpret_cast<const std::uint8_t*>(r.payload.data()));
+    d.responses.erase(token);
+    coap_send(d.client, pdu);
+  }
+  d.poke();
+  std::unique_lock lock(d.mutex);
+  if (!d.cv.wait_for(lock, timeout, [&] { return d.responses.contains(token); }))
+    throw std::runtime_error("no answer to the request for " + r.path);
+  return d.responses.at(token);
+}
+
+Lwm2mTestServer::Response Lwm2mTestServer::read(const std::string& path,
+                                                std::optional<std::uint16_t> accept) {
+  Request r;
+  r.path = path;
+  r.accept = accept;
+  return request(r);
+}
+
+Lwm2mTestServer::Response Lwm2mTestServer::read_all(const std::string& path, unsigned szx,
+                                                    std::optional<std::uint16_t> accept) {
+  std::string whole;
+  Response last;
+  for (std::uint32_t num = 0;; ++num) {
+    Request r;
+    r.path = path;
+    r.accept = accept;
+    r.block2 = (num << 4) | szx;
+    last = request(r);
+    whole += last.payload;
+    if (last.code != 205 || !last.block2 || (*last.block2 & 0x08u) == 0) break;
+  }
+  last.payload = whole;
+  return last;
+}
+
+Lwm2mTestServer::Response Lwm2mTestServer::write(const std::string& path,
+                                                 const std::string& payload, std::uint16_t format,
+                                                 bool replace) {
+  Request r;
+  r.method = replace ? 3 : 2;
+  r.path = path;
+  r.content_format = format;
+  r.payload = payload;
+  return request(r);
+}
+
+Lwm2mTestServer::Response Lwm2mTestServer::execute(const std::string& path,
+                                                   const std::string& args) {
+  Request r;
+  r.method = 2;
+  r.path = path;
+  r.payload = args;
+  return request(r);
+}
+
+Lwm2mTestServer::Response Lwm2mTestServer::discover(const std::string& path) {
+  Request r;
+  r.path = path;
+  r.accept = 40;
+  return request(r);
+}
+
+Lwm2mTestServer::Response Lwm2mTestServer::write_attributes(const std::string& path,
+                                                            const std::string& query) {
+  Request r;
+  r.method = 3;
+  r.path = path;
+  r.query = query;
+  return request(r);
+}
+
+Lwm2mTestServer::Response Lwm2mTestServer::observe(const std::string& path) {
+  Request r;
+  r.path = path;
+  r.observe = 0;
+  return request(r);
+}
+
+Lwm2mTestServer::Response Lwm2mTestServer::cancel_observe(const std::string& path,
+                                                          const std::vector<std::uint8_t>& token) {
+  Request r;
+  r.path = path;
+  r.observe = 1;
+  r.token = token;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->notes.erase(token);
+  }
+  return request(r);
+}
+
+std::vector<Lwm2mTestServer::Response> Lwm2mTestServer::notifications(
+    const std::vector<std::uint8_t>& token) const {
+  std::lock_guard lock(impl_->mutex);
+  const auto it = impl_->notes.find(token);
+  return it == impl_->notes.end() ? std::vector<Response>{} : it->second;
+}
+
+Lwm2mTestServer::Response Lwm2mTestServer::wait_notification(const std::vector<std::uint8_t>& token,
+                                                             const std::string& payload,
+                                                             std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->mutex);
+  Response found;
+  if (!impl_->cv.wait_for(lock, timeout, [&] {
+        const auto it = impl_->notes.find(token);
+        if (it == impl_->notes.end()) return false;
+        for (const auto& n : it->second)
+          if (n.payload == payload) {
+            found = n;
+            return true;
+          }
+        return false;
+      })) {
+    std::string seen;
+    if (const auto it = impl_->notes.find(token); it != impl_->notes.end())
+      for (const auto& n : it->second)
+        seen += " \"" + n.payload + "\"";
+    throw std::runtime_error("no notification \"" + payload + "\"; seen:" + seen);
+  }
+  return found;
+}
+
+Lwm2mTestServer::Response Lwm2mTestServer::push(const std::string& path, const std::string& data,
+                                                unsigned szx, std::chrono::milliseconds per_block) {
+  const std::size_t block = std::size_t{1} << (szx + 4);
+  Response last;
+  for (std::uint32_t num = 0;; ++num) {
+    const std::size_t offset = static_cast<std::size_t>(num) * block;
+    const bool more = offset + block < data.size();
+    Request r;
+    r.method = 3;
+    r.path = path;
+    r.content_format = 42;
+    r.block1 = (num << 4) | (more ? 0x08u : 0u) | szx;
+    r.payload = data.substr(offset, block);
+    last = request(r, per_block);
+    if (!more || last.code != 231) break;
+  }
+  return last;
+}
+
+}  // namespace bg95::test
