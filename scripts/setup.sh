@@ -11,6 +11,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libssl-dev openssl
   libcli11-dev libyaml-cpp-dev libzstd-dev zstd nlohmann-json3-dev
   python3 gammu ppp picocom
+  bsdiff xdelta3 curl
 )
 
 missing=()

@@ -49,7 +49,8 @@ struct Options {
   bg95::ModuleConfig::Lwm2mOptions lwm2m;  // --lwm2m-*
 };
 
-std::filesystem::path fleet_path(const std::string& pattern, int n) {
+// A name for module n of a fleet: the pattern with {} replaced by n, else "-<n>" appended.
+std::string fleet_name(const std::string& pattern, int n) {
   if (pattern.empty()) return {};
   if (pattern.find("{") != std::string::npos) return fmt::format(fmt::runtime(pattern), n);
   return pattern + "-" + std::to_string(n);
@@ -184,8 +185,10 @@ int main(int argc, char** argv) {
       const int n = i + 1;
       config.index = static_cast<std::uint32_t>(i);
       config.state_dir = base.state_dir / fmt::format("{:04}", n);
-      ports.link = fleet_path(o.link, n);
-      ports.usb_link = fleet_path(o.usb_link, n);
+      ports.link = fleet_name(o.link, n);
+      ports.usb_link = fleet_name(o.usb_link, n);
+      // Each module registers under its own endpoint name (urn:imei:… when none is given).
+      config.lwm2m.endpoint = fleet_name(o.lwm2m.endpoint, n);
       ports.log_prefix = fmt::format("bg95sim[{}]", n);
     }
     try {

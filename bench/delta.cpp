@@ -1,0 +1,256 @@
+// Delta packages of 16 MiB images (the module's default image at --firmware-size 16777216 and
+// versions of it with 1 %, 3 % and 10 % of the body edited by derive_next_body):
+//
+//   package  creation time and size of firmware::make_package (level 19, one thread), beside
+//            Debian's `bsdiff OLD NEW PATCH` and `xdelta3 -e -s OLD NEW PATCH` on the same pairs;
+//   apply    MB/s (target image bytes / s) of the module's update path, UpdateEngine::run() on a
+//            NandFlash in a temporary folder with the package in the PackageArea (check, decode
+//            into staging, verify, copy to active, verify, clean up), and of PatchDecoder alone
+//            in memory, beside `zstd -d --patch-from=OLD PAYLOAD -o NEW` on the same files.
+//
+// Usage: bench_delta [package|apply]...   (default: both)
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bench/bench_common.hpp"
+#include "sim/dfota/package_area.hpp"
+#include "sim/dfota/update_engine.hpp"
+#include "sim/firmware/firmware_store.hpp"
+#include "sim/firmware/package.hpp"
+#include "sim/flash/layout.hpp"
+#include "sim/flash/nand_flash.hpp"
+#include "tests/support/sim_process.hpp"
+
+namespace bg95::bench {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::uint64_t kImageSize = 16 * 1024 * 1024;
+
+Bytes make_package(const Bytes& old_image, const Bytes& new_image) {
+  auto p = firmware::make_package(old_image, new_image, {.level = 19, .threads = 0});
+  if (!p) throw std::runtime_error("make_package: " + p.error());
+  return std::move(*p);
+}
+
+std::span<const std::uint8_t> payload_of(const Bytes& package) {
+  const auto h = firmware::decode_package_header(package);
+  if (!h) throw std::runtime_error("bad package header");
+  return std::span<const std::uint8_t>(package).subspan(firmware::kPackageHeaderSize,
+                                                        h->payload_size);
+}
+
+// ---- package creation --------------------------------------------------------------------
+
+void package_bench(const Bytes& old_image, const fs::path& dir, Bytes& package_3) {
+  const int runs = repeats();
+  const bool bsdiff = have_tool("bsdiff"), xdelta = have_tool("xdelta3");
+  const fs::path old_file = dir / "old.img";
+  write_file(old_file, old_image);
+  for (const int percent : {1, 3, 10}) {
+    const Bytes new_image = next_version(old_image, percent / 100.0, 7);
+    const fs::path new_file = dir / "new.img";
+    write_file(new_file, new_image);
+    std::vector<double> ours_s, bs_s, xd_s;
+    std::size_t ours_size = 0, bs_size = 0, xd_size = 0;
+    for (int r = 0; r < runs; ++r) {
+      say("package creation " + std::to_string(percent) + " %: run " + std::to_string(r + 1) + "/" +
+          std::to_string(runs));
+      const auto start = Clock::now();
+      Bytes pkg = make_package(old_image, new_image);
+      ours_s.push_back(seconds_since(start));
+      ours_size = pkg.size();
+      if (percent == 3) package_3 = std::move(pkg);
+      if (bsdiff) {
+        bs_s.push_back(run_timed({"bsdiff", old_file, new_file, dir / "patch.bsdiff"}));
+        bs_size = fs::file_size(dir / "patch.bsdiff");
+      }
+      if (xdelta) {
+        xd_s.push_back(
+            run_timed({"xdelta3", "-e", "-f", "-s", old_file, new_file, dir / "patch.xd3"}));
+        xd_size = fs::file_size(dir / "patch.xd3");
+      }
+    }
+    const std::string pc = std::to_string(percent) + " % change";
+    const std::string note = "16 MiB images; make_package level 19 (1 thread)";
+    auto size_row = [&](const std::string& tool, bool have, std::size_t size) {
+      emit({.group = "package",
+            .figure = "package size; " + pc,
+            .value = static_cast<double>(ours_size) / 1024.0,
+            .unit = "KiB",
+            .baseline = tool,
+            .baseline_value =
+                have ? std::optional<double>(static_cast<double>(size) / 1024.0) : std::nullopt,
+            .target = "",
+            .runs = runs,
+            .note = have ? note : note + "; " + tool + " not installed"});
+    };
+    auto time_row = [&](const std::string& tool, bool have, const std::vector<double>& s) {
+      emit({.group = "package",
+            .figure = "package creation time; " + pc,
+            .value = median(ours_s),
+            .unit = "s",
+            .baseline = tool,
+            .baseline_value = have ? std::optional<double>(median(s)) : std::nullopt,
+            .target = "",
+            .runs = runs,
+            .note = have ? note : note + "; " + tool + " not installed"});
+    };
+    size_row("bsdiff", bsdiff, bs_size);
+    size_row("xdelta3 -e (default level)", xdelta, xd_size);
+    time_row("bsdiff", bsdiff, bs_s);
+    time_row("xdelta3 -e (default level)", xdelta, xd_s);
+  }
+}
+
+// ---- apply --------------------------------------------------------------------------------
+
+// One update of the module's flash: seconds of UpdateEngine::run() alone.
+// Seconds spent in each UpdateEngine::Phase (summed over runs).
+constexpr const char* kPhaseNames[] = {"idle",          "check package",  "check source",
+                                       "decode",        "verify staging", "copy",
+                                       "verify active", "cleanup",        "finished"};
+std::array<double, std::size(kPhaseNames)> phases{};
+
+double engine_run(const Bytes& old_image, const Bytes& new_image, const Bytes& package) {
+  test::TempDir dir;
+  const auto layout = flash::Layout::standard();
+  flash::NandFlash flash(dir.path() / "flash.bin", layout.geometry);
+  {
+    flash::PartitionView active(flash, layout.active);
+    if (firmware::write_image(active, old_image) != flash::FlashStatus::Ok)
+      throw std::runtime_error("write_image failed");
+  }
+  dfota::PackageArea area(flash, layout);
+  if (area.begin(package.size()) != dfota::AreaStatus::Ok)
+    throw std::runtime_error("package area begin failed");
+  for (std::size_t at = 0; at < package.size(); at += 65536) {
+    const auto n = std::min<std::size_t>(65536, package.size() - at);
+    if (area.append(std::span(package).subspan(at, n)) != dfota::AreaStatus::Ok)
+      throw std::runtime_error("package area append failed");
+  }
+  if (area.finish() != dfota::AreaStatus::Ok) throw std::runtime_error("package commit failed");
+  dfota::UpdateEngine engine(flash, layout, area);
+  // step() with a small budget, so that the time of each phase can be told apart (the
+  // breakdown goes to stderr; a budget of 64 pages changes the total by well under 1 %).
+  const auto start = Clock::now();
+  auto status = dfota::UpdateEngine::Status::Running;
+  while (status == dfota::UpdateEngine::Status::Running) {
+    const auto phase = engine.phase();
+    const auto t = Clock::now();
+    status = engine.step(64);
+    phases[static_cast<std::size_t>(phase)] += seconds_since(t);
+  }
+  const double s = seconds_since(start);
+  if (status != dfota::UpdateEngine::Status::Done)
+    throw std::runtime_error("update failed: " + engine.message());
+  Bytes active(new_image.size());
+  flash::PartitionView(flash, layout.active).read(0, active);
+  if (active != new_image) throw std::runtime_error("active image differs from the target");
+  return s;
+}
+
+double decoder_run(const Bytes& old_image, const Bytes& new_image, const Bytes& package) {
+  const auto payload = payload_of(package);
+  Bytes out(new_image.size());
+  std::size_t pos = 0;
+  const auto start = Clock::now();
+  firmware::PatchDecoder decoder(old_image, new_image.size());
+  for (std::size_t at = 0; at < payload.size(); at += 65536) {
+    const auto r =
+        decoder.feed(payload.subspan(at, std::min<std::size_t>(65536, payload.size() - at)),
+                     [&](std::span<const std::uint8_t> bytes) {
+                       std::memcpy(out.data() + pos, bytes.data(), bytes.size());
+                       pos += bytes.size();
+                       return true;
+                     });
+    if (!r) throw std::runtime_error("decode: " + r.error());
+  }
+  const double s = seconds_since(start);
+  if (!decoder.finished() || out != new_image) throw std::runtime_error("decoded image differs");
+  return s;
+}
+
+void apply_bench(const Bytes& old_image, const fs::path& dir, Bytes package) {
+  const Bytes new_image = next_version(old_image, 0.03, 7);
+  if (package.empty()) {
+    say("apply: making the 3 % package (level 19)");
+    package = make_package(old_image, new_image);
+  }
+  const fs::path old_file = dir / "old.img", payload_file = dir / "payload.zst",
+                 out_file = dir / "out.img";
+  write_file(old_file, old_image);
+  write_file(payload_file, payload_of(package));
+  const bool zstd = have_tool("zstd");
+  const int runs = repeats(5);
+  std::vector<double> engine_s, decoder_s, zstd_s;
+  for (int r = 0; r < runs; ++r) {
+    say("delta apply: run " + std::to_string(r + 1) + "/" + std::to_string(runs));
+    engine_s.push_back(engine_run(old_image, new_image, package));
+    decoder_s.push_back(decoder_run(old_image, new_image, package));
+    if (zstd) {
+      zstd_s.push_back(run_timed({"zstd", "-d", "-f", "-q", "--patch-from=" + old_file.string(),
+                                  payload_file, "-o", out_file}));
+      if (read_file(out_file) != new_image) throw std::runtime_error("zstd output differs");
+    }
+  }
+  std::string breakdown = "UpdateEngine phases:";
+  for (std::size_t i = 0; i < phases.size(); ++i)
+    if (phases[i] > 0)
+      breakdown += std::string(" ") + kPhaseNames[i] + " " +
+                   fixed(phases[i] * 1000 / static_cast<double>(runs), 1) + " ms;";
+  say(breakdown + " (mean per run)");
+  const double mb = static_cast<double>(new_image.size()) / kMB;
+  const std::optional<double> tool =
+      zstd ? std::optional<double>(mb / median(zstd_s)) : std::nullopt;
+  const std::string note = "16 MiB image; 3 % change; package " +
+                           std::to_string(package.size() / 1024) + " KiB (level 19)";
+  emit({.group = "apply",
+        .figure = "delta apply: UpdateEngine::run (module update path)",
+        .value = mb / median(engine_s),
+        .unit = "MB/s",
+        .baseline = "zstd -d --patch-from (process)",
+        .baseline_value = tool,
+        .target = ">= 0.8",
+        .runs = runs,
+        .note = note + "; engine " + fixed(median(engine_s)) + " s"});
+  emit({.group = "apply",
+        .figure = "delta apply: PatchDecoder alone (memory)",
+        .value = mb / median(decoder_s),
+        .unit = "MB/s",
+        .baseline = "zstd -d --patch-from (process)",
+        .baseline_value = tool,
+        .target = ">= 0.8",
+        .runs = runs,
+        .note = note + (zstd ? "; zstd " + fixed(median(zstd_s)) + " s" : "")});
+}
+
+}  // namespace
+}  // namespace bg95::bench
+
+int main(int argc, char** argv) {
+  using namespace bg95::bench;
+  std::vector<std::string> what(argv + 1, argv + argc);
+  if (what.empty()) what = {"package", "apply"};
+  const auto has = [&](const char* w) {
+    return std::find(what.begin(), what.end(), w) != what.end();
+  };
+  try {
+    bg95::test::TempDir dir;
+    const Bytes old_image = module_default_image(kImageSize);
+    Bytes package_3;
+    if (has("package")) package_bench(old_image, dir.path(), package_3);
+    if (has("apply")) apply_bench(old_image, dir.path(), std::move(package_3));
+  } catch (const std::exception& e) {
+    say(std::string("delta benchmark failed: ") + e.what());
+    return 1;
+  }
+  return 0;
+}
