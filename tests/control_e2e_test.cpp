@@ -155,7 +155,8 @@ TEST_F(ControlE2eTest, FlashFailureDuringTheUpdateIs504AndTheOldImageBoots) {
   auto& port = start();
   const Bytes source = default_image();
   const std::string pkg = as_string(make_package(source, next_image(source)));
-  EXPECT_EQ(port.command("AT+QFOTADL=\"COM:\"," + std::to_string(pkg.size()) + "\r"), "\r\nCONNECT\r\n");
+  EXPECT_EQ(port.command("AT+QFOTADL=\"COM:\"," + std::to_string(pkg.size()) + "\r"),
+            "\r\nCONNECT\r\n");
   port.write(pkg);
   port.read_until("OK\r\n", std::chrono::seconds(30));
   ctl_ok("flash fail always");
@@ -175,7 +176,8 @@ TEST_F(ControlE2eTest, PowerCutAtAFlashWriteOfTheUpdate) {
   auto& port = start();
   const Bytes source = default_image();
   const std::string pkg = as_string(make_package(source, next_image(source)));
-  EXPECT_EQ(port.command("AT+QFOTADL=\"COM:\"," + std::to_string(pkg.size()) + "\r"), "\r\nCONNECT\r\n");
+  EXPECT_EQ(port.command("AT+QFOTADL=\"COM:\"," + std::to_string(pkg.size()) + "\r"),
+            "\r\nCONNECT\r\n");
   port.write(pkg);
   port.read_until("OK\r\n", std::chrono::seconds(30));
   ctl_ok("flash cut 3000");  // well inside the copy of a 4 MiB image (about 4100 operations)

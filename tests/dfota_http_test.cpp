@@ -34,19 +34,6 @@ const Packages& packages() {
   return p;
 }
 
-// Lines of the host's stream, without the framing CR LFs.
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto j = s.find("\r\n", i);
-    if (j == std::string::npos) j = s.size();
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j + 2;
-  }
-  return out;
-}
-
 class DfotaHttpTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -40,18 +40,6 @@ const Packages& packages() {
   return p;
 }
 
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto j = s.find("\r\n", i);
-    if (j == std::string::npos) j = s.size();
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j + 2;
-  }
-  return out;
-}
-
 // The lines, with runs of progress URCs folded to one "...,N" line.
 std::vector<std::string> stages_of(const std::string& urcs) {
   std::vector<std::string> stages;

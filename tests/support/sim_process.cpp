@@ -169,6 +169,18 @@ std::string HostPort::command(std::string_view line, std::chrono::milliseconds t
       timeout, "no final result for \"" + printable(line) + "\"");
 }
 
+std::vector<std::string> lines_of(std::string_view s) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto j = s.find("\r\n", i);
+    if (j == std::string_view::npos) j = s.size();
+    if (j > i) out.emplace_back(s.substr(i, j - i));
+    i = j + 2;
+  }
+  return out;
+}
+
 void wait_until_ready(HostPort& port, std::chrono::milliseconds timeout) {
   // While booting the module ignores input; ask again until it answers.
   const auto deadline = Clock::now() + timeout;

@@ -101,6 +101,9 @@ class SimProcess {
   std::unique_ptr<HostPort> port_;
 };
 
+// The lines of what the host read, without the framing CR LFs (empty lines dropped).
+std::vector<std::string> lines_of(std::string_view stream);
+
 // Waits until the module answers "AT" with OK (it ignores input while booting).
 void wait_until_ready(HostPort& port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
