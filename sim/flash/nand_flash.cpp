@@ -47,6 +47,7 @@ NandFlash::NandFlash(std::filesystem::path file, Geometry geometry)
     throw FlashError(fmt::format("{}: flash file has {} bytes, expected {} (truncated or foreign)",
                                  file_.string(), st.st_size, geometry_.total_size()));
   }
+  known_erased_.assign(std::size_t{geometry_.block_count} * geometry_.pages_per_block, false);
 }
 
 NandFlash::~NandFlash() {
@@ -75,6 +76,10 @@ void NandFlash::read(std::uint64_t offset, std::span<std::uint8_t> out) const {
 void NandFlash::write_raw(std::uint64_t offset, std::span<const std::uint8_t> logical) {
   std::vector<std::uint8_t> stored(logical.begin(), logical.end());
   invert(stored);
+  pwrite_all(offset, stored);
+}
+
+void NandFlash::pwrite_all(std::uint64_t offset, std::span<const std::uint8_t> stored) {
   std::size_t done = 0;
   while (done < stored.size()) {
     const ssize_t n = ::pwrite(fd_, stored.data() + done, stored.size() - done,
@@ -126,13 +131,22 @@ FlashStatus NandFlash::apply(const FlashOp& op, std::span<const std::uint8_t> da
       std::vector<std::uint8_t> erased(n, 0xFF);
       write_raw(block_base, erased);
     }
+    // The pages the erase reached are known erased; a torn erase leaves the rest unknown.
+    const std::size_t first = std::size_t{op.block} * geometry_.pages_per_block;
+    for (std::uint32_t p = 0; p < geometry_.pages_per_block; ++p)
+      known_erased_[first + p] = std::uint64_t{p + 1} * geometry_.page_size <= n;
   } else {
-    if (!page_erased(op.block, op.page)) return FlashStatus::Failed;  // NAND: no overwrite
-    std::vector<std::uint8_t> page(geometry_.page_size, 0xFF);
-    std::copy(data.begin(), data.end(), page.begin());
-    const std::size_t n = fault == Fault::TornWrite ? page.size() / 2 : page.size();
-    write_raw(block_base + std::uint64_t{op.page} * geometry_.page_size,
-              std::span<const std::uint8_t>(page).first(n));
+    const std::size_t page_index = std::size_t{op.block} * geometry_.pages_per_block + op.page;
+    if (!known_erased_[page_index] && !page_erased(op.block, op.page))
+      return FlashStatus::Failed;       // NAND: no overwrite
+    known_erased_[page_index] = false;  // programmed, or torn: not erased any more
+    // Stored inverted: the bytes given, and 0xFF (stored 0x00) for the rest of the page.
+    scratch_.assign(geometry_.page_size, 0);
+    for (std::size_t i = 0; i < data.size(); ++i)
+      scratch_[i] = static_cast<std::uint8_t>(~data[i]);
+    const std::size_t n = fault == Fault::TornWrite ? scratch_.size() / 2 : scratch_.size();
+    pwrite_all(block_base + std::uint64_t{op.page} * geometry_.page_size,
+               std::span<const std::uint8_t>(scratch_).first(n));
   }
   if (fault == Fault::TornWrite) {
     power_lost_ = true;

@@ -15,6 +15,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace bg95::flash {
 
@@ -81,12 +82,18 @@ class NandFlash {
  private:
   FlashStatus apply(const FlashOp& op, std::span<const std::uint8_t> data);
   void write_raw(std::uint64_t offset, std::span<const std::uint8_t> logical);
+  void pwrite_all(std::uint64_t offset, std::span<const std::uint8_t> stored);
   void check_block(std::uint32_t block) const;
 
   std::filesystem::path file_;
   Geometry geometry_;
   int fd_ = -1;
   bool created_ = false;
+  // Pages known to be erased (set by an erase, cleared by a program): a program into one of
+  // them needs no read-back check. Unknown pages are read (after a torn operation, or pages
+  // of blocks not erased in this life). One bit a page: a fleet keeps thousands of these.
+  std::vector<bool> known_erased_;
+  std::vector<std::uint8_t> scratch_;  // one page, stored form
   std::uint64_t op_count_ = 0;
   bool power_lost_ = false;
   FaultHook fault_hook_;
