@@ -184,5 +184,122 @@ TEST_F(ObjectModelTest, RegisterLinksAndDiscover) {
             "</5>,</5/0>,</5/0/1>;pmin=10,</5/0/2>,</5/0/8>;dim=2");
 }
 
+// ---- SenML JSON (LwM2M 1.1, content format 110) ----------------------------------------------
+
+std::string text_of(const Bytes& b) {
+  return std::string(b.begin(), b.end());
+}
+Bytes bytes_of(std::string_view s) {
+  return Bytes(s.begin(), s.end());
+}
+
+TEST(Lwm2mSenml, EncodesEveryValueKindWithABaseName) {
+  const std::vector<SenmlRecord> records{
+      {"/3/0/0", Value::string("Quectel")}, {"/3/0/9", Value::number(-5)},
+      {"/3/0/13", Value::time(1700000000)}, {"/3/0/20", Value::real_number(2.5)},
+      {"/3/0/21", Value::boolean(true)},    {"/3/0/22", Value::opaque(std::string("\xfb\xff", 2))},
+      {"/3/0/11/0", Value::number(0)}};
+  EXPECT_EQ(encode_senml("/3/0/", records),
+            R"([{"bn":"/3/0/","n":"0","vs":"Quectel"},{"n":"9","v":-5},)"
+            R"({"n":"13","v":1700000000},{"n":"20","v":2.5},{"n":"21","vb":true},)"
+            R"({"n":"22","vd":"-_8"},{"n":"11/0","v":0}])");
+  // A single resource: the base name is its path, no "n".
+  const SenmlRecord one{"/5/0/3", Value::number(2)};
+  EXPECT_EQ(encode_senml("/5/0/3", std::span(&one, 1)), R"([{"bn":"/5/0/3","v":2}])");
+  EXPECT_EQ(encode_senml("/5/0/", {}), "[]");
+}
+
+TEST(Lwm2mSenml, DecodesNamesValuesAndBaseFields) {
+  const auto r = decode_senml(
+      bytes_of(R"([{"bn":"/5/0/","n":"1","vs":"http://x/y"},{"n":"0","vd":"AAE="},)"
+               R"({"n":"9","v":3},{"bn":"/1/0/","n":"6","vb":false},{"n":"20","v":1.5},)"
+               R"({"n":"21","bv":10,"v":2},{"bn":"/3/0/0","bt":0,"t":0,"vs":"x"}])"));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 7u);
+  EXPECT_EQ((*r)[0], (SenmlRecord{"/5/0/1", Value::string("http://x/y")}));
+  EXPECT_EQ((*r)[1], (SenmlRecord{"/5/0/0", Value::opaque(std::string("\0\1", 2))}));
+  EXPECT_EQ((*r)[2], (SenmlRecord{"/5/0/9", Value::number(3)}));
+  EXPECT_EQ((*r)[3], (SenmlRecord{"/1/0/6", Value::boolean(false)}));
+  EXPECT_EQ((*r)[4], (SenmlRecord{"/1/0/20", Value::real_number(1.5)}));
+  EXPECT_EQ((*r)[5], (SenmlRecord{"/1/0/21", Value::real_number(12)}));
+  EXPECT_EQ((*r)[6], (SenmlRecord{"/3/0/0", Value::string("x")}));
+  // base64 / base64url, padding or not.
+  EXPECT_EQ(base64_decode("-_8"), std::string("\xfb\xff", 2));
+  EXPECT_EQ(base64_decode("+/8="), std::string("\xfb\xff", 2));
+  EXPECT_EQ(base64url_encode(std::string("\0\1", 2)), "AAE");
+  EXPECT_FALSE(base64_decode("A"));
+  EXPECT_FALSE(base64_decode("A*=="));
+}
+
+TEST(Lwm2mSenml, RefusesMalformedInput) {
+  for (const char* bad :
+       {"", "{}", "[1]", R"([{"n":"/1"}])", R"([{"n":"/1","v":1,"vs":"x"}])",
+        R"([{"n":"/1","v":"1"}])", R"([{"n":"/1","vd":"***"}])", "[{", R"([{"n":2,"v":1}])"})
+    EXPECT_FALSE(decode_senml(bytes_of(bad))) << bad;
+  EXPECT_TRUE(decode_senml(bytes_of("[]")));
+}
+
+TEST(Lwm2mSenml, ConvertsToTheResourceType) {
+  EXPECT_EQ(senml_as(Value::number(3), Type::Integer), Value::number(3));
+  EXPECT_EQ(senml_as(Value::real_number(3.0), Type::Integer), Value::number(3));
+  EXPECT_FALSE(senml_as(Value::real_number(3.5), Type::Integer));
+  EXPECT_EQ(senml_as(Value::number(3), Type::Float), Value::real_number(3));
+  EXPECT_EQ(senml_as(Value::number(7), Type::Time), Value::time(7));
+  EXPECT_FALSE(senml_as(Value::string("3"), Type::Integer));
+  EXPECT_FALSE(senml_as(Value::number(1), Type::Boolean));
+  EXPECT_EQ(senml_as(Value::string("a"), Type::Opaque), Value::opaque("a"));
+  EXPECT_FALSE(senml_as(Value::opaque("a"), Type::String));
+}
+
+TEST_F(ObjectModelTest, ReadsSenmlJsonOnlyWhen11) {
+  const std::vector<std::uint16_t> instance{5, 0};
+  written = "coap://h/p";
+  // LwM2M 1.0: 110 is not acceptable.
+  EXPECT_EQ(model.read(instance, format::kSenmlJson).code, 406);
+  auto c = model.read(instance, format::kSenmlJson, true);
+  EXPECT_EQ(c.code, 205);
+  EXPECT_EQ(c.format, format::kSenmlJson);
+  EXPECT_EQ(text_of(c.payload),
+            R"([{"bn":"/5/0/","n":"1","vs":"coap://h/p"},{"n":"8/0","v":0},{"n":"8/1","v":2}])");
+  c = model.read(std::vector<std::uint16_t>{3, 0, 0}, format::kSenmlJson, true);
+  EXPECT_EQ(text_of(c.payload), R"([{"bn":"/3/0/0","vs":"Quectel"}])");
+  c = model.read(std::vector<std::uint16_t>{5, 0, 8}, format::kSenmlJson, true);
+  EXPECT_EQ(text_of(c.payload), R"([{"bn":"/5/0/8/","n":"0","v":0},{"n":"1","v":2}])");
+  c = model.read(std::vector<std::uint16_t>{3}, format::kSenmlJson, true);
+  EXPECT_EQ(text_of(c.payload), R"([{"bn":"/3/","n":"0/0","vs":"Quectel"}])");
+  EXPECT_EQ(model.read(std::vector<std::uint16_t>{5, 0, 2}, format::kSenmlJson, true).code, 405);
+  // TLV stays the default for instances under 1.1 too.
+  EXPECT_EQ(model.read(instance, std::nullopt, true).format, format::kTlv);
+}
+
+TEST_F(ObjectModelTest, WritesSenmlJsonOnlyWhen11) {
+  const std::vector<std::uint16_t> uri{5, 0, 1};
+  const auto one = bytes_of(R"([{"bn":"/5/0/1","vs":"http://127.0.0.1/p.bin"}])");
+  EXPECT_EQ(model.write(uri, format::kSenmlJson, one), 415);  // 1.0
+  EXPECT_EQ(written, "");
+  EXPECT_EQ(model.write(uri, format::kSenmlJson, one, true), 204);
+  EXPECT_EQ(written, "http://127.0.0.1/p.bin");
+  // On the instance, names relative to a base name.
+  EXPECT_EQ(model.write(std::vector<std::uint16_t>{5, 0}, format::kSenmlJson,
+                        bytes_of(R"([{"bn":"/5/0/","n":"1","vs":"coap://x"}])"), true),
+            204);
+  EXPECT_EQ(written, "coap://x");
+  // Wrong type, outside the path, read-only, unknown resource, bad JSON: nothing written.
+  written.clear();
+  const std::vector<std::uint16_t> inst{5, 0};
+  EXPECT_EQ(model.write(uri, format::kSenmlJson, bytes_of(R"([{"bn":"/5/0/1","v":1}])"), true),
+            400);
+  EXPECT_EQ(model.write(uri, format::kSenmlJson, bytes_of(R"([{"bn":"/3/0/0","vs":"a"}])"), true),
+            400);
+  EXPECT_EQ(model.write(inst, format::kSenmlJson,
+                        bytes_of(R"([{"bn":"/5/0/","n":"1","vs":"a"},{"n":"8","v":1}])"), true),
+            405);
+  EXPECT_EQ(
+      model.write(inst, format::kSenmlJson, bytes_of(R"([{"bn":"/5/0/","n":"7","v":1}])"), true),
+      404);
+  EXPECT_EQ(model.write(uri, format::kSenmlJson, bytes_of("[{"), true), 400);
+  EXPECT_EQ(written, "");
+}
+
 }  // namespace
 }  // namespace bg95::lwm2m

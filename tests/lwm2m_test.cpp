@@ -5,6 +5,7 @@
 #include <regex>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "protocol/lwm2m/codec.hpp"
 #include "sim/firmware/image.hpp"
@@ -319,6 +320,47 @@ TEST_F(Lwm2mTest, FailuresSetTheUpdateResult) {
   EXPECT_EQ(read_text("/5/0/5"), "0");
   // Update while Idle.
   EXPECT_EQ(lwm2m_.execute("/5/0/2").code, 405);
+}
+
+TEST_F(Lwm2mTest, SenmlJsonWhenVersion11IsSelected) {
+  auto& port = start();
+  lwm2m_.wait_registration(1);
+  // LwM2M 1.0: SenML JSON is not acceptable, TLV is the default for an instance.
+  EXPECT_EQ(lwm2m_.read("/3/0", lwm2m::format::kSenmlJson).code, 406);
+  EXPECT_EQ(lwm2m_.read("/3/0").content_format, lwm2m::format::kTlv);
+  const std::string imei = lines_of(port.command("AT+CGSN\r")).at(0);
+  EXPECT_EQ(port.command("AT+QLWCFG=\"version\",1\r"), "\r\nOK\r\n");
+  port.command("AT+CFUN=1,1\r");
+  EXPECT_EQ(lwm2m_.wait_registration(2).version, "1.1");
+
+  const auto r = lwm2m_.read("/3/0", lwm2m::format::kSenmlJson);
+  ASSERT_EQ(r.code, 205);
+  EXPECT_EQ(r.content_format, lwm2m::format::kSenmlJson);
+  const auto j = nlohmann::json::parse(r.payload);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 6u);  // 0, 1, 2, 3, 11/0, 16; 4 (Reboot) is not readable
+  EXPECT_EQ(j[0], (nlohmann::json{{"bn", "/3/0/"}, {"n", "0"}, {"vs", "Quectel"}}));
+  EXPECT_EQ(j[1], (nlohmann::json{{"n", "1"}, {"vs", "BG95-M3"}}));
+  EXPECT_EQ(j[2], (nlohmann::json{{"n", "2"}, {"vs", imei}}));
+  EXPECT_EQ(j[3], (nlohmann::json{{"n", "3"}, {"vs", Packages::version_of(packages().source)}}));
+  EXPECT_EQ(j[4], (nlohmann::json{{"n", "11/0"}, {"v", 0}}));
+  EXPECT_EQ(j[5], (nlohmann::json{{"n", "16"}, {"vs", "U"}}));
+  // A single resource; TLV is still the default without Accept.
+  EXPECT_EQ(lwm2m_.read("/5/0/3", lwm2m::format::kSenmlJson).payload, R"([{"bn":"/5/0/3","v":0}])");
+  EXPECT_EQ(lwm2m_.read("/3/0").content_format, lwm2m::format::kTlv);
+
+  // Write of the Package URI in SenML JSON: the download starts.
+  const auto first = lwm2m_.observe("/5/0/3");
+  ASSERT_EQ(first.code, 205);
+  const std::string body = R"([{"bn":"/5/0/1","vs":")" + url("/update.bin") + R"("}])";
+  EXPECT_EQ(lwm2m_.write("/5/0/1", body, lwm2m::format::kSenmlJson).code, 204);
+  EXPECT_EQ(read_text("/5/0/1"), url("/update.bin"));
+  lwm2m_.wait_notification(first.token, "2", 30s);
+  EXPECT_EQ(read_text("/5/0/7"), packages().target_version);
+  // A value of the wrong type is a 4.00 and changes nothing.
+  EXPECT_EQ(lwm2m_.write("/5/0/1", R"([{"bn":"/5/0/1","v":1}])", lwm2m::format::kSenmlJson).code,
+            400);
+  EXPECT_EQ(read_text("/5/0/1"), url("/update.bin"));
 }
 
 class Lwm2mPskTest : public ::testing::Test {

@@ -596,6 +596,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     return out;
   }
 
+  // SenML JSON (110) is a content format of LwM2M 1.1 only.
+  bool senml() const { return config.version == "1.1"; }
+
   void handle(coap_resource_t* resource, const coap_pdu_t* request, const coap_string_t* query,
               coap_pdu_t* response) {
     const std::string path = path_of(resource);
@@ -621,7 +624,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         return set_payload(response, request, c.code, c.format, c.payload);
       }
       const auto observe = uint_option(request, COAP_OPTION_OBSERVE);
-      const auto c = model.read(ids, accept);
+      const auto c = model.read(ids, accept, senml());
       if (observe && c.code == code::kContent) {
         if (*observe == 0) {
           start_observation(path);
@@ -643,7 +646,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       }
       if (auto b1 = uint_option(request, COAP_OPTION_BLOCK1))
         return block_write(*b1, path, ids, r, payload, response);
-      return coap_pdu_set_code(response, pdu_code(model.write(ids, content_format, payload)));
+      return coap_pdu_set_code(response,
+                               pdu_code(model.write(ids, content_format, payload, senml())));
     }
     coap_pdu_set_code(response, pdu_code(code::kMethodNotAllowed));
   }

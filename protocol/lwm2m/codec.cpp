@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 namespace bg95::lwm2m {
 namespace {
 
@@ -317,6 +319,184 @@ std::string format_path(std::span<const std::uint16_t> ids) {
   for (const auto id : ids)
     out += "/" + std::to_string(id);
   return out.empty() ? "/" : out;
+}
+
+}  // namespace bg95::lwm2m
+
+// ---- SenML JSON --------------------------------------------------------------------------------
+
+namespace bg95::lwm2m {
+
+std::string base64url_encode(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const auto n = static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[i])) << 16 |
+                   static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[i + 1])) << 8 |
+                   static_cast<std::uint8_t>(bytes[i + 2]);
+    for (int s = 18; s >= 0; s -= 6)
+      out.push_back(kAlphabet[(n >> s) & 0x3f]);
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t n = static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[i])) << 16;
+    if (rest == 2) n |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[i + 1])) << 8;
+    out.push_back(kAlphabet[(n >> 18) & 0x3f]);
+    out.push_back(kAlphabet[(n >> 12) & 0x3f]);
+    if (rest == 2) out.push_back(kAlphabet[(n >> 6) & 0x3f]);
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  while (!text.empty() && text.back() == '=')
+    text.remove_suffix(1);
+  if (text.size() % 4 == 1) return std::nullopt;
+  auto digit = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+  };
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const char c : text) {
+    const int d = digit(c);
+    if (d < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(d);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xffu));
+    }
+  }
+  return out;
+}
+
+std::string encode_senml(std::string_view base_name, std::span<const SenmlRecord> records) {
+  nlohmann::json array = nlohmann::json::array();
+  bool first = true;
+  for (const auto& r : records) {
+    nlohmann::json j = nlohmann::json::object();
+    if (first) j["bn"] = std::string(base_name);
+    first = false;
+    std::string_view name = r.name;
+    if (name.starts_with(base_name)) name.remove_prefix(base_name.size());
+    if (!name.empty()) j["n"] = std::string(name);
+    switch (r.value.type) {
+      case Type::Integer:
+      case Type::Time:
+        j["v"] = r.value.integer;
+        break;
+      case Type::Float:
+        j["v"] = r.value.real;
+        break;
+      case Type::Boolean:
+        j["vb"] = r.value.integer != 0;
+        break;
+      case Type::String:
+        j["vs"] = r.value.bytes;
+        break;
+      case Type::Opaque:
+        j["vd"] = base64url_encode(r.value.bytes);
+        break;
+      case Type::None:
+        break;
+    }
+    array.push_back(std::move(j));
+  }
+  return array.dump();
+}
+
+std::optional<std::vector<SenmlRecord>> decode_senml(std::span<const std::uint8_t> bytes) {
+  const auto j = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_array()) return std::nullopt;
+  std::vector<SenmlRecord> out;
+  std::string base_name;
+  double base_value = 0;
+  for (const auto& rec : j) {
+    if (!rec.is_object()) return std::nullopt;
+    if (const auto bn = rec.find("bn"); bn != rec.end()) {
+      if (!bn->is_string()) return std::nullopt;
+      base_name = bn->get<std::string>();
+    }
+    if (const auto bv = rec.find("bv"); bv != rec.end()) {
+      if (!bv->is_number()) return std::nullopt;
+      base_value = bv->get<double>();
+    }
+    SenmlRecord r;
+    r.name = base_name;
+    if (const auto n = rec.find("n"); n != rec.end()) {
+      if (!n->is_string()) return std::nullopt;
+      r.name += n->get<std::string>();
+    }
+    int values = 0;
+    if (const auto v = rec.find("v"); v != rec.end()) {
+      if (!v->is_number()) return std::nullopt;
+      ++values;
+      if (v->is_number_integer() && base_value == 0) {
+        r.value = Value::number(v->get<std::int64_t>());
+      } else {
+        r.value = Value::real_number(v->get<double>() + base_value);
+      }
+    }
+    if (const auto v = rec.find("vs"); v != rec.end()) {
+      if (!v->is_string()) return std::nullopt;
+      ++values;
+      r.value = Value::string(v->get<std::string>());
+    }
+    if (const auto v = rec.find("vb"); v != rec.end()) {
+      if (!v->is_boolean()) return std::nullopt;
+      ++values;
+      r.value = Value::boolean(v->get<bool>());
+    }
+    if (const auto v = rec.find("vd"); v != rec.end()) {
+      if (!v->is_string()) return std::nullopt;
+      auto data = base64_decode(v->get<std::string>());
+      if (!data) return std::nullopt;
+      ++values;
+      r.value = Value::opaque(std::move(*data));
+    }
+    if (values != 1) return std::nullopt;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::optional<Value> senml_as(const Value& decoded, Type type) {
+  switch (type) {
+    case Type::Integer:
+    case Type::Time:
+      if (decoded.type == Type::Integer) return Value{type, decoded.integer, 0, {}};
+      if (decoded.type == Type::Float && std::trunc(decoded.real) == decoded.real &&
+          std::fabs(decoded.real) < 9.2e18)
+        return Value{type, static_cast<std::int64_t>(decoded.real), 0, {}};
+      return std::nullopt;
+    case Type::Float:
+      if (decoded.type == Type::Float) return decoded;
+      if (decoded.type == Type::Integer)
+        return Value::real_number(static_cast<double>(decoded.integer));
+      return std::nullopt;
+    case Type::Boolean:
+      if (decoded.type == Type::Boolean) return decoded;
+      return std::nullopt;
+    case Type::String:
+      if (decoded.type == Type::String) return decoded;
+      return std::nullopt;
+    case Type::Opaque:
+      if (decoded.type == Type::Opaque || decoded.type == Type::String)
+        return Value::opaque(decoded.bytes);
+      return std::nullopt;
+    case Type::None:
+      return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace bg95::lwm2m

@@ -19,7 +19,8 @@ inline constexpr std::uint16_t kText = 0;
 inline constexpr std::uint16_t kLink = 40;
 inline constexpr std::uint16_t kOpaque = 42;
 inline constexpr std::uint16_t kTlv = 11542;
-inline constexpr std::uint16_t kTlvOld = 1542;  // pre-registration number some servers send
+inline constexpr std::uint16_t kTlvOld = 1542;    // pre-registration number some servers send
+inline constexpr std::uint16_t kSenmlJson = 110;  // application/senml+json (LwM2M 1.1 only)
 }  // namespace format
 
 using Bytes = std::vector<std::uint8_t>;
@@ -85,6 +86,30 @@ struct Link {
 std::string format_links(std::span<const Link> links);
 // Lenient parser (for the test server and the codec tests); nullopt on a syntax error.
 std::optional<std::vector<Link>> parse_links(std::string_view text);
+
+// ---- SenML JSON (RFC 8428) as LwM2M 1.1 uses it (OMA-TS-LightweightM2M_Core-V1_1, 7.4.4).
+// One record: its full name (base name + name, e.g. "/3/0/0" or "/3/0/11/0") and its value:
+// "v" (Integer, Float, Time), "vs" (String), "vb" (Boolean), "vd" (Opaque, base64url).
+struct SenmlRecord {
+  std::string name;
+  Value value;
+  friend bool operator==(const SenmlRecord&, const SenmlRecord&) = default;
+};
+// A JSON array; the first record carries "bn" = base_name and every record "n" = the rest of
+// its name (no "n" when the name equals the base name). Every name must start with base_name.
+std::string encode_senml(std::string_view base_name, std::span<const SenmlRecord> records);
+// Parses a SenML JSON array, resolving bn + n (a "bn" holds for the records that follow it) and
+// adding "bv" to numeric "v". Decoded "v" values are Integer when the JSON number is integral,
+// else Float; "vd" is decoded from base64 / base64url (padding optional). nullopt on malformed
+// JSON, a record without a value or with more than one, a bad base64 string.
+std::optional<std::vector<SenmlRecord>> decode_senml(std::span<const std::uint8_t> bytes);
+// A decoded value as the resource's type: Integer / Time from an integral number, Float from any
+// number, Boolean from "vb", String from "vs", Opaque from "vd" (or "vs"); else nullopt.
+std::optional<Value> senml_as(const Value& decoded, Type type);
+// RFC 4648 section 5 without padding, as RFC 8428 section 4.3 writes "vd".
+std::string base64url_encode(std::string_view bytes);
+// Either alphabet, padding optional; nullopt on a bad character or length.
+std::optional<std::string> base64_decode(std::string_view text);
 
 // ---- paths
 // "/5/0/3" -> {5, 0, 3}; "" or "/" -> {}; nullopt for a non-numeric or > 65534 segment.

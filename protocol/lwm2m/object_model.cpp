@@ -1,5 +1,7 @@
 #include "protocol/lwm2m/object_model.hpp"
 
+#include <algorithm>
+
 namespace bg95::lwm2m {
 namespace {
 
@@ -44,9 +46,10 @@ std::optional<Tlv> ObjectModel::resource_tlv(const Resource& r) const {
 }
 
 ObjectModel::Content ObjectModel::read(std::span<const std::uint16_t> path,
-                                       std::optional<std::uint16_t> accept) const {
+                                       std::optional<std::uint16_t> accept, bool senml) const {
   Content c;
   if (!exists(path)) return {code::kNotFound, 0, {}};
+  if (senml && accept && *accept == format::kSenmlJson) return read_senml(path);
   if (accept && !is_tlv(accept) && *accept != format::kText && *accept != format::kOpaque)
     return {code::kNotAcceptable, 0, {}};
   if (path.size() == 3) {
@@ -120,9 +123,11 @@ int ObjectModel::write_resource(const Resource& r, std::optional<std::uint16_t> 
 
 int ObjectModel::write(std::span<const std::uint16_t> path,
                        std::optional<std::uint16_t> content_format,
-                       std::span<const std::uint8_t> payload) const {
+                       std::span<const std::uint8_t> payload, bool senml) const {
   if (!exists(path)) return code::kNotFound;
   if (path.size() == 1) return code::kMethodNotAllowed;
+  if (senml && content_format && *content_format == format::kSenmlJson)
+    return write_senml(path, payload);
   if (path.size() == 3) return write_resource(*find(path), content_format, payload);
   // An instance: TLV of its resources.
   if (!is_tlv(content_format)) return code::kUnsupportedFormat;
@@ -141,6 +146,83 @@ int ObjectModel::write(std::span<const std::uint16_t> path,
     const Tlv one{Tlv::Kind::Resource, t.id, t.value, {}};
     const Bytes bytes = encode_tlv(std::span(&one, 1));
     const int rc = write_resource(r, format::kTlv, bytes);
+    if (rc != code::kChanged) return rc;
+  }
+  return code::kChanged;
+}
+
+ObjectModel::Content ObjectModel::read_senml(std::span<const std::uint16_t> path) const {
+  // Base name: the path asked for, with a trailing "/" unless it is a single resource; every
+  // record's name is relative to it (OMA-TS-LightweightM2M_Core-V1_1, 7.4.4).
+  std::vector<SenmlRecord> records;
+  auto add_resource = [&](const std::string& prefix, const Resource& r) {
+    if ((r.ops & kRead) == 0) return;
+    const std::string name = prefix + std::to_string(r.id);
+    if (r.multiple) {
+      if (!r.read_instances) return;
+      for (const auto& [id, v] : r.read_instances())
+        records.push_back({name + "/" + std::to_string(id), v});
+    } else if (r.read) {
+      records.push_back({name, r.read()});
+    }
+  };
+  auto add_instance = [&](std::uint16_t oid, std::uint16_t iid, const Instance& inst) {
+    const std::string prefix = "/" + std::to_string(oid) + "/" + std::to_string(iid) + "/";
+    for (const auto& [rid, r] : inst.resources)
+      add_resource(prefix, r);
+  };
+  std::string base = format_path(path);
+  if (path.size() == 3) {
+    const Resource& r = *find(path);
+    if ((r.ops & kRead) == 0 || (!r.multiple && !r.read)) return {code::kMethodNotAllowed, 0, {}};
+    add_resource("/" + std::to_string(path[0]) + "/" + std::to_string(path[1]) + "/", r);
+    if (r.multiple) base += "/";
+  } else {
+    base += "/";
+    const Object& o = objects_.at(path[0]);
+    for (const auto& [iid, inst] : o.instances)
+      if (path.size() == 1 || iid == path[1]) add_instance(path[0], iid, inst);
+  }
+  Content c;
+  c.format = format::kSenmlJson;
+  const std::string text = encode_senml(base, records);
+  c.payload.assign(text.begin(), text.end());
+  return c;
+}
+
+int ObjectModel::write_value(const Resource& r, const Value& decoded) {
+  if ((r.ops & kWrite) == 0) return code::kMethodNotAllowed;
+  const auto v = senml_as(decoded, r.type);
+  if (!v) return code::kBadRequest;
+  if (r.write_stream) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(v->bytes.data());
+    return r.write_stream(0, std::span(p, v->bytes.size()), true);
+  }
+  if (!r.write) return code::kMethodNotAllowed;
+  return r.write(*v);
+}
+
+int ObjectModel::write_senml(std::span<const std::uint16_t> path,
+                             std::span<const std::uint8_t> payload) const {
+  const auto records = decode_senml(payload);
+  if (!records || records->empty()) return code::kBadRequest;
+  // Resolve and check every record first: all of them must name a single resource at or under
+  // the path written.
+  std::vector<std::pair<const Resource*, const Value*>> writes;
+  for (const auto& rec : *records) {
+    const auto ids = parse_path(rec.name);
+    if (!ids || ids->size() < path.size() || !std::equal(path.begin(), path.end(), ids->begin()))
+      return code::kBadRequest;
+    if (ids->size() == 4) return code::kMethodNotAllowed;  // no writable multiple resources
+    if (ids->size() != 3) return code::kBadRequest;
+    const Resource* r = find(*ids);
+    if (r == nullptr) return code::kNotFound;
+    if ((r->ops & kWrite) == 0) return code::kMethodNotAllowed;
+    if (!senml_as(rec.value, r->type)) return code::kBadRequest;
+    writes.emplace_back(r, &rec.value);
+  }
+  for (const auto& [r, v] : writes) {
+    const int rc = write_value(*r, *v);
     if (rc != code::kChanged) return rc;
   }
   return code::kChanged;

@@ -123,10 +123,13 @@ class ObjectModel {
   // Read (GET). accept: the Accept option when present. A single resource reads as text/plain
   // (opaque for Opaque) unless TLV is asked for; instances, objects and multiple resources read
   // as TLV. 4.05 for a resource that cannot be read, 4.06 for an impossible Accept.
-  Content read(std::span<const std::uint16_t> path, std::optional<std::uint16_t> accept) const;
-  // Write (PUT: replace, POST: partial update on an instance). 2.04 when done.
+  // senml: LwM2M 1.1 is in use, so Accept 110 reads as SenML JSON (1.0: 4.06).
+  Content read(std::span<const std::uint16_t> path, std::optional<std::uint16_t> accept,
+               bool senml = false) const;
+  // Write (PUT: replace, POST: partial update on an instance). 2.04 when done. senml: SenML
+  // JSON payloads (110) are taken (1.0: 4.15).
   int write(std::span<const std::uint16_t> path, std::optional<std::uint16_t> content_format,
-            std::span<const std::uint8_t> payload) const;
+            std::span<const std::uint8_t> payload, bool senml = false) const;
   // Execute (POST on a resource).
   int execute(std::span<const std::uint16_t> path, std::string_view arguments) const;
   // Discover (GET with Accept: link format).
@@ -136,6 +139,9 @@ class ObjectModel {
 
  private:
   std::optional<Tlv> resource_tlv(const Resource& r) const;
+  Content read_senml(std::span<const std::uint16_t> path) const;
+  int write_senml(std::span<const std::uint16_t> path, std::span<const std::uint8_t> payload) const;
+  static int write_value(const Resource& r, const Value& v);
   int write_resource(const Resource& r, std::optional<std::uint16_t> content_format,
                      std::span<const std::uint8_t> payload) const;
   std::map<std::uint16_t, Object> objects_;
