@@ -12,6 +12,7 @@ Usage: scripts/bench_fleet.py [--build build] [--counts 10,100,1000] [--csv out.
 import argparse
 import http.server
 import os
+import re
 import resource
 import select
 import subprocess
@@ -92,7 +93,8 @@ def run(build, n, tmp, server_port, target_revision):
                 bufs[fd] += os.read(fd, 65536)
             except BlockingIOError:
                 continue
-            if b"+QIND: SMS DONE\r\n" in bufs[fd]:
+            # Done: rebooted on the new image, or the download failed (then no reboot comes).
+            if b"+QIND: SMS DONE\r\n" in bufs[fd] or re.search(rb'"HTTPEND",[1-9]', bufs[fd]):
                 pending.discard(fd)
     wall = time.monotonic() - t1
     cpu = cpu_s(proc.pid) - cpu0
@@ -116,7 +118,9 @@ def run(build, n, tmp, server_port, target_revision):
     proc.wait()
     for fd in fds:
         os.close(fd)
-    return dict(n=n, startup_s=startup, idle_rss_mb=idle_rss / 1024, rss_per_module_kb=idle_rss / n,
+    failed = [re.search(rb'"HTTPEND",(\d+)', bufs[fd]) for fd in fds]
+    errors = sorted({int(m.group(1)) for m in failed if m and m.group(1) != b"0"})
+    return dict(n=n, startup_s=startup, errors=" ".join(map(str, errors)) or "-", idle_rss_mb=idle_rss / 1024, rss_per_module_kb=idle_rss / n,
                 dfota_wall_s=wall, dfota_cpu_s=cpu, peak_rss_mb=peak / 1024, end0=ok_end,
                 target_revision=ok_rev)
 
@@ -147,13 +151,16 @@ def main():
             def log_message(self, *args):
                 pass
 
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 4096  # a thousand modules connect at once
+
+        server = Server(("127.0.0.1", 0), Quiet)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         rows = [run(a.build, int(n), tmp, server.server_address[1], revision) for n in a.counts.split(",")]
         server.shutdown()
     cols = ["n", "startup_s", "idle_rss_mb", "rss_per_module_kb", "dfota_wall_s", "dfota_cpu_s",
-            "peak_rss_mb", "end0", "target_revision"]
+            "peak_rss_mb", "end0", "target_revision", "errors"]
     print(" ".join(f"{c:>17}" for c in cols))
     for r in rows:
         print(" ".join(f"{r[c]:>17.2f}" if isinstance(r[c], float) else f"{r[c]:>17}" for c in cols))
