@@ -125,11 +125,40 @@ def run(build, n, tmp, server_port, target_revision):
                 target_revision=ok_rev)
 
 
+def merge_results(path, rows):
+    """Replaces the "fleet" rows of scripts/bench.sh's CSV with these measurements, so that
+    scripts/plot_performance.py plots them."""
+    import csv
+    with open(path) as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames
+        kept = [r for r in reader if r["group"] != "fleet"]
+    new = []
+    for r in rows:
+        n = r["n"]
+        note = f"{r['end0']}/{n} END,0; {r['target_revision']}/{n} target revision; 1 MiB images"
+        for figure, value, unit in (
+                ("wall time of N concurrent DFOTAs", f"{r['dfota_wall_s']:.2f}", "s"),
+                ("CPU time of N concurrent DFOTAs", f"{r['dfota_cpu_s']:.2f}", "s"),
+                ("peak RSS", f"{r['peak_rss_mb']:.1f}", "MiB"),
+                ("RSS per idle module", f"{r['rss_per_module_kb'] / 1024:.3f}", "MiB")):
+            new.append(dict(group="fleet", figure=f"fleet N={n}: {figure}", value=value, unit=unit,
+                            baseline="", baseline_value="", ratio="", target="", met="-", runs="1",
+                            note=note if "DFOTA" in figure else f"idle total {r['idle_rss_mb']:.1f} MiB; "
+                                                              f"start-up {r['startup_s']:.2f} s"))
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        for r in new + kept:
+            w.writerow(r)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
     ap.add_argument("--counts", default="10,100,1000")
     ap.add_argument("--csv")
+    ap.add_argument("--results", help="merge the fleet rows into this bench/results.csv")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -164,6 +193,8 @@ def main():
     print(" ".join(f"{c:>17}" for c in cols))
     for r in rows:
         print(" ".join(f"{r[c]:>17.2f}" if isinstance(r[c], float) else f"{r[c]:>17}" for c in cols))
+    if a.results:
+        merge_results(a.results, rows)
     if a.csv:
         with open(a.csv, "w") as f:
             f.write(",".join(cols) + "\n")
