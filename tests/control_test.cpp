@@ -325,7 +325,11 @@ TEST_F(ControlTest, SelectorsHelpAndModules) {
   Client c(server->path());
   EXPECT_EQ(request(c, "@0 status").rfind("OK power=normal ", 0), 0u);
   EXPECT_EQ(request(c, "@1 status"), "ERR no module @1 (there is 1)");
-  EXPECT_EQ(request(c, "@x status"), "ERR bad selector \"@x\" (use @<index> or @all)");
+  EXPECT_EQ(request(c, "@x status"),
+            "ERR bad selector \"@x\" (use @<index>, @<i>,<j>-<k> or @all)");
+  EXPECT_EQ(request(c, "@0, status").rfind("ERR bad selector", 0), 0u);
+  EXPECT_EQ(request(c, "@2-1 status").rfind("ERR bad selector", 0), 0u);
+  EXPECT_EQ(request(c, "@0,1 status"), "ERR no module @1 (there is 1)");
   EXPECT_EQ(request(c, "@all"), "ERR a selector needs a command (try help)");
   EXPECT_EQ(request(c, "@all status").rfind("OK 0.power=normal 0.mode=command ", 0), 0u);
   EXPECT_EQ(request(c, "modules"), "OK count=1");

@@ -164,10 +164,36 @@ void clear_stale_socket(const fs::path& path, uid_t owner) {
 
 // ---- requests
 
+// Which modules a request acts on: one (@3, or none given: @0), a set (@1,3,5-9) or all.
 struct Selector {
   bool all = false;
-  std::size_t index = 0;
+  std::vector<std::size_t> indices{0};
+  bool single() const { return !all && indices.size() == 1; }
 };
+
+std::optional<int> parse_uint(std::string_view s, int max);
+
+// "1,3,5-9": indices in the order given, ranges expanded, duplicates dropped; at most 100000.
+std::optional<std::vector<std::size_t>> parse_set(std::string_view s) {
+  std::vector<std::size_t> out;
+  while (!s.empty()) {
+    const std::size_t comma = s.find(',');
+    const std::string_view item = s.substr(0, comma);
+    const std::size_t dash = item.find('-');
+    const auto lo = parse_uint(item.substr(0, dash), 999999);
+    const auto hi = dash == std::string_view::npos ? lo : parse_uint(item.substr(dash + 1), 999999);
+    if (!lo || !hi || *hi < *lo || out.size() + static_cast<std::size_t>(*hi - *lo) > 100000)
+      return std::nullopt;
+    for (int i = *lo; i <= *hi; ++i)
+      if (std::find(out.begin(), out.end(), static_cast<std::size_t>(i)) == out.end())
+        out.push_back(static_cast<std::size_t>(i));
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+    if (s.empty()) return std::nullopt;  // a trailing comma
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
 
 std::optional<int> parse_uint(std::string_view s, int max) {
   if (s.empty() || s.size() > 9) return std::nullopt;
@@ -478,10 +504,11 @@ std::string ControlServer::Impl::handle(std::string_view line) {
     const std::string_view sel = std::string_view(words[0]).substr(1);
     if (sel == "all") {
       selector.all = true;
-    } else if (const auto n = parse_uint(sel, 999999)) {
-      selector.index = static_cast<std::size_t>(*n);
+    } else if (auto set = parse_set(sel)) {
+      selector.indices = std::move(*set);
     } else {
-      return err(fmt::format("bad selector \"{}\" (use @<index> or @all)", printable(words[0])));
+      return err(fmt::format("bad selector \"{}\" (use @<index>, @<i>,<j>-<k> or @all)",
+                             printable(words[0])));
     }
     words.erase(words.begin());
     if (words.empty()) return err("a selector needs a command (try help)");
@@ -492,7 +519,7 @@ std::string ControlServer::Impl::handle(std::string_view line) {
 
   if (cmd == "help" && argc == 0)
     return "OK " + format_pair("commands", kHelp) + " " +
-           format_pair("selector", "@<index>|@all (default @0)");
+           format_pair("selector", "@<index>|@<i>,<j>-<k>|@all (default @0)");
   if (cmd == "modules" && argc == 0) return fmt::format("OK count={}", targets.size());
 
   // Everything else acts on modules.
@@ -550,16 +577,20 @@ std::string ControlServer::Impl::handle(std::string_view line) {
   }
 
   if (targets.empty()) return err("no module");
-  if (!selector.all && selector.index >= targets.size())
-    return err(fmt::format("no module @{} (there {} {})", selector.index,
-                           targets.size() == 1 ? "is" : "are", targets.size()));
-  const std::size_t first = selector.all ? 0 : selector.index;
-  const std::size_t last = selector.all ? targets.size() : selector.index + 1;
-  // With @all, status keys carry the module's index ("0.power=normal"); without, they are
-  // plain, even when @0 was given.
-  const bool prefixed = selector.all;
+  if (selector.all) {
+    selector.indices.resize(targets.size());
+    for (std::size_t i = 0; i < targets.size(); ++i)
+      selector.indices[i] = i;
+  }
+  for (const std::size_t i : selector.indices)
+    if (i >= targets.size())
+      return err(fmt::format("no module @{} (there {} {})", i, targets.size() == 1 ? "is" : "are",
+                             targets.size()));
+  // With @all or a set, status keys carry the module's index ("0.power=normal"); with one
+  // module, they are plain, even when @0 was given.
+  const bool prefixed = !selector.single();
   std::string out = "OK";
-  for (std::size_t i = first; i < last; ++i) {
+  for (const std::size_t i : selector.indices) {
     ControlTarget& t = *targets[i];
     try {
       if (is_status) {
@@ -568,7 +599,7 @@ std::string ControlServer::Impl::handle(std::string_view line) {
         action(t);
       }
     } catch (const std::exception& e) {
-      return err(selector.all ? fmt::format("@{}: {}", i, e.what()) : std::string(e.what()));
+      return err(prefixed ? fmt::format("@{}: {}", i, e.what()) : std::string(e.what()));
     }
   }
   return out;
