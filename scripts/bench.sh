@@ -11,7 +11,8 @@
 #   BG95SIM_BUILD_DIR=DIR    build directory (default build/, RelWithDebInfo)
 #   BG95_BENCH_NO_SETUP=1    skip scripts/setup.sh (packages, full build); build only what
 #                            the benchmarks need
-#   BG95_BENCH_ONLY="at com" run only these programs (at com memory delta dfota)
+#   BG95_BENCH_ONLY="at com" run only these (at com memory delta dfota fleet)
+#   BG95_BENCH_FLEET=10,100   fleet sizes for scripts/bench_fleet.py (default 10,100,1000)
 #
 # The machine is measured as it is: close other work first, and read the load that the
 # script prints with the table.
@@ -37,7 +38,7 @@ for tool in zstd curl bsdiff xdelta3; do
   command -v "$tool" >/dev/null || echo "bench: $tool is missing; its baseline rows stay empty" >&2
 done
 
-only="${BG95_BENCH_ONLY:-at com memory delta dfota}"
+only="${BG95_BENCH_ONLY:-at com memory delta dfota fleet}"
 mkdir -p "$(dirname "$csv")"
 echo "group,figure,value,unit,baseline,baseline_value,ratio,target,met,runs,note" >"$csv"
 status=0
@@ -47,6 +48,14 @@ for p in "${programs[@]}"; do
   [[ " $only " == *" $short "* ]] || continue
   "$build/bench/$p" >>"$csv" || { echo "bench: $p failed" >&2; status=1; }
 done
+
+# The fleet: N = 10, 100, 1000 modules all running a whole DFOTA at once (replaces the
+# "fleet" rows, which bench_memory leaves for it).
+if [[ " $only " == *" fleet "* ]]; then
+  python3 "$here/scripts/bench_fleet.py" --build "$build" \
+    --counts "${BG95_BENCH_FLEET:-10,100,1000}" --results "$csv" >&2 ||
+    { echo "bench: bench_fleet.py failed" >&2; status=1; }
+fi
 
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo
