@@ -151,6 +151,18 @@ TEST_F(Lwm2mTest, RegistersWithItsObjectsAndAnswersReads) {
   lwm2m_.wait_registration(2);
 }
 
+TEST_F(Lwm2mTest, UpdatesTheRegistrationBeforeTheLifetimeRunsOut) {
+  start({"--lwm2m-lifetime", "4"});
+  const auto reg = lwm2m_.wait_registration(1);
+  EXPECT_EQ(reg.lifetime, "4");
+  // Unasked, at three quarters of the lifetime (3 s), and again after that.
+  const auto t0 = std::chrono::steady_clock::now();
+  const int first = lwm2m_.wait_update(0, std::chrono::seconds(10));
+  EXPECT_GE(first, 1);
+  EXPECT_GE(lwm2m_.wait_update(first, std::chrono::seconds(10)), first + 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(9));
+}
+
 TEST_F(Lwm2mTest, ConfigurationCommandsAreKept) {
   auto& port = start();
   lwm2m_.wait_registration(1);
