@@ -73,8 +73,8 @@ bg95::ModuleConfig make_config(const Options& o) {
   c.network.accepted_apn = o.accepted_apn;
   c.default_image_size = o.firmware_size;
   c.guard_time = std::chrono::milliseconds(o.guard_ms);
-  c.percent_sign = o.percent_sign;
-  c.coap_progress = o.coap_progress;
+  c.dialect.percent_sign = o.percent_sign;
+  c.dialect.coap_progress = o.coap_progress;
   c.download_idle_timeout =
       std::chrono::milliseconds(static_cast<long>(o.download_timeout_s * 1000));
   c.power_cut_at_update_percent = o.cut_at_update;

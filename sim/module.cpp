@@ -38,6 +38,26 @@ std::string recreate_hint() {
 
 }  // namespace
 
+const char* power_event_name(PowerEvent e) {
+  switch (e) {
+    case PowerEvent::On:
+      return "power on";
+    case PowerEvent::Booted:
+      return "booted";
+    case PowerEvent::BootFailed:
+      return "boot failed";
+    case PowerEvent::DfotaMode:
+      return "DFOTA mode";
+    case PowerEvent::Restart:
+      return "restart";
+    case PowerEvent::Off:
+      return "power off";
+    case PowerEvent::Cut:
+      return "power cut";
+  }
+  return "power";
+}
+
 const char* power_state_name(PowerState s) {
   switch (s) {
     case PowerState::Off:
@@ -62,9 +82,7 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
       supervisor_timer_(executor) {
   open_state();
   dfota_ = std::make_unique<dfota::DfotaService>(
-      *this, dfota::DfotaOptions{.percent_sign = config_.percent_sign,
-                                 .download_idle_timeout = config_.download_idle_timeout,
-                                 .coap_progress = config_.coap_progress});
+      *this, dfota::DfotaOptions{.download_idle_timeout = config_.download_idle_timeout});
   lwm2m_ = std::make_unique<lwm2m::Lwm2mService>(*this);
   make_port("uart");
   services::add_all(commands_, *this);
@@ -88,6 +106,18 @@ Module::AtPort& Module::make_port(std::string name) {
       });
   p.engine->set_accepting(power_ == PowerState::Normal);
   p.engine->set_guard_time(config_.guard_time);
+  p.engine->set_coalesce_urcs(config_.dialect.coalesce_urcs);
+  p.engine->set_observer(
+      {.on_command_line = {},
+       .on_command =
+           [this, &p](std::string_view command) {
+             notify([&](ModuleObserver& o) { o.on_command(p.name, command); });
+           },
+       .intercept = [this, &p](std::string_view command) -> std::optional<at::Interception> {
+         for (ModuleObserver* o : observers_)
+           if (auto i = o->intercept(p.name, command)) return i;
+         return std::nullopt;
+       }});
   ports_.push_back(std::move(port));
   return p;
 }
@@ -134,6 +164,7 @@ void Module::open_state() {
   } else {
     settings_.model = config_.model.empty() ? "BG95-M3" : config_.model;
     settings_.identity = state::default_identity(config_.index);
+    settings_.saved_profile = factory_profile();
     state::save_settings(settings_file, settings_);
   }
   if (!firmware::known_model(settings_.model))
@@ -145,6 +176,9 @@ void Module::open_state() {
   } catch (const flash::FlashError& e) {
     throw state::StateError(e.what() + recreate_hint());
   }
+  // Every program and erase passes here: the control interface's fault, then the observers'.
+  flash_->set_fault_hook(
+      [this](const flash::FlashOp& op, std::uint64_t index) { return flash_fault(op, index); });
   flash::PartitionView header(*flash_, layout_.header);
   const auto signature = flash_signature(layout_);
   std::vector<std::uint8_t> first(signature.size());
@@ -195,11 +229,31 @@ void Module::host_input(std::size_t port, std::string_view bytes) {
 
 void Module::log(std::string_view event) {
   if (logger_) logger_(event);
+  notify([&](ModuleObserver& o) { o.on_log(event); });
+}
+
+void Module::power_event(PowerEvent event) {
+  notify([&](ModuleObserver& o) { o.on_power(event); });
+}
+
+void Module::add_observer(ModuleObserver* observer) {
+  observers_.push_back(observer);
+}
+
+void Module::remove_observer(ModuleObserver* observer) {
+  std::erase(observers_, observer);
+}
+
+at::DteProfile Module::factory_profile() const {
+  at::DteProfile p;
+  p.echo = config_.dialect.echo;
+  return p;
 }
 
 void Module::emit_urc(std::string_view text) {
   // URCs go to every port that is there; in DFOTA mode only the UART is (the note, 2.2.1.1).
   if (power_ != PowerState::Normal && power_ != PowerState::Dfota) return;
+  notify([&](ModuleObserver& o) { o.on_urc(text); });
   for (auto& p : ports_)
     if (p->present) p->engine->emit_urc(text);
 }
@@ -212,6 +266,7 @@ void Module::power_on() {
   reset_ports(false);
   dfota_->on_power_on();
   log("power on");
+  power_event(PowerEvent::On);
   timer_.expires_after(config_.timing.boot());
   timer_.async_wait([this, life = life_](boost::system::error_code ec) {
     if (!ec && life == life_) finish_boot();
@@ -233,6 +288,7 @@ void Module::finish_boot() {
     // A real module with a broken image prints nothing at all.
     log("firmware does not boot: " + image.error());
     power_ = PowerState::Off;
+    power_event(PowerEvent::BootFailed);
     return;
   }
   running_image_ = std::move(*image);
@@ -246,6 +302,7 @@ void Module::finish_boot() {
   set_usb_present(true);
   if (baud_observer_) baud_observer_(settings_.ipr);
   log(fmt::format("booted {}", running_image_.full_version));
+  power_event(PowerEvent::Booted);
   print_banner(0);
   lwm2m_->on_boot();
 }
@@ -269,6 +326,16 @@ void Module::print_banner(std::size_t line) {
 
 void Module::power_cut() {
   if (power_ == PowerState::Off) return;
+  go_dark("power cut", PowerEvent::Cut);
+}
+
+void Module::power_off() {
+  if (power_ == PowerState::Off) return;
+  save_settings();
+  go_dark("power off", PowerEvent::Off);
+}
+
+void Module::go_dark(std::string_view why, PowerEvent event) {
   lwm2m_->on_power_lost();
   dfota_->on_power_lost();
   ++life_;
@@ -276,13 +343,8 @@ void Module::power_cut() {
   reset_ports(false);
   power_ = PowerState::Off;
   network_.set_radio(false);
-  log("power cut");
-}
-
-void Module::power_off() {
-  if (power_ == PowerState::Off) return;
-  save_settings();
-  power_cut();
+  log(why);
+  power_event(event);
 }
 
 void Module::reset() {
@@ -298,6 +360,7 @@ void Module::reboot() {
   network_.set_radio(false);
   power_ = PowerState::Off;
   log("restart");
+  power_event(PowerEvent::Restart);
   power_on();
 }
 
@@ -312,6 +375,7 @@ void Module::enter_dfota_mode() {
   if (baud_observer_) baud_observer_(115200);
   network_.set_radio(false);  // "the modem is not loaded"
   log("DFOTA mode");
+  power_event(PowerEvent::DfotaMode);
 }
 
 void Module::shutdown() {
@@ -325,32 +389,44 @@ void Module::shutdown() {
 }
 
 void Module::set_flash_fault(FlashFault fault, std::uint64_t nth) {
-  if (fault == FlashFault::Off) return flash_->set_fault_hook({});
-  const std::uint64_t target = flash_->op_count() + std::max<std::uint64_t>(nth, 1);
-  flash_->set_fault_hook([this, fault, target](const flash::FlashOp&, std::uint64_t index) {
-    switch (fault) {
-      case FlashFault::FailOnce:
-        if (index != target) return flash::Fault::None;
-        log(fmt::format("fault: flash operation {} fails", index));
-        return flash::Fault::Fail;
-      case FlashFault::FailAlways:
-        return index >= target ? flash::Fault::Fail : flash::Fault::None;
-      case FlashFault::CutAt:
-        if (index != target) return flash::Fault::None;
-        log(fmt::format("fault: power cut at flash operation {}", index));
-        // The whole module goes dark, not only the chip; after the operation returns.
-        boost::asio::post(executor_, [this] { power_cut(); });
-        return flash::Fault::PowerCut;
-      case FlashFault::Off:
-        break;
-    }
-    return flash::Fault::None;
-  });
+  flash_fault_ = fault;
+  flash_fault_at_ = flash_->op_count() + std::max<std::uint64_t>(nth, 1);
 }
 
-void Module::on_update_progress(int percent) {
+flash::Fault Module::flash_fault(const flash::FlashOp& op, std::uint64_t index) {
+  flash::Fault fault = flash::Fault::None;
+  switch (flash_fault_) {
+    case FlashFault::FailOnce:
+      if (index == flash_fault_at_) {
+        log(fmt::format("fault: flash operation {} fails", index));
+        fault = flash::Fault::Fail;
+      }
+      break;
+    case FlashFault::FailAlways:
+      if (index >= flash_fault_at_) fault = flash::Fault::Fail;
+      break;
+    case FlashFault::CutAt:
+      if (index == flash_fault_at_) {
+        log(fmt::format("fault: power cut at flash operation {}", index));
+        fault = flash::Fault::PowerCut;
+      }
+      break;
+    case FlashFault::Off:
+      break;
+  }
+  if (fault == flash::Fault::None)
+    for (ModuleObserver* o : observers_)
+      if ((fault = o->flash_fault(op, index)) != flash::Fault::None) break;
+  // The whole module goes dark, not only the chip; after the operation returns.
+  if (fault == flash::Fault::PowerCut || fault == flash::Fault::TornWrite)
+    boost::asio::post(executor_, [this] { power_cut(); });
+  return fault;
+}
+
+void Module::on_update_progress(std::string_view phase, int percent) {
+  notify([&](ModuleObserver& o) { o.on_update_progress(phase, percent); });
   const auto& cuts = config_.power_cut_at_update_percent;
-  if (next_cut_ >= cuts.size() || percent < cuts[next_cut_]) return;
+  if (phase != "UPDATING" || next_cut_ >= cuts.size() || percent < cuts[next_cut_]) return;
   ++next_cut_;
   log(fmt::format("fault: power cut at UPDATING {}%", percent));
   // After the current step returns: the cut lands between two flash writes of the update.
@@ -363,6 +439,10 @@ void Module::on_update_progress(int percent) {
   });
 }
 
+void Module::on_download_progress(std::uint64_t received, std::optional<std::uint64_t> total) {
+  notify([&](ModuleObserver& o) { o.on_download_progress(received, total); });
+}
+
 void Module::set_uart_baud(std::uint32_t baud) {
   settings_.ipr = baud;
   save_settings();
@@ -371,7 +451,9 @@ void Module::set_uart_baud(std::uint32_t baud) {
 
 void Module::set_dtr(bool on) {
   const bool falling = dtr_ && !on;
+  const bool changed = dtr_ != on;
   dtr_ = on;
+  if (changed) notify([&](ModuleObserver& o) { o.on_dtr(on); });
   if (!falling || power_ != PowerState::Normal) return;
   // DTR is a line of the main UART.
   AtPort& uart = *ports_[0];
@@ -385,6 +467,8 @@ void Module::set_cfun(int fun) {
 }
 
 void Module::on_network_change(const NetworkState& before, const NetworkState& after) {
+  notify([&](ModuleObserver& o) { o.on_network(after); });
+  dfota_->on_network_change(after);
   auto report = [&](std::string_view prefix, int mode, int stat_before, int stat_after) {
     if (mode == 0) return;
     const bool cell_changed =

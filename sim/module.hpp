@@ -21,6 +21,7 @@
 #include "sim/firmware/image.hpp"
 #include "sim/flash/layout.hpp"
 #include "sim/flash/nand_flash.hpp"
+#include "sim/module_observer.hpp"
 #include "sim/network.hpp"
 #include "sim/state/settings.hpp"
 #include "sim/state/state_dir.hpp"
@@ -48,6 +49,21 @@ const char* power_state_name(PowerState s);
 // `dfota-pack firmware --model M --size S`).
 std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size);
 
+// The variations host drivers meet in the field (docs/scenarios.md, "Dialects"), so that a
+// driver can be tested against each.
+struct Dialect {
+  bool percent_sign = false;   // DFOTA progress printed "5%" (the note's example) instead of "5"
+  int downloading_step = 1;    // a DOWNLOADING line at every multiple of this percentage
+  bool echo = true;            // ATE of a new state and of AT&F
+  bool coalesce_urcs = false;  // URCs of one moment in one write instead of one write each
+  bool coap_progress = false;  // DOWNLOADING URCs for CoAP downloads too
+  // The sibling BG96: a RESTORE,<percent> phase after UPDATING (copying the new firmware
+  // into place), and after a power loss during the update
+  // +QIND: "FOTA","Last upgrade was not finished,continue upgrade" before it goes on.
+  bool restore_phase = false;
+  bool resume_notice = false;
+};
+
 struct ModuleConfig {
   std::filesystem::path state_dir;
   std::string model;            // empty: the state's model, BG95-M3 for a new state
@@ -59,8 +75,7 @@ struct ModuleConfig {
   std::shared_ptr<const std::vector<std::uint8_t>> default_image;
   Timing timing;
   NetworkState network;
-  bool percent_sign = false;   // DFOTA progress printed "5%" (the note's example) instead of "5"
-  bool coap_progress = false;  // DOWNLOADING URCs for CoAP downloads too
+  Dialect dialect;
   std::chrono::milliseconds download_idle_timeout{std::chrono::seconds(60)};
   // Test faults until scenarios take over: cut power when UPDATING reaches each of these
   // percentages (once each), and power on again after power_restore_delay.
@@ -98,6 +113,18 @@ class Module {
   // as a USB port re-enumerates; `on_presence` tells the owner of the pty to follow.
   std::size_t add_usb_port(Writer writer, std::function<void(bool present)> on_presence);
   void set_logger(Logger logger) { logger_ = std::move(logger); }
+  // Watchers of the module's events (transcripts, scenario rules); not owned. An observer
+  // must outlive the module or be removed first.
+  void add_observer(ModuleObserver* observer);
+  void remove_observer(ModuleObserver* observer);
+  // Calls f(observer) for each observer (for the services that raise events).
+  template <typename F>
+  void notify(F&& f) {
+    for (ModuleObserver* o : observers_)
+      f(*o);
+  }
+  // The DTE profile of AT&F and of a new state (the dialect decides the echo).
+  at::DteProfile factory_profile() const;
   // Told the UART's rate at boot and after AT+IPR, so a paced port can garble on a mismatch.
   void set_baud_observer(std::function<void(std::uint32_t)> observer) {
     baud_observer_ = std::move(observer);
@@ -107,8 +134,10 @@ class Module {
   // fails (once), every one fails (always), power is cut at the n-th from now (cut), or none.
   enum class FlashFault { Off, FailOnce, FailAlways, CutAt };
   void set_flash_fault(FlashFault fault, std::uint64_t nth = 1);
-  // Called by the DFOTA service as UPDATING progresses (fault plan hook).
-  void on_update_progress(int percent);
+  // Called by the DFOTA service as the update progresses ("UPDATING", or "RESTORE") and as
+  // package bytes arrive: the fault plan and the observers hear of it.
+  void on_update_progress(std::string_view phase, int percent);
+  void on_download_progress(std::uint64_t received, std::optional<std::uint64_t> total);
 
   // ---- what the outside world does to the module
   void host_input(std::string_view bytes) { host_input(0, bytes); }
@@ -163,6 +192,9 @@ class Module {
   void print_banner(std::size_t line);
   void on_network_change(const NetworkState& before, const NetworkState& after);
   void log(std::string_view event);
+  void power_event(PowerEvent event);
+  void go_dark(std::string_view why, PowerEvent event);  // power cut or off: all stops
+  flash::Fault flash_fault(const flash::FlashOp& op, std::uint64_t index);
   struct AtPort;
   AtPort& make_port(std::string name);
   void reset_ports(bool accepting);
@@ -198,6 +230,10 @@ class Module {
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer supervisor_timer_;  // powers the module on again after a cut
   std::size_t next_cut_ = 0;
+  // The control interface's flash fault (set_flash_fault): what, and from which operation.
+  FlashFault flash_fault_ = FlashFault::Off;
+  std::uint64_t flash_fault_at_ = 0;
+  std::vector<ModuleObserver*> observers_;
   Logger logger_;
   std::function<void(std::uint32_t)> baud_observer_;
   // Last member: destroyed first (it uses the DFOTA service and the timers above).

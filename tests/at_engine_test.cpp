@@ -226,5 +226,96 @@ TEST_F(EngineTest, UrcDuringDataModeComesAfterTheAnswer) {
   EXPECT_EQ(port.writes.back(), "\r\n+X\r\n");
 }
 
+// ---- scenario hooks: the command as text, interceptions, URC coalescing
+
+TEST_F(EngineTest, EachCommandOfAChainIsReportedWithAT) {
+  std::vector<std::string> seen;
+  engine.set_observer({.on_command_line = {},
+                       .on_command = [&](std::string_view c) { seen.emplace_back(c); },
+                       .intercept = {}});
+  engine.receive("at+csq;+fail\r");
+  engine.receive("ATE0\r");
+  EXPECT_EQ(seen, (std::vector<std::string>{"AT+CSQ", "AT+FAIL", "ATE0"}));
+}
+
+TEST_F(EngineTest, InterceptedReplyIsFramedAndTheHandlerDoesNotRun) {
+  profile.echo = false;
+  engine.set_observer({.on_command_line = {},
+                       .on_command = {},
+                       .intercept = [](std::string_view c) -> std::optional<Interception> {
+                         if (c != "AT+CSQ") return std::nullopt;
+                         return Interception{.delay = {},
+                                             .reply = Reply{{"+CSQ: 99,99"}, Outcome::ok(), {}},
+                                             .raw = {}};
+                       }});
+  engine.receive("AT+CSQ;+CSQ\r");
+  EXPECT_EQ(port.all(), "\r\n+CSQ: 99,99\r\n\r\n+CSQ: 99,99\r\n\r\nOK\r\n");
+  port.writes.clear();
+  profile.cmee = CmeMode::Disabled;
+  engine.set_observer({.on_command_line = {},
+                       .on_command = {},
+                       .intercept = [](std::string_view) -> std::optional<Interception> {
+                         return Interception{.delay = {},
+                                             .reply = Reply{{}, Outcome::cme_error(591), {}},
+                                             .raw = {}};
+                       }});
+  engine.receive("AT+CSQ\r");
+  EXPECT_EQ(port.all(), "\r\nERROR\r\n");  // CMEE=0 frames it as the module would
+}
+
+TEST_F(EngineTest, InterceptedRawBytesEndTheLine) {
+  profile.echo = false;
+  engine.set_observer({.on_command_line = {},
+                       .on_command = {},
+                       .intercept = [](std::string_view c) -> std::optional<Interception> {
+                         if (c != "AT+FAIL") return std::nullopt;
+                         return Interception{.delay = {}, .reply = {}, .raw = "garbage\r\n"};
+                       }});
+  engine.receive("AT+CSQ;+FAIL;+CSQ\r");
+  ASSERT_EQ(port.writes.size(), 1u);
+  EXPECT_EQ(port.writes[0], "\r\n+CSQ: 26,99\r\ngarbage\r\n");
+}
+
+TEST_F(EngineTest, DelayedCommandRunsLaterAndHoldsTheLine) {
+  profile.echo = false;
+  int asked = 0;
+  engine.set_observer({.on_command_line = {},
+                       .on_command = {},
+                       .intercept = [&](std::string_view c) -> std::optional<Interception> {
+                         ++asked;
+                         if (c != "AT+CSQ") return std::nullopt;
+                         return Interception{
+                             .delay = std::chrono::milliseconds(20), .reply = {}, .raw = {}};
+                       }});
+  engine.receive("AT+FAIL;+CSQ\r");  // +FAIL ends the line before +CSQ is reached
+  EXPECT_EQ(port.all(), "\r\n+CME ERROR: 4\r\n");
+  port.writes.clear();
+  engine.receive("AT+CSQ\r");
+  engine.emit_urc("+X");
+  engine.receive("AT\r");  // typed ahead: waits for the delayed command
+  EXPECT_TRUE(port.writes.empty());
+  while (port.writes.size() < 3)
+    io.run_one();
+  EXPECT_EQ(port.writes[0], "\r\n+CSQ: 26,99\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.writes[1], "\r\n+X\r\n");
+  EXPECT_EQ(port.writes[2], "\r\nOK\r\n");
+  EXPECT_EQ(asked, 2);  // once per command: not again when the delay is over
+}
+
+TEST_F(EngineTest, CoalescedUrcsOfOneMomentShareAWrite) {
+  profile.echo = false;
+  engine.set_coalesce_urcs(true);
+  engine.emit_urc("+A");
+  engine.emit_urc("+B");
+  EXPECT_TRUE(port.writes.empty());
+  drain();
+  ASSERT_EQ(port.writes.size(), 1u);
+  EXPECT_EQ(port.writes[0], "\r\n+A\r\n\r\n+B\r\n");
+  engine.emit_urc("+C");
+  drain();
+  ASSERT_EQ(port.writes.size(), 2u);
+  EXPECT_EQ(port.writes[1], "\r\n+C\r\n");
+}
+
 }  // namespace
 }  // namespace bg95::at

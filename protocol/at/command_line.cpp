@@ -170,4 +170,33 @@ CommandLine parse_command_line(std::string_view body) {
   return line;
 }
 
+std::string command_text(const ParsedCommand& command) {
+  std::string text = "AT" + command.name;
+  const bool basic =
+      command.name.front() != '+' && command.name.front() != '$' && command.name.front() != '%';
+  switch (command.form) {
+    case Form::Execute:
+      break;
+    case Form::Test:
+      text += "=?";
+      break;
+    case Form::Read:
+      text += '?';
+      break;
+    case Form::Write: {
+      // Basic commands carry their number directly (E0, &D2); S-registers and extended
+      // commands have "=".
+      if (!basic || command.name.front() == 'S') text += '=';
+      for (std::size_t i = 0; i < command.args.size(); ++i) {
+        if (i > 0) text += ',';
+        const RawArgument& a = command.args[i];
+        if (!a.present) continue;
+        text += a.quoted ? '"' + a.text + '"' : a.text;
+      }
+      break;
+    }
+  }
+  return text;
+}
+
 }  // namespace bg95::at

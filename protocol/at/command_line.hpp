@@ -31,6 +31,10 @@ struct CommandLine {
 
 CommandLine parse_command_line(std::string_view body);
 
+// One command as text, "AT" first: AT+CSQ, AT+QFOTADL="http://x/y",5, ATE0, ATS3=13, AT&D2.
+// Names come out in upper case and arguments as parsed (quotes kept, spaces around them not).
+std::string command_text(const ParsedCommand& command);
+
 // Splits a parameter list "1,\"a,b\",,x" into arguments. Returns nullopt on a syntax error.
 std::optional<std::vector<RawArgument>> split_arguments(std::string_view params);
 

@@ -12,6 +12,7 @@ AtEngine::AtEngine(boost::asio::any_io_executor executor, const CommandTable& ta
       table_(table),
       profile_(profile),
       writer_(std::move(writer)),
+      delay_timer_(executor),
       idle_timer_(executor),
       escape_timer_(executor) {}
 
@@ -26,6 +27,8 @@ void AtEngine::reset() {
   }
   idle_timer_.cancel();
   escape_timer_.cancel();
+  delay_timer_.cancel();
+  delayed_.reset();
   held_pluses_.clear();
   assembler_.reset();
   queue_.clear();
@@ -34,6 +37,7 @@ void AtEngine::reset() {
   waiting_deferred_ = false;
   pending_input_.clear();
   urcs_.clear();
+  urc_flush_posted_ = false;
 }
 
 void AtEngine::receive(std::string_view bytes) {
@@ -108,6 +112,24 @@ void AtEngine::run_commands(std::string& out) {
   while (!queue_.empty()) {
     ParsedCommand command = std::move(queue_.front());
     queue_.pop_front();
+    std::optional<Interception> interception;
+    if (delayed_) {
+      // The delay of this command has passed; what else its interception says applies now.
+      interception = std::exchange(delayed_, std::nullopt);
+      interception->delay = {};
+    } else if (observer_.on_command || observer_.intercept) {
+      const std::string text = command_text(command);
+      if (observer_.on_command) observer_.on_command(text);
+      if (observer_.intercept) interception = observer_.intercept(text);
+    }
+    if (interception) {
+      const Intercepted what = apply_interception(command, std::move(*interception), out);
+      if (what == Intercepted::Waiting) return;
+      if (what == Intercepted::Answered) {
+        if (!busy_) return;
+        continue;
+      }
+    }
     auto resolved = table_.resolve(command);
     if (auto* failure = std::get_if<Outcome>(&resolved)) {
       finish_command(Reply{{}, *failure, nullptr}, out);
@@ -130,6 +152,42 @@ void AtEngine::run_commands(std::string& out) {
     if (!busy_) return;
   }
   finish_line(out);
+}
+
+AtEngine::Intercepted AtEngine::apply_interception(ParsedCommand& command,
+                                                   Interception interception, std::string& out) {
+  if (interception.delay.count() > 0) {
+    // The command goes back to the front of the line and runs when the delay is over.
+    queue_.push_front(std::move(command));
+    delayed_ = std::move(interception);
+    waiting_deferred_ = true;
+    delay_timer_.expires_after(delayed_->delay);
+    delay_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
+      if (ec || generation != generation_ || !delayed_) return;
+      waiting_deferred_ = false;
+      std::string later;
+      run_commands(later);
+      if (!later.empty()) writer_(std::move(later));
+      if (!busy_ && !data_) {
+        flush_urcs();
+        continue_pending_input();
+      }
+    });
+    return Intercepted::Waiting;
+  }
+  if (interception.raw) {
+    // Exactly these bytes, and the line is over.
+    line_output_ += *interception.raw;
+    queue_.clear();
+    out += std::exchange(line_output_, {});
+    busy_ = false;
+    return Intercepted::Answered;
+  }
+  if (interception.reply) {
+    finish_command(std::move(*interception.reply), out);
+    return Intercepted::Answered;
+  }
+  return Intercepted::RunAsUsual;
 }
 
 void AtEngine::finish_command(Reply reply, std::string& out) {
@@ -191,10 +249,30 @@ void AtEngine::continue_pending_input() {
 
 void AtEngine::emit_urc(std::string_view text) {
   urcs_.push_back(frame_urc(text, profile_));
-  if (!busy_ && !data_) flush_urcs();
+  if (busy_ || data_) return;
+  if (coalesce_urcs_) return schedule_urc_flush();
+  flush_urcs();
+}
+
+void AtEngine::schedule_urc_flush() {
+  if (urc_flush_posted_) return;
+  urc_flush_posted_ = true;
+  boost::asio::post(executor_, [this, generation = generation_] {
+    if (generation != generation_) return;
+    urc_flush_posted_ = false;
+    if (!busy_ && !data_) flush_urcs();
+  });
 }
 
 void AtEngine::flush_urcs() {
+  if (coalesce_urcs_ && urcs_.size() > 1) {
+    std::string all;
+    for (auto& u : urcs_)
+      all += u;
+    urcs_.clear();
+    writer_(std::move(all));
+    return;
+  }
   while (!urcs_.empty()) {
     writer_(std::move(urcs_.front()));
     urcs_.pop_front();

@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,18 @@
 
 namespace bg95::at {
 
+// What a fault scenario does to one command instead of letting it run as usual.
+struct Interception {
+  // Wait this long before the command runs (or before the replacement answer below goes out);
+  // the host sees a slow module.
+  std::chrono::milliseconds delay{0};
+  // Answer this instead of running the command (framed as the module frames its answers).
+  std::optional<Reply> reply;
+  // Or write exactly these bytes instead; they end the command line (the commands after it in
+  // a ';' chain are not run, no final result code is added).
+  std::optional<std::string> raw;
+};
+
 class AtEngine {
  public:
   using Writer = std::function<void(std::string bytes)>;
@@ -32,6 +45,10 @@ class AtEngine {
 
   struct Observer {
     std::function<void(std::string_view line)> on_command_line;  // text after "AT"
+    // Each command of a line as command_text() writes it, before it runs.
+    std::function<void(std::string_view command)> on_command;
+    // Asked before each command runs; an answer replaces or delays it.
+    std::function<std::optional<Interception>(std::string_view command)> intercept;
   };
 
   AtEngine(boost::asio::any_io_executor executor, const CommandTable& table, DteProfile& profile,
@@ -58,6 +75,9 @@ class AtEngine {
   // Leaves data mode from outside (DTR). Does nothing in command mode.
   void end_data_mode(DataEnd why);
   void set_guard_time(std::chrono::milliseconds guard) { guard_ = guard; }
+  // URCs raised in the same turn of the event loop go out in one write (a dialect some
+  // firmware shows) instead of one write each.
+  void set_coalesce_urcs(bool on) { coalesce_urcs_ = on; }
 
   void set_observer(Observer observer) { observer_ = std::move(observer); }
   const DteProfile& profile() const { return profile_; }
@@ -77,6 +97,12 @@ class AtEngine {
   void arm_escape_timer();
   void continue_pending_input();
   void complete_deferred(std::uint64_t call_id, Reply reply);
+  // Does to `command` what a scenario said: answered, waiting for a delay (the command is
+  // back at the front of the queue), or nothing after all.
+  enum class Intercepted { Answered, Waiting, RunAsUsual };
+  Intercepted apply_interception(ParsedCommand& command, Interception interception,
+                                 std::string& out);
+  void schedule_urc_flush();
 
   boost::asio::any_io_executor executor_;
   const CommandTable& table_;
@@ -96,6 +122,11 @@ class AtEngine {
   bool waiting_deferred_ = false;  // the current command deferred its answer
   std::string pending_input_;      // bytes that came while busy
   std::deque<std::string> urcs_;
+  bool coalesce_urcs_ = false;
+  bool urc_flush_posted_ = false;
+  // A command whose interception asked for a delay: it runs when delay_timer_ fires.
+  std::optional<Interception> delayed_;
+  boost::asio::steady_timer delay_timer_;
 
   // Data mode.
   std::shared_ptr<DataSession> data_;

@@ -118,6 +118,7 @@ void DfotaService::on_power_lost() {
   timer_.cancel();
   http_.reset();  // destroying a downloader cancels it
   coap_.reset();
+  download_link_.reset();
   engine_.reset();
   lwm2m_download_done_ = nullptr;
   activity_ = Activity::Idle;
@@ -211,15 +212,16 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
   auto key = existing_file(kClientKeyFile);
   if (!cert || !key) cert.reset(), key.reset();
 
+  // Chunks cross the radio link (where scenario faults act) on their way to the package area.
+  download_total_.reset();
+  download_written_ = 0;
+  download_link_ = std::make_unique<DownloadLink>(
+      m_.executor(), link_, options_.download_idle_timeout,
+      DownloadLink::Sink{
+          [this](std::span<const std::uint8_t> bytes) { return write_package_bytes(bytes); },
+          [this](int err) { downloaded(err); }});
   auto on_chunk = [this](std::span<const std::uint8_t> chunk) {
-    const AreaStatus s = area_->append(chunk);
-    if (s == AreaStatus::Ok) return true;
-    if (s == AreaStatus::PowerLost) {
-      handle_area_status(s);
-    } else {
-      area_error_ = download_error(s);
-    }
-    return false;
+    return download_link_->chunk(chunk);
   };
   if (protocol == Protocol::Http) {
     http::HttpDownloadOptions o;
@@ -231,10 +233,13 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
     o.client_cert_file = cert;
     o.client_key_file = key;
     http_ = std::make_unique<http::HttpDownload>(m_.executor());
-    http_->start(
-        url, o,
-        {on_chunk, [this](const http::HttpProgress& p) { report_download(p.received, p.total); },
-         [this](const http::HttpDownloadResult& r) { downloaded(r.http_err); }});
+    http_->start(url, o,
+                 {on_chunk,
+                  [this](const http::HttpProgress& p) {
+                    download_total_ = p.total;
+                    report_download(download_written_, p.total);
+                  },
+                  [this](const http::HttpDownloadResult& r) { download_link_->done(r.http_err); }});
     return;
   }
   coap::CoapDownloadOptions o;
@@ -254,12 +259,8 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
   }
   coap_ = std::make_unique<coap::CoapDownload>(m_.executor());
   coap_->start(url, o,
-               {on_chunk,
-                [this](const coap::CoapProgress& p) {
-                  // The note prints no download progress for CoAP; an option adds it.
-                  if (options_.coap_progress) report_download(p.received, p.total);
-                },
-                [this](const coap::CoapDownloadResult& r) { downloaded(r.coap_err); }});
+               {on_chunk, [this](const coap::CoapProgress& p) { download_total_ = p.total; },
+                [this](const coap::CoapDownloadResult& r) { download_link_->done(r.coap_err); }});
 }
 
 // /datatx/fota_coap_psk: the PSK identity on the first line, the key on the second (text, or
@@ -286,6 +287,57 @@ std::optional<std::pair<std::string, std::string>> DfotaService::read_psk() cons
   return std::make_pair(identity, key);
 }
 
+bool DfotaService::write_package_bytes(std::span<const std::uint8_t> bytes) {
+  const AreaStatus s = area_->append(bytes);
+  if (s != AreaStatus::Ok) {
+    if (s == AreaStatus::PowerLost) {
+      handle_area_status(s);
+    } else {
+      area_error_ = download_error(s);
+    }
+    return false;
+  }
+  download_written_ += bytes.size();
+  m_.on_download_progress(download_written_, download_total_);
+  // The note prints no download progress for CoAP; the dialect option adds it.
+  if (protocol_ == Protocol::Http || m_.config().dialect.coap_progress)
+    report_download(download_written_, download_total_);
+  return true;
+}
+
+// ---- the radio link ---------------------------------------------------------------------
+
+void DfotaService::link_drop() {
+  if (!download_link_) return;
+  if (protocol_ == Protocol::Coap) return link_stall(true);
+  m_.log_event("link: the download connection drops");
+  // The downloader goes (its socket is closed: the server sees the connection end) and the
+  // module reports what a connection lost in the middle of the body gives.
+  http_.reset();
+  download_link_->done(net::download_err::kUnknown);
+}
+
+void DfotaService::link_stall(bool stalled) {
+  link_.stalled = stalled;
+  if (download_link_) download_link_->conditions_changed();
+}
+
+void DfotaService::link_throttle(std::uint64_t bytes_per_s) {
+  link_.throttle_bps = bytes_per_s;
+  if (download_link_) download_link_->conditions_changed();
+}
+
+void DfotaService::link_corrupt(std::uint64_t bytes) {
+  link_.corrupt_next = bytes;
+}
+
+void DfotaService::on_network_change(const NetworkState& now) {
+  const bool no_service = !now.registered();
+  if (no_service == link_.no_service) return;
+  link_.no_service = no_service;
+  if (download_link_) download_link_->conditions_changed();
+}
+
 void DfotaService::downloaded(int transfer_err) {
   if (m_.flash().power_lost()) return;
   int err = area_error_ != 0 ? area_error_ : transfer_err;
@@ -295,7 +347,7 @@ void DfotaService::downloaded(int transfer_err) {
     err = download_error(s);
   }
   if (err == 0 && !area_->verify_package()) err = net::download_err::kPackageCheck;
-  if (err == 0 && (protocol_ == Protocol::Http || options_.coap_progress))
+  if (err == 0 && (protocol_ == Protocol::Http || m_.config().dialect.coap_progress))
     report_download(1, 1);  // progress always ends at 100
   end_download(err);
 }
@@ -303,17 +355,26 @@ void DfotaService::downloaded(int transfer_err) {
 void DfotaService::report_download(std::uint64_t received, std::optional<std::uint64_t> total) {
   if (!total || *total == 0) return;
   const int percent = static_cast<int>(std::min<std::uint64_t>(100, received * 100 / *total));
-  if (percent <= last_percent_ || percent == 0) return;
-  // Rising, each value at most once: a jump over several values prints the newest only.
+  // A line for every multiple of the dialect's step that was reached, rising, each once, and
+  // always one for 100: the same lines whatever sizes the chunks came in.
+  const int step = std::max(1, m_.config().dialect.downloading_step);
+  for (int next = (std::max(last_percent_, 0) / step + 1) * step; next <= percent; next += step)
+    announce_download(next);
+  if (percent == 100 && last_percent_ < 100) announce_download(100);
+}
+
+void DfotaService::announce_download(int percent) {
   last_percent_ = percent;
   progress_ = percent;
-  urc(urc::fota_percent("DOWNLOADING", percent, options_.percent_sign));
+  urc(urc::fota_percent("DOWNLOADING", percent, m_.config().dialect.percent_sign));
 }
 
 void DfotaService::end_download(int err) {
-  // Destroying a downloader from its own handler is allowed (both say so).
+  // Destroying a downloader from its own handler is allowed (both say so); the link's end()
+  // touches nothing after calling here.
   http_.reset();
   coap_.reset();
+  download_link_.reset();
   // A failed download leaves no package behind: AT+QFOTADL=4 then reports 0.
   if (err != 0) area_->remove();
   if (lwm2m_download_done_) {
@@ -411,8 +472,8 @@ void DfotaService::start_engine(bool /*resumed*/) {
   engine_ = std::make_unique<UpdateEngine>(m_.flash(), m_.layout(), *area_);
   engine_->set_progress([this](int percent) {
     progress_ = percent;
-    if (percent > 0) urc(urc::fota_percent("UPDATING", percent, options_.percent_sign));
-    m_.on_update_progress(percent);
+    if (percent > 0) urc(urc::fota_percent("UPDATING", percent, m_.config().dialect.percent_sign));
+    m_.on_update_progress("UPDATING", percent);
   });
   engine_->start();
   schedule_step();

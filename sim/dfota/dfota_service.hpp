@@ -16,9 +16,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "protocol/at/command_table.hpp"
+#include "sim/dfota/download_link.hpp"
 #include "sim/dfota/package_area.hpp"
 #include "sim/dfota/update_engine.hpp"
 #include "sim/fs/module_fs.hpp"
+#include "sim/network.hpp"
 
 namespace bg95::http {
 class HttpDownload;
@@ -33,12 +35,12 @@ class Module;
 
 namespace bg95::dfota {
 
+// The dialect (percent sign, DOWNLOADING step, CoAP progress, BG96 phases) comes from the
+// module's configuration.
 struct DfotaOptions {
-  bool percent_sign = false;  // "+QIND: "FOTA","DOWNLOADING",5%" as in the note's example
   std::chrono::milliseconds download_idle_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::size_t update_pages_per_step = 64;  // work per posted step of the update
-  bool coap_progress = false;              // DOWNLOADING lines for CoAP too (the note prints none)
 };
 
 class DfotaService {
@@ -89,6 +91,19 @@ class DfotaService {
   // the same process). False when DFOTA is busy or no package is in the area.
   bool start_lwm2m_update(std::function<void(int err)> ended);
 
+  // ---- the radio link between the server and the package area (scenarios, docs/scenarios.md)
+  // The connection breaks: an HTTP download ends with 701 (the server's connection is closed);
+  // CoAP has no connection, so its packets are lost instead: a stall.
+  void link_drop();
+  // No byte crosses until the link is released; a stall as long as the download timeout
+  // ends the download with 704.
+  void link_stall(bool stalled);
+  void link_throttle(std::uint64_t bytes_per_s);  // 0: no limit
+  void link_corrupt(std::uint64_t bytes);         // flip the next this many bytes
+  const LinkConditions& link_conditions() const { return link_; }
+  // Registration lost or back: a download in flight waits for the bearer (a stall).
+  void on_network_change(const NetworkState& now);
+
   // ---- status (control interface)
   Activity activity() const { return activity_; }
   const char* activity_name() const;
@@ -110,6 +125,8 @@ class DfotaService {
   void step();
   void finish_update(int code);
   void report_download(std::uint64_t received, std::optional<std::uint64_t> total);
+  void announce_download(int percent);
+  bool write_package_bytes(std::span<const std::uint8_t> bytes);
   void urc(const std::string& text);
   void handle_area_status(AreaStatus status);
 
@@ -120,6 +137,10 @@ class DfotaService {
   std::unique_ptr<UpdateEngine> engine_;
   std::unique_ptr<http::HttpDownload> http_;
   std::unique_ptr<coap::CoapDownload> coap_;
+  LinkConditions link_;
+  std::unique_ptr<DownloadLink> download_link_;  // while a download runs
+  std::optional<std::uint64_t> download_total_;  // the size the server announced
+  std::uint64_t download_written_ = 0;           // bytes that reached the package area
   Protocol protocol_ = Protocol::Http;
   Activity activity_ = Activity::Idle;
   int trigger_mode_ = 1;  // AT+QFOTADL=3: 1 update after download, 0 wait for AT+QFOTADL=1

@@ -53,7 +53,7 @@ void add_v250_commands(at::CommandTable& t, Module& m) {
   add_flag(t, "&D", 2, [](P& p, std::int64_t v) { p.dtr_mode = static_cast<std::uint8_t>(v); });
 
   // AT&F: factory defaults (not saved); ATZ: the profile saved by AT&W.
-  add_flag(t, "&F", 0, [](P& p, std::int64_t) { p = P{}; });
+  add_flag(t, "&F", 0, [&m](P& p, std::int64_t) { p = m.factory_profile(); });
   add_flag(t, "Z", 0, [&m](P& p, std::int64_t) { p = m.settings().saved_profile; });
   add_flag(t, "&W", 0, [&m](P& p, std::int64_t) {
     m.settings().saved_profile = p;
