@@ -153,11 +153,11 @@ void PtyPort::on_watch(OpenWatcher::Event event) {
     callbacks_.on_host_close();
 }
 
-void PtyPort::write(std::string bytes) {
-  if (bytes.empty()) return;
+bool PtyPort::write(std::string bytes) {
+  if (bytes.empty()) return true;
   watcher_->drain();
   // Nobody listens: the bytes are lost (only known when the port is watched).
-  if (!host_connected() && watch_id_ >= 0) return;
+  if (!host_connected() && watch_id_ >= 0) return false;
   if (baud_mismatch()) garble(std::span(bytes.data(), bytes.size()));
   queued_bytes_ += bytes.size();
   out_.push_back(std::move(bytes));
@@ -168,6 +168,7 @@ void PtyPort::write(std::string bytes) {
     out_offset_ = 0;
   }
   try_write();
+  return true;
 }
 
 void PtyPort::try_write() {

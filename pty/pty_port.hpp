@@ -43,8 +43,9 @@ class PtyPort {
 
   void start(Callbacks callbacks);
   // Queues bytes for the host; each call reaches the pty in a single write() when the host
-  // keeps up. While no host has the port open, output is dropped as a UART's would be.
-  void write(std::string bytes);
+  // keeps up. While no host has the port open, output is dropped as a UART's would be: then
+  // the answer is false.
+  bool write(std::string bytes);
 
   const std::string& path() const { return path_; }
   const std::filesystem::path& link() const { return link_; }

@@ -417,6 +417,7 @@ flash::Fault Module::flash_fault(const flash::FlashOp& op, std::uint64_t index) 
   if (fault == flash::Fault::None)
     for (ModuleObserver* o : observers_)
       if ((fault = o->flash_fault(op, index)) != flash::Fault::None) break;
+  notify([&](ModuleObserver& o) { o.on_flash_op(op, index, fault); });
   // The whole module goes dark, not only the chip; after the operation returns.
   if (fault == flash::Fault::PowerCut || fault == flash::Fault::TornWrite)
     boost::asio::post(executor_, [this] { power_cut(); });

@@ -15,19 +15,18 @@ ModuleHost::ModuleHost(boost::asio::any_io_executor executor, ModuleConfig confi
       std::cerr << prefix << ": " << e << "\n";
     });
   uart_ = std::make_unique<pty::PtyPort>(executor_, options_.link, watcher_);
-  module_->set_port_writer([this](std::string bytes) { uart_->write(std::move(bytes)); });
+  module_->set_port_writer(
+      [this](std::string bytes) { write_to(uart_.get(), "uart", std::move(bytes)); });
   if (options_.pacing) {
     uart_->set_pacing(true);
     module_->set_baud_observer([this](std::uint32_t baud) { uart_->set_module_baud(baud); });
   }
-  uart_->start({.on_data = [this](std::string_view bytes) { module_->host_input(bytes); },
-                .on_host_open = {},
-                .on_host_close = {}});
+  uart_->start(callbacks("uart"));
   if (!options_.usb_link.empty()) {
     open_usb();
     usb_index_ = module_->add_usb_port(
         [this](std::string bytes) {
-          if (usb_) usb_->write(std::move(bytes));
+          if (usb_) write_to(usb_.get(), "usb", std::move(bytes));
         },
         [this](bool present) {
           if (present) {
@@ -47,10 +46,38 @@ ModuleHost::~ModuleHost() {
 
 void ModuleHost::open_usb() {
   usb_ = std::make_unique<pty::PtyPort>(executor_, options_.usb_link, watcher_);
-  usb_->start(
-      {.on_data = [this](std::string_view bytes) { module_->host_input(usb_index_, bytes); },
-       .on_host_open = {},
-       .on_host_close = {}});
+  usb_->start(callbacks("usb"));
+}
+
+pty::PtyPort::Callbacks ModuleHost::callbacks(std::string port) {
+  return {.on_data =
+              [this, port](std::string_view bytes) {
+                for (PortTap* t : taps_)
+                  t->host_bytes(port, bytes);
+                // The USB port's index is known only once the module has added it.
+                module_->host_input(port == "usb" ? usb_index_ : 0, bytes);
+              },
+          .on_host_open =
+              [this, port] {
+                for (PortTap* t : taps_)
+                  t->host_opened(port);
+              },
+          .on_host_close =
+              [this, port] {
+                for (PortTap* t : taps_)
+                  t->host_closed(port);
+              }};
+}
+
+void ModuleHost::write_to(pty::PtyPort* port, const char* name, std::string bytes) {
+  if (taps_.empty()) {
+    port->write(std::move(bytes));
+    return;
+  }
+  const std::string copy = bytes;
+  const bool delivered = port->write(std::move(bytes));
+  for (PortTap* t : taps_)
+    t->module_bytes(name, copy, delivered);
 }
 
 std::string ModuleHost::where() const {

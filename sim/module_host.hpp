@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -15,6 +17,19 @@
 #include "sim/module.hpp"
 
 namespace bg95 {
+
+// Sees what crosses a module's ports: every byte in both directions and the host opening and
+// closing them (transcripts, scenario triggers). `port` is "uart" or "usb".
+class PortTap {
+ public:
+  virtual ~PortTap() = default;
+  virtual void host_bytes(std::string_view /*port*/, std::string_view /*bytes*/) {}
+  // `delivered` is false when no host had the port open: the bytes are lost, as on a UART.
+  virtual void module_bytes(std::string_view /*port*/, std::string_view /*bytes*/,
+                            bool /*delivered*/) {}
+  virtual void host_opened(std::string_view /*port*/) {}
+  virtual void host_closed(std::string_view /*port*/) {}
+};
 
 struct PortOptions {
   std::filesystem::path link;      // symlink to the main UART; empty: none
@@ -34,6 +49,9 @@ class ModuleHost {
   ModuleHost& operator=(const ModuleHost&) = delete;
 
   Module& module() { return *module_; }
+  // Taps are not owned; remove one before it goes.
+  void add_tap(PortTap* tap) { taps_.push_back(tap); }
+  void remove_tap(PortTap* tap) { std::erase(taps_, tap); }
   const pty::PtyPort& uart() const { return *uart_; }
   // "BG95-M3 ready on /dev/pts/3 -> link /tmp/bg95" (and the USB port when there is one).
   std::string describe() const;
@@ -41,6 +59,8 @@ class ModuleHost {
 
  private:
   void open_usb();
+  pty::PtyPort::Callbacks callbacks(std::string port);
+  void write_to(pty::PtyPort* port, const char* name, std::string bytes);
 
   boost::asio::any_io_executor executor_;
   PortOptions options_;
@@ -49,6 +69,7 @@ class ModuleHost {
   std::unique_ptr<pty::PtyPort> uart_;
   std::unique_ptr<pty::PtyPort> usb_;
   std::size_t usb_index_ = 0;
+  std::vector<PortTap*> taps_;
 };
 
 }  // namespace bg95

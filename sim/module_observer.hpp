@@ -48,6 +48,9 @@ class ModuleObserver {
   virtual flash::Fault flash_fault(const flash::FlashOp& /*op*/, std::uint64_t /*index*/) {
     return flash::Fault::None;
   }
+  // After the decision: what happened to the operation.
+  virtual void on_flash_op(const flash::FlashOp& /*op*/, std::uint64_t /*index*/,
+                           flash::Fault /*fault*/) {}
   virtual void on_network(const NetworkState& /*now*/) {}
   virtual void on_dtr(bool /*high*/) {}
   // A module event in words (what --verbose prints).

@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/lwm2m/codec.hpp"
+#include "scenarios/lwm2m_server/lwm2m_server.hpp"
 #include "sim/firmware/image.hpp"
 #include "tests/support/coap_test_server.hpp"
 #include "tests/support/http_test_server.hpp"
-#include "tests/support/lwm2m_test_server.hpp"
 #include "tests/support/sim_process.hpp"
 #include "tests/support/test_packages.hpp"
 
@@ -88,7 +88,7 @@ class Lwm2mTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  Lwm2mTestServer lwm2m_;
+  peer::Lwm2mServer lwm2m_;
   std::unique_ptr<RunningServer> http_;
   std::unique_ptr<SimProcess> sim_;
 };
@@ -378,7 +378,7 @@ TEST_F(Lwm2mTest, SenmlJsonWhenVersion11IsSelected) {
 class Lwm2mPskTest : public ::testing::Test {
  protected:
   TempDir dir_;
-  Lwm2mTestServer lwm2m_{Lwm2mTestServer::Options{std::make_pair("bg95-id", "secret-key")}};
+  peer::Lwm2mServer lwm2m_{peer::Lwm2mServer::Options{std::make_pair("bg95-id", "secret-key")}};
 };
 
 TEST_F(Lwm2mPskTest, RegistersOverDtlsWithAPreSharedKey) {
@@ -386,7 +386,7 @@ TEST_F(Lwm2mPskTest, RegistersOverDtlsWithAPreSharedKey) {
   SimProcess sim({dir_.path() / "state",
                   {"--lwm2m-server", lwm2m_.uri(), "--lwm2m-endpoint", "bg95-psk", "--lwm2m-psk-id",
                    "bg95-id", "--lwm2m-psk", "7365637265742d6b6579", "--lwm2m-autoreg", "-v"}});
-  Lwm2mTestServer::Registration reg;
+  peer::Lwm2mServer::Registration reg;
   try {
     reg = lwm2m_.wait_registration(1, 20s);
   } catch (const std::exception& e) {

@@ -1,9 +1,9 @@
 #pragma once
-// Test support: a minimal LwM2M server on libcoap, on 127.0.0.1 at an ephemeral port, in a
-// thread of its own. It accepts registrations (POST /rd, Update POST /rd/<n>, De-register
-// DELETE /rd/<n>) and lets a test send Device Management requests (Read, Write, Execute,
-// Discover, Write-Attributes, Observe, Block1 writes) to the last registered client and wait
-// for the answers and notifications, each with a deadline. Nothing sleeps: waits are on a
+// A minimal LwM2M server (the module's peer in tests and scenarios) on libcoap, on 127.0.0.1 at an
+// ephemeral port, in a thread of its own. It accepts registrations (POST /rd, Update POST /rd/<n>,
+// De-register DELETE /rd/<n>) and lets a test send Device Management requests (Read, Write,
+// Execute, Discover, Write-Attributes, Observe, Block1 writes) to the last registered client and
+// wait for the answers and notifications, each with a deadline. Nothing sleeps: waits are on a
 // condition variable; the thread waits on libcoap's epoll descriptor and a wake-up eventfd.
 
 #include <chrono>
@@ -17,19 +17,19 @@
 #include <thread>
 #include <vector>
 
-namespace bg95::test {
+namespace bg95::peer {
 
-class Lwm2mTestServer {
+class Lwm2mServer {
  public:
   struct Options {
     // DTLS-PSK (coaps://): identity and key (raw bytes).
     std::optional<std::pair<std::string, std::string>> psk;
   };
-  Lwm2mTestServer() : Lwm2mTestServer(Options{}) {}
-  explicit Lwm2mTestServer(Options options);
-  ~Lwm2mTestServer();
-  Lwm2mTestServer(const Lwm2mTestServer&) = delete;
-  Lwm2mTestServer& operator=(const Lwm2mTestServer&) = delete;
+  Lwm2mServer() : Lwm2mServer(Options{}) {}
+  explicit Lwm2mServer(Options options);
+  ~Lwm2mServer();
+  Lwm2mServer(const Lwm2mServer&) = delete;
+  Lwm2mServer& operator=(const Lwm2mServer&) = delete;
 
   std::uint16_t port() const { return port_; }
   std::string uri() const;
@@ -107,4 +107,4 @@ class Lwm2mTestServer {
   bool psk_ = false;
 };
 
-}  // namespace bg95::test
+}  // namespace bg95::peer

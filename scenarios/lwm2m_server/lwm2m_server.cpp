@@ -1,9 +1,10 @@
-#include "tests/support/lwm2m_test_server.hpp"
+#include "scenarios/lwm2m_server/lwm2m_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
@@ -13,9 +14,24 @@
 
 #include <coap3/coap.h>
 
-#include "tests/support/coap_test_server.hpp"
+namespace bg95::peer {
+namespace {
 
-namespace bg95::test {
+// An ephemeral UDP port of 127.0.0.1 that was free a moment ago (the bind below retries).
+std::uint16_t free_udp_port() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -45,7 +61,7 @@ constexpr int kMaxRegistrations = 32;
 
 }  // namespace
 
-struct Lwm2mTestServer::Impl {
+struct Lwm2mServer::Impl {
   mutable std::mutex mutex;
   std::condition_variable cv;
   coap_context_t* context = nullptr;
@@ -170,7 +186,7 @@ struct Lwm2mTestServer::Impl {
   }
 };
 
-Lwm2mTestServer::Lwm2mTestServer(Options options) : impl_(std::make_unique<Impl>()) {
+Lwm2mServer::Lwm2mServer(Options options) : impl_(std::make_unique<Impl>()) {
   coap_startup();
   Impl& d = *impl_;
   d.context = coap_new_context(nullptr);
@@ -190,7 +206,7 @@ Lwm2mTestServer::Lwm2mTestServer(Options options) : impl_(std::make_unique<Impl>
   }
   bool bound = false;
   for (int attempt = 0; attempt < 10 && !bound; ++attempt) {
-    port_ = free_port_pair();
+    port_ = free_udp_port();
     coap_address_t addr;
     coap_address_init(&addr);
     addr.addr.sin.sin_family = AF_INET;
@@ -220,7 +236,7 @@ Lwm2mTestServer::Lwm2mTestServer(Options options) : impl_(std::make_unique<Impl>
   d.thread = std::thread([&d] { d.run(); });
 }
 
-Lwm2mTestServer::~Lwm2mTestServer() {
+Lwm2mServer::~Lwm2mServer() {
   Impl& d = *impl_;
   d.stopping = true;
   d.poke();
@@ -230,12 +246,12 @@ Lwm2mTestServer::~Lwm2mTestServer() {
   ::close(d.wake);
 }
 
-std::string Lwm2mTestServer::uri() const {
+std::string Lwm2mServer::uri() const {
   return std::string(psk_ ? "coaps" : "coap") + "://127.0.0.1:" + std::to_string(port_);
 }
 
-Lwm2mTestServer::Registration Lwm2mTestServer::wait_registration(
-    std::size_t count, std::chrono::milliseconds timeout) {
+Lwm2mServer::Registration Lwm2mServer::wait_registration(std::size_t count,
+                                                         std::chrono::milliseconds timeout) {
   std::unique_lock lock(impl_->mutex);
   if (!impl_->cv.wait_for(lock, timeout, [&] { return impl_->registrations.size() >= count; }))
     throw std::runtime_error("no registration #" + std::to_string(count) + " within " +
@@ -243,17 +259,17 @@ Lwm2mTestServer::Registration Lwm2mTestServer::wait_registration(
   return impl_->registrations[count - 1];
 }
 
-std::size_t Lwm2mTestServer::registration_count() const {
+std::size_t Lwm2mServer::registration_count() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->registrations.size();
 }
 
-Lwm2mTestServer::Registration Lwm2mTestServer::registration(std::size_t index) const {
+Lwm2mServer::Registration Lwm2mServer::registration(std::size_t index) const {
   std::lock_guard lock(impl_->mutex);
   return impl_->registrations.at(index - 1);
 }
 
-int Lwm2mTestServer::wait_update(int seen, std::chrono::milliseconds timeout) {
+int Lwm2mServer::wait_update(int seen, std::chrono::milliseconds timeout) {
   std::unique_lock lock(impl_->mutex);
   int got = seen;
   if (!impl_->cv.wait_for(lock, timeout, [&] {
@@ -265,14 +281,14 @@ int Lwm2mTestServer::wait_update(int seen, std::chrono::milliseconds timeout) {
   return got;
 }
 
-bool Lwm2mTestServer::wait_deregistered(std::size_t number, std::chrono::milliseconds timeout) {
+bool Lwm2mServer::wait_deregistered(std::size_t number, std::chrono::milliseconds timeout) {
   std::unique_lock lock(impl_->mutex);
   return impl_->cv.wait_for(lock, timeout, [&] {
     return impl_->registrations.size() >= number && impl_->registrations[number - 1].deregistered;
   });
 }
 
-Lwm2mTestServer::Response Lwm2mTestServer::request(Request r, std::chrono::milliseconds timeout) {
+Lwm2mServer::Response Lwm2mServer::request(Request r, std::chrono::milliseconds timeout) {
   Impl& d = *impl_;
   std::vector<std::uint8_t> token;
   {
@@ -336,16 +352,16 @@ Lwm2mTestServer::Response Lwm2mTestServer::request(Request r, std::chrono::milli
   return d.responses.at(token);
 }
 
-Lwm2mTestServer::Response Lwm2mTestServer::read(const std::string& path,
-                                                std::optional<std::uint16_t> accept) {
+Lwm2mServer::Response Lwm2mServer::read(const std::string& path,
+                                        std::optional<std::uint16_t> accept) {
   Request r;
   r.path = path;
   r.accept = accept;
   return request(r);
 }
 
-Lwm2mTestServer::Response Lwm2mTestServer::read_all(const std::string& path, unsigned szx,
-                                                    std::optional<std::uint16_t> accept) {
+Lwm2mServer::Response Lwm2mServer::read_all(const std::string& path, unsigned szx,
+                                            std::optional<std::uint16_t> accept) {
   std::string whole;
   Response last;
   for (std::uint32_t num = 0;; ++num) {
@@ -361,9 +377,8 @@ Lwm2mTestServer::Response Lwm2mTestServer::read_all(const std::string& path, uns
   return last;
 }
 
-Lwm2mTestServer::Response Lwm2mTestServer::write(const std::string& path,
-                                                 const std::string& payload, std::uint16_t format,
-                                                 bool replace) {
+Lwm2mServer::Response Lwm2mServer::write(const std::string& path, const std::string& payload,
+                                         std::uint16_t format, bool replace) {
   Request r;
   r.method = replace ? 3 : 2;
   r.path = path;
@@ -372,8 +387,7 @@ Lwm2mTestServer::Response Lwm2mTestServer::write(const std::string& path,
   return request(r);
 }
 
-Lwm2mTestServer::Response Lwm2mTestServer::execute(const std::string& path,
-                                                   const std::string& args) {
+Lwm2mServer::Response Lwm2mServer::execute(const std::string& path, const std::string& args) {
   Request r;
   r.method = 2;
   r.path = path;
@@ -381,15 +395,15 @@ Lwm2mTestServer::Response Lwm2mTestServer::execute(const std::string& path,
   return request(r);
 }
 
-Lwm2mTestServer::Response Lwm2mTestServer::discover(const std::string& path) {
+Lwm2mServer::Response Lwm2mServer::discover(const std::string& path) {
   Request r;
   r.path = path;
   r.accept = 40;
   return request(r);
 }
 
-Lwm2mTestServer::Response Lwm2mTestServer::write_attributes(const std::string& path,
-                                                            const std::string& query) {
+Lwm2mServer::Response Lwm2mServer::write_attributes(const std::string& path,
+                                                    const std::string& query) {
   Request r;
   r.method = 3;
   r.path = path;
@@ -397,15 +411,15 @@ Lwm2mTestServer::Response Lwm2mTestServer::write_attributes(const std::string& p
   return request(r);
 }
 
-Lwm2mTestServer::Response Lwm2mTestServer::observe(const std::string& path) {
+Lwm2mServer::Response Lwm2mServer::observe(const std::string& path) {
   Request r;
   r.path = path;
   r.observe = 0;
   return request(r);
 }
 
-Lwm2mTestServer::Response Lwm2mTestServer::cancel_observe(const std::string& path,
-                                                          const std::vector<std::uint8_t>& token) {
+Lwm2mServer::Response Lwm2mServer::cancel_observe(const std::string& path,
+                                                  const std::vector<std::uint8_t>& token) {
   Request r;
   r.path = path;
   r.observe = 1;
@@ -417,16 +431,16 @@ Lwm2mTestServer::Response Lwm2mTestServer::cancel_observe(const std::string& pat
   return request(r);
 }
 
-std::vector<Lwm2mTestServer::Response> Lwm2mTestServer::notifications(
+std::vector<Lwm2mServer::Response> Lwm2mServer::notifications(
     const std::vector<std::uint8_t>& token) const {
   std::lock_guard lock(impl_->mutex);
   const auto it = impl_->notes.find(token);
   return it == impl_->notes.end() ? std::vector<Response>{} : it->second;
 }
 
-Lwm2mTestServer::Response Lwm2mTestServer::wait_notification(const std::vector<std::uint8_t>& token,
-                                                             const std::string& payload,
-                                                             std::chrono::milliseconds timeout) {
+Lwm2mServer::Response Lwm2mServer::wait_notification(const std::vector<std::uint8_t>& token,
+                                                     const std::string& payload,
+                                                     std::chrono::milliseconds timeout) {
   std::unique_lock lock(impl_->mutex);
   Response found;
   if (!impl_->cv.wait_for(lock, timeout, [&] {
@@ -448,8 +462,8 @@ Lwm2mTestServer::Response Lwm2mTestServer::wait_notification(const std::vector<s
   return found;
 }
 
-Lwm2mTestServer::Response Lwm2mTestServer::push(const std::string& path, const std::string& data,
-                                                unsigned szx, std::chrono::milliseconds per_block) {
+Lwm2mServer::Response Lwm2mServer::push(const std::string& path, const std::string& data,
+                                        unsigned szx, std::chrono::milliseconds per_block) {
   const std::size_t block = std::size_t{1} << (szx + 4);
   Response last;
   for (std::uint32_t num = 0;; ++num) {
@@ -467,4 +481,4 @@ Lwm2mTestServer::Response Lwm2mTestServer::push(const std::string& path, const s
   return last;
 }
 
-}  // namespace bg95::test
+}  // namespace bg95::peer

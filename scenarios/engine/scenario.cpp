@@ -1,0 +1,173 @@
+// Scenario pieces in words (for transcripts and reports), and which occurrences fire a rule.
+
+#include <fmt/format.h>
+
+#include "scenarios/engine/scenario.hpp"
+
+namespace bg95::scenario {
+
+Pattern literal(const std::string& text) {
+  static const std::regex special(R"([.^$|()\[\]{}*+?\\])");
+  return Pattern{text, std::regex(std::regex_replace(text, special, R"(\$&)"))};
+}
+
+bool Count::fires(std::uint64_t occurrence) const {
+  switch (kind) {
+    case Kind::First:
+      return occurrence == 1;
+    case Kind::Every:
+      return n <= 1 || occurrence % n == 0;
+    case Kind::Nth:
+      return occurrence == n;
+    case Kind::Times:
+      return occurrence <= n;
+  }
+  return false;
+}
+
+bool Count::done_after(std::uint64_t occurrence) const {
+  switch (kind) {
+    case Kind::First:
+      return occurrence >= 1;
+    case Kind::Every:
+      return false;
+    case Kind::Nth:
+    case Kind::Times:
+      return occurrence >= n;
+  }
+  return true;
+}
+
+std::string Trigger::describe() const {
+  const std::string on_port = port.empty() ? "" : " on " + port;
+  switch (kind) {
+    case Kind::Time:
+      return fmt::format("at {} ms", at.count());
+    case Kind::Command:
+      return fmt::format("command /{}/{}", pattern->text, on_port);
+    case Kind::Urc:
+      return fmt::format("URC /{}/", pattern->text);
+    case Kind::DownloadPercent:
+      return fmt::format("download {} %", value);
+    case Kind::DownloadBytes:
+      return fmt::format("download {} bytes", value);
+    case Kind::UpdatePercent:
+      return fmt::format("{} {} %", phase, value);
+    case Kind::FlashWrite:
+      return fmt::format("flash write {}", value);
+    case Kind::HostOpen:
+      return "host opens the port" + on_port;
+    case Kind::HostClose:
+      return "host closes the port" + on_port;
+    case Kind::Power:
+      return fmt::format("power: {}", power_event_name(*power));
+  }
+  return "?";
+}
+
+std::string Action::describe() const {
+  std::string s;
+  switch (kind) {
+    case Kind::PowerCut:
+      s = "power_cut";
+      break;
+    case Kind::PowerOff:
+      s = "power_off";
+      break;
+    case Kind::PowerOn:
+      s = "power_on";
+      break;
+    case Kind::Reset:
+      s = "reset";
+      break;
+    case Kind::TornWrite:
+      s = "torn_write";
+      break;
+    case Kind::FlashFail:
+      s = "flash_fail";
+      break;
+    case Kind::FlashFailAlways:
+      s = "flash_fail_always";
+      break;
+    case Kind::FlashOff:
+      s = "flash_off";
+      break;
+    case Kind::Network:
+      s = "network";
+      if (reg) s += fmt::format(" reg={}", static_cast<int>(*reg));
+      if (csq) s += fmt::format(" csq={}", *csq);
+      if (rat) s += fmt::format(" rat={}", rat_name(*rat));
+      break;
+    case Kind::LinkDrop:
+      s = "link_drop";
+      break;
+    case Kind::LinkStall:
+      s = duration ? fmt::format("link_stall for {} ms", duration->count()) : "link_stall";
+      break;
+    case Kind::LinkResume:
+      s = "link_resume";
+      break;
+    case Kind::LinkThrottle:
+      s = fmt::format("link_throttle {} B/s", amount);
+      break;
+    case Kind::LinkCorrupt:
+      s = fmt::format("link_corrupt {} bytes", amount);
+      break;
+    case Kind::Dtr:
+      s = high ? "dtr high" : "dtr low";
+      break;
+    case Kind::Respond:
+      s = "respond";
+      break;
+    case Kind::RespondRaw:
+      s = "respond_raw";
+      break;
+    case Kind::Delay:
+      s = fmt::format("delay {} ms", duration ? duration->count() : 0);
+      break;
+    case Kind::Urc:
+      s = "urc " + text;
+      break;
+    case Kind::Server:
+      s = fmt::format("server faults ({})", server.size());
+      break;
+    case Kind::Log:
+      s = "log " + text;
+      break;
+    case Kind::Verdict:
+      s = std::string("verdict ") + (pass ? "pass" : "fail") + (text.empty() ? "" : ": " + text);
+      break;
+  }
+  if (after.count() > 0) s += fmt::format(" after {} ms", after.count());
+  return s;
+}
+
+std::string HostStep::describe() const {
+  switch (kind) {
+    case Kind::Send:
+      return package ? "send package " + *package : "send \"" + text + "\"";
+    case Kind::Expect:
+      return "expect /" + pattern->text + "/";
+    case Kind::ExpectNot:
+      return "expect_not /" + pattern->text + "/";
+    case Kind::Pause:
+      return fmt::format("pause {} ms", duration.count());
+    case Kind::Open:
+      return "open " + port;
+    case Kind::Close:
+      return "close " + port;
+    case Kind::Baud:
+      return fmt::format("baud {}", baud);
+    case Kind::Do: {
+      std::string s = "do";
+      for (const auto& a : actions)
+        s += " " + a.describe();
+      return s;
+    }
+    case Kind::Lwm2m:
+      return "lwm2m " + op + " " + path;
+  }
+  return "?";
+}
+
+}  // namespace bg95::scenario
