@@ -1,4 +1,4 @@
-#include "tests/support/test_pki.hpp"
+#include "scenarios/package_server/pki.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -13,21 +13,10 @@
 #include <string_view>
 #include <vector>
 
-namespace bg95::test {
-namespace {
+#include "scenarios/package_server/openssl_handles.hpp"
 
-struct KeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-struct CertFree {
-  void operator()(X509* cert) const { X509_free(cert); }
-};
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
-using Cert = std::unique_ptr<X509, CertFree>;
-using Bio = std::unique_ptr<BIO, BioFree>;
+namespace bg95::pkgserver {
+namespace {
 
 [[noreturn]] void fail(std::string_view what) {
   std::string text(what);
@@ -36,7 +25,7 @@ using Bio = std::unique_ptr<BIO, BioFree>;
     ERR_error_string_n(code, buf, sizeof buf);
     text += std::string("; ") + buf;
   }
-  throw std::runtime_error("TestPki: " + text);
+  throw std::runtime_error("Pki: " + text);
 }
 
 void check(int ok, std::string_view what) {
@@ -135,32 +124,35 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
   out.close();
-  if (!out) throw std::runtime_error("TestPki: cannot write " + path.string());
+  if (!out) throw std::runtime_error("Pki: cannot write " + path.string());
 }
 
-TestPki::Pair store(const std::filesystem::path& dir, const std::string& stem, X509* cert,
-                    EVP_PKEY* key) {
-  TestPki::Pair pair{cert_pem(cert), key_pem(key), dir / (stem + "_cert.pem"),
-                     dir / (stem + "_key.pem")};
+Pki::Pair store(const std::filesystem::path& dir, const std::string& stem, X509* cert,
+                EVP_PKEY* key) {
+  Pki::Pair pair{cert_pem(cert), key_pem(key), dir / (stem + ".pem"), dir / (stem + ".key")};
   write_file(pair.cert_file, pair.cert_pem);
   write_file(pair.key_file, pair.key_pem);
+  // Private keys readable by their owner only, as a TLS library expects of a key file.
+  std::filesystem::permissions(
+      pair.key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return pair;
 }
 
 }  // namespace
 
-TestPki TestPki::make(const std::filesystem::path& dir) {
+Pki Pki::make(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
-  TestPki pki;
+  Pki pki;
 
   const Key ca_key = make_key();
   const Cert ca = issue({"bg95sim test CA", true}, ca_key.get(), nullptr, nullptr, 1);
   pki.ca = store(dir, "ca", ca.get(), ca_key.get());
 
+  // The right server and the one with a certificate from the wrong CA name the same hosts.
+  const Spec server_spec{"bg95sim test server", false, "DNS:localhost,IP:127.0.0.1,IP:::1",
+                         "serverAuth"};
   const Key server_key = make_key();
-  const Cert server =
-      issue({"bg95sim test server", false, "DNS:localhost,IP:127.0.0.1,IP:::1", "serverAuth"},
-            server_key.get(), ca.get(), ca_key.get(), 2);
+  const Cert server = issue(server_spec, server_key.get(), ca.get(), ca_key.get(), 2);
   pki.server = store(dir, "server", server.get(), server_key.get());
 
   const Key client_key = make_key();
@@ -171,17 +163,22 @@ TestPki TestPki::make(const std::filesystem::path& dir) {
   const Key wrong_key = make_key();
   const Cert wrong = issue({"wrong-host.invalid", false, "DNS:wrong-host.invalid", "serverAuth"},
                            wrong_key.get(), ca.get(), ca_key.get(), 4);
-  pki.wrong_host = store(dir, "wrong_host", wrong.get(), wrong_key.get());
+  pki.wrong_host = store(dir, "wrong-host", wrong.get(), wrong_key.get());
 
   const Key other_key = make_key();
   const Cert other = issue({"bg95sim other CA", true}, other_key.get(), nullptr, nullptr, 5);
-  pki.other_ca = store(dir, "other_ca", other.get(), other_key.get());
+  pki.other_ca = store(dir, "wrong-ca", other.get(), other_key.get());
 
   const Key other_client_key = make_key();
   const Cert other_client = issue({"bg95sim other client", false, nullptr, "clientAuth"},
                                   other_client_key.get(), other.get(), other_key.get(), 6);
-  pki.other_client = store(dir, "other_client", other_client.get(), other_client_key.get());
+  pki.other_client = store(dir, "wrong-ca-client", other_client.get(), other_client_key.get());
+
+  const Key other_server_key = make_key();
+  const Cert other_server =
+      issue(server_spec, other_server_key.get(), other.get(), other_key.get(), 7);
+  pki.other_ca_server = store(dir, "wrong-ca-server", other_server.get(), other_server_key.get());
   return pki;
 }
 
-}  // namespace bg95::test
+}  // namespace bg95::pkgserver
