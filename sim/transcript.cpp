@@ -158,7 +158,8 @@ void Transcript::on_command(std::string_view port, std::string_view command) {
 }
 
 void Transcript::on_urc(std::string_view text) {
-  event("urc", text);
+  // The text form shows the URC as the bytes the port carried.
+  record({{"type", "event"}, {"kind", "urc"}, {"text", std::string(text)}}, "");
 }
 
 void Transcript::on_download_progress(std::uint64_t received, std::optional<std::uint64_t> total) {

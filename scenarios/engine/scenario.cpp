@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/engine/scenario.hpp"
+#include "sim/transcript.hpp"
 
 namespace bg95::scenario {
 
@@ -145,11 +146,11 @@ std::string Action::describe() const {
 std::string HostStep::describe() const {
   switch (kind) {
     case Kind::Send:
-      return package ? "send package " + *package : "send \"" + text + "\"";
+      return package ? "send package " + *package : "send \"" + Transcript::escape(text) + "\"";
     case Kind::Expect:
-      return "expect /" + pattern->text + "/";
+      return "expect \"" + Transcript::escape(pattern->text) + "\"";
     case Kind::ExpectNot:
-      return "expect_not /" + pattern->text + "/";
+      return "expect_not \"" + Transcript::escape(pattern->text) + "\"";
     case Kind::Pause:
       return fmt::format("pause {} ms", duration.count());
     case Kind::Open:

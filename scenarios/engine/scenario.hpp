@@ -190,8 +190,9 @@ struct HostStep {
   std::optional<std::string> package;
   std::size_t chunk = 2048;
   std::optional<std::uint8_t> pad;  // pad the last chunk to `chunk` with this byte
-  // Expect / ExpectNot.
+  // Expect / ExpectNot: ${...} in the pattern is resolved when the step runs.
   std::optional<Pattern> pattern;
+  bool literal = false;  // the pattern is literal text
   std::optional<Duration> timeout;
   // Pause.
   Duration duration{0};

@@ -19,10 +19,18 @@ std::string at(const std::string& where, std::size_t index) {
   return fmt::format("{}[{}]", where, index);
 }
 
+// No value: a null node. (A YAML::Node tests true even when null: test with present().)
+YAML::Node none() {
+  return YAML::Node();
+}
+bool present(const YAML::Node& n) {
+  return n.IsDefined() && !n.IsNull();
+}
+
 // A one-key mapping {name: value}, or a bare name: the form of actions and triggers.
 struct Tagged {
   std::string name;
-  YAML::Node value;  // undefined for a bare name
+  YAML::Node value = none();  // not there for a bare name
 };
 
 class Parser {
@@ -55,7 +63,7 @@ class Parser {
 };
 
 Tagged Parser::tagged(const YAML::Node& node, const std::string& where) const {
-  if (node.IsScalar()) return {node.Scalar(), YAML::Node()};
+  if (node.IsScalar()) return {node.Scalar(), none()};
   if (!node.IsMap() || node.size() != 1)
     r_.fail(node, where, "expected a name, or one \"name: value\" pair");
   const auto kv = *node.begin();
@@ -74,7 +82,7 @@ Scenario Parser::parse(const YAML::Node& root, std::string source) {
   if (root["timeout"]) s.timeout = r_.duration(root["timeout"], "timeout");
   if (root["module"]) module(root["module"], s.module);
   if (const auto p = root["packages"]) {
-    r_.expect_map(p, "packages", {});  // keys are names: checked below
+    if (!p.IsMap()) r_.fail(p, "packages", "expected a mapping of package names");
     for (const auto& kv : p) {
       const std::string name = kv.first.Scalar();
       s.packages.push_back(package(name, kv.second, at("packages", name)));
@@ -355,7 +363,7 @@ Trigger Parser::trigger(const YAML::Node& n, const std::string& w) const {
   }
   const std::string wt = at(w, tag.name);
   auto need = [&] {
-    if (!tag.value) r_.fail(n, wt, "needs a value");
+    if (!present(tag.value)) r_.fail(n, wt, "needs a value");
   };
   if (tag.name == "at") {
     need();
@@ -400,7 +408,7 @@ Trigger Parser::trigger(const YAML::Node& n, const std::string& w) const {
     t.value = static_cast<std::uint64_t>(r_.integer(tag.value, wt, 1, INT64_MAX));
   } else if (tag.name == "host_open" || tag.name == "host_close") {
     t.kind = tag.name == "host_open" ? Trigger::Kind::HostOpen : Trigger::Kind::HostClose;
-    if (tag.value && !tag.value.IsNull()) t.port = r_.choice(tag.value, wt, {"uart", "usb"});
+    if (present(tag.value)) t.port = r_.choice(tag.value, wt, {"uart", "usb"});
   } else if (tag.name == "power") {
     need();
     t.kind = Trigger::Kind::Power;
@@ -487,16 +495,16 @@ Action Parser::action(const YAML::Node& n, const std::string& w) const {
   const std::string wa = at(w, t.name);
   Action a;
   // The value: a bare parameter, or a mapping of parameters with "after".
-  YAML::Node params;
-  YAML::Node scalar;
-  if (t.value && t.value.IsMap()) {
+  YAML::Node params = none();
+  YAML::Node scalar = none();
+  if (t.value.IsDefined() && t.value.IsMap()) {
     params = t.value;
     if (params["after"]) a.after = r_.duration(params["after"], at(wa, "after"));
-  } else if (t.value && !t.value.IsNull()) {
+  } else if (present(t.value)) {
     scalar = t.value;
   }
   auto only = [&](std::initializer_list<std::string_view> keys) {
-    if (params) r_.expect_map(params, wa, keys);
+    if (present(params)) r_.expect_map(params, wa, keys);
   };
   using K = Action::Kind;
   static const std::map<std::string, K> simple = {
@@ -513,13 +521,13 @@ Action Parser::action(const YAML::Node& n, const std::string& w) const {
   };
   if (const auto it = simple.find(t.name); it != simple.end()) {
     a.kind = it->second;
-    if (scalar) r_.fail(scalar, wa, "takes no value (only {after: <duration>})");
+    if (present(scalar)) r_.fail(scalar, wa, "takes no value (only {after: <duration>})");
     only({"after"});
     return a;
   }
   if (t.name == "network") {
     a.kind = K::Network;
-    if (!params) r_.fail(n, wa, "expected {reg: ..., csq: ..., rat: ...}");
+    if (!present(params)) r_.fail(n, wa, "expected {reg: ..., csq: ..., rat: ...}");
     only({"reg", "csq", "rat", "after"});
     if (params["reg"]) a.reg = reg_status(params["reg"], at(wa, "reg"));
     if (params["csq"]) a.csq = static_cast<int>(r_.integer(params["csq"], at(wa, "csq"), 0, 99));
@@ -529,40 +537,41 @@ Action Parser::action(const YAML::Node& n, const std::string& w) const {
     if (!a.reg && !a.csq && !a.rat) r_.fail(n, wa, "give reg, csq or rat");
   } else if (t.name == "link_stall") {
     a.kind = K::LinkStall;
-    if (scalar) r_.fail(scalar, wa, "expected {for: <duration>, after: <duration>} or nothing");
+    if (present(scalar))
+      r_.fail(scalar, wa, "expected {for: <duration>, after: <duration>} or nothing");
     only({"for", "after"});
-    if (params) a.duration = r_.opt_duration(params, wa, "for");
+    if (present(params)) a.duration = r_.opt_duration(params, wa, "for");
   } else if (t.name == "link_throttle" || t.name == "link_corrupt") {
     a.kind = t.name == "link_throttle" ? K::LinkThrottle : K::LinkCorrupt;
     const char* key = a.kind == K::LinkThrottle ? "rate" : "bytes";
     only({key, "after"});
-    const YAML::Node v = scalar ? scalar : (params ? params[key] : YAML::Node());
-    if (!v) r_.fail(n, wa, std::string("needs ") + key);
+    const YAML::Node v = present(scalar) ? scalar : present(params) ? params[key] : none();
+    if (!present(v)) r_.fail(n, wa, std::string("needs ") + key);
     a.amount = r_.size(v, wa);
   } else if (t.name == "dtr") {
     a.kind = K::Dtr;
     only({"level", "after"});
-    const YAML::Node v = scalar ? scalar : (params ? params["level"] : YAML::Node());
-    if (!v) r_.fail(n, wa, "needs low or high");
+    const YAML::Node v = present(scalar) ? scalar : present(params) ? params["level"] : none();
+    if (!present(v)) r_.fail(n, wa, "needs low or high");
     a.high = r_.choice(v, wa, {"low", "high"}) == "high";
   } else if (t.name == "respond") {
     a.kind = K::Respond;
-    if (!t.value || params)
+    if (!present(t.value) || present(params))
       r_.fail(n, wa, "expected the answer's lines, the last one OK, ERROR ...");
     a.reply = reply(t.value, wa);
   } else if (t.name == "respond_raw" || t.name == "urc" || t.name == "log") {
     a.kind = t.name == "urc" ? K::Urc : t.name == "log" ? K::Log : K::RespondRaw;
     only({"text", "after"});
-    const YAML::Node v = scalar ? scalar : (params ? params["text"] : YAML::Node());
-    if (!v) r_.fail(n, wa, "needs the text");
+    const YAML::Node v = present(scalar) ? scalar : present(params) ? params["text"] : none();
+    if (!present(v)) r_.fail(n, wa, "needs the text");
     a.text = r_.str(v, wa);
   } else if (t.name == "delay") {
     a.kind = K::Delay;
-    if (!scalar) r_.fail(n, wa, "expected a duration");
+    if (!present(scalar)) r_.fail(n, wa, "expected a duration");
     a.duration = r_.duration(scalar, wa);
   } else if (t.name == "server") {
     a.kind = K::Server;
-    if (!params) r_.fail(n, wa, "expected {faults: [...]} (docs/package-server.md)");
+    if (!present(params)) r_.fail(n, wa, "expected {faults: [...]} (docs/package-server.md)");
     only({"faults", "after"});
     if (!params["faults"]) r_.fail(n, wa, "needs faults (an empty list clears them)");
     r_.expect_seq(params["faults"], at(wa, "faults"));
@@ -570,10 +579,10 @@ Action Parser::action(const YAML::Node& n, const std::string& w) const {
   } else if (t.name == "verdict") {
     a.kind = K::Verdict;
     only({"result", "reason", "after"});
-    const YAML::Node v = scalar ? scalar : (params ? params["result"] : YAML::Node());
-    if (!v) r_.fail(n, wa, "needs pass or fail");
+    const YAML::Node v = present(scalar) ? scalar : present(params) ? params["result"] : none();
+    if (!present(v)) r_.fail(n, wa, "needs pass or fail");
     a.pass = r_.choice(v, wa, {"pass", "fail"}) == "pass";
-    if (params) a.text = r_.opt_str(params, wa, "reason").value_or("");
+    if (present(params)) a.text = r_.opt_str(params, wa, "reason").value_or("");
   } else {
     r_.fail(n, w,
             "unknown action \"" + t.name +
@@ -612,11 +621,11 @@ HostStep Parser::step(const YAML::Node& n, const std::string& w) const {
     t = tagged(n, w);
   }
   const std::string ws = at(w, t.name);
-  if (port) s.port = r_.choice(port, at(w, "port"), {"uart", "usb"});
+  if (present(port)) s.port = r_.choice(port, at(w, "port"), {"uart", "usb"});
   const YAML::Node v = t.value;
   if (t.name == "send") {
     s.kind = HostStep::Kind::Send;
-    if (!v) r_.fail(n, ws, "needs the text to send");
+    if (!present(v)) r_.fail(n, ws, "needs the text to send");
     if (v.IsScalar()) {
       s.text = r_.str(v, ws);
     } else {
@@ -630,9 +639,10 @@ HostStep Parser::step(const YAML::Node& n, const std::string& w) const {
     }
   } else if (t.name == "expect" || t.name == "expect_not") {
     s.kind = t.name == "expect" ? HostStep::Kind::Expect : HostStep::Kind::ExpectNot;
-    if (!v) r_.fail(n, ws, "needs what to wait for");
+    if (!present(v)) r_.fail(n, ws, "needs what to wait for");
     if (v.IsScalar()) {
       s.pattern = literal(v.Scalar());  // a plain string is literal text
+      s.literal = true;
     } else {
       const char* within = s.kind == HostStep::Kind::Expect ? "timeout" : "within";
       r_.expect_map(v, ws, {"text", "pattern", within});
@@ -641,6 +651,7 @@ HostStep Parser::step(const YAML::Node& n, const std::string& w) const {
         s.pattern = r_.pattern(v["pattern"], at(ws, "pattern"));
       } else {
         s.pattern = literal(r_.str(v["text"], at(ws, "text")));
+        s.literal = true;
       }
       s.timeout = r_.opt_duration(v, ws, within);
     }
@@ -648,17 +659,17 @@ HostStep Parser::step(const YAML::Node& n, const std::string& w) const {
       r_.fail(n, ws, "expect_not needs {pattern: ..., within: <duration>}");
   } else if (t.name == "pause") {
     s.kind = HostStep::Kind::Pause;
-    if (!v) r_.fail(n, ws, "needs a duration");
+    if (!present(v)) r_.fail(n, ws, "needs a duration");
     s.duration = r_.duration(v, ws);
   } else if (t.name == "open" || t.name == "close") {
     s.kind = t.name == "open" ? HostStep::Kind::Open : HostStep::Kind::Close;
-    if (v && !v.IsNull()) s.port = r_.choice(v, ws, {"uart", "usb"});
+    if (present(v)) s.port = r_.choice(v, ws, {"uart", "usb"});
   } else if (t.name == "baud") {
     s.kind = HostStep::Kind::Baud;
     s.baud = static_cast<std::uint32_t>(r_.integer(v, ws, 300, 4000000));
   } else if (t.name == "do") {
     s.kind = HostStep::Kind::Do;
-    if (!v) r_.fail(n, ws, "needs actions");
+    if (!present(v)) r_.fail(n, ws, "needs actions");
     s.actions = actions(v, ws);
     for (const auto& a : s.actions)
       if (a.kind == Action::Kind::Respond || a.kind == Action::Kind::RespondRaw ||
@@ -666,7 +677,8 @@ HostStep Parser::step(const YAML::Node& n, const std::string& w) const {
         r_.fail(v, ws, "respond, respond_raw, delay and torn_write belong in rules");
   } else if (t.name == "lwm2m") {
     s.kind = HostStep::Kind::Lwm2m;
-    if (!v || !v.IsMap()) r_.fail(n, ws, "expected {write: /5/0/1, value: ...} and the like");
+    if (!present(v) || !v.IsMap())
+      r_.fail(n, ws, "expected {write: /5/0/1, value: ...} and the like");
     r_.expect_map(v, ws,
                   {"write", "execute", "read", "observe", "wait_registration", "wait_notification",
                    "value", "timeout", "count"});

@@ -1,0 +1,170 @@
+// bg95-scenario: runs fault scenarios against the emulator (docs/scenarios.md), writes a
+// summary and JUnit XML, checks scenario files, and replays transcripts as regression checks.
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <regex>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "scenarios/engine/junit.hpp"
+#include "scenarios/engine/runner.hpp"
+#include "scenarios/engine/scenario.hpp"
+
+namespace {
+
+using bg95::scenario::RunResult;
+
+// The scenario files named: files as they are, folders as their *.yaml files in name order.
+std::vector<std::filesystem::path> expand(const std::vector<std::string>& paths) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& p : paths) {
+    if (!std::filesystem::is_directory(p)) {
+      out.emplace_back(p);
+      continue;
+    }
+    std::vector<std::filesystem::path> found;
+    for (const auto& e : std::filesystem::directory_iterator(p))
+      if (e.is_regular_file() &&
+          (e.path().extension() == ".yaml" || e.path().extension() == ".yml"))
+        found.push_back(e.path());
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+void print_result(const RunResult& r) {
+  std::string fired;
+  for (const auto& f : r.rules_fired)
+    fired += (fired.empty() ? "  rules: " : ", ") + f;
+  fmt::print("{}  {:<40} {:6.2f} s  {}{}\n", r.passed ? "PASS" : "FAIL", r.name, r.seconds,
+             r.verdict_pass ? "pass" : "fail", r.passed ? fired : ": " + r.reason);
+  if (!r.passed && !r.host_tail.empty()) fmt::print("      host received (end): {}\n", r.host_tail);
+  if (!r.transcript.empty() && !r.passed)
+    fmt::print("      transcript: {}\n", r.transcript.string());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bg95-scenario: fault scenarios for the bg95sim emulator (docs/scenarios.md)"};
+  app.require_subcommand(1);
+
+  std::vector<std::string> run_paths;
+  std::string junit, transcripts, work, filter;
+  bool keep_state = false, verbose = false;
+  auto* run = app.add_subcommand("run", "Run scenarios (files, or folders of *.yaml) and report");
+  run->add_option("paths", run_paths, "Scenario files or folders")->required();
+  run->add_option("--junit", junit, "Write a JUnit XML report here");
+  run->add_option("--transcripts", transcripts, "Write each run's transcript (.txt, .jsonl) here");
+  run->add_option("--work", work,
+                  "Folder for the modules' state folders (default: a temporary one)");
+  run->add_flag("--keep-state", keep_state, "Keep each run's state folder");
+  run->add_option("--filter", filter, "Only scenarios whose name matches this regular expression");
+  run->add_flag("-v,--verbose", verbose, "Print each step and each rule fired as it happens");
+
+  std::vector<std::string> check_paths;
+  auto* check =
+      app.add_subcommand("check", "Read scenario files and report problems; runs nothing");
+  check->add_option("paths", check_paths, "Scenario files or folders")->required();
+
+  std::string replay_file;
+  bool real_time = false;
+  auto* replay = app.add_subcommand(
+      "replay", "Send the host side of a transcript again and compare the module's answers");
+  replay->add_option("transcript", replay_file, "A transcript's .jsonl file")->required();
+  replay->add_flag("--real-time", real_time,
+                   "Keep every recorded pause (else long ones are shortened)");
+  replay->add_option("--transcripts", transcripts, "Write the replay's own transcript here");
+  replay->add_flag("-v,--verbose", verbose, "Print each step as it happens");
+
+  CLI11_PARSE(app, argc, argv);
+
+  bg95::scenario::RunOptions options;
+  options.work_dir = work;
+  options.keep_state = keep_state;
+  options.transcript_dir = transcripts;
+  if (verbose) options.progress = [](const std::string& line) { fmt::print("      {}\n", line); };
+
+  if (*check) {
+    int bad = 0;
+    for (const auto& f : expand(check_paths)) {
+      try {
+        const auto s = bg95::scenario::parse_scenario(f);
+        fmt::print("ok    {} ({}: {} rules, {} host steps)\n", f.string(), s.name, s.rules.size(),
+                   s.host.steps.size());
+      } catch (const std::exception& e) {
+        fmt::print("error {}\n", e.what());
+        ++bad;
+      }
+    }
+    return bad == 0 ? 0 : 2;
+  }
+
+  if (*replay) {
+    std::ifstream in(replay_file);
+    std::string first;
+    if (!in || !std::getline(in, first)) {
+      std::cerr << "bg95-scenario: " << replay_file << ": cannot be read\n";
+      return 2;
+    }
+    bg95::scenario::Scenario s;
+    try {
+      const auto header = nlohmann::json::parse(first);
+      if (header.value("format", "") != "bg95sim-transcript")
+        throw std::runtime_error("not a bg95sim transcript (its first line is no header)");
+      s = bg95::scenario::parse_scenario_text(header.at("scenario").at("source").get<std::string>(),
+                                              header.at("scenario").at("file").get<std::string>());
+    } catch (const std::exception& e) {
+      std::cerr << "bg95-scenario: " << replay_file << ": " << e.what() << "\n";
+      return 2;
+    }
+    options.replay = replay_file;
+    options.replay_real_time = real_time;
+    const RunResult r = bg95::scenario::run_scenario(s, options);
+    print_result(r);
+    return r.verdict_pass ? 0 : 1;
+  }
+
+  std::vector<RunResult> results;
+  int unreadable = 0;
+  std::optional<std::regex> only;
+  if (!filter.empty()) only = std::regex(filter);
+  for (const auto& f : expand(run_paths)) {
+    bg95::scenario::Scenario s;
+    try {
+      s = bg95::scenario::parse_scenario(f);
+    } catch (const std::exception& e) {
+      fmt::print("ERROR {}\n", e.what());
+      RunResult r;
+      r.name = f.stem().string();
+      r.file = f;
+      r.reason = e.what();
+      results.push_back(r);
+      ++unreadable;
+      continue;
+    }
+    if (only && !std::regex_search(s.name, *only)) continue;
+    if (verbose) fmt::print("      {}: {}\n", s.name, s.description);
+    results.push_back(bg95::scenario::run_scenario(s, options));
+    print_result(results.back());
+    std::fflush(stdout);
+  }
+  const auto passed = static_cast<std::size_t>(
+      std::count_if(results.begin(), results.end(), [](const RunResult& r) { return r.passed; }));
+  fmt::print("\n{} passed, {} failed\n", passed, results.size() - passed);
+  if (!junit.empty()) {
+    std::ofstream out(junit);
+    out << bg95::scenario::junit_xml("bg95sim scenarios", results);
+    if (!out) {
+      std::cerr << "bg95-scenario: " << junit << ": cannot be written\n";
+      return 2;
+    }
+  }
+  if (unreadable > 0) return 2;
+  return passed == results.size() ? 0 : 1;
+}
