@@ -211,7 +211,8 @@ bool PtyPort::baud_mismatch() const {
 
 std::size_t PtyPort::paced_budget() {
   const auto now = std::chrono::steady_clock::now();
-  const double bytes_per_s = std::max<std::uint32_t>(host_baud(), 300) / 10.0;
+  // The time scale of the realistic profile applies here too (0.1: ten times as fast).
+  const double bytes_per_s = std::max<std::uint32_t>(host_baud(), 300) / 10.0 / pace_scale_;
   if (pace_clock_ == std::chrono::steady_clock::time_point{}) pace_clock_ = now;
   pace_credit_ += std::chrono::duration<double>(now - pace_clock_).count() * bytes_per_s;
   pace_clock_ = now;

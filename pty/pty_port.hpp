@@ -57,7 +57,10 @@ class PtyPort {
   // Realistic timing: output leaves at the speed of the baud rate the host set on its side
   // (10 bits a byte), and when that rate differs from the module's (AT+IPR) both directions
   // arrive garbled, as on a real UART. Off by default (fast profile).
-  void set_pacing(bool on) { pacing_ = on; }
+  void set_pacing(bool on, double time_scale = 1.0) {
+    pacing_ = on;
+    pace_scale_ = time_scale > 0 ? time_scale : 1.0;
+  }
   void set_module_baud(std::uint32_t baud) { module_baud_ = baud; }
   // True when pacing is on and the host's rate differs from the module's.
   bool baud_mismatch() const;
@@ -86,6 +89,7 @@ class PtyPort {
   std::size_t queued_bytes_ = 0;
   bool write_waiting_ = false;
   bool pacing_ = false;
+  double pace_scale_ = 1.0;
   std::uint32_t module_baud_ = 115200;
   boost::asio::steady_timer pace_timer_;
   std::chrono::steady_clock::time_point pace_clock_{};

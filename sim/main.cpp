@@ -8,18 +8,21 @@
 #include <cstdio>
 #include <iostream>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include "pty/open_watcher.hpp"
+#include "scenarios/engine/live.hpp"
 #include "sim/control/control_server.hpp"
 #include "sim/control/module_control.hpp"
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/firmware/image.hpp"
 #include "sim/module.hpp"
 #include "sim/module_host.hpp"
+#include "sim/transcript.hpp"
 
 namespace {
 
@@ -47,6 +50,13 @@ struct Options {
   double download_timeout_s = 60;
   std::vector<int> cut_at_update;
   bg95::ModuleConfig::Lwm2mOptions lwm2m;  // --lwm2m-*
+  int downloading_step = 1;
+  int echo_default = 1;
+  bool coalesce_urcs = false;
+  bool restore_phase = false;
+  bool resume_notice = false;
+  std::string scenario;
+  std::string transcript;
 };
 
 // A name for module n of a fleet: the pattern with {} replaced by n, else "-<n>" appended.
@@ -75,12 +85,47 @@ bg95::ModuleConfig make_config(const Options& o) {
   c.guard_time = std::chrono::milliseconds(o.guard_ms);
   c.dialect.percent_sign = o.percent_sign;
   c.dialect.coap_progress = o.coap_progress;
+  c.dialect.downloading_step = o.downloading_step;
+  c.dialect.echo = o.echo_default != 0;
+  c.dialect.coalesce_urcs = o.coalesce_urcs;
+  c.dialect.restore_phase = o.restore_phase;
+  c.dialect.resume_notice = o.resume_notice;
   c.download_idle_timeout =
       std::chrono::milliseconds(static_cast<long>(o.download_timeout_s * 1000));
   c.power_cut_at_update_percent = o.cut_at_update;
   std::sort(c.power_cut_at_update_percent.begin(), c.power_cut_at_update_percent.end());
   c.lwm2m = o.lwm2m;
   return c;
+}
+
+// A transcript of this module from now on; the state folder as it is now is kept beside it,
+// so that a replay starts from the same state.
+std::unique_ptr<bg95::Transcript> open_transcript(bg95::ModuleHost& host, const std::string& base,
+                                                  bg95::scenario::LiveScenario* scenario,
+                                                  const std::filesystem::path& usb_link) {
+  bg95::Module& m = host.module();
+  const std::filesystem::path snapshot = base + ".state";
+  std::filesystem::remove_all(snapshot);
+  if (std::filesystem::path(base).has_parent_path())
+    std::filesystem::create_directories(std::filesystem::path(base).parent_path());
+  m.snapshot_state(snapshot);
+  nlohmann::json header;
+  if (scenario) {
+    const auto& s = scenario->scenario();
+    header["scenario"] = {{"name", s.name}, {"file", s.file.string()}, {"source", s.source}};
+    header["vars"] = scenario->setup().vars();
+  } else {
+    header["scenario"] = {
+        {"name", "session"},
+        {"file", "session.yaml"},
+        {"source", bg95::scenario::session_scenario(m.config(), !usb_link.empty())}};
+  }
+  header["state_snapshot"] = std::filesystem::absolute(snapshot).string();
+  header["module"] = {{"model", m.settings().model}, {"imei", m.settings().identity.imei}};
+  auto t = std::make_unique<bg95::Transcript>(base, header);
+  m.add_observer(t.get());
+  host.add_tap(t.get());
+  return t;
 }
 
 }  // namespace
@@ -154,6 +199,29 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 0xffffffffu));
   app.add_flag("--lwm2m-autoreg", o.lwm2m.autoreg,
                "Register with the LwM2M server at every boot (as after AT+QLWSVC=\"reg\")");
+  // Dialects: the variations host drivers meet in the field (docs/scenarios.md).
+  app.add_option("--downloading-step", o.downloading_step,
+                 "Print DOWNLOADING at every multiple of this percentage (default 1)")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--echo-default", o.echo_default,
+                 "ATE of a new state and of AT&F: 1 (echo, default) or 0")
+      ->check(CLI::Range(0, 1));
+  app.add_flag("--coalesce-urcs", o.coalesce_urcs,
+               "Write URCs raised at the same moment in one write instead of one write each");
+  app.add_flag("--restore-phase", o.restore_phase,
+               "BG96 dialect: a RESTORE,<percent> phase after UPDATING");
+  app.add_flag("--resume-notice", o.resume_notice,
+               "BG96 dialect: after a power loss during the update, print \"Last upgrade was not "
+               "finished,continue upgrade\" instead of START");
+  // Scenarios and transcripts (docs/scenarios.md).
+  app.add_option("--scenario", o.scenario,
+                 "Set the module up and run the rules of this scenario file (its host script is "
+                 "for bg95-scenario); its module section replaces the module options")
+      ->check(CLI::ExistingFile);
+  app.add_option("--transcript", o.transcript,
+                 "Record every byte and event to BASE.txt and BASE.jsonl (replay with "
+                 "bg95-scenario replay BASE.jsonl); default with --scenario: "
+                 "<state>/transcripts/<scenario>-<time>");
   app.add_flag("-v,--verbose", o.verbose, "Log module events to stderr");
   CLI11_PARSE(app, argc, argv);
 
@@ -166,15 +234,36 @@ int main(int argc, char** argv) {
 
   boost::asio::io_context io;
   const auto watcher = bg95::pty::OpenWatcher::create(io.get_executor());
+  std::vector<std::unique_ptr<bg95::Transcript>> transcripts;  // outlived by the modules
   std::vector<std::unique_ptr<bg95::ModuleHost>> hosts;
   bg95::ModuleConfig base = make_config(o);
+  // A scenario sets the module up (its module section) and brings its servers and rules.
+  std::unique_ptr<bg95::scenario::LiveScenario> scenario;
+  if (!o.scenario.empty()) {
+    try {
+      scenario = std::make_unique<bg95::scenario::LiveScenario>(
+          bg95::scenario::parse_scenario(o.scenario), io.get_executor(),
+          base.state_dir.parent_path() / (base.state_dir.filename().string() + ".scenario"));
+      bg95::ModuleConfig from = scenario->setup().module_config(base.state_dir);
+      base = std::move(from);
+    } catch (const std::exception& e) {
+      std::cerr << "bg95sim: " << e.what() << "\n";
+      return 2;
+    }
+    if (scenario->scenario().host.present)
+      std::cerr << "bg95sim: the scenario's host script is not run here (bg95-scenario run "
+                << o.scenario << " runs it); you are the host\n";
+    for (const auto& line : scenario->addresses())
+      std::cerr << "bg95sim: scenario " << scenario->scenario().name << ": " << line << "\n";
+  }
   if (o.count > 1)
     base.default_image = std::make_shared<const std::vector<std::uint8_t>>(
         bg95::make_default_image(o.model.empty() ? "BG95-M3" : o.model, base.default_image_size));
   for (int i = 0; i < o.count; ++i) {
     bg95::ModuleConfig config = base;
     bg95::PortOptions ports;
-    ports.pacing = o.timing == "realistic";
+    ports.pacing = base.timing.profile == bg95::Timing::Profile::Realistic;
+    ports.time_scale = base.timing.scale;
     ports.verbose = o.verbose;
     if (o.count == 1) {
       ports.link = o.link;
@@ -194,6 +283,26 @@ int main(int argc, char** argv) {
     try {
       hosts.push_back(std::make_unique<bg95::ModuleHost>(io.get_executor(), std::move(config),
                                                          std::move(ports), watcher));
+      bg95::ModuleHost& host = *hosts.back();
+      if (scenario) scenario->prepare(host);
+      const std::string name = o.count > 1 ? fmt::format("[{}]", i + 1) : "";
+      std::string base_name = o.transcript;
+      if (base_name.empty() && scenario)
+        base_name = (host.module().config().state_dir / "transcripts" /
+                     fmt::format("{}-{:%Y%m%d-%H%M%S}", scenario->scenario().name,
+                                 fmt::localtime(std::time(nullptr))))
+                        .string();
+      if (!base_name.empty()) {
+        if (o.count > 1) base_name += fmt::format("-{:04}", i + 1);
+        transcripts.push_back(open_transcript(host, base_name, scenario.get(), ports.usb_link));
+        std::cerr << fmt::format("bg95sim{}: transcript {}\n", name,
+                                 transcripts.back()->text_file().string());
+      }
+      if (scenario)
+        scenario->attach(host, transcripts.empty() ? nullptr : transcripts.back().get(), name,
+                         [name](const std::string& line) {
+                           std::cout << "bg95sim" << name << ": " << line << std::endl;
+                         });
     } catch (const std::exception& e) {
       std::cerr << "bg95sim: " << (o.count > 1 ? fmt::format("module {}: ", i + 1) : "") << e.what()
                 << "\n";
@@ -235,6 +344,7 @@ int main(int argc, char** argv) {
   });
   ::signal(SIGPIPE, SIG_IGN);
 
+  if (scenario) scenario->start();
   for (auto& host : hosts)
     host->module().power_on();
   if (o.count == 1) {

@@ -175,6 +175,8 @@ class Module {
   lwm2m::Lwm2mService& lwm2m() { return *lwm2m_; }
   void log_event(std::string_view event) { log(event); }
   const flash::Layout& layout() const { return layout_; }
+  // A copy of the state folder as it is now (for a transcript's replay); see StateDir.
+  void snapshot_state(const std::filesystem::path& to) const { state_dir_.snapshot(to); }
 
   // CFUN state and per-boot AT settings that are not part of the saved profile.
   int cfun() const { return cfun_; }

@@ -18,7 +18,7 @@ ModuleHost::ModuleHost(boost::asio::any_io_executor executor, ModuleConfig confi
   module_->set_port_writer(
       [this](std::string bytes) { write_to(uart_.get(), "uart", std::move(bytes)); });
   if (options_.pacing) {
-    uart_->set_pacing(true);
+    uart_->set_pacing(true, options_.time_scale);
     module_->set_baud_observer([this](std::uint32_t baud) { uart_->set_module_baud(baud); });
   }
   uart_->start(callbacks("uart"));

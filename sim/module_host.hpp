@@ -35,6 +35,7 @@ struct PortOptions {
   std::filesystem::path link;      // symlink to the main UART; empty: none
   std::filesystem::path usb_link;  // the USB AT port; empty: not modelled
   bool pacing = false;             // realistic profile: pace at the host's baud rate
+  double time_scale = 1.0;         // ... with the profile's time scale
   bool verbose = false;            // module events to stderr
   std::string log_prefix = "bg95sim";
 };

@@ -30,10 +30,12 @@ struct Timing {
   ms update_gap(std::size_t bytes_per_step) const {
     return scaled(ms{static_cast<ms::rep>(bytes_per_step * 1000 / (100 * 1024))});
   }
-  // LTE-M user-plane rate (Cat-M1 around 300 kbit/s in practice); 0 = unlimited.
-  std::uint64_t download_rate() const {
+  // The user-plane rate of the cell's access technology in practice: LTE-M (Cat-M1) around
+  // 300 kbit/s, NB-IoT (Cat-NB1) around 26 kbit/s; 0 = unlimited (fast profile).
+  std::uint64_t download_rate(bool nbiot) const {
     if (profile == Profile::Fast) return 0;
-    return static_cast<std::uint64_t>(37.5 * 1024 / scale);
+    const double bytes_per_s = nbiot ? 26.0 * 1000 / 8 : 37.5 * 1024;
+    return static_cast<std::uint64_t>(bytes_per_s / scale);
   }
 };
 

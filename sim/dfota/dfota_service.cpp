@@ -228,7 +228,7 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
     o.connect_timeout = options_.connect_timeout;
     o.idle_timeout = options_.download_idle_timeout;
     o.max_size = area_->capacity();
-    o.rate_limit_bytes_per_s = m_.config().timing.download_rate();
+    o.rate_limit_bytes_per_s = m_.config().timing.download_rate(net.rat == Rat::NbIot);
     o.ca_file = ca;
     o.client_cert_file = cert;
     o.client_key_file = key;
@@ -249,7 +249,7 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
   o.handshake_timeout =
       std::min<std::chrono::milliseconds>(options_.download_idle_timeout, std::chrono::seconds(20));
   o.max_size = area_->capacity();
-  o.rate_limit_bytes_per_s = m_.config().timing.download_rate();
+  o.rate_limit_bytes_per_s = m_.config().timing.download_rate(net.rat == Rat::NbIot);
   o.ca_file = ca;
   o.client_cert_file = cert;
   o.client_key_file = key;
@@ -467,16 +467,42 @@ void DfotaService::resume_update() {
   start_engine(/*resumed=*/true);
 }
 
-void DfotaService::start_engine(bool /*resumed*/) {
-  urc(urc::fota("START"));
+void DfotaService::start_engine(bool resumed) {
+  const Dialect& dialect = m_.config().dialect;
+  // The BG96 tells the host that it picks up an interrupted update (its DFOTA guide); the
+  // BG95 says START again.
+  if (resumed && dialect.resume_notice) {
+    urc(urc::fota("Last upgrade was not finished,continue upgrade"));
+  } else {
+    urc(urc::fota("START"));
+  }
   engine_ = std::make_unique<UpdateEngine>(m_.flash(), m_.layout(), *area_);
-  engine_->set_progress([this](int percent) {
-    progress_ = percent;
-    if (percent > 0) urc(urc::fota_percent("UPDATING", percent, m_.config().dialect.percent_sign));
-    m_.on_update_progress("UPDATING", percent);
-  });
+  phase_percent_ = {-1, -1};
+  engine_->set_progress([this](int percent) { report_update(percent); });
   engine_->start();
   schedule_step();
+}
+
+void DfotaService::report_update(int percent) {
+  progress_ = percent;
+  const Dialect& dialect = m_.config().dialect;
+  auto say = [&](std::size_t phase, int value) {
+    if (value <= phase_percent_[phase]) return;
+    phase_percent_[phase] = value;
+    const char* name = phase == 0 ? "UPDATING" : "RESTORE";
+    if (value > 0) urc(urc::fota_percent(name, value, dialect.percent_sign));
+    m_.on_update_progress(name, value);
+  };
+  if (!dialect.restore_phase) return say(0, percent);
+  // The BG96 dialect: UPDATING while the new image is made (the decode into staging), then
+  // RESTORE while it is copied into place; the engine's percentage covers both halves.
+  const auto phase = engine_ ? engine_->phase() : UpdateEngine::Phase::Finished;
+  const bool copying =
+      phase == UpdateEngine::Phase::Copy || phase == UpdateEngine::Phase::VerifyActive ||
+      phase == UpdateEngine::Phase::Cleanup || phase == UpdateEngine::Phase::Finished;
+  if (!copying) return say(0, std::min(100, percent * 2));
+  say(0, 100);
+  say(1, percent >= 100 ? 100 : std::max(0, std::min(99, (percent - 50) * 2)));
 }
 
 void DfotaService::schedule_step() {

@@ -4,6 +4,7 @@
 // mode with its URCs. It owns the package area and drives the power-safe UpdateEngine from
 // posted handlers, so the event loop never waits on flash or network.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -121,6 +122,7 @@ class DfotaService {
   std::optional<std::pair<std::string, std::string>> read_psk() const;
   void begin_update(bool announce_reset);
   void start_engine(bool resumed);
+  void report_update(int percent);
   void schedule_step();
   void step();
   void finish_update(int code);
@@ -146,6 +148,7 @@ class DfotaService {
   int trigger_mode_ = 1;  // AT+QFOTADL=3: 1 update after download, 0 wait for AT+QFOTADL=1
   int progress_ = 0;
   int last_percent_ = -1;
+  std::array<int, 2> phase_percent_{-1, -1};  // UPDATING and RESTORE printed so far
   int area_error_ = 0;      // a package-area failure seen during a download (707/708)
   std::uint64_t life_ = 0;  // bumped at power loss: posted steps of an old life do nothing
   boost::asio::steady_timer timer_;

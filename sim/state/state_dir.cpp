@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -34,6 +35,61 @@ StateDir::StateDir(std::filesystem::path dir) : dir_(std::move(dir)) {
 
 StateDir::~StateDir() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+namespace {
+
+// Copies a file keeping its holes (the flash file is 72 MiB, mostly holes).
+void copy_sparse(const std::filesystem::path& from, const std::filesystem::path& to) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    throw StateError(fmt::format("{}: cannot open: {}", from.string(), std::strerror(errno)));
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0) {
+    ::close(in);
+    throw StateError(fmt::format("{}: cannot create: {}", to.string(), std::strerror(errno)));
+  }
+  const off_t size = ::lseek(in, 0, SEEK_END);
+  std::vector<char> buffer(1 << 20);
+  bool ok = size >= 0 && ::ftruncate(out, size) == 0;
+  for (off_t at = 0; ok && at < size;) {
+    const off_t data = ::lseek(in, at, SEEK_DATA);
+    if (data < 0) break;  // only a hole is left
+    off_t hole = ::lseek(in, data, SEEK_HOLE);
+    if (hole < 0) hole = size;
+    for (off_t p = data; ok && p < hole;) {
+      const auto want =
+          static_cast<std::size_t>(std::min<off_t>(hole - p, static_cast<off_t>(buffer.size())));
+      const ssize_t n = ::pread(in, buffer.data(), want, p);
+      ok = n > 0 && ::pwrite(out, buffer.data(), static_cast<std::size_t>(n), p) == n;
+      p += n > 0 ? n : 0;
+    }
+    at = hole;
+  }
+  ::close(in);
+  if (::close(out) != 0) ok = false;
+  if (!ok) throw StateError(fmt::format("{}: copy failed: {}", to.string(), std::strerror(errno)));
+}
+
+}  // namespace
+
+void StateDir::snapshot(const std::filesystem::path& to) const {
+  std::error_code ec;
+  if (std::filesystem::exists(to, ec)) throw StateError(to.string() + ": exists already");
+  std::filesystem::create_directories(to, ec);
+  if (ec) throw StateError(fmt::format("{}: cannot create: {}", to.string(), ec.message()));
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    const auto name = entry.path().filename();
+    // Not the lock, nor the transcripts folder (where snapshots themselves go).
+    if (name == "lock" || name == "transcripts") continue;
+    if (name == "flash.bin") {
+      copy_sparse(entry.path(), to / name);
+      continue;
+    }
+    std::filesystem::copy(entry.path(), to / name, std::filesystem::copy_options::recursive, ec);
+    if (ec)
+      throw StateError(fmt::format("{}: cannot copy: {}", (to / name).string(), ec.message()));
+  }
 }
 
 std::filesystem::path StateDir::default_dir(const std::string& name) {

@@ -25,6 +25,12 @@ class StateDir {
   std::filesystem::path settings_file() const { return dir_ / "settings.json"; }
   std::filesystem::path fs_root() const { return dir_ / "fs"; }
 
+  // Copies the folder as it is now (the lock and transcripts/ left out; the flash file stays
+  // sparse) to `to`,
+  // which must not exist: a transcript keeps one so that its session can be replayed from the
+  // same state. Throws StateError.
+  void snapshot(const std::filesystem::path& to) const;
+
   // ${XDG_STATE_HOME:-~/.local/state}/bg95sim/<name>
   static std::filesystem::path default_dir(const std::string& name = "default");
 
