@@ -192,6 +192,7 @@ void Module::open_state() {
   }
   flash::PartitionView active(*flash_, layout_.active);
   if (active.page_erased(0)) create_default_image();
+  flash_baseline_ = flash_->op_count();
 }
 
 std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size) {
@@ -309,6 +310,12 @@ void Module::finish_boot() {
 
 void Module::print_banner(std::size_t line) {
   if (line >= urc::kBootBanner.size()) {
+    // Without a delay the module is registered as soon as the banner is out, so that a host
+    // that waited for its last line always finds it registered.
+    if (config_.timing.network_attach().count() == 0) {
+      if (cfun_ == 1) network_.set_radio(true);
+      return;
+    }
     timer_.expires_after(config_.timing.network_attach());
     timer_.async_wait([this, life = life_](boost::system::error_code ec) {
       if (!ec && life == life_ && cfun_ == 1) network_.set_radio(true);
@@ -414,10 +421,12 @@ flash::Fault Module::flash_fault(const flash::FlashOp& op, std::uint64_t index) 
     case FlashFault::Off:
       break;
   }
+  // Observers count from the first operation after a new state was formatted.
+  const std::uint64_t n = index - flash_baseline_;
   if (fault == flash::Fault::None)
     for (ModuleObserver* o : observers_)
-      if ((fault = o->flash_fault(op, index)) != flash::Fault::None) break;
-  notify([&](ModuleObserver& o) { o.on_flash_op(op, index, fault); });
+      if ((fault = o->flash_fault(op, n)) != flash::Fault::None) break;
+  notify([&](ModuleObserver& o) { o.on_flash_op(op, n, fault); });
   // The whole module goes dark, not only the chip; after the operation returns.
   if (fault == flash::Fault::PowerCut || fault == flash::Fault::TornWrite)
     boost::asio::post(executor_, [this] { power_cut(); });
@@ -469,7 +478,6 @@ void Module::set_cfun(int fun) {
 
 void Module::on_network_change(const NetworkState& before, const NetworkState& after) {
   notify([&](ModuleObserver& o) { o.on_network(after); });
-  dfota_->on_network_change(after);
   auto report = [&](std::string_view prefix, int mode, int stat_before, int stat_after) {
     if (mode == 0) return;
     const bool cell_changed =
@@ -486,6 +494,9 @@ void Module::on_network_change(const NetworkState& before, const NetworkState& a
   };
   report("+CGREG", volatile_.cgreg_mode, gprs(before), gprs(after));
   report("+CEREG", volatile_.cereg_mode, eps_before, eps_after);
+  // Last: a download that resumes here may run to its end and reset the module into DFOTA
+  // mode, which changes the network again; the URCs of this change must be out first.
+  dfota_->on_network_change(after);
 }
 
 }  // namespace bg95

@@ -234,6 +234,7 @@ class Module {
   std::size_t next_cut_ = 0;
   // The control interface's flash fault (set_flash_fault): what, and from which operation.
   FlashFault flash_fault_ = FlashFault::Off;
+  std::uint64_t flash_baseline_ = 0;  // operations of formatting a new state
   std::uint64_t flash_fault_at_ = 0;
   std::vector<ModuleObserver*> observers_;
   Logger logger_;

@@ -44,7 +44,8 @@ class ModuleObserver {
   // "UPDATING" (or "RESTORE" in the BG96 dialect) at this percentage.
   virtual void on_update_progress(std::string_view /*phase*/, int /*percent*/) {}
   // Called before each flash program or erase; `index` counts them from 1 over the module
-  // object's life. The first observer that answers something other than None decides.
+  // object's life, not counting the formatting of a new state (so the first write of a
+  // scenario is 1). The first observer that answers something other than None decides.
   virtual flash::Fault flash_fault(const flash::FlashOp& /*op*/, std::uint64_t /*index*/) {
     return flash::Fault::None;
   }

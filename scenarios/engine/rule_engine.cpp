@@ -21,7 +21,6 @@ RuleEngine::~RuleEngine() {
 }
 
 void RuleEngine::start() {
-  flash_base_ = module_.flash().op_count();
   for (auto& r : rules_) {
     if (r.rule.when.kind != Trigger::Kind::Time) continue;
     after(r.rule.when.at, [this, &r] {
@@ -85,6 +84,15 @@ void RuleEngine::fire(RuleState& r, const std::string& context, flash::Fault* fl
       if (a.kind == K::Respond) i.reply = a.reply;
       if (a.kind == K::RespondRaw) i.raw = hooks_.substitute ? hooks_.substitute(a.text) : a.text;
       if (a.kind == K::Delay) i.delay = *a.duration;
+      continue;
+    }
+    // The link's and the cell's conditions change at once, so that they apply to the very
+    // next byte (a posted change would come after chunks already queued). Not from inside a
+    // URC being emitted: a network change raises URCs of its own, which must come after it.
+    const bool state_only = a.kind == K::LinkCorrupt || a.kind == K::LinkThrottle ||
+                            a.kind == K::LinkStall || a.kind == K::Network;
+    if (now && state_only && r.rule.when.kind != Trigger::Kind::Urc) {
+      perform(a);
       continue;
     }
     schedule(a, why);
@@ -233,7 +241,7 @@ void RuleEngine::on_update_progress(std::string_view phase, int percent) {
 
 flash::Fault RuleEngine::flash_fault(const flash::FlashOp& op, std::uint64_t index) {
   flash::Fault fault = flash::Fault::None;
-  const std::uint64_t n = index - flash_base_;
+  const std::uint64_t n = index;
   for (auto& r : rules_) {
     if (r.rule.when.kind != Trigger::Kind::FlashWrite || r.rule.when.value != n || !occur(r))
       continue;

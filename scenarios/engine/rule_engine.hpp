@@ -41,7 +41,7 @@ class RuleEngine : public ModuleObserver, public PortTap {
   RuleEngine(const RuleEngine&) = delete;
   RuleEngine& operator=(const RuleEngine&) = delete;
 
-  // The scenario starts now: time triggers count from here, flash writes from the next one.
+  // The scenario starts now: time triggers count from here.
   void start();
   // Actions of the host script's `do:` steps; `why` names the step in the transcript.
   void run(const std::vector<Action>& actions, const std::string& why);
@@ -81,7 +81,6 @@ class RuleEngine : public ModuleObserver, public PortTap {
   Module& module_;
   std::vector<RuleState> rules_;
   Hooks hooks_;
-  std::uint64_t flash_base_ = 0;  // flash operations before the scenario started
   std::uint64_t download_bytes_ = 0;
   int download_percent_ = -1;
   std::map<std::string, int, std::less<>> update_percent_;  // by phase
