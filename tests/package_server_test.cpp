@@ -841,6 +841,16 @@ TEST_F(PackageServerTest, CoapCodes) {
   got = coap_get(server.url(Protocol::Coap, "/absent.bin"));
   EXPECT_EQ(got.result.coap_err, 706) << got.result.detail;
   EXPECT_EQ(got.result.response_code, 404);
+  // Only GET: coap-client prints the response code.
+  for (const char* method : {"put", "post", "delete"}) {
+    const auto run = run_child({kCoapClient, "-m", method, "-e", "x", "-B", "5",
+                                server.url(Protocol::Coap, "/update.bin")});
+    EXPECT_EQ(run.out, "4.05\n") << method;
+  }
+  ASSERT_TRUE(run_until([&] { return events_.size() >= 5; }));
+  EXPECT_EQ(events_[2].method, "PUT");
+  EXPECT_EQ(events_[4].method, "DELETE");
+  EXPECT_EQ(events_[4].status, 405);
 }
 
 TEST_F(PackageServerTest, CoapEtagChangeIs701) {
@@ -986,6 +996,25 @@ TEST_F(PackageServerTest, CoapRateLimitDelaysTheAnswers) {
   EXPECT_EQ(got.body, slice(payload_, 0, 20 * 1024));
   // Block n is answered when n KiB would have taken that long: the last at 19 KiB / 40 KiB/s.
   EXPECT_GE(std::chrono::duration<double>(Clock::now() - started).count(), 19.0 / 40.0);
+}
+
+TEST_F(PackageServerTest, AFileReplacedOnDiskIsReadAgain) {
+  auto& server = start(plain_config());
+  const std::string http_url = server.url(Protocol::Http, "/update.bin");
+  EXPECT_EQ(http_get(http_url).body, payload_);
+  const Bytes other = make_payload(payload_.size(), 8);  // same size: the mtime tells
+  write_bytes(root_ / "update.bin", other);
+  EXPECT_EQ(http_get(http_url).body, other);
+
+  // Replaced in the middle of a CoAP transfer: the next block carries the new ETag.
+  server.on_event([&](const ServerEvent& e) {
+    events_.push_back(e);
+    if (e.block == 10u) write_bytes(root_ / "update.bin", payload_);
+  });
+  const auto got = coap_get(server.url(Protocol::Coap, "/update.bin"));
+  EXPECT_EQ(got.result.coap_err, 701) << got.result.detail;
+  EXPECT_NE(got.result.detail.find("the resource changed during the transfer"), std::string::npos)
+      << got.result.detail;
 }
 
 TEST_F(PackageServerTest, CoapFaultCountsTransfersNotBlocks) {

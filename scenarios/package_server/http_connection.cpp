@@ -227,6 +227,12 @@ class HttpConnection final : public HttpConnectionBase,
       // Waiting for a request or stalled for good: nothing more will happen. While sending,
       // the next write tells whether the peer is really gone or only half-closed.
       if (phase_ == Phase::Head && in_.empty()) report_unused("closed before a request");
+      if (phase_ == Phase::Head && !in_.empty()) {
+        ServerEvent event = base_event();
+        event.outcome = Outcome::Refused;
+        event.detail = "closed in the middle of a request head";
+        state_.emit(std::move(event));
+      }
       if (phase_ == Phase::Head || phase_ == Phase::Stalled) finish();
       return;
     }
