@@ -146,8 +146,14 @@ struct CoapListener::Engine : std::enable_shared_from_this<CoapListener::Engine>
     coap_context_set_block_mode(context.get(), 0);  // block-wise transfer is ours
     coap_register_event_handler(context.get(), &Engine::on_event);
 
-    coap_resource_t* any = coap_resource_unknown_init(nullptr);
+    // Every path is the unknown resource's; other methods than GET get 4.05 (libcoap itself
+    // would answer 4.04, and 2.02 to a DELETE).
+    coap_resource_t* any = coap_resource_unknown_init(&Engine::on_other_method);
     coap_register_request_handler(any, COAP_REQUEST_GET, &Engine::on_get);
+    for (const coap_request_t method : {COAP_REQUEST_POST, COAP_REQUEST_DELETE, COAP_REQUEST_FETCH,
+                                        COAP_REQUEST_PATCH, COAP_REQUEST_IPATCH}) {
+      coap_register_request_handler(any, method, &Engine::on_other_method);
+    }
     coap_add_resource(context.get(), any);
 
     if (config.coaps) set_up_dtls(config, *pki);
@@ -331,6 +337,30 @@ struct CoapListener::Engine : std::enable_shared_from_this<CoapListener::Engine>
     self->answer(session, request, response);
   }
 
+  static void on_other_method(coap_resource_t* /*resource*/, coap_session_t* session,
+                              const coap_pdu_t* request, const coap_string_t* /*query*/,
+                              coap_pdu_t* response) {
+    Engine* self = of(session);
+    if (self == nullptr || self->stopped) return;
+    ServerEvent event = self->base_event(session, request);
+    static constexpr const char* kNames[] = {"?",      "GET",   "POST",  "PUT",
+                                             "DELETE", "FETCH", "PATCH", "IPATCH"};
+    const auto code = static_cast<unsigned>(coap_pdu_get_code(request));
+    event.method = code < std::size(kNames) ? kNames[code] : std::to_string(code);
+    self->reply_code(response, 405, event, "only GET is served");
+  }
+
+  ServerEvent base_event(coap_session_t* session, const coap_pdu_t* request) {
+    ServerEvent event;
+    event.protocol =
+        coap_session_get_proto(session) == COAP_PROTO_DTLS ? Protocol::Coaps : Protocol::Coap;
+    event.peer = address_text(coap_session_get_addr_remote(session));
+    event.method = "GET";
+    event.path = join_path(uri_path(request));
+    event.faults = sessions[session].faults;
+    return event;
+  }
+
   // ---------------------------------------------------------------- answering
 
   // No answer at all: a NON-typed empty response is one libcoap drops (no ACK goes out).
@@ -340,7 +370,6 @@ struct CoapListener::Engine : std::enable_shared_from_this<CoapListener::Engine>
   }
 
   void answer(coap_session_t* session, const coap_pdu_t* request, coap_pdu_t* response) {
-    const bool secure = coap_session_get_proto(session) == COAP_PROTO_DTLS;
     const std::vector<std::string> segments = uri_path(request);
     const std::string path = join_path(segments);
     const auto block2 = uint_option(request, COAP_OPTION_BLOCK2);
@@ -350,14 +379,9 @@ struct CoapListener::Engine : std::enable_shared_from_this<CoapListener::Engine>
     const std::uint64_t block_size = std::uint64_t{1} << (szx + 4);
 
     Session& s = sessions[session];
-    ServerEvent event;
-    event.protocol = secure ? Protocol::Coaps : Protocol::Coap;
-    event.peer = address_text(coap_session_get_addr_remote(session));
-    event.method = "GET";
-    event.path = path;
+    ServerEvent event = base_event(session, request);
     event.block = asked;
     event.block_size = static_cast<std::uint32_t>(block_size);
-    event.faults = s.faults;
 
     // A delayed answer coming due (rate_limit): libcoap runs the request again.
     const bool releasing = coap_find_async(session, coap_pdu_get_token(request)) != nullptr;

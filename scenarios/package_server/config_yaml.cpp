@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
     where = "line " + std::to_string(mark.line + 1) + ", column " +
             std::to_string(mark.column + 1) + ": ";
   }
-  throw ConfigError(where + key + ": " + what);
+  throw ConfigError(where + (key.empty() ? "" : key + ": ") + what);
 }
 
 std::string describe(const YAML::Node& node) {
@@ -27,6 +27,10 @@ std::string describe(const YAML::Node& node) {
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a mapping";
   return "nothing";
+}
+
+std::string child(const std::string& where, const std::string& key) {
+  return where.empty() ? key : where + "." + key;
 }
 
 // Every key of `node` is one of `known`.
@@ -43,10 +47,6 @@ void check_keys(const YAML::Node& node, const std::string& where,
     }
     fail(entry.first, where.empty() ? key : where + "." + key, "unknown key (known: " + list + ")");
   }
-}
-
-std::string child(const std::string& where, const std::string& key) {
-  return where.empty() ? key : where + "." + key;
 }
 
 std::string as_string(const YAML::Node& node, const std::string& key) {

@@ -33,9 +33,9 @@ class ConfigError : public std::runtime_error {
 PackageServerConfig parse_server_config(const YAML::Node& node,
                                         const std::filesystem::path& base_dir);
 
-// One fault rule mapping (an element of `faults:`). `where` prefixes error messages
-// ("faults[2]"). Throws ConfigError.
-FaultRule parse_fault_rule(const YAML::Node& node, const std::string& where = "fault");
+// One fault rule mapping (an element of `faults:`). `where` prefixes the keys in error messages
+// ("faults[2]" -> "faults[2].truncate_at: ..."). Throws ConfigError.
+FaultRule parse_fault_rule(const YAML::Node& node, const std::string& where = "");
 
 // Reads a YAML file holding a server mapping; relative paths are taken from its folder.
 // Throws ConfigError (also for YAML syntax errors and a file that cannot be read).

@@ -100,22 +100,41 @@ Lookup ContentStore::find_on_disk(const std::string& relative) {
   if (ec) return {Lookup::Status::NotFound, {}, "cannot stat: " + ec.message()};
   if (size > kMaxFileSize) return {Lookup::Status::Forbidden, {}, "file too large to serve"};
 
-  Cached& cached = cache_[real];
-  if (auto bytes = cached.bytes.lock(); bytes && cached.size == size && cached.mtime == mtime) {
-    return {Lookup::Status::Found, Content{std::move(bytes), cached.tag}, {}};
+  if (const auto it = cache_.find(real);
+      it != cache_.end() && it->second.size == size && it->second.mtime == mtime) {
+    it->second.last_use = ++uses_;
+    return {Lookup::Status::Found, it->second.content, {}};
   }
   std::ifstream in(real, std::ios::binary);
   Bytes bytes(static_cast<std::size_t>(size));
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
   if (!in || in.gcount() != static_cast<std::streamsize>(size)) {
-    cache_.erase(real);
     return {Lookup::Status::NotFound, {}, "cannot read the file"};
   }
   Content content;
   content.tag = content_tag(bytes);
   content.bytes = std::make_shared<const Bytes>(std::move(bytes));
-  cached = Cached{mtime, size, content.bytes, content.tag};
+  Cached& cached = cache_[real];
+  cached_bytes_ -= cached.size;  // 0 for a new entry
+  cached = Cached{mtime, size, content, ++uses_};
+  cached_bytes_ += size;
+  trim_cache(real);
   return {Lookup::Status::Found, std::move(content), {}};
+}
+
+void ContentStore::trim_cache(const fs::path& keep) {
+  while (cached_bytes_ > kCacheBytes && cache_.size() > 1) {
+    auto oldest = cache_.end();
+    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+      if (it->first != keep &&
+          (oldest == cache_.end() || it->second.last_use < oldest->second.last_use)) {
+        oldest = it;
+      }
+    }
+    if (oldest == cache_.end()) return;
+    cached_bytes_ -= oldest->second.size;
+    cache_.erase(oldest);
+  }
 }
 
 }  // namespace bg95::pkgserver

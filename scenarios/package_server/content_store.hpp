@@ -5,8 +5,9 @@
 // transfer keeps the version it started with even if the file is replaced meanwhile.
 //
 // Files on disk are read when asked for, on the caller's thread: packages are a few MiB and
-// come from the page cache, and a read is redone only when the file's size or modification
-// time changed since the last one.
+// come from the page cache. What was read stays cached (up to kCacheBytes, the least recently
+// used going first) and is read again only when the file's size or modification time changed:
+// a CoAP transfer asks for the file once per block.
 
 #include <cstdint>
 #include <filesystem>
@@ -39,6 +40,8 @@ class ContentStore {
  public:
   // Files larger than this are not served from the folder (a package is at most 6 MiB).
   static constexpr std::uintmax_t kMaxFileSize = 256u * 1024u * 1024u;
+  // Bytes of files from the folder kept in memory between requests.
+  static constexpr std::uintmax_t kCacheBytes = 256u * 1024u * 1024u;
 
   ContentStore(std::filesystem::path root, const std::map<std::string, Bytes>& files);
 
@@ -56,14 +59,18 @@ class ContentStore {
   struct Cached {
     std::filesystem::file_time_type mtime;
     std::uintmax_t size = 0;
-    std::weak_ptr<const Bytes> bytes;
-    std::uint64_t tag = 0;
+    Content content;
+    std::uint64_t last_use = 0;
   };
   Lookup find_on_disk(const std::string& relative);
+  // Drops the least recently used files until the cache fits kCacheBytes (`keep` stays).
+  void trim_cache(const std::filesystem::path& keep);
 
   std::filesystem::path root_;  // canonical, or empty when there is no folder
   std::map<std::string, Content> memory_;
   std::map<std::filesystem::path, Cached> cache_;
+  std::uintmax_t cached_bytes_ = 0;
+  std::uint64_t uses_ = 0;
 };
 
 // Splits "/a/b.bin" into {"a", "b.bin"} without decoding (HTTP decodes first, CoAP has its

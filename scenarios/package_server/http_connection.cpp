@@ -135,10 +135,23 @@ class HttpConnection final : public HttpConnectionBase,
       event.outcome = Outcome::Refused;
       event.detail = "request head not complete within " + millis(state_.request_timeout);
       state_.emit(std::move(event));
-    } else if (phase_ != Phase::Head) {
+    } else if (phase_ == Phase::Head) {
+      report_unused("no request within " + millis(state_.request_timeout));
+    } else {
       return;  // sending: no deadline
     }
     finish();
+  }
+
+  // A connection that ends before its first request is reported once: after a TLS handshake
+  // with the wrong CA's certificate, a client that checks the certificate only once the
+  // handshake is over (cpp-httplib does) just closes.
+  void report_unused(std::string why) {
+    if (requests_ > 0) return;
+    ServerEvent event = base_event();
+    event.outcome = Outcome::Closed;
+    event.detail = std::move(why);
+    state_.emit(std::move(event));
   }
 
   void on_handshake(const boost::system::error_code& ec) {
@@ -213,6 +226,13 @@ class HttpConnection final : public HttpConnectionBase,
       peer_gone_ = true;
       // Waiting for a request or stalled for good: nothing more will happen. While sending,
       // the next write tells whether the peer is really gone or only half-closed.
+      if (phase_ == Phase::Head && in_.empty()) report_unused("closed before a request");
+      if (phase_ == Phase::Head && !in_.empty()) {
+        ServerEvent event = base_event();
+        event.outcome = Outcome::Refused;
+        event.detail = "closed in the middle of a request head";
+        state_.emit(std::move(event));
+      }
       if (phase_ == Phase::Head || phase_ == Phase::Stalled) finish();
       return;
     }
@@ -226,6 +246,7 @@ class HttpConnection final : public HttpConnectionBase,
   // ------------------------------------------------------------------ answering
 
   void handle(const std::string& head) {
+    ++requests_;
     ServerEvent event = base_event();
     HeadParse parsed = parse_request_head(head);
     if (parsed.request) {
@@ -382,6 +403,7 @@ class HttpConnection final : public HttpConnectionBase,
   std::array<char, 4096> read_buffer_{};
   bool reading_ = false;
   bool peer_gone_ = false;
+  std::uint64_t requests_ = 0;  // request heads taken
   std::optional<Sending> sending_;
   std::vector<std::uint8_t> out_;  // the write in flight
 };

@@ -27,7 +27,6 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
   // Closes the listening socket and every open connection.
   void stop();
   std::uint16_t port() const { return port_; }
-  std::size_t open_connections() const { return connections_.size(); }
 
  private:
   void accept();

@@ -26,7 +26,9 @@ using namespace bg95::pkgserver;
 FaultRule fault_from_text(const std::string& text) {
   const std::size_t colon = text.find(':');
   if (colon == std::string::npos) {
-    throw ConfigError("expected PATH:KEY=VALUE[,KEY=VALUE...], e.g. /update.bin:truncate_at=1000");
+    throw ConfigError(
+        "--fault " + text +
+        ": expected PATH:KEY=VALUE[,KEY=VALUE...], e.g. /update.bin:truncate_at=1000");
   }
   YAML::Node node(YAML::NodeType::Map);
   node["path"] = colon == 0 ? std::string("*") : text.substr(0, colon);
@@ -62,12 +64,12 @@ FaultRule fault_from_text(const std::string& text) {
     }
   }
   try {
-    return parse_fault_rule(node, "--fault " + text);
+    return parse_fault_rule(node);
   } catch (const ConfigError& e) {
     // The mapping was made here: the line and column of its YAML mean nothing to the user.
     std::string message = e.what();
     if (message.starts_with("line ")) message.erase(0, message.find(": ") + 2);
-    throw ConfigError(message);
+    throw ConfigError("--fault " + text + ": " + message);
   }
 }
 
@@ -99,7 +101,10 @@ int main(int argc, char** argv) {
                  "A fault rule PATH:KEY=VALUE[,KEY=VALUE] (repeatable), e.g. "
                  "/update.bin:truncate_at=300000,requests=first");
   app.add_option("--pki", pki_dir, "Folder for the certificates (ca.pem, wrong-ca.pem, ...)");
-  app.add_option("--bind", bind, "Address to listen on (loopback only)");
+  bool allow_non_loopback = false;
+  app.add_option("--bind", bind, "Address to listen on (loopback only, unless allowed)");
+  app.add_flag("--allow-non-loopback", allow_non_loopback,
+               "Allow --bind to name an address that is not loopback");
   CLI11_PARSE(app, argc, argv);
 
   PackageServerConfig config;
@@ -108,6 +113,7 @@ int main(int argc, char** argv) {
     if (!root.empty()) config.root = root;
     if (!pki_dir.empty()) config.pki_dir = pki_dir;
     if (!bind.empty()) config.bind_address = bind;
+    if (allow_non_loopback) config.allow_non_loopback = true;
     if (http) config.http = http;
     if (https) config.https = https;
     if (coap) config.coap = coap;

@@ -1,7 +1,9 @@
 #pragma once
-// One report per request the package server handled (and per TLS connection it refused or
-// failed), for transcripts and logs. An HTTP request reports when its response is over; a CoAP
-// block request when it was answered (or not: dropped, stalled).
+// One report per request the package server handled, for transcripts and logs; also one per
+// connection that ended without a request (refused, TLS handshake failed, closed unused). An
+// HTTP request reports when its response is over (a stall for good: when the stall begins); a
+// CoAP block request when it was answered (or not: dropped, stalled). Requests the server
+// refuses (400, 404, 431, ...) are Complete: their answer went out whole.
 
 #include <cstdint>
 #include <optional>
