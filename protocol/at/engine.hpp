@@ -58,6 +58,11 @@ class AtEngine {
   // Leaves data mode from outside (DTR). Does nothing in command mode.
   void end_data_mode(DataEnd why);
   void set_guard_time(std::chrono::milliseconds guard) { guard_ = guard; }
+  // The clock the "+++" guard times are measured with: steady_clock unless a fuzzer or a test
+  // steps time itself. (The timer that ends the silence after "+++" still waits on the
+  // executor, for the guard time.)
+  using Now = std::function<Clock::time_point()>;
+  void set_clock(Now now) { now_ = std::move(now); }
 
   void set_observer(Observer observer) { observer_ = std::move(observer); }
   const DteProfile& profile() const { return profile_; }
@@ -100,6 +105,7 @@ class AtEngine {
   // Data mode.
   std::shared_ptr<DataSession> data_;
   std::chrono::milliseconds guard_{1000};
+  Now now_ = [] { return Clock::now(); };
   Clock::time_point last_byte_{};
   std::string held_pluses_;  // a possible "+++" not yet known to be an escape
   Clock::time_point first_plus_{};
