@@ -46,6 +46,9 @@ constexpr std::uint64_t kImageSize = 16 * 1024;
 constexpr auto kIdleBudget = 200ms;
 // Splits the input into host writes (ASCII RS; "\x1e\x1e" is one 0x1E byte of a write).
 constexpr char kRecordSeparator = '\x1e';
+// At most this many writes per input (later separators are plain bytes), so that an input of
+// separators cannot run into libFuzzer's timeout by idle waits alone.
+constexpr int kMaxWrites = 32;
 
 // True when every interface that is up is a loopback one.
 bool only_loopback() {
@@ -128,10 +131,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // One host write per record: bytes behind the end of an upload in the same write are
     // dropped (host tools pad their last chunk), so commands after an upload need their own.
     std::string write;
+    int writes = 0;
     for (std::size_t i = 0; i <= size; ++i) {
       const bool end = i == size;
       const char c = end ? '\0' : static_cast<char>(data[i]);
-      if (!end && c != kRecordSeparator) {
+      if (!end && (c != kRecordSeparator || writes == kMaxWrites - 1)) {
         write.push_back(c);
         continue;
       }
@@ -142,6 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       if (!write.empty()) module.host_input(write);
       write.clear();
+      ++writes;
       run_until_idle(io);
     }
     module.shutdown();
