@@ -12,6 +12,8 @@ packages=(
   libcli11-dev libyaml-cpp-dev libzstd-dev zstd nlohmann-json3-dev
   python3 gammu ppp picocom
   bsdiff xdelta3 curl
+  # The fuzz preset (scripts/fuzz.sh): libFuzzer and sanitizer runtimes, llvm-symbolizer.
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()

@@ -135,33 +135,12 @@ std::string describe_frame(std::span<const std::uint8_t> p) {
                      checksum ? "yes" : "no", dict_flag != 0 ? ", dictionary ID set" : "");
 }
 
-// Decodes a package's payload against a source image; the result is checked against the
-// package's target SHA-256 and as an image.
-Bytes decode_target(const Bytes& source, const Bytes& package, const fw::PackageHeader& h) {
-  if (source.size() != h.source_size || util::sha256(source) != h.source_sha256)
-    throw Failure{"the package does not match this source image (source SHA-256 differs)"};
-  Bytes target;
-  target.reserve(h.target_size);
-  fw::PatchDecoder decoder(source, h.target_size);
-  const auto payload =
-      std::span<const std::uint8_t>(package).subspan(fw::kPackageHeaderSize, h.payload_size);
-  // Fed in flash-page-sized pieces, as the module receives it, rather than in one call.
-  constexpr std::size_t kChunk = 4096;
-  for (std::size_t at = 0; at < payload.size(); at += kChunk) {
-    auto r = decoder.feed(payload.subspan(at, std::min(kChunk, payload.size() - at)),
-                          [&target](std::span<const std::uint8_t> out) {
-                            target.insert(target.end(), out.begin(), out.end());
-                            return true;
-                          });
-    if (!r) throw Failure{"payload: " + r.error()};
-  }
-  if (!decoder.finished())
-    throw Failure{fmt::format("payload ended early ({} of {} target bytes)", decoder.produced(),
-                              h.target_size)};
-  if (util::sha256(target) != h.target_sha256)
-    throw Failure{"decoded target SHA-256 differs from the package's"};
-  if (auto t = fw::verify_image(target); !t) throw Failure{"decoded target: " + t.error()};
-  return target;
+// Decodes a package's payload against a source image (fw::apply_package checks the result
+// against the package's target SHA-256 and as an image).
+Bytes decode_target(const Bytes& source, const Bytes& package) {
+  auto target = fw::apply_package(source, package);
+  if (!target) throw Failure{target.error()};
+  return std::move(*target);
 }
 
 // ---- firmware -----------------------------------------------------------------------------
@@ -264,7 +243,7 @@ int cmd_diff(const DiffArgs& a) {
   // Proves the package before it is handed to a module: a payload made against another
   // source, or by a tool with other settings, fails here rather than in DFOTA mode.
   const auto check_start = std::chrono::steady_clock::now();
-  decode_target(source, package, *h);
+  decode_target(source, package);
   const double checked_in = seconds_since(check_start);
   write_file(a.output, package);
   fmt::print("wrote {} ({} bytes, {:.2f}% of the target image)\n", a.output, package.size(),
@@ -309,7 +288,7 @@ int cmd_inspect(const std::string& path, const std::string& source_path) {
     fmt::print("{}: valid package (header CRC and whole-package SHA-256)\n", path);
     if (!source_path.empty()) {
       const Bytes source = read_file(source_path);
-      decode_target(source, data, *v);
+      decode_target(source, data);
       fmt::print("{}: applies to {} and yields the target exactly\n", path, source_path);
     }
     return 0;
@@ -327,7 +306,7 @@ int cmd_apply(const std::string& source_path, const std::string& package_path,
   const auto h = fw::verify_package(package);
   if (!h) throw Failure{fmt::format("{}: {}", package_path, h.error())};
   const auto start = std::chrono::steady_clock::now();
-  const Bytes target = decode_target(source, package, *h);
+  const Bytes target = decode_target(source, package);
   write_file(output, target);
   fmt::print("wrote {} ({} bytes, {}) in {:.2f} s; SHA-256 matches the package\n", output,
              target.size(), h->target_version, seconds_since(start));

@@ -205,6 +205,37 @@ TEST_F(EngineTest, ByteAfterPlusesCancelsEscape) {
   EXPECT_EQ(session->data, "+++x");
 }
 
+// With a clock of the test's own, the guard times are decided by the time it says, not by
+// how long the test took: the same bytes are data or an escape as the clock is stepped.
+TEST_F(EngineTest, InjectedClockDecidesTheGuardTimes) {
+  profile.echo = false;
+  engine.set_guard_time(std::chrono::milliseconds(50));
+  AtEngine::Clock::time_point now{};
+  engine.set_clock([&now] { return now; });
+  engine.receive("AT+UP=10\r");
+  engine.receive("ab");
+  now += std::chrono::milliseconds(49);  // one millisecond short of the guard time
+  engine.receive("+++");
+  now += std::chrono::milliseconds(100);
+  engine.receive("c");
+  EXPECT_EQ(session->data, "ab+++c");
+  now += std::chrono::milliseconds(50);  // exactly the guard time: an escape may start
+  engine.receive("+");
+  now += std::chrono::milliseconds(51);  // the next plus too late: the held one is data
+  engine.receive("++");
+  EXPECT_EQ(session->data, "ab+++c+++");
+  now += std::chrono::milliseconds(50);
+  engine.receive("++");
+  now += std::chrono::milliseconds(50);  // the third within the guard time of the first
+  engine.receive("+");
+  EXPECT_TRUE(engine.in_data_mode());
+  while (engine.in_data_mode())
+    io.run_one();  // the escape timer (on the executor) ends data mode
+  EXPECT_EQ(session->data, "ab+++c+++");
+  EXPECT_EQ(session->end, DataEnd::Escape);
+  EXPECT_EQ(port.writes.back(), "\r\n+UP: 9\r\n\r\nOK\r\n");
+}
+
 TEST_F(EngineTest, IdleTimeoutEndsDataMode) {
   profile.echo = false;
   upload_timeout = 0.05;

@@ -190,6 +190,20 @@ TEST_F(PtyTest, QcfgextRejectsBadInput) {
   EXPECT_EQ(port.command("AT+QFOTADL=?\r"), "\r\nOK\r\n");
 }
 
+// Found by fuzz_at_line: a byte that is not UTF-8 in a saved string made writing settings.json
+// throw, which ended the whole program. Now the command is refused and nothing changes.
+TEST_F(PtyTest, TextTheSettingsFileCannotHoldIsRefused) {
+  auto& port = start().open_port();
+  port.command("ATE0\r");
+  EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\",0,\"ap\xb1n\"\r"), "\r\nERROR\r\n");
+  EXPECT_EQ(port.command("AT+QLWCFG=\"epns\",0,\"bs\",\"dev\xb1\"\r"), "\r\n+CME ERROR: 50\r\n");
+  EXPECT_EQ(port.command("AT+QLWCFG=\"epns\",0,\"bs\",\"dev\xc3\xa9\"\r"), "\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QLWCFG=\"epns\"\r"),
+            "\r\n+QLWCFG: \"epns\",0,\"bs\",\"dev\xc3\xa9\"\r\n\r\nOK\r\n");
+  EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\"\r"),
+            "\r\n+QCFGEXT: \"fota_apn\",0,\"\"\r\n\r\nOK\r\n");
+}
+
 TEST_F(PtyTest, CorruptSettingsGiveAClearErrorAndCanBeRecreated) {
   {
     start();

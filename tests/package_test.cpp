@@ -418,6 +418,28 @@ TEST(Package, SinkCanStopTheDecoder) {
   EXPECT_FALSE(decoder.finished());
 }
 
+// The offline apply of `dfota-pack apply` (and the fuzz target fuzz_package).
+TEST(Package, ApplyPackageYieldsTheTargetOrSaysWhyNot) {
+  const auto [source, target] = make_pair(256u << 10, 19);
+  const auto package = make_package(source, target);
+  ASSERT_TRUE(package.ok()) << package.error();
+  const auto applied = apply_package(source, *package);
+  ASSERT_TRUE(applied.ok()) << applied.error();
+  EXPECT_EQ(*applied, target);
+
+  const auto [other, unused] = make_pair(256u << 10, 23);
+  const auto wrong_source = apply_package(other, *package);
+  ASSERT_FALSE(wrong_source.ok());
+  EXPECT_EQ(wrong_source.error(),
+            "the package does not match this source image (source SHA-256 differs)");
+
+  Bytes damaged = *package;
+  damaged[kPackageHeaderSize + 40] ^= 0x01;
+  const auto corrupt = apply_package(source, damaged);
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_EQ(corrupt.error(), "package SHA-256 mismatch (corrupted package)");
+}
+
 // ---- the stock zstd CLI --------------------------------------------------------------------
 
 TEST(Package, StockZstdPatchFromPayloadApplies) {

@@ -284,7 +284,7 @@ void AtEngine::flush_urcs() {
 void AtEngine::enter_data_mode(std::shared_ptr<DataSession> session) {
   data_ = std::move(session);
   held_pluses_.clear();
-  last_byte_ = Clock::now();
+  last_byte_ = now_();
   arm_idle_timer();
 }
 
@@ -311,7 +311,7 @@ void AtEngine::arm_escape_timer() {
 }
 
 void AtEngine::receive_data_bytes(std::string_view bytes) {
-  const auto now = Clock::now();
+  const auto now = now_();
   const bool quiet_before = now - last_byte_ >= guard_;
   last_byte_ = now;
   arm_idle_timer();

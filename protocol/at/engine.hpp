@@ -78,6 +78,11 @@ class AtEngine {
   // URCs raised in the same turn of the event loop go out in one write (a dialect some
   // firmware shows) instead of one write each.
   void set_coalesce_urcs(bool on) { coalesce_urcs_ = on; }
+  // The clock the "+++" guard times are measured with: steady_clock unless a fuzzer or a test
+  // steps time itself. (The timer that ends the silence after "+++" still waits on the
+  // executor, for the guard time.)
+  using Now = std::function<Clock::time_point()>;
+  void set_clock(Now now) { now_ = std::move(now); }
 
   void set_observer(Observer observer) { observer_ = std::move(observer); }
   const DteProfile& profile() const { return profile_; }
@@ -131,6 +136,7 @@ class AtEngine {
   // Data mode.
   std::shared_ptr<DataSession> data_;
   std::chrono::milliseconds guard_{1000};
+  Now now_ = [] { return Clock::now(); };
   Clock::time_point last_byte_{};
   std::string held_pluses_;  // a possible "+++" not yet known to be an escape
   Clock::time_point first_plus_{};

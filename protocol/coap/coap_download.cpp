@@ -54,14 +54,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "protocol/coap/block2_receiver.hpp"
 #include "protocol/net/url.hpp"
 
 namespace bg95::coap {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-constexpr unsigned kMaxSzx = 6;  // 1024 bytes; 7 is BERT, for CoAP over TCP only
 
 // libcoap's process-wide initialisation, once (see the comment at the top).
 void ensure_libcoap_started() {
@@ -150,22 +149,6 @@ bool resource_options(const net::Url& url, std::vector<Option>& out, std::string
   return true;
 }
 
-std::string code_text(int code) {
-  std::string text = std::to_string(code / 100) + ".";
-  if (code % 100 < 10) text += '0';
-  return text + std::to_string(code % 100);
-}
-
-std::string hex_bytes(const std::vector<std::uint8_t>& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "0x";
-  for (const auto b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0x0f];
-  }
-  return out;
-}
-
 std::string nack_text(coap_nack_reason_t reason) {
   switch (reason) {
     case COAP_NACK_TOO_MANY_RETRIES:
@@ -202,21 +185,14 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
         descriptor(executor),
         idle_timer(executor),
         handshake_timer(executor),
-        pace_timer(executor) {
-    szx = std::min(options.block_szx, kMaxSzx);
-  }
+        pace_timer(executor),
+        receiver(options.block_szx, options.max_size) {}
   ~Transfer() { teardown(); }
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
 
   // --- What libcoap's callbacks note, for after_io() to act on.
-  struct Response {
-    int code = 0;
-    std::optional<std::vector<std::uint8_t>> etag;
-    std::optional<std::uint32_t> block2;  // the raw option value
-    std::optional<std::uint64_t> size2;
-    std::vector<std::uint8_t> payload;
-  };
+  using Response = Block2Response;
   struct Failure {
     int err;
     std::string detail;
@@ -250,14 +226,9 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
   Pending pending;
 
   // --- Transfer state.
-  std::vector<Option> resource;                   // Uri-Host/Path/Query options, every request
-  std::vector<std::uint8_t> token;                // of the request in flight
-  std::uint32_t block_num = 0;                    // asked for
-  unsigned szx = kMaxSzx;                         // block size asked for
-  bool first_response = true;                     // no response accepted yet
-  std::optional<std::vector<std::uint8_t>> etag;  // of the first response
-  std::optional<std::uint64_t> total;             // Size2 of the first response
-  std::uint64_t taken = 0;                        // bytes taken by on_chunk
+  std::vector<Option> resource;     // Uri-Host/Path/Query options, every request
+  std::vector<std::uint8_t> token;  // of the request in flight
+  Block2Receiver receiver;          // which block to ask for, and the checks on each answer
   int last_code = 0;
   Clock::time_point last_activity = Clock::now();
 
@@ -301,7 +272,7 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
     CoapDownloadResult result;
     result.coap_err = err;
     result.response_code = last_code;
-    result.received = taken;
+    result.received = receiver.taken();
     result.detail = std::move(detail);
     auto on_done = std::move(handlers.on_done);
     close();
@@ -310,7 +281,7 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
 
   // 702 before any block arrived, 704 after: "no answer" versus "timeout mid-transfer".
   int silence_error() const {
-    return first_response ? coap_err::kConnectFailed : coap_err::kTimeout;
+    return receiver.first_response() ? coap_err::kConnectFailed : coap_err::kTimeout;
   }
 
   // ---------------------------------------------------------------- setting up
@@ -524,9 +495,9 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
           reinterpret_cast<const std::uint8_t*>(option.value.data()));
     }
     std::array<std::uint8_t, 4> buf{};
-    const unsigned block = (block_num << 4) | szx;  // M = 0 in a request
+    const unsigned block = (receiver.block_num() << 4) | receiver.szx();  // M = 0 in a request
     add(COAP_OPTION_BLOCK2, coap_encode_var_safe(buf.data(), buf.size(), block), buf.data());
-    if (first_response) {
+    if (receiver.first_response()) {
       // Size2 = 0 asks the server for the size of the whole representation (RFC 7959 4).
       add(COAP_OPTION_SIZE2, 0, buf.data());
     }
@@ -538,7 +509,8 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
       return false;
     }
     if (coap_send(s, pdu) == COAP_INVALID_MID) {  // coap_send owns the PDU either way
-      finish(silence_error(), "cannot send the request for block " + std::to_string(block_num));
+      finish(silence_error(),
+             "cannot send the request for block " + std::to_string(receiver.block_num()));
       return false;
     }
     return true;
@@ -589,10 +561,11 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
       std::string detail;
       if (!self->session) {
         detail = "name resolution of \"" + self->url.host + "\" did not finish within " + limit;
-      } else if (self->first_response) {
+      } else if (self->receiver.first_response()) {
         detail = "no answer from the server within " + limit;
       } else {
-        detail = "no block for " + limit + " after " + std::to_string(self->taken) + " bytes";
+        detail =
+            "no block for " + limit + " after " + std::to_string(self->receiver.taken()) + " bytes";
       }
       self->finish(self->silence_error(), detail);
     });
@@ -622,74 +595,18 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
 
   void handle_response(const Response& r) {
     last_code = r.code;
-    if (r.code == 404) {
-      finish(coap_err::kNotFound, "4.04 Not Found");
+    const Block2Receiver::Verdict verdict = receiver.check(r);
+    if (verdict.failure) {
+      finish(verdict.failure->coap_err, verdict.failure->detail);
       return;
     }
-    if (r.code != 205) {
-      finish(coap_err::kRequestFailed, "the server answered " + code_text(r.code));
+    if (verdict.first && handlers.on_progress && !call_handler([&] {
+          handlers.on_progress(CoapProgress{receiver.total(), receiver.taken()});
+        })) {
       return;
     }
-    // The ETag identifies the representation: a different one means the resource was replaced
-    // between two blocks, and the blocks already delivered belong to another version.
-    if (first_response) {
-      etag = r.etag;
-    } else if (r.etag != etag) {
-      finish(coap_err::kUnknown, "the resource changed during the transfer (ETag " +
-                                     (etag ? hex_bytes(*etag) : std::string("none")) + " then " +
-                                     (r.etag ? hex_bytes(*r.etag) : std::string("none")) +
-                                     " at block " + std::to_string(block_num) + ")");
-      return;
-    }
-
-    bool more = false;
-    unsigned got_szx = szx;
-    if (r.block2) {
-      const std::uint32_t num = *r.block2 >> 4;
-      more = (*r.block2 & 0x08u) != 0;
-      got_szx = *r.block2 & 0x07u;
-      if (got_szx > kMaxSzx) {
-        finish(coap_err::kUnknown, "BERT block size (SZX 7) is not allowed over UDP");
-        return;
-      }
-      const std::uint64_t offset = static_cast<std::uint64_t>(num) << (got_szx + 4);
-      const std::uint64_t size = std::uint64_t{1} << (got_szx + 4);
-      if (offset != taken) {
-        finish(coap_err::kUnknown, "block " + std::to_string(num) + " of " + std::to_string(size) +
-                                       " bytes (offset " + std::to_string(offset) + ") when " +
-                                       std::to_string(taken) + " bytes were expected");
-        return;
-      }
-      if ((more && r.payload.size() != size) || r.payload.size() > size) {
-        finish(coap_err::kUnknown, "block " + std::to_string(num) + " carries " +
-                                       std::to_string(r.payload.size()) + " bytes instead of " +
-                                       std::to_string(size));
-        return;
-      }
-    } else if (block_num != 0) {
-      finish(coap_err::kUnknown, "the answer to the request for block " +
-                                     std::to_string(block_num) + " has no Block2 option");
-      return;
-    }
-
-    if (first_response) {
-      first_response = false;
-      total = r.size2;
-      if (total && *total > options.max_size) {
-        finish(coap_err::kTooLarge, "Size2 announces " + std::to_string(*total) +
-                                        " bytes, more than the " +
-                                        std::to_string(options.max_size) + " allowed");
-        return;
-      }
-      if (handlers.on_progress && !call_handler([&] {
-            handlers.on_progress(CoapProgress{total, taken});
-          })) {
-        return;
-      }
-    }
-    if (taken + r.payload.size() > options.max_size) {
-      finish(coap_err::kTooLarge,
-             "the body exceeds the " + std::to_string(options.max_size) + " bytes allowed");
+    if (auto too_large = receiver.check_size(r.payload.size())) {
+      finish(too_large->coap_err, too_large->detail);
       return;
     }
     last_activity = Clock::now();
@@ -703,26 +620,22 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
       if (!ok) {
         finish(coap_err::kWriteFailed,
                "the consumer refused a block (write to flash failed) after " +
-                   std::to_string(taken) + " bytes");
+                   std::to_string(receiver.taken()) + " bytes");
         return;
       }
-      taken += r.payload.size();
+      receiver.took(r.payload.size());
       if (handlers.on_progress && !call_handler([&] {
-            handlers.on_progress(CoapProgress{total, taken});
+            handlers.on_progress(CoapProgress{receiver.total(), receiver.taken()});
           })) {
         return;
       }
     }
 
-    if (!more) {
-      finish(coap_err::kOk, "downloaded " + std::to_string(taken) + " bytes");
+    if (!verdict.more) {
+      finish(coap_err::kOk, "downloaded " + std::to_string(receiver.taken()) + " bytes");
       return;
     }
-    // Late negotiation: follow a server that chose smaller blocks (never ask for bigger ones
-    // than we preferred). taken is a multiple of the block size just received, hence of any
-    // smaller one.
-    szx = std::min(szx, got_szx);
-    block_num = static_cast<std::uint32_t>(taken >> (szx + 4));
+    receiver.next(verdict.szx);
     if (options.rate_limit_bytes_per_s == 0) {
       send_request();
       return;
@@ -730,9 +643,9 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
     // A rate cap (an LTE-M-like link): the next block is asked for when the bytes so far
     // would have taken that long to arrive. The idle timer counts from this moment on.
     const auto due =
-        started +
-        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-            static_cast<double>(taken) / static_cast<double>(options.rate_limit_bytes_per_s)));
+        started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                      static_cast<double>(receiver.taken()) /
+                      static_cast<double>(options.rate_limit_bytes_per_s)));
     pace_timer.expires_at(due);
     pace_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
       if (ec || self->closed) return;
@@ -757,25 +670,7 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
         (tok.length != 0 && std::memcmp(tok.s, t->token.data(), tok.length) != 0)) {
       return COAP_RESPONSE_OK;  // a late duplicate of an earlier answer: ignore it
     }
-    Response r;
-    const auto code = static_cast<unsigned>(coap_pdu_get_code(received));
-    r.code = static_cast<int>(COAP_RESPONSE_CLASS(code) * 100 + (code & 0x1fu));
-    coap_opt_iterator_t it;
-    if (const coap_opt_t* o = coap_check_option(received, COAP_OPTION_ETAG, &it)) {
-      const std::uint8_t* v = coap_opt_value(o);
-      r.etag.emplace(v, v + coap_opt_length(o));
-    }
-    if (const coap_opt_t* o = coap_check_option(received, COAP_OPTION_BLOCK2, &it)) {
-      r.block2 = coap_decode_var_bytes(coap_opt_value(o), coap_opt_length(o));
-    }
-    if (const coap_opt_t* o = coap_check_option(received, COAP_OPTION_SIZE2, &it)) {
-      r.size2 = coap_decode_var_bytes8(coap_opt_value(o), coap_opt_length(o));
-    }
-    std::size_t length = 0;
-    const std::uint8_t* data = nullptr;
-    if (coap_get_data(received, &length, &data) && length > 0)
-      r.payload.assign(data, data + length);
-    t->pending.response = std::move(r);
+    t->pending.response = read_block2_response(received);
     return COAP_RESPONSE_OK;
   }
 
@@ -785,8 +680,9 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
     if (t == nullptr || t->closed || t->pending.failure) return;
     int err = coap_err::kConnectFailed;
     if (reason == COAP_NACK_TOO_MANY_RETRIES) err = t->silence_error();
-    std::string where =
-        t->first_response ? "the first request" : "block " + std::to_string(t->block_num);
+    std::string where = t->receiver.first_response()
+                            ? "the first request"
+                            : "block " + std::to_string(t->receiver.block_num());
     t->pending.failure = Failure{err, where + ": " + nack_text(reason)};
   }
 

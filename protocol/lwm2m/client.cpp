@@ -577,7 +577,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       coap_pdu_set_code(response, pdu_code(code::kUnavailable));
       return;
     }
-    self->handle(resource, request, query, response);
+    self->handle(path_of(resource), request, query, response);
   }
 
   Attributes attributes_for(const std::string& path) const {
@@ -599,9 +599,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   // SenML JSON (110) is a content format of LwM2M 1.1 only.
   bool senml() const { return config.version == "1.1"; }
 
-  void handle(coap_resource_t* resource, const coap_pdu_t* request, const coap_string_t* query,
+  void handle(const std::string& path, const coap_pdu_t* request, const coap_string_t* query,
               coap_pdu_t* response) {
-    const std::string path = path_of(resource);
     const auto ids = parse_path(path).value_or(std::vector<std::uint16_t>{});
     const auto method = coap_pdu_get_code(request);
     std::size_t length = 0;
@@ -828,6 +827,12 @@ void Client::stop() {
     // Keep it alive until coap_io_process returns (pump() holds a reference meanwhile).
     return;
   }
+}
+
+void Client::handle_request(const std::string& path, const coap_pdu_t* request,
+                            const coap_string_t* query, coap_pdu_t* response) {
+  if (!impl_) impl_ = std::make_shared<Impl>(executor_, model_, ClientConfig{}, ClientEvents{});
+  impl_->handle(path, request, query, response);
 }
 
 void Client::changed(const std::string& path) {

@@ -34,6 +34,9 @@
 
 #include "protocol/lwm2m/object_model.hpp"
 
+struct coap_pdu_t;
+struct coap_string_t;
+
 namespace bg95::lwm2m {
 
 struct ClientConfig {
@@ -81,6 +84,14 @@ class Client {
   // A value under `path` ("/5/0/3") changed: observers of it (and of its object or instance)
   // are notified, honouring pmin / pmax.
   void changed(const std::string& path);
+
+  // Answers one request of the server exactly as the session's request handlers do, without a
+  // session: for tests and fuzzing (tests/fuzz/fuzz_coap_message.cpp). `path` is the
+  // resource's ("/3/0/1"), `query` its Uri-Query (may be null), `response` is filled in. Before
+  // start(), it makes the state of a client that was never started (observations, attributes,
+  // a Block1 write in progress); state() stays Stopped.
+  void handle_request(const std::string& path, const coap_pdu_t* request,
+                      const coap_string_t* query, coap_pdu_t* response);
 
   ClientState state() const;
   // "/rd/xyz" once registered.

@@ -182,7 +182,7 @@ UpdateEngine::Status UpdateEngine::check_package(std::size_t& budget) {
     header_ = *h;
     id_ = Identity{package_.sha256(), h->target_sha256, h->target_size};
     id_known_ = true;
-    hasher_.emplace();
+    hasher_ = Hasher{};  // not emplace(): clang 14 rejects it (Hasher has member initializers)
     hasher_->size = package_.size() - firmware::kPackageTrailerSize;
   }
   // The package area is read through PackageArea (it knows the package's extent).
@@ -216,7 +216,7 @@ UpdateEngine::Status UpdateEngine::check_source(std::size_t& budget) {
                   fmt::format("current firmware {} has {} bytes, package source has {}",
                               h->full_version, h->image_size(), header_.source_size));
     source_.assign(header_.source_size, 0);
-    hasher_.emplace();
+    hasher_ = Hasher{};
     hasher_->size = header_.source_size;
     hasher_->keep = &source_;
   }
@@ -317,7 +317,7 @@ UpdateEngine::Status UpdateEngine::decode(std::size_t& budget) {
 // End of phase 1 (staging read back), or the start of a resumed phase 2 (staging intact?).
 UpdateEngine::Status UpdateEngine::verify_staging(std::size_t& budget) {
   if (!hasher_) {
-    hasher_.emplace();
+    hasher_ = Hasher{};
     hasher_->size = id_.target_size;
   }
   if (!hash_some(flash::PartitionView(flash_, staging_part_), *hasher_, budget))
@@ -384,7 +384,7 @@ UpdateEngine::Status UpdateEngine::copy(std::size_t& budget) {
 // Phase 3: active holds the target; then the update is recorded as done.
 UpdateEngine::Status UpdateEngine::verify_active(std::size_t& budget) {
   if (!hasher_) {
-    hasher_.emplace();
+    hasher_ = Hasher{};
     hasher_->size = id_.target_size;
   }
   if (!hash_some(flash::PartitionView(flash_, active_part_), *hasher_, budget))

@@ -380,4 +380,33 @@ std::uint64_t PatchDecoder::produced() const {
   return impl_->produced;
 }
 
+util::Expected<std::vector<std::uint8_t>> apply_package(std::span<const std::uint8_t> source_image,
+                                                        std::span<const std::uint8_t> package) {
+  const auto h = verify_package(package);
+  if (!h) return util::Error{h.error()};
+  if (source_image.size() != h->source_size || util::sha256(source_image) != h->source_sha256)
+    return util::Error{"the package does not match this source image (source SHA-256 differs)"};
+  std::vector<std::uint8_t> target;
+  target.reserve(h->target_size);
+  PatchDecoder decoder(source_image, h->target_size);
+  const auto payload = package.subspan(kPackageHeaderSize, h->payload_size);
+  // Fed in flash-page-sized pieces, as the module receives it, rather than in one call.
+  constexpr std::size_t kChunk = 4096;
+  for (std::size_t at = 0; at < payload.size(); at += kChunk) {
+    auto r = decoder.feed(payload.subspan(at, std::min(kChunk, payload.size() - at)),
+                          [&target](std::span<const std::uint8_t> out) {
+                            target.insert(target.end(), out.begin(), out.end());
+                            return true;
+                          });
+    if (!r) return util::Error{"payload: " + r.error()};
+  }
+  if (!decoder.finished())
+    return util::Error{fmt::format("payload ended early ({} of {} target bytes)",
+                                   decoder.produced(), h->target_size)};
+  if (util::sha256(target) != h->target_sha256)
+    return util::Error{"decoded target SHA-256 differs from the package's"};
+  if (auto t = verify_image(target); !t) return util::Error{"decoded target: " + t.error()};
+  return target;
+}
+
 }  // namespace bg95::firmware

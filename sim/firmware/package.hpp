@@ -61,6 +61,13 @@ std::vector<std::uint8_t> wrap_payload(std::span<const std::uint8_t> source_imag
 // Header, size and whole-package SHA-256 of a package held in memory.
 util::Expected<PackageHeader> verify_package(std::span<const std::uint8_t> package);
 
+// The whole offline apply (`dfota-pack apply`, and its check after `dfota-pack diff`): verifies
+// the package, checks it was made against this source image, decodes the payload in
+// flash-page-sized pieces and checks the result against the package's target SHA-256 and as an
+// image. Memory is bounded by the target size the header declares (at most 32 MiB).
+util::Expected<std::vector<std::uint8_t>> apply_package(std::span<const std::uint8_t> source_image,
+                                                        std::span<const std::uint8_t> package);
+
 // Streams a payload back into the target image. The source image must stay alive and
 // unchanged while the decoder exists (it is the zstd prefix).
 class PatchDecoder {

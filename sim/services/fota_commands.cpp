@@ -85,6 +85,9 @@ void add_fota_commands(at::CommandTable& t, Module& m) {
            }
            // A write needs the APN (possibly empty "") and takes user and password together.
            if (!a.has(2) || a.has(3) != a.has(4)) return c.error();
+           for (std::size_t i = 2; i <= 4; ++i) {
+             if (!state::storable_text(a.str(i))) return c.error();  // see storable_text
+           }
            state::FotaApn apn{static_cast<int>(a.integer(1)), a.str(2), a.str(3), a.str(4)};
            m.settings().fota_apn = apn;
            m.save_settings();  // "Remain valid after powering down"

@@ -81,6 +81,10 @@ int state_number(lwm2m::ClientState s) {
 
 void qlwcfg(Call& c, Module& m) {
   const auto& a = c.args();
+  for (std::size_t i = 1; i < a.size(); ++i) {
+    if (a.has(i) && !a.is_integer(i) && !state::storable_text(a.str(i)))
+      return c.cme(kBadParameter);  // the settings file could not hold it
+  }
   const std::string what = lower(a.str(0));
   state::Lwm2mSettings s = m.settings().lwm2m;
   const bool query = !a.has(1);

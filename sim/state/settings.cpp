@@ -159,6 +159,15 @@ void save_settings(const std::filesystem::path& file, const Settings& s) {
   std::filesystem::rename(tmp, file);
 }
 
+bool storable_text(std::string_view text) {
+  try {
+    (void)json(std::string(text)).dump();  // what save_settings does with it
+    return true;
+  } catch (const json::type_error&) {
+    return false;  // not UTF-8
+  }
+}
+
 char luhn_digit(std::string_view digits) {
   int sum = 0;
   // Double every second digit counting from the right of the full number (check digit last).

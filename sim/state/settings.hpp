@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "protocol/at/dte_profile.hpp"
 #include "sim/util/expected.hpp"
@@ -64,6 +65,10 @@ struct Settings {
 util::Expected<Settings> load_settings(const std::filesystem::path& file);
 // Throws std::system_error when the file cannot be written.
 void save_settings(const std::filesystem::path& file, const Settings& settings);
+
+// True when `text` can be kept in the settings file: its strings are JSON, hence UTF-8. A
+// command refuses other bytes with its error rather than take a value it could not save.
+bool storable_text(std::string_view text);
 
 // An IMEI from an 8-digit TAC and a 6-digit serial, with its Luhn check digit.
 std::string make_imei(std::string_view tac, std::uint32_t serial);
