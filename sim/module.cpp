@@ -363,6 +363,9 @@ void Module::reboot() {
   lwm2m_->on_power_lost();
   ++life_;
   timer_.cancel();
+  // A restart, not a power loss: what the module said before it is on the wire.
+  for (auto& p : ports_)
+    p->engine->flush_held_urcs();
   reset_ports(false);
   network_.set_radio(false);
   power_ = PowerState::Off;
@@ -376,7 +379,9 @@ void Module::enter_dfota_mode() {
   ++life_;
   timer_.cancel();
   power_ = PowerState::Dfota;
-  reset_ports(false);  // no AT commands, nothing echoed; URCs still go out
+  for (auto& p : ports_)
+    p->engine->flush_held_urcs();  // "RESETTING" and what came before it are out
+  reset_ports(false);              // no AT commands, nothing echoed; URCs still go out
   set_usb_present(false);
   // "can only report URCs at fixed baud rate of 115200 bps" (the note, 2.2.1.1 note 1).
   if (baud_observer_) baud_observer_(115200);

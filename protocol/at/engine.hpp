@@ -78,6 +78,11 @@ class AtEngine {
   // URCs raised in the same turn of the event loop go out in one write (a dialect some
   // firmware shows) instead of one write each.
   void set_coalesce_urcs(bool on) { coalesce_urcs_ = on; }
+  // Writes the URCs that wait for a coalesced write now (before a restart that is not a power
+  // loss); URCs held back by a command or data mode stay held.
+  void flush_held_urcs() {
+    if (!busy_ && !data_) flush_urcs();
+  }
   // The clock the "+++" guard times are measured with: steady_clock unless a fuzzer or a test
   // steps time itself. (The timer that ends the silence after "+++" still waits on the
   // executor, for the guard time.)

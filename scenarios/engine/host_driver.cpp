@@ -114,8 +114,17 @@ std::optional<std::string> HostDriver::expect(const std::string& port, const Pat
   }
 }
 
-std::optional<std::string> HostDriver::run(const std::vector<HostStep>& steps) {
-  for (std::size_t i = 0; i < steps.size() && !woken_; ++i) {
+std::size_t HostDriver::open_first(const std::vector<HostStep>& steps) {
+  std::size_t n = 0;
+  for (; n < steps.size() && steps[n].kind == HostStep::Kind::Open; ++n) {
+    if (env_.step_started) env_.step_started(n, steps[n].describe());
+    open(steps[n].port);
+  }
+  return n;
+}
+
+std::optional<std::string> HostDriver::run(const std::vector<HostStep>& steps, std::size_t first) {
+  for (std::size_t i = first; i < steps.size() && !woken_; ++i) {
     if (env_.step_started) env_.step_started(i, steps[i].describe());
     if (auto failure = step(steps[i], i)) {
       return fmt::format("step {} (line {}, {}): {}", i + 1, steps[i].line, steps[i].describe(),

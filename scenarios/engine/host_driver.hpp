@@ -48,7 +48,10 @@ class HostDriver {
   void open(const std::string& port, std::uint32_t baud = 115200);
   // Runs the steps in order; nullopt when every step passed (or a wake-up stopped them),
   // else what failed.
-  std::optional<std::string> run(const std::vector<HostStep>& steps);
+  std::optional<std::string> run(const std::vector<HostStep>& steps, std::size_t first = 0);
+  // The `open` steps the script starts with, done before the module powers on (so that the
+  // host sees the banner); returns how many there were. Throws on a port that cannot be opened.
+  std::size_t open_first(const std::vector<HostStep>& steps);
   // Sends the host side of a transcript again; nullopt when the module answered byte for byte
   // as recorded, else where it differed.
   // `steps`: the recorded scenario's host steps (their `do` and `lwm2m` steps are done again).

@@ -257,12 +257,14 @@ RunResult Run::execute() {
   if (o_.replay) env.translate = replay_translation(*o_.replay);
   HostDriver driver(env);
 
-  // The host has the UART open before power comes (so it sees the banner), unless the script
-  // opens it itself; a replay opens ports where the recording did.
-  const bool opens_itself =
-      o_.replay || (!s_.host.steps.empty() && s_.host.steps.front().kind == HostStep::Kind::Open);
+  // The host has its ports open before power comes (so it sees the banner): the UART, or the
+  // ports the script's first steps open; a replay opens them where the recording did.
+  std::size_t first_step = 0;
   try {
-    if (!opens_itself) driver.open("uart");
+    if (!o_.replay) {
+      first_step = driver.open_first(s_.host.steps);
+      if (first_step == 0) driver.open("uart");
+    }
   } catch (const std::exception& e) {
     return finish(false, e.what());
   }
@@ -277,7 +279,7 @@ RunResult Run::execute() {
     if (o_.replay) {
       failure = driver.replay(*o_.replay, o_.replay_real_time, s_.host.steps);
     } else if (s_.host.present) {
-      failure = driver.run(s_.host.steps);
+      failure = driver.run(s_.host.steps, first_step);
     } else {
       // No host: the rules decide; the time-out ends a run that never gets a verdict.
       pollfd p{wake_fd_, POLLIN, 0};

@@ -486,12 +486,15 @@ void DfotaService::start_engine(bool resumed) {
 void DfotaService::report_update(int percent) {
   progress_ = percent;
   const Dialect& dialect = m_.config().dialect;
+  // Each percentage once, rising; one that the engine's steps jumped over is said too.
   auto say = [&](std::size_t phase, int value) {
-    if (value <= phase_percent_[phase]) return;
-    phase_percent_[phase] = value;
     const char* name = phase == 0 ? "UPDATING" : "RESTORE";
-    if (value > 0) urc(urc::fota_percent(name, value, dialect.percent_sign));
-    m_.on_update_progress(name, value);
+    for (int v = std::max(phase_percent_[phase] + 1, dialect.restore_phase ? 1 : value); v <= value;
+         ++v) {
+      phase_percent_[phase] = v;
+      if (v > 0) urc(urc::fota_percent(name, v, dialect.percent_sign));
+      m_.on_update_progress(name, v);
+    }
   };
   if (!dialect.restore_phase) return say(0, percent);
   // The BG96 dialect: UPDATING while the new image is made (the decode into staging), then
