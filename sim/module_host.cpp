@@ -52,8 +52,9 @@ void ModuleHost::open_usb() {
 pty::PtyPort::Callbacks ModuleHost::callbacks(std::string port) {
   return {.on_data =
               [this, port](std::string_view bytes) {
+                const bool heard = module_->power_state() == PowerState::Normal;
                 for (PortTap* t : taps_)
-                  t->host_bytes(port, bytes);
+                  t->host_bytes(port, bytes, heard);
                 // The USB port's index is known only once the module has added it.
                 module_->host_input(port == "usb" ? usb_index_ : 0, bytes);
               },

@@ -23,7 +23,9 @@ namespace bg95 {
 class PortTap {
  public:
   virtual ~PortTap() = default;
-  virtual void host_bytes(std::string_view /*port*/, std::string_view /*bytes*/) {}
+  // `heard` is false when the module takes no input (off, booting, DFOTA mode): the bytes
+  // are gone unseen.
+  virtual void host_bytes(std::string_view /*port*/, std::string_view /*bytes*/, bool /*heard*/) {}
   // `delivered` is false when no host had the port open: the bytes are lost, as on a UART.
   virtual void module_bytes(std::string_view /*port*/, std::string_view /*bytes*/,
                             bool /*delivered*/) {}

@@ -118,10 +118,12 @@ void Transcript::event(std::string_view kind, std::string_view text, nlohmann::j
 
 // ---- bytes and ports ---------------------------------------------------------------------
 
-void Transcript::host_bytes(std::string_view port, std::string_view bytes) {
+void Transcript::host_bytes(std::string_view port, std::string_view bytes, bool heard) {
   nlohmann::json j{{"type", "host"}, {"port", std::string(port)}};
   put_bytes(j, bytes);
-  record(std::move(j), fmt::format("{:<5} host> {}", port, escape(bytes)));
+  if (!heard) j["ignored"] = true;
+  record(std::move(j), fmt::format("{:<5} host> {}{}", port, escape(bytes),
+                                   heard ? "" : "   (the module takes no input now: ignored)"));
 }
 
 void Transcript::module_bytes(std::string_view port, std::string_view bytes, bool delivered) {

@@ -39,7 +39,7 @@ class Transcript : public ModuleObserver, public PortTap {
   std::filesystem::path json_file() const { return base_.string() + ".jsonl"; }
 
   // ---- PortTap
-  void host_bytes(std::string_view port, std::string_view bytes) override;
+  void host_bytes(std::string_view port, std::string_view bytes, bool heard) override;
   void module_bytes(std::string_view port, std::string_view bytes, bool delivered) override;
   void host_opened(std::string_view port) override;
   void host_closed(std::string_view port) override;

@@ -222,11 +222,30 @@ std::optional<std::string> HostDriver::lwm2m(const HostStep& s) {
 
 // ---- replay ------------------------------------------------------------------------------
 
+void HostDriver::replay_open_first(const std::filesystem::path& jsonl) {
+  std::ifstream in(jsonl);
+  std::string line;
+  std::map<std::string, bool> written;
+  while (std::getline(in, line)) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const std::exception&) {
+      return;  // replay() reports it
+    }
+    const std::string type = j.value("type", "");
+    const std::string port = j.value("port", "uart");
+    if (type == "module") written[port] = true;
+    if (type == "open" && !written[port] && !ports_[port].is_open()) open(port);
+  }
+}
+
 std::optional<std::string> HostDriver::replay(const std::filesystem::path& jsonl, bool real_time,
                                               const std::vector<HostStep>& steps) {
   std::ifstream in(jsonl);
   if (!in) return jsonl.string() + ": cannot be read";
   std::map<std::string, std::string> expected;  // delivered module bytes so far, per port
+  std::map<std::string, std::uint64_t> writes;  // module writes so far (lost ones too), per port
   std::string line;
   std::size_t number = 0;
   double last_host_t = 0;
@@ -282,11 +301,15 @@ std::optional<std::string> HostDriver::replay(const std::filesystem::path& jsonl
     const std::string type = j.value("type", "");
     const std::string port = j.value("port", "uart");
     if (type == "module") {
+      ++writes[port];
       if (j.value("lost", false)) continue;
       const auto b = bytes_of(j);
       if (!b) return fmt::format("{}:{}: module bytes without text or b64", jsonl.string(), number);
       expected[port] += *b;
     } else if (type == "host") {
+      // Bytes the module did not hear (it was booting, off or in DFOTA mode) are not sent
+      // again: a replay's module may be quicker and hear them.
+      if (j.value("ignored", false)) continue;
       const auto b = bytes_of(j);
       if (!b) return fmt::format("{}:{}: host bytes without text or b64", jsonl.string(), number);
       if (auto f = catch_up(port)) return f;
@@ -310,6 +333,13 @@ std::optional<std::string> HostDriver::replay(const std::filesystem::path& jsonl
           return fmt::format("replaying step {}: {}", index + 1, *f);
       }
     } else if (type == "open") {
+      // The host opens the port where it did then: after the module's writes before it (a
+      // banner the host missed then must be missed again).
+      if (env_.wait_module_writes &&
+          !env_.wait_module_writes(port, writes[port], limit(std::chrono::seconds(30))))
+        return fmt::format(
+            "the module did not write to {} {} times before the host opened it, as recorded", port,
+            writes[port]);
       if (!ports_[port].is_open()) open(port);
     } else if (type == "close") {
       if (auto f = catch_up(port)) return f;

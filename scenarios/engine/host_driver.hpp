@@ -41,6 +41,11 @@ class HostDriver {
     Duration guard_time{std::chrono::seconds(1)};  // for replay: gaps this long are kept
     // For replay: recorded text (host bytes, module output) to this run's (server addresses).
     std::function<std::string(std::string)> translate;
+    // For replay: waits until the module has written `count` times to `port` (delivered or
+    // not), or the deadline passed; false then.
+    std::function<bool(const std::string& port, std::uint64_t count,
+                       HostPort::Clock::time_point deadline)>
+        wait_module_writes;
   };
 
   explicit HostDriver(Env env) : env_(std::move(env)) {}
@@ -54,6 +59,9 @@ class HostDriver {
   std::size_t open_first(const std::vector<HostStep>& steps);
   // Sends the host side of a transcript again; nullopt when the module answered byte for byte
   // as recorded, else where it differed.
+  // Before the module powers on: opens the ports the recording's host had open before the
+  // module's first write to them.
+  void replay_open_first(const std::filesystem::path& jsonl);
   // `steps`: the recorded scenario's host steps (their `do` and `lwm2m` steps are done again).
   std::optional<std::string> replay(const std::filesystem::path& jsonl, bool real_time,
                                     const std::vector<HostStep>& steps);

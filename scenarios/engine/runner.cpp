@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -55,6 +56,25 @@ std::string safe_file_name(const std::string& name) {
   return out.empty() ? "scenario" : out;
 }
 
+// Counts the module's writes per port, for a replay that must open a port at the same point.
+class WriteCounter : public PortTap {
+ public:
+  void module_bytes(std::string_view port, std::string_view, bool) override {
+    std::lock_guard lock(mutex_);
+    ++counts_[std::string(port)];
+    changed_.notify_all();
+  }
+  bool wait(const std::string& port, std::uint64_t count, Clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_until(lock, deadline, [&] { return counts_[port] >= count; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::string, std::uint64_t> counts_;
+};
+
 class Run {
  public:
   Run(const Scenario& s, const RunOptions& o)
@@ -65,6 +85,7 @@ class Run {
     stop_loop();
     // The module goes first, then what watched it (nothing calls into them any more).
     if (host_) {
+      host_->remove_tap(&writes_);
       if (rules_) host_->remove_tap(rules_.get());
       if (transcript_) {
         host_->remove_tap(transcript_.get());
@@ -107,6 +128,7 @@ class Run {
   int wake_fd_ = -1;
 
   std::unique_ptr<ScenarioSetup> setup_;
+  WriteCounter writes_;
   std::unique_ptr<ModuleHost> host_;
   std::unique_ptr<Transcript> transcript_;
   std::unique_ptr<RuleEngine> rules_;
@@ -254,14 +276,23 @@ RunResult Run::execute() {
   env.deadline = Clock::now() + s_.timeout;
   env.default_timeout = s_.host.timeout;
   env.guard_time = s_.module.config.guard_time;
-  if (o_.replay) env.translate = replay_translation(*o_.replay);
+  if (o_.replay) {
+    env.translate = replay_translation(*o_.replay);
+    host_->add_tap(&writes_);
+    env.wait_module_writes = [this](const std::string& port, std::uint64_t n,
+                                    Clock::time_point until) {
+      return writes_.wait(port, n, until);
+    };
+  }
   HostDriver driver(env);
 
   // The host has its ports open before power comes (so it sees the banner): the UART, or the
   // ports the script's first steps open; a replay opens them where the recording did.
   std::size_t first_step = 0;
   try {
-    if (!o_.replay) {
+    if (o_.replay) {
+      driver.replay_open_first(*o_.replay);
+    } else {
       first_step = driver.open_first(s_.host.steps);
       if (first_step == 0) driver.open("uart");
     }
