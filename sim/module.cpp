@@ -343,6 +343,7 @@ void Module::power_off() {
 }
 
 void Module::go_dark(std::string_view why, PowerEvent event) {
+  cut_at_next_write_ = false;
   lwm2m_->on_power_lost();
   dfota_->on_power_lost();
   ++life_;
@@ -405,9 +406,23 @@ void Module::set_flash_fault(FlashFault fault, std::uint64_t nth) {
   flash_fault_at_ = flash_->op_count() + std::max<std::uint64_t>(nth, 1);
 }
 
+void Module::power_cut_soon() {
+  if (power_ == PowerState::Off) return;
+  cut_at_next_write_ = true;
+  boost::asio::post(executor_, [this, life = life_] {
+    if (life != life_) return;  // the cut came at a flash write
+    cut_at_next_write_ = false;
+    power_cut();
+  });
+}
+
 flash::Fault Module::flash_fault(const flash::FlashOp& op, std::uint64_t index) {
   flash::Fault fault = flash::Fault::None;
-  switch (flash_fault_) {
+  if (std::exchange(cut_at_next_write_, false)) {
+    log(fmt::format("fault: power cut before flash operation {}", index - flash_baseline_));
+    fault = flash::Fault::PowerCut;
+  }
+  switch (fault == flash::Fault::None ? flash_fault_ : FlashFault::Off) {
     case FlashFault::FailOnce:
       if (index == flash_fault_at_) {
         log(fmt::format("fault: flash operation {} fails", index));
@@ -444,13 +459,11 @@ void Module::on_update_progress(std::string_view phase, int percent) {
   if (phase != "UPDATING" || next_cut_ >= cuts.size() || percent < cuts[next_cut_]) return;
   ++next_cut_;
   log(fmt::format("fault: power cut at UPDATING {}%", percent));
-  // After the current step returns: the cut lands between two flash writes of the update.
-  boost::asio::post(executor_, [this] {
-    power_cut();
-    supervisor_timer_.expires_after(config_.power_restore_delay);
-    supervisor_timer_.async_wait([this](boost::system::error_code ec) {
-      if (!ec) power_on();
-    });
+  // Before the update's next flash write; power comes back after the restore delay.
+  power_cut_soon();
+  supervisor_timer_.expires_after(config_.power_restore_delay);
+  supervisor_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) power_on();
   });
 }
 

@@ -134,6 +134,10 @@ class Module {
   // fails (once), every one fails (always), power is cut at the n-th from now (cut), or none.
   enum class FlashFault { Off, FailOnce, FailAlways, CutAt };
   void set_flash_fault(FlashFault fault, std::uint64_t nth = 1);
+  // Power is lost at the next flash program or erase (before it happens), or, when none comes
+  // before the current handler returns, right after it: a cut that lands between two flash
+  // writes of whatever the module is doing.
+  void power_cut_soon();
   // Called by the DFOTA service as the update progresses ("UPDATING", or "RESTORE") and as
   // package bytes arrive: the fault plan and the observers hear of it.
   void on_update_progress(std::string_view phase, int percent);
@@ -235,6 +239,7 @@ class Module {
   // The control interface's flash fault (set_flash_fault): what, and from which operation.
   FlashFault flash_fault_ = FlashFault::Off;
   std::uint64_t flash_baseline_ = 0;  // operations of formatting a new state
+  bool cut_at_next_write_ = false;    // power_cut_soon()
   std::uint64_t flash_fault_at_ = 0;
   std::vector<ModuleObserver*> observers_;
   Logger logger_;

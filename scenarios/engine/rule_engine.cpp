@@ -86,6 +86,12 @@ void RuleEngine::fire(RuleState& r, const std::string& context, flash::Fault* fl
       if (a.kind == K::Delay) i.delay = *a.duration;
       continue;
     }
+    // A power cut waits for no posted handler: it lands before the module's next flash write
+    // (the chunk or update step under way goes no further), or right after this handler.
+    if (now && a.kind == K::PowerCut) {
+      perform(a);
+      continue;
+    }
     // The link's and the cell's conditions change at once, so that they apply to the very
     // next byte (a posted change would come after chunks already queued). Not from inside a
     // URC being emitted: a network change raises URCs of its own, which must come after it.
@@ -123,7 +129,8 @@ void RuleEngine::perform(const Action& a) {
   auto& dfota = module_.dfota();
   switch (a.kind) {
     case K::PowerCut:
-      return module_.power_cut();
+      // Between two flash writes of whatever the module is doing: before the next one.
+      return module_.power_cut_soon();
     case K::PowerOff:
       return module_.power_off();
     case K::PowerOn:
@@ -170,10 +177,11 @@ void RuleEngine::perform(const Action& a) {
       if (hooks_.server_faults) hooks_.server_faults(a.server);
       return;
     case K::Log:
-      if (hooks_.event) hooks_.event("log", a.text);
+      if (hooks_.event) hooks_.event("log", hooks_.substitute ? hooks_.substitute(a.text) : a.text);
       return;
     case K::Verdict:
-      if (hooks_.verdict) hooks_.verdict(a.pass, a.text);
+      if (hooks_.verdict)
+        hooks_.verdict(a.pass, hooks_.substitute ? hooks_.substitute(a.text) : a.text);
       return;
     case K::Respond:
     case K::RespondRaw:

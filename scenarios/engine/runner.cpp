@@ -257,6 +257,8 @@ RunResult Run::execute() {
     return finish(false, std::string("set-up failed: ") + e.what());
   }
   if (transcript_) result.transcript = transcript_->text_file();
+  for (const auto& [key, value] : setup_->vars())
+    progress(fmt::format("  ${{{}}} = {}", key, value));
 
   HostDriver::Env env;
   env.port_path = [this](const std::string& port) {

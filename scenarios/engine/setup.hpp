@@ -41,7 +41,8 @@ class ScenarioSetup {
   // The module's configuration for this state folder; a scenario that starts from a saved
   // state (module.state) has it copied there first.
   ModuleConfig module_config(const std::filesystem::path& state_dir) const;
-  // Settings and files as the scenario says (call before power-on).
+  // Settings and files as the scenario says (call before power-on); then every ${...} of the
+  // scenario is checked, so that a run never meets an unknown one half-way (ScenarioError).
   void prepare_module(Module& module);
 
   // ${name} resolved; throws ScenarioError for a name the run does not know. Safe from any
@@ -60,6 +61,7 @@ class ScenarioSetup {
   std::optional<std::string> check(Module& module) const;
 
  private:
+  void check_variables() const;
   void start_package_server(boost::asio::any_io_executor executor,
                             const std::filesystem::path& work_dir);
 
