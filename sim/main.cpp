@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "protocol/http/worker_pool.hpp"
 #include "pty/open_watcher.hpp"
 #include "sim/control/control_server.hpp"
 #include "sim/control/module_control.hpp"
@@ -41,6 +42,7 @@ struct Options {
   std::string usb_link;
   std::string control;
   int count = 1;
+  int download_threads = 16;
   int guard_ms = 1000;
   bool percent_sign = false;
   bool coap_progress = false;
@@ -121,6 +123,10 @@ int main(int argc, char** argv) {
                  "(<state>/0001 ...), identity and flash; links: --link with {} replaced by the "
                  "module number (e.g. /tmp/bg95-{:04}), else \"-<n>\" appended")
       ->check(CLI::Range(1, 10000));
+  app.add_option("--download-threads", o.download_threads,
+                 "Threads for HTTP(S) downloads, shared by all modules (default 16); more "
+                 "downloads at once wait in a queue for a free thread")
+      ->check(CLI::Range(1, 10000));
   app.add_option("--control", o.control,
                  "Serve the control interface (power, DTR, network, status; see bg95ctl and "
                  "docs/control.md) on a Unix socket here, mode 0600; its folder must be yours and "
@@ -168,6 +174,10 @@ int main(int argc, char** argv) {
   const auto watcher = bg95::pty::OpenWatcher::create(io.get_executor());
   std::vector<std::unique_ptr<bg95::ModuleHost>> hosts;
   bg95::ModuleConfig base = make_config(o);
+  // One pool of download threads for the process; declared after the io_context, so it is
+  // joined before the io_context goes.
+  base.download_pool =
+      std::make_shared<bg95::http::WorkerPool>(static_cast<std::size_t>(o.download_threads));
   if (o.count > 1)
     base.default_image = std::make_shared<const std::vector<std::uint8_t>>(
         bg95::make_default_image(o.model.empty() ? "BG95-M3" : o.model, base.default_image_size));

@@ -33,6 +33,9 @@ struct DfotaOptions;
 namespace bg95::lwm2m {
 class Lwm2mService;
 }
+namespace bg95::http {
+class WorkerPool;
+}
 
 namespace bg95 {
 
@@ -57,6 +60,9 @@ struct ModuleConfig {
   // The default image, made once for a fleet (make_default_image); made per module when empty
   // or for another model.
   std::shared_ptr<const std::vector<std::uint8_t>> default_image;
+  // The threads HTTP(S) downloads run on (bg95sim --download-threads), one pool per process
+  // shared by a fleet; empty: each download gets a thread of its own.
+  std::shared_ptr<http::WorkerPool> download_pool;
   Timing timing;
   NetworkState network;
   bool percent_sign = false;   // DFOTA progress printed "5%" (the note's example) instead of "5"

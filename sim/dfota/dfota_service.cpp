@@ -230,7 +230,7 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
     o.ca_file = ca;
     o.client_cert_file = cert;
     o.client_key_file = key;
-    http_ = std::make_unique<http::HttpDownload>(m_.executor());
+    http_ = std::make_unique<http::HttpDownload>(m_.executor(), m_.config().download_pool);
     http_->start(
         url, o,
         {on_chunk, [this](const http::HttpProgress& p) { report_download(p.received, p.total); },
