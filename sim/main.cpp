@@ -19,6 +19,8 @@
 #include "sim/control/module_control.hpp"
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/firmware/image.hpp"
+#include "sim/fleet/fleet_file.hpp"
+#include "sim/fleet/fleet_plan.hpp"
 #include "sim/module.hpp"
 #include "sim/module_host.hpp"
 
@@ -42,6 +44,7 @@ struct Options {
   std::string usb_link;
   std::string control;
   int count = 1;
+  std::string fleet_file;
   int download_threads = 16;
   int guard_ms = 1000;
   bool percent_sign = false;
@@ -50,13 +53,6 @@ struct Options {
   std::vector<int> cut_at_update;
   bg95::ModuleConfig::Lwm2mOptions lwm2m;  // --lwm2m-*
 };
-
-// A name for module n of a fleet: the pattern with {} replaced by n, else "-<n>" appended.
-std::string fleet_name(const std::string& pattern, int n) {
-  if (pattern.empty()) return {};
-  if (pattern.find("{") != std::string::npos) return fmt::format(fmt::runtime(pattern), n);
-  return pattern + "-" + std::to_string(n);
-}
 
 bg95::ModuleConfig make_config(const Options& o) {
   bg95::ModuleConfig c;
@@ -123,6 +119,12 @@ int main(int argc, char** argv) {
                  "(<state>/0001 ...), identity and flash; links: --link with {} replaced by the "
                  "module number (e.g. /tmp/bg95-{:04}), else \"-<n>\" appended")
       ->check(CLI::Range(1, 10000));
+  app.add_option("--fleet", o.fleet_file,
+                 "Run the fleet a YAML file describes: count, and per module or range of "
+                 "modules model, firmware, IMEI/IMSI/ICCID range, link, state folder and "
+                 "LwM2M endpoint patterns (docs/fleet.md); the command line's options are the "
+                 "defaults")
+      ->check(CLI::ExistingFile);
   app.add_option("--download-threads", o.download_threads,
                  "Threads for HTTP(S) downloads, shared by all modules (default 16); more "
                  "downloads at once wait in a queue for a free thread")
@@ -162,6 +164,10 @@ int main(int argc, char** argv) {
                "Register with the LwM2M server at every boot (as after AT+QLWSVC=\"reg\")");
   app.add_flag("-v,--verbose", o.verbose, "Log module events to stderr");
   CLI11_PARSE(app, argc, argv);
+  if (!o.fleet_file.empty() && app.count("--count") > 0) {
+    std::cerr << "bg95sim: --fleet and --count: the fleet file says how many modules\n";
+    return 2;
+  }
 
   // A fleet does not fit in the default limit of open files: each module holds a few.
   rlimit files{};
@@ -178,34 +184,43 @@ int main(int argc, char** argv) {
   // joined before the io_context goes.
   base.download_pool =
       std::make_shared<bg95::http::WorkerPool>(static_cast<std::size_t>(o.download_threads));
-  if (o.count > 1)
-    base.default_image = std::make_shared<const std::vector<std::uint8_t>>(
-        bg95::make_default_image(o.model.empty() ? "BG95-M3" : o.model, base.default_image_size));
-  for (int i = 0; i < o.count; ++i) {
+  // A fleet: the plan of every module, from --count or the fleet file. Module n (from 1)
+  // keeps its state in <state>/<nnnn> and its links at the --link pattern with {} replaced by
+  // n (or "-<n>" appended when there is no {}), unless the fleet file says otherwise.
+  const bool fleet = o.count > 1 || !o.fleet_file.empty();
+  bg95::fleet::FleetPlan plan;
+  if (fleet) {
+    const bg95::fleet::FleetDefaults defaults{o.model, o.link, o.usb_link, base.state_dir,
+                                              o.lwm2m.endpoint};
+    if (o.fleet_file.empty()) {
+      plan = bg95::fleet::plan_from_options(o.count, defaults);
+    } else {
+      auto loaded = bg95::fleet::load_fleet_file(o.fleet_file, defaults);
+      if (!loaded) {
+        std::cerr << "bg95sim: " << loaded.error() << "\n";
+        return 2;
+      }
+      plan = std::move(*loaded);
+    }
+  }
+  bg95::fleet::DefaultImages images;  // each distinct default image made once
+  const std::size_t count = fleet ? plan.modules.size() : 1;
+  for (std::size_t i = 0; i < count; ++i) {
     bg95::ModuleConfig config = base;
     bg95::PortOptions ports;
     ports.pacing = o.timing == "realistic";
     ports.verbose = o.verbose;
-    if (o.count == 1) {
+    if (!fleet) {
       ports.link = o.link;
       ports.usb_link = o.usb_link;
     } else {
-      // A fleet: module n (from 1) keeps its state in <state>/<nnnn> and its links at the
-      // --link pattern with {} replaced by n (or "-<n>" appended when there is no {}).
-      const int n = i + 1;
-      config.index = static_cast<std::uint32_t>(i);
-      config.state_dir = base.state_dir / fmt::format("{:04}", n);
-      ports.link = fleet_name(o.link, n);
-      ports.usb_link = fleet_name(o.usb_link, n);
-      // Each module registers under its own endpoint name (urn:imei:… when none is given).
-      config.lwm2m.endpoint = fleet_name(o.lwm2m.endpoint, n);
-      ports.log_prefix = fmt::format("bg95sim[{}]", n);
+      bg95::fleet::configure(plan.modules[i], config, ports, images);
     }
     try {
       hosts.push_back(std::make_unique<bg95::ModuleHost>(io.get_executor(), std::move(config),
                                                          std::move(ports), watcher));
     } catch (const std::exception& e) {
-      std::cerr << "bg95sim: " << (o.count > 1 ? fmt::format("module {}: ", i + 1) : "") << e.what()
+      std::cerr << "bg95sim: " << (fleet ? fmt::format("module {}: ", i + 1) : "") << e.what()
                 << "\n";
       return 2;
     }
@@ -247,7 +262,7 @@ int main(int argc, char** argv) {
 
   for (auto& host : hosts)
     host->module().power_on();
-  if (o.count == 1) {
+  if (!fleet) {
     const std::string where = hosts[0]->where();
     std::cout << fmt::format("bg95sim: {} (open with: picocom -b 115200 {}  or  screen {} 115200)",
                              hosts[0]->describe(), where, where)

@@ -133,7 +133,7 @@ void Module::open_state() {
                                           recreate_hint()));
   } else {
     settings_.model = config_.model.empty() ? "BG95-M3" : config_.model;
-    settings_.identity = state::default_identity(config_.index);
+    settings_.identity = config_.identity.value_or(state::default_identity(config_.index));
     state::save_settings(settings_file, settings_);
   }
   if (!firmware::known_model(settings_.model))
@@ -160,11 +160,13 @@ void Module::open_state() {
   if (active.page_erased(0)) create_default_image();
 }
 
-std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size) {
+std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size,
+                                             const std::string& revision,
+                                             const std::string& full_version) {
   firmware::ImageHeader h;
   h.model = model;
-  h.revision = firmware::default_revision(model);
-  h.full_version = firmware::default_full_version(h.revision);
+  h.revision = revision.empty() ? firmware::default_revision(model) : revision;
+  h.full_version = full_version.empty() ? firmware::default_full_version(h.revision) : full_version;
   return firmware::make_image(
       h, firmware::synthetic_body(size - firmware::kImageHeaderSize, /*seed=*/0xB695));
 }
@@ -172,11 +174,20 @@ std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint
 void Module::create_default_image() {
   // A fleet makes the image once and hands it to every module.
   const auto& shared = config_.default_image;
-  const bool usable = shared && firmware::decode_image_header(*shared) &&
-                      firmware::decode_image_header(*shared)->model == settings_.model;
+  const auto made = shared ? firmware::decode_image_header(*shared)
+                           : util::Expected<firmware::ImageHeader>(util::Error{"none"});
+  const std::string revision = config_.firmware_revision.empty()
+                                   ? firmware::default_revision(settings_.model)
+                                   : config_.firmware_revision;
+  const std::string full_version = config_.firmware_full_version.empty()
+                                       ? firmware::default_full_version(revision)
+                                       : config_.firmware_full_version;
+  const bool usable = made && made->model == settings_.model && made->revision == revision &&
+                      made->full_version == full_version;
   const std::vector<std::uint8_t> own =
-      usable ? std::vector<std::uint8_t>{}
-             : make_default_image(settings_.model, config_.default_image_size);
+      usable
+          ? std::vector<std::uint8_t>{}
+          : make_default_image(settings_.model, config_.default_image_size, revision, full_version);
   const std::vector<std::uint8_t>& image = usable ? *shared : own;
   flash::PartitionView active(*flash_, layout_.active);
   if (firmware::write_image(active, image) != flash::FlashStatus::Ok)

@@ -48,8 +48,11 @@ enum class PowerState {
 const char* power_state_name(PowerState s);
 
 // The firmware image a new module of this model writes into its flash (the same as
-// `dfota-pack firmware --model M --size S`).
-std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size);
+// `dfota-pack firmware --model M --size S [--revision R --full-version V]`); empty revision
+// and version: the model's defaults.
+std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size,
+                                             const std::string& revision = {},
+                                             const std::string& full_version = {});
 
 struct ModuleConfig {
   std::filesystem::path state_dir;
@@ -57,6 +60,12 @@ struct ModuleConfig {
   std::uint32_t index = 0;      // position in a fleet: makes identities unique
   bool recreate_state = false;  // replace corrupt or foreign state instead of failing
   std::uint64_t default_image_size = 4 * 1024 * 1024;
+  // Revision and full version of the default image (a fleet file's `firmware`); empty: the
+  // model's defaults.
+  std::string firmware_revision;
+  std::string firmware_full_version;
+  // The identity of a new state; absent: the default one of `index`.
+  std::optional<state::Identity> identity;
   // The default image, made once for a fleet (make_default_image); made per module when empty
   // or for another model.
   std::shared_ptr<const std::vector<std::uint8_t>> default_image;
