@@ -43,6 +43,18 @@ def hwm_kb(pid):
     return 0
 
 
+def disk_mb(folder):
+    """Space the state folders take on disk (allocated blocks; the flash files are sparse)."""
+    total = 0
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total / (1024 * 1024)
+
+
 def cpu_s(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -83,6 +95,7 @@ def run(build, n, tmp, server_port, target_revision, download_threads=None):
                 if b"OK\r\n" in bufs[fd]:
                     pending.discard(fd)
     idle_rss = rss_kb(proc.pid)
+    idle_disk = disk_mb(state)
     cpu0 = cpu_s(proc.pid)
     t1 = time.monotonic()
     url = f'AT+QFOTADL="http://127.0.0.1:{server_port}/update.bin"\r'.encode()
@@ -119,6 +132,7 @@ def run(build, n, tmp, server_port, target_revision, download_threads=None):
                 pending.discard(fd)
     ok_rev = sum(1 for fd in fds if target_revision.encode() in answers[fd])
     peak = hwm_kb(proc.pid)
+    updated_disk = disk_mb(state)
     proc.terminate()
     proc.wait()
     for fd in fds:
@@ -127,6 +141,7 @@ def run(build, n, tmp, server_port, target_revision, download_threads=None):
     errors = sorted({int(m.group(1)) for m in failed if m and m.group(1) != b"0"})
     return dict(n=n, threads=download_threads or "default", startup_s=startup, errors=" ".join(map(str, errors)) or "-", idle_rss_mb=idle_rss / 1024, rss_per_module_kb=idle_rss / n,
                 dfota_wall_s=wall, dfota_cpu_s=cpu, peak_rss_mb=peak / 1024, end0=ok_end,
+                disk_idle_mb=idle_disk, disk_updated_mb=updated_disk,
                 target_revision=ok_rev)
 
 
@@ -146,7 +161,9 @@ def merge_results(path, rows):
                 ("wall time of N concurrent DFOTAs", f"{r['dfota_wall_s']:.2f}", "s"),
                 ("CPU time of N concurrent DFOTAs", f"{r['dfota_cpu_s']:.2f}", "s"),
                 ("peak RSS", f"{r['peak_rss_mb']:.1f}", "MiB"),
-                ("RSS per idle module", f"{r['rss_per_module_kb'] / 1024:.3f}", "MiB")):
+                ("RSS per idle module", f"{r['rss_per_module_kb'] / 1024:.3f}", "MiB"),
+                ("disk of the state folders; idle", f"{r['disk_idle_mb']:.1f}", "MiB"),
+                ("disk of the state folders; after the DFOTAs", f"{r['disk_updated_mb']:.1f}", "MiB")):
             new.append(dict(group="fleet", figure=f"fleet N={n}: {figure}", value=value, unit=unit,
                             baseline="", baseline_value="", ratio="", target="", met="-", runs="1",
                             note=note if "DFOTA" in figure else f"idle total {r['idle_rss_mb']:.1f} MiB; "
@@ -195,8 +212,8 @@ def main():
         rows = [run(a.build, int(n), tmp, server.server_address[1], revision, a.download_threads)
                 for n in a.counts.split(",")]
         server.shutdown()
-    cols = ["n", "threads", "startup_s", "idle_rss_mb", "rss_per_module_kb", "dfota_wall_s", "dfota_cpu_s",
-            "peak_rss_mb", "end0", "target_revision", "errors"]
+    cols = ["n", "threads", "startup_s", "idle_rss_mb", "rss_per_module_kb", "disk_idle_mb", "dfota_wall_s",
+            "dfota_cpu_s", "peak_rss_mb", "disk_updated_mb", "end0", "target_revision", "errors"]
     print(" ".join(f"{c:>17}" for c in cols))
     for r in rows:
         print(" ".join(f"{r[c]:>17.2f}" if isinstance(r[c], float) else f"{r[c]:>17}" for c in cols))

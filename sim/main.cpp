@@ -203,20 +203,22 @@ int main(int argc, char** argv) {
       plan = std::move(*loaded);
     }
   }
-  bg95::fleet::DefaultImages images;  // each distinct default image made once
+  // Each distinct default image made once, and its factory flash (<state>/.factory/) that new
+  // state folders read from instead of each writing the image.
+  bg95::fleet::DefaultImages images(base.state_dir / ".factory");
   const std::size_t count = fleet ? plan.modules.size() : 1;
   for (std::size_t i = 0; i < count; ++i) {
     bg95::ModuleConfig config = base;
     bg95::PortOptions ports;
     ports.pacing = o.timing == "realistic";
     ports.verbose = o.verbose;
-    if (!fleet) {
-      ports.link = o.link;
-      ports.usb_link = o.usb_link;
-    } else {
-      bg95::fleet::configure(plan.modules[i], config, ports, images);
-    }
     try {
+      if (!fleet) {
+        ports.link = o.link;
+        ports.usb_link = o.usb_link;
+      } else {
+        bg95::fleet::configure(plan.modules[i], config, ports, images);
+      }
       hosts.push_back(std::make_unique<bg95::ModuleHost>(io.get_executor(), std::move(config),
                                                          std::move(ports), watcher));
     } catch (const std::exception& e) {

@@ -53,6 +53,10 @@ const char* power_state_name(PowerState s);
 std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size,
                                              const std::string& revision = {},
                                              const std::string& full_version = {});
+// Writes the flash a new module with this default image starts with (the flash signature and
+// the image, through a NandFlash of its own) into `file`, which must not exist: the factory
+// contents a fleet's modules share (flash/factory_base.hpp).
+void make_factory_flash(const std::filesystem::path& file, std::span<const std::uint8_t> image);
 
 struct ModuleConfig {
   std::filesystem::path state_dir;
@@ -69,6 +73,9 @@ struct ModuleConfig {
   // The default image, made once for a fleet (make_default_image); made per module when empty
   // or for another model.
   std::shared_ptr<const std::vector<std::uint8_t>> default_image;
+  // A new state's flash reads from this factory flash (make_factory_flash) until it changes a
+  // block, instead of writing the default image itself; empty: a flash of its own.
+  std::filesystem::path factory_flash;
   // The threads HTTP(S) downloads run on (bg95sim --download-threads), one pool per process
   // shared by a fleet; empty: each download gets a thread of its own.
   std::shared_ptr<http::WorkerPool> download_pool;
@@ -174,6 +181,10 @@ class Module {
  private:
   void open_state();
   void create_default_image();
+  // Revision and full version of this module's default image; whether the fleet's shared
+  // default image (and its factory flash) is that image.
+  std::pair<std::string, std::string> default_versions() const;
+  bool shared_image_fits() const;
   void finish_boot();
   void print_banner(std::size_t line);
   void on_network_change(const NetworkState& before, const NetworkState& after);

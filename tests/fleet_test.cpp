@@ -1,7 +1,10 @@
 // Fleet mode: several independent modules in one bg95sim process, from --count or from a
 // fleet file (docs/fleet.md), each checked on its own pty.
 
+#include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <filesystem>
@@ -13,7 +16,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/http_test_server.hpp"
 #include "tests/support/sim_process.hpp"
+#include "tests/support/test_packages.hpp"
 
 namespace bg95::test {
 namespace {
@@ -74,6 +79,41 @@ TEST(Fleet, ModulesAreIndependent) {
         std::filesystem::exists(dir.path() / "state" / fmt::format("{:04}", n) / "flash.bin"));
 }
 
+TEST(Fleet, UpdateOnTheSharedFactoryFlashIsTheModulesOwnAndSurvivesARestart) {
+  // Every module of a fleet starts reading the same factory flash; a DFOTA on module 1 makes
+  // the blocks it changes its own: module 2 keeps the old image, before and after a restart.
+  TempDir dir;
+  const Bytes source = default_image();
+  const Bytes package = make_package(source, next_image(source));
+  auto http = std::make_unique<httplib::Server>();
+  http->Get("/update.bin", [&package](const httplib::Request&, httplib::Response& res) {
+    res.set_content(as_string(package), "application/octet-stream");
+  });
+  RunningServer server(std::move(http));
+  const auto state = dir.path() / "state";
+  {
+    SimProcess sim(SimProcess::Options{state, {"--count", "2"}});
+    HostPort one(sim.link().string() + "-1"), two(sim.link().string() + "-2");
+    wait_until_ready(one);
+    wait_until_ready(two);
+    EXPECT_EQ(
+        one.command(fmt::format("AT+QFOTADL=\"http://127.0.0.1:{}/update.bin\"\r", server.port())),
+        "AT+QFOTADL=\"http://127.0.0.1:" + std::to_string(server.port()) +
+            "/update.bin\"\r\r\nOK\r\n");
+    const std::string urcs = one.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(60));
+    EXPECT_NE(urcs.find("+QIND: \"FOTA\",\"END\",0\r\n"), std::string::npos) << urcs;
+    EXPECT_EQ(one.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A04\r\n\r\nOK\r\n");
+    EXPECT_EQ(two.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
+    EXPECT_EQ(sim.stop(), 0);
+  }
+  SimProcess again(SimProcess::Options{state, {"--count", "2"}});
+  HostPort one(again.link().string() + "-1"), two(again.link().string() + "-2");
+  wait_until_ready(one);
+  wait_until_ready(two);
+  EXPECT_EQ(one.command("AT+QGMR\r"), "AT+QGMR\r\r\nBG95M3LAR02A04_01.012.01.012\r\n\r\nOK\r\n");
+  EXPECT_EQ(two.command("AT+QGMR\r"), "AT+QGMR\r\r\nBG95M3LAR02A03_01.011.01.011\r\n\r\nOK\r\n");
+}
+
 // ---- fleet files
 
 std::filesystem::path write_file(const std::filesystem::path& path, const std::string& text) {
@@ -130,6 +170,30 @@ modules:
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "state" / "0003" / "flash.bin"));
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "elsewhere-4" / "flash.bin"));
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "state" / "0004"));
+  // One factory flash per distinct default image (BG77 012, BG95-M3 A02, BG95-M3 A03), named
+  // by each module's flash; no module wrote its image itself.
+  std::vector<std::string> factories;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() / "state" / ".factory"))
+    factories.push_back(
+        e.path().filename().string().substr(0, e.path().filename().string().rfind('-')));
+  std::sort(factories.begin(), factories.end());
+  EXPECT_EQ(factories,
+            (std::vector<std::string>{"BG77LAR02A04_01.012.01.012", "BG95M3LAR02A02_01.010.01.010",
+                                      "BG95M3LAR02A03_01.011.01.011"}));
+  const auto link = [](const std::filesystem::path& state) {
+    std::ifstream in(state / "flash.bin.factory");
+    std::string line;
+    std::getline(in, line);
+    return line;
+  };
+  EXPECT_EQ(link(dir.path() / "state" / "0001"), link(dir.path() / "state" / "0002"));
+  EXPECT_NE(link(dir.path() / "state" / "0001"), link(dir.path() / "state" / "0003"));
+  EXPECT_TRUE(link(dir.path() / "state" / "0003").starts_with("../.factory/BG95M3LAR02A02"));
+  for (const auto& state : {dir.path() / "state" / "0001", dir.path() / "elsewhere-4"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((state / "flash.bin").c_str(), &st), 0);
+    EXPECT_LT(st.st_blocks * 512, 64 * 1024) << state;  // the 4 MiB image is not in it
+  }
 }
 
 // bg95sim with this fleet file: its exit status and what it printed.

@@ -26,6 +26,7 @@
 #include "sim/firmware/image.hpp"
 #include "sim/firmware/package.hpp"
 #include "sim/firmware/synthetic.hpp"
+#include "sim/flash/factory_base.hpp"
 #include "sim/flash/layout.hpp"
 #include "sim/flash/nand_flash.hpp"
 #include "sim/util/sha256.hpp"
@@ -84,14 +85,24 @@ const Images& images() {
 }
 
 // One module's flash file in a temporary folder; reopen() is a power cycle as far as the
-// flash is concerned (a new object over the same file).
+// flash is concerned (a new object over the same file). A Factory rig's flash is made with
+// factory contents (flash/factory_base.hpp): a factory file holding the source image in
+// active, as a fleet's modules start.
+enum class Source { Own, Factory };
+
 class Rig {
  public:
-  Rig() {
+  explicit Rig(Source source = Source::Own) : source_(source) {
     // mkdtemp: a test may hold more than one rig at a time.
     std::string pattern = (fs::temp_directory_path() / "bg95-update-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
+    if (source == Source::Factory) {
+      NandFlash factory(factory_file(), layout_.geometry);
+      flash::PartitionView active(factory, layout_.active);
+      if (firmware::write_image(active, images().source) != flash::FlashStatus::Ok)
+        throw std::runtime_error("cannot write the factory image");
+    }
     reopen();
   }
   ~Rig() {
@@ -103,8 +114,10 @@ class Rig {
 
   void reopen() {
     flash_.reset();
-    flash_ = std::make_unique<NandFlash>(dir_ / "flash.bin", layout_.geometry);
+    flash_ = std::make_unique<NandFlash>(dir_ / "flash.bin", layout_.geometry,
+                                         source_ == Source::Factory ? factory_file() : fs::path{});
   }
+  fs::path factory_file() const { return dir_ / "factory.flash"; }
   NandFlash& flash() { return *flash_; }
   const flash::Layout& layout() const { return layout_; }
 
@@ -128,11 +141,12 @@ class Rig {
   }
   // Source in active, the package uploaded: the state AT+QFOTADL leaves before the reset.
   void prepare(const Bytes& package) {
-    write_active(images().source);
+    if (source_ == Source::Own) write_active(images().source);  // else: the factory's
     upload(package);
   }
 
  private:
+  Source source_;
   fs::path dir_;
   flash::Layout layout_ = flash::Layout::standard();
   std::unique_ptr<NandFlash> flash_;
@@ -241,6 +255,116 @@ TEST(NandFlash, PageRunStopsAtAProgrammedPage) {
   }
   const std::uint32_t last = f.layout().geometry.block_count - 1;
   EXPECT_THROW(f.flash().program_pages(last, 63, run), flash::FlashError);  // past the end
+}
+
+// ---------------------------------------------------------------------------------------
+// Factory contents
+
+// A factory file with `a` in page 0 of block 10, `c` in page 0 of block 11 and `d` in page 40
+// of block 12 (the other pages erased), and a flash made from it.
+struct FactoryRig {
+  Rig own;  // only for its folder and geometry
+  fs::path factory = own.factory_file();
+  const Bytes a = Bytes(2048, 0xA1), c = Bytes(2048, 0xC3), d = Bytes(2048, 0xD4);
+  FactoryRig() {
+    NandFlash f(factory, own.layout().geometry);
+    EXPECT_EQ(f.program(10, 0, a), flash::FlashStatus::Ok);
+    EXPECT_EQ(f.program(11, 0, c), flash::FlashStatus::Ok);
+    EXPECT_EQ(f.program(12, 40, d), flash::FlashStatus::Ok);
+  }
+  fs::path flash_file() const { return factory.parent_path() / "module.bin"; }
+  std::unique_ptr<NandFlash> open() const {
+    return std::make_unique<NandFlash>(flash_file(), own.layout().geometry, factory);
+  }
+  Bytes page(NandFlash& f, std::uint32_t block, std::uint32_t page_index) const {
+    Bytes out(2048);
+    f.read((std::uint64_t{block} * 64 + page_index) * 2048, out);
+    return out;
+  }
+};
+
+TEST(FactoryFlash, BlocksReadTheFactoryUntilTheyChangeAndStayOwnAcrossPowerCycles) {
+  FactoryRig r;
+  const Bytes b(2048, 0xB2), erased(2048, 0xFF);
+  {
+    auto f = r.open();
+    EXPECT_TRUE(f->created());
+    EXPECT_EQ(f->factory_blocks(), r.own.layout().geometry.block_count);
+    EXPECT_EQ(r.page(*f, 10, 0), r.a);
+    // Programming an erased page of a factory block keeps the block's other pages.
+    EXPECT_EQ(f->program(10, 1, b), flash::FlashStatus::Ok);
+    EXPECT_EQ(r.page(*f, 10, 0), r.a);
+    EXPECT_EQ(r.page(*f, 10, 1), b);
+    EXPECT_EQ(f->program(10, 0, b), flash::FlashStatus::Failed);  // NAND: no overwrite
+    // Erasing a factory block erases it here only.
+    EXPECT_EQ(f->erase(11), flash::FlashStatus::Ok);
+    EXPECT_EQ(r.page(*f, 11, 0), erased);
+    EXPECT_EQ(f->factory_blocks(), r.own.layout().geometry.block_count - 2);
+  }
+  // The factory file did not change.
+  EXPECT_TRUE(flash::FactoryBase::holds(r.factory, 10 * 64 * 2048, r.a));
+  EXPECT_TRUE(flash::FactoryBase::holds(r.factory, 11 * 64 * 2048, r.c));
+  // Power cycle: the flash remembers which blocks are its own (the argument is not used).
+  NandFlash again(r.flash_file(), r.own.layout().geometry);
+  EXPECT_FALSE(again.created());
+  EXPECT_EQ(again.factory_blocks(), r.own.layout().geometry.block_count - 2);
+  EXPECT_EQ(r.page(again, 10, 0), r.a);
+  EXPECT_EQ(r.page(again, 10, 1), b);
+  EXPECT_EQ(r.page(again, 11, 0), erased);
+}
+
+TEST(FactoryFlash, FaultsOnFactoryBlocks) {
+  FactoryRig r;
+  const Bytes b(2048, 0xB2);
+  auto f = r.open();
+  // A failed or cut operation leaves a factory block the factory's.
+  fault_at(*f, f->op_count() + 1, Fault::Fail);
+  EXPECT_EQ(f->erase(10), flash::FlashStatus::Failed);
+  fault_at(*f, f->op_count() + 1, Fault::PowerCut);
+  EXPECT_EQ(f->program(11, 1, b), flash::FlashStatus::PowerLost);
+  EXPECT_EQ(f->factory_blocks(), r.own.layout().geometry.block_count);
+  f.reset();
+  // A torn erase of a factory block erases its first half; the second half keeps the
+  // factory's contents, now in this flash's own file.
+  f = r.open();
+  fault_at(*f, f->op_count() + 1, Fault::TornWrite);
+  EXPECT_EQ(f->erase(12), flash::FlashStatus::PowerLost);
+  f.reset();
+  f = r.open();
+  EXPECT_EQ(f->factory_blocks(), r.own.layout().geometry.block_count - 1);
+  EXPECT_EQ(r.page(*f, 12, 40), r.d);
+  EXPECT_EQ(r.page(*f, 12, 0), Bytes(2048, 0xFF));
+  // A torn program into a factory block: the block's other pages are kept as well.
+  fault_at(*f, f->op_count() + 1, Fault::TornWrite);
+  EXPECT_EQ(f->program(11, 5, Bytes(2048, 0x55)), flash::FlashStatus::PowerLost);
+  f.reset();
+  f = r.open();
+  EXPECT_EQ(r.page(*f, 11, 0), r.c);
+  Bytes torn(2048, 0xFF);
+  std::fill(torn.begin(), torn.begin() + 1024, 0x55);
+  EXPECT_EQ(r.page(*f, 11, 5), torn);
+}
+
+TEST(FactoryFlash, MissingFactoryOrDamagedBlockMapIsAClearError) {
+  FactoryRig r;
+  r.open().reset();
+  fs::rename(r.factory, r.factory.string() + ".moved");
+  try {
+    NandFlash f(r.flash_file(), r.own.layout().geometry);
+    FAIL() << "opened without its factory file";
+  } catch (const flash::FlashError& e) {
+    EXPECT_EQ(std::string(e.what()), r.flash_file().string() + ": its factory image " +
+                                         r.factory.string() +
+                                         " cannot be opened: No such file or directory");
+  }
+  fs::rename(r.factory.string() + ".moved", r.factory);
+  fs::resize_file(r.flash_file().string() + ".blocks", 10);
+  EXPECT_THROW(NandFlash(r.flash_file(), r.own.layout().geometry), flash::FlashError);
+  // A new flash over the same name forgets the old side files.
+  fs::remove(r.flash_file());
+  NandFlash fresh(r.flash_file(), r.own.layout().geometry);
+  EXPECT_EQ(fresh.factory_blocks(), 0u);
+  EXPECT_FALSE(fs::exists(r.flash_file().string() + ".factory"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -795,10 +919,11 @@ TEST(UpdateEngine, ResumedCopyReadsActiveBackAndCopiesAgain) {
 }
 
 // Cuts power (or tears the write) at operation k of an update, powers on and finishes it.
-void cut_and_resume(std::uint64_t k, Fault kind) {
+void cut_and_resume(std::uint64_t k, Fault kind, Source source = Source::Own) {
   SCOPED_TRACE(testing::Message() << (kind == Fault::TornWrite ? "torn write" : "power cut")
-                                  << " at update op " << k);
-  Rig rig;
+                                  << " at update op " << k
+                                  << (source == Source::Factory ? " (factory flash)" : ""));
+  Rig rig(source);
   rig.prepare(images().package);
   fault_at(rig.flash(), rig.flash().op_count() + k, kind);
   const RunInfo first = run_update(rig, 37);
@@ -828,8 +953,8 @@ void cut_and_resume(std::uint64_t k, Fault kind) {
   EXPECT_TRUE(std::is_sorted(percents.begin(), percents.end()));
 }
 
-std::uint64_t update_ops() {
-  Rig rig;
+std::uint64_t update_ops(Source source = Source::Own) {
+  Rig rig(source);
   rig.prepare(images().package);
   const RunInfo r = run_update(rig);
   EXPECT_EQ(r.status, UpdateEngine::Status::Done);
@@ -860,6 +985,17 @@ TEST(UpdateEngine, TornWriteAtSpreadPointsResumesToTarget) {
   ASSERT_GE(points.size(), 10u);
   for (const auto k : points)
     cut_and_resume(k, Fault::TornWrite);
+}
+
+TEST(UpdateEngine, FactoryFlashCutAtSpreadPointsResumesToTarget) {
+  // Active starts as factory blocks: the update's first erase or program of each block makes
+  // it the module's own, whatever the cut.
+  const std::uint64_t n = update_ops(Source::Factory);
+  for (const auto k : spread_points(n)) {
+    cut_and_resume(k, Fault::PowerCut, Source::Factory);
+    cut_and_resume(k, Fault::TornWrite, Source::Factory);
+    if (HasFatalFailure()) return;
+  }
 }
 
 TEST(UpdateEngine, PowerCutEverySeventeenthOperation) {
@@ -934,12 +1070,15 @@ TEST(UpdateEngine, FullSweepEveryOperation) {
     GTEST_SKIP() << "set BG95_FULL_SWEEP=1 to cut power at every operation";
   }
   const std::uint64_t n = update_ops();
-  for (const Fault kind : {Fault::PowerCut, Fault::TornWrite})
-    for (std::uint64_t k = 1; k <= n; ++k) {
-      cut_and_resume(k, kind);
-      if (HasFatalFailure()) return;
-    }
-  std::cout << "[ info ] full sweep: " << n << " operations x 2 fault kinds, all resumed\n";
+  ASSERT_EQ(update_ops(Source::Factory), n);  // the same operations on a factory flash
+  for (const Source source : {Source::Own, Source::Factory})
+    for (const Fault kind : {Fault::PowerCut, Fault::TornWrite})
+      for (std::uint64_t k = 1; k <= n; ++k) {
+        cut_and_resume(k, kind, source);
+        if (HasFatalFailure()) return;
+      }
+  std::cout << "[ info ] full sweep: " << n
+            << " operations x 2 fault kinds x (own, factory flash), all resumed\n";
 }
 
 TEST(UpdateEngine, OperationCounts) {

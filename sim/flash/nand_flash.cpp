@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "sim/flash/factory_base.hpp"
+
 namespace bg95::flash {
 namespace {
 
@@ -34,7 +36,7 @@ constexpr std::uint32_t kMaxStagedPages = 64;
 
 }  // namespace
 
-NandFlash::NandFlash(std::filesystem::path file, Geometry geometry)
+NandFlash::NandFlash(std::filesystem::path file, Geometry geometry, std::filesystem::path factory)
     : file_(std::move(file)), geometry_(geometry) {
   fd_ = ::open(file_.c_str(), O_RDWR | O_CLOEXEC);
   if (fd_ < 0 && errno == ENOENT) {
@@ -60,6 +62,23 @@ NandFlash::NandFlash(std::filesystem::path file, Geometry geometry)
                                  file_.string(), st.st_size, geometry_.total_size()));
   }
   known_erased_.assign(std::size_t{geometry_.block_count} * geometry_.pages_per_block, false);
+  try {
+    if (created_) {
+      // Side files a removed flash left behind describe nothing any more.
+      FactoryBase::forget(file_);
+      if (!factory.empty()) factory_ = FactoryBase::create(file_, factory, geometry_);
+    } else {
+      factory_ = FactoryBase::open(file_, geometry_);
+    }
+  } catch (...) {
+    ::close(fd_);
+    fd_ = -1;
+    throw;
+  }
+}
+
+std::uint32_t NandFlash::factory_blocks() const {
+  return factory_ ? factory_->factory_blocks() : 0;
 }
 
 NandFlash::~NandFlash() {
@@ -71,18 +90,48 @@ void NandFlash::check_block(std::uint32_t block) const {
     throw FlashError(fmt::format("flash block {} out of range", block));
 }
 
-void NandFlash::read(std::uint64_t offset, std::span<std::uint8_t> out) const {
-  if (offset + out.size() > geometry_.total_size())
-    throw FlashError(fmt::format("flash read past the end ({}+{})", offset, out.size()));
+void NandFlash::pread_all(int fd, std::uint64_t offset, std::span<std::uint8_t> out) const {
   std::size_t done = 0;
   while (done < out.size()) {
     const ssize_t n =
-        ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+        ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) throw FlashError(fmt::format("{}: read failed", file_.string()));
     done += static_cast<std::size_t>(n);
   }
+}
+
+void NandFlash::read(std::uint64_t offset, std::span<std::uint8_t> out) const {
+  if (offset + out.size() > geometry_.total_size())
+    throw FlashError(fmt::format("flash read past the end ({}+{})", offset, out.size()));
+  if (!factory_) {
+    pread_all(fd_, offset, out);
+  } else {
+    // Runs of blocks with the same source: the factory file, or this one.
+    const std::uint64_t block_size = geometry_.block_size();
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const std::uint64_t at = offset + done;
+      const auto block = static_cast<std::uint32_t>(at / block_size);
+      const bool from_factory = factory_->factory_block(block);
+      std::uint64_t end = (block + 1) * block_size;
+      while (end < offset + out.size() &&
+             factory_->factory_block(static_cast<std::uint32_t>(end / block_size)) == from_factory)
+        end += block_size;
+      const auto n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(end, offset + out.size()) - at);
+      pread_all(from_factory ? factory_->fd() : fd_, at, out.subspan(done, n));
+      done += n;
+    }
+  }
   invert_copy(out.data(), out.data(), out.size());
+}
+
+void NandFlash::copy_from_factory(std::uint32_t block) {
+  const std::uint64_t base = std::uint64_t{block} * geometry_.block_size();
+  std::vector<std::uint8_t> stored(geometry_.block_size());
+  pread_all(factory_->fd(), base, stored);
+  pwrite_all(base, stored);
 }
 
 // Only where the file system cannot punch holes: the erased state written out (zeros).
@@ -155,9 +204,13 @@ FlashStatus NandFlash::apply(const FlashOp& op, std::uint32_t pages,
     const std::uint64_t block_base = std::uint64_t{op.block} * geometry_.block_size();
     const std::size_t n =
         fault == Fault::TornWrite ? geometry_.block_size() / 2 : geometry_.block_size();
+    // A factory block becomes this flash's own; a torn erase keeps its second half.
+    const bool from_factory = factory_ && factory_->factory_block(op.block);
+    if (from_factory && n < geometry_.block_size()) copy_from_factory(op.block);
     if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(block_base),
                     static_cast<off_t>(n)) != 0)
       erase_stored(block_base, n);
+    if (from_factory) factory_->detach(op.block);
     // The pages the erase reached are known erased; a torn erase leaves the rest unknown.
     const std::size_t first = std::size_t{op.block} * geometry_.pages_per_block;
     for (std::uint32_t p = 0; p < geometry_.pages_per_block; ++p)
@@ -200,6 +253,12 @@ FlashStatus NandFlash::apply(const FlashOp& op, std::uint32_t pages,
       return FlashStatus::Failed;  // NAND: no overwrite
     }
     known_erased_[index] = false;  // programmed, or torn: not erased any more
+    if (factory_ && factory_->factory_block(page_op.block)) {
+      // The rest of the block keeps the factory's contents. (Pages of this block are never
+      // staged yet: this is the run's first page in it.)
+      copy_from_factory(page_op.block);
+      factory_->detach(page_op.block);
+    }
     if (staged_count == stage_pages) flush();
     if (staged_count == 0) staged_from = index;
     // Stored inverted: the bytes given, and 0xFF (stored 0x00) for the rest of the page.

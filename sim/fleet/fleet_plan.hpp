@@ -52,18 +52,28 @@ std::string expand(const std::string& pattern, int n);
 FleetPlan plan_from_options(int count, const FleetDefaults& defaults);
 
 // Default images made once per (model, revision, full version, size) and shared by the
-// modules that need the same one.
+// modules that need the same one; and for each, the factory flash new states read from
+// (flash/factory_base.hpp), in `factory_folder`: <full version>-<SHA-256 prefix>.flash,
+// made when missing, checked when there (read-only, mode 0444).
 class DefaultImages {
  public:
+  explicit DefaultImages(std::filesystem::path factory_folder = {})
+      : factory_folder_(std::move(factory_folder)) {}
+
   std::shared_ptr<const std::vector<std::uint8_t>> get(const std::string& model,
                                                        const std::string& revision,
                                                        const std::string& full_version,
                                                        std::uint64_t size);
+  // The factory flash of that image; empty without a factory folder. Throws state::StateError
+  // when it cannot be made, or a file of its name holds something else.
+  std::filesystem::path factory_flash(const std::string& model, const std::string& revision,
+                                      const std::string& full_version, std::uint64_t size);
 
  private:
-  std::map<std::tuple<std::string, std::string, std::string, std::uint64_t>,
-           std::shared_ptr<const std::vector<std::uint8_t>>>
-      images_;
+  using Key = std::tuple<std::string, std::string, std::string, std::uint64_t>;
+  std::filesystem::path factory_folder_;
+  std::map<Key, std::shared_ptr<const std::vector<std::uint8_t>>> images_;
+  std::map<Key, std::filesystem::path> factories_;
 };
 
 // Sets what the plan says in the module's configuration and ports (index = number - 1).
