@@ -45,7 +45,7 @@ struct Options {
   std::string control;
   int count = 1;
   std::string fleet_file;
-  int download_threads = 16;
+  int download_threads = 0;  // 0: 16, or one per module in the realistic profile
   int guard_ms = 1000;
   bool percent_sign = false;
   bool coap_progress = false;
@@ -126,8 +126,9 @@ int main(int argc, char** argv) {
                  "defaults")
       ->check(CLI::ExistingFile);
   app.add_option("--download-threads", o.download_threads,
-                 "Threads for HTTP(S) downloads, shared by all modules (default 16); more "
-                 "downloads at once wait in a queue for a free thread")
+                 "Threads for HTTP(S) downloads, shared by all modules; more downloads at once "
+                 "wait in a queue for a free thread. Default 16, and in the realistic profile "
+                 "one per module (a paced download holds its thread)")
       ->check(CLI::Range(1, 10000));
   app.add_option("--control", o.control,
                  "Serve the control interface (power, DTR, network, status; see bg95ctl and "
@@ -180,10 +181,6 @@ int main(int argc, char** argv) {
   const auto watcher = bg95::pty::OpenWatcher::create(io.get_executor());
   std::vector<std::unique_ptr<bg95::ModuleHost>> hosts;
   bg95::ModuleConfig base = make_config(o);
-  // One pool of download threads for the process; declared after the io_context, so it is
-  // joined before the io_context goes.
-  base.download_pool =
-      std::make_shared<bg95::http::WorkerPool>(static_cast<std::size_t>(o.download_threads));
   // A fleet: the plan of every module, from --count or the fleet file. Module n (from 1)
   // keeps its state in <state>/<nnnn> and its links at the --link pattern with {} replaced by
   // n (or "-<n>" appended when there is no {}), unless the fleet file says otherwise.
@@ -207,6 +204,13 @@ int main(int argc, char** argv) {
   // state folders read from instead of each writing the image.
   bg95::fleet::DefaultImages images(base.state_dir / ".factory");
   const std::size_t count = fleet ? plan.modules.size() : 1;
+  // One pool of download threads for the process, joined before the io_context goes. 16 keep
+  // a fast-profile fleet of 1000 as busy as 1000 threads do (docs/performance.md); in the
+  // realistic profile a download holds its thread while it is paced, so each module gets one.
+  const std::size_t threads = o.download_threads > 0 ? static_cast<std::size_t>(o.download_threads)
+                              : o.timing == "realistic" ? std::max<std::size_t>(16, count)
+                                                        : 16;
+  base.download_pool = std::make_shared<bg95::http::WorkerPool>(threads);
   for (std::size_t i = 0; i < count; ++i) {
     bg95::ModuleConfig config = base;
     bg95::PortOptions ports;
