@@ -3,10 +3,13 @@
 //
 //   package  creation time and size of firmware::make_package (level 19, one thread), beside
 //            Debian's `bsdiff OLD NEW PATCH` and `xdelta3 -e -s OLD NEW PATCH` on the same pairs;
-//   apply    MB/s (target image bytes / s) of the module's update path, UpdateEngine::run() on a
-//            NandFlash in a temporary folder with the package in the PackageArea (check, decode
-//            into staging, verify, copy to active, verify, clean up), and of PatchDecoder alone
-//            in memory, beside `zstd -d --patch-from=OLD PAYLOAD -o NEW` on the same files.
+//   apply    MB/s (target image bytes / s) of the module's update path: UpdateEngine stepped
+//            with the module's budget (64 pages a step) on a NandFlash in a temporary folder with
+//            the package in the PackageArea, from the package check to the journal's Idle:
+//            package SHA-256, source read and SHA-256, decode into memory with the target
+//            SHA-256, staging written, active written, journal records, package removal; and
+//            PatchDecoder alone in memory. Beside `zstd -d --patch-from=OLD PAYLOAD -o NEW` on
+//            the same files (a process: exec, read OLD, decode, XXH64, write NEW).
 //
 // Usage: bench_delta [package|apply]...   (default: both)
 

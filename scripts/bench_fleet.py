@@ -8,6 +8,9 @@ reboot banner), CPU time of the process, peak RSS, and how many ended with END,0
 target revision. Writes a CSV line per N to the file given with --csv.
 
 Usage: scripts/bench_fleet.py [--build build] [--counts 10,100,1000] [--csv out.csv]
+                              [--download-threads N] [--results bench/results.csv]
+
+--download-threads is passed to bg95sim (its pool of HTTP download threads; default: bg95sim's).
 """
 import argparse
 import http.server
@@ -40,6 +43,18 @@ def hwm_kb(pid):
     return 0
 
 
+def disk_mb(folder):
+    """Space the state folders take on disk (allocated blocks; the flash files are sparse)."""
+    total = 0
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total / (1024 * 1024)
+
+
 def cpu_s(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -47,13 +62,15 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
 
-def run(build, n, tmp, server_port, target_revision):
+def run(build, n, tmp, server_port, target_revision, download_threads=None):
     sim = os.path.join(build, "sim", "bg95sim")
     state = os.path.join(tmp, f"fleet{n}")
     links = os.path.join(tmp, f"p{n}-{{}}")
     t0 = time.monotonic()
-    proc = subprocess.Popen([sim, "--count", str(n), "--state", state, "--link", links,
-                             "--firmware-size", str(IMAGE)],
+    args = [sim, "--count", str(n), "--state", state, "--link", links, "--firmware-size", str(IMAGE)]
+    if download_threads:
+        args += ["--download-threads", str(download_threads)]
+    proc = subprocess.Popen(args,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in proc.stdout:
         if "fleet of" in line or (n == 1 and "ready on" in line):
@@ -78,6 +95,7 @@ def run(build, n, tmp, server_port, target_revision):
                 if b"OK\r\n" in bufs[fd]:
                     pending.discard(fd)
     idle_rss = rss_kb(proc.pid)
+    idle_disk = disk_mb(state)
     cpu0 = cpu_s(proc.pid)
     t1 = time.monotonic()
     url = f'AT+QFOTADL="http://127.0.0.1:{server_port}/update.bin"\r'.encode()
@@ -114,14 +132,16 @@ def run(build, n, tmp, server_port, target_revision):
                 pending.discard(fd)
     ok_rev = sum(1 for fd in fds if target_revision.encode() in answers[fd])
     peak = hwm_kb(proc.pid)
+    updated_disk = disk_mb(state)
     proc.terminate()
     proc.wait()
     for fd in fds:
         os.close(fd)
     failed = [re.search(rb'"HTTPEND",(\d+)', bufs[fd]) for fd in fds]
     errors = sorted({int(m.group(1)) for m in failed if m and m.group(1) != b"0"})
-    return dict(n=n, startup_s=startup, errors=" ".join(map(str, errors)) or "-", idle_rss_mb=idle_rss / 1024, rss_per_module_kb=idle_rss / n,
+    return dict(n=n, threads=download_threads or "default", startup_s=startup, errors=" ".join(map(str, errors)) or "-", idle_rss_mb=idle_rss / 1024, rss_per_module_kb=idle_rss / n,
                 dfota_wall_s=wall, dfota_cpu_s=cpu, peak_rss_mb=peak / 1024, end0=ok_end,
+                disk_idle_mb=idle_disk, disk_updated_mb=updated_disk,
                 target_revision=ok_rev)
 
 
@@ -141,7 +161,9 @@ def merge_results(path, rows):
                 ("wall time of N concurrent DFOTAs", f"{r['dfota_wall_s']:.2f}", "s"),
                 ("CPU time of N concurrent DFOTAs", f"{r['dfota_cpu_s']:.2f}", "s"),
                 ("peak RSS", f"{r['peak_rss_mb']:.1f}", "MiB"),
-                ("RSS per idle module", f"{r['rss_per_module_kb'] / 1024:.3f}", "MiB")):
+                ("RSS per idle module", f"{r['rss_per_module_kb'] / 1024:.3f}", "MiB"),
+                ("disk of the state folders; idle", f"{r['disk_idle_mb']:.1f}", "MiB"),
+                ("disk of the state folders; after the DFOTAs", f"{r['disk_updated_mb']:.1f}", "MiB")):
             new.append(dict(group="fleet", figure=f"fleet N={n}: {figure}", value=value, unit=unit,
                             baseline="", baseline_value="", ratio="", target="", met="-", runs="1",
                             note=note if "DFOTA" in figure else f"idle total {r['idle_rss_mb']:.1f} MiB; "
@@ -159,6 +181,7 @@ def main():
     ap.add_argument("--counts", default="10,100,1000")
     ap.add_argument("--csv")
     ap.add_argument("--results", help="merge the fleet rows into this bench/results.csv")
+    ap.add_argument("--download-threads", type=int, help="bg95sim --download-threads")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -186,10 +209,11 @@ def main():
         server = Server(("127.0.0.1", 0), Quiet)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        rows = [run(a.build, int(n), tmp, server.server_address[1], revision) for n in a.counts.split(",")]
+        rows = [run(a.build, int(n), tmp, server.server_address[1], revision, a.download_threads)
+                for n in a.counts.split(",")]
         server.shutdown()
-    cols = ["n", "startup_s", "idle_rss_mb", "rss_per_module_kb", "dfota_wall_s", "dfota_cpu_s",
-            "peak_rss_mb", "end0", "target_revision", "errors"]
+    cols = ["n", "threads", "startup_s", "idle_rss_mb", "rss_per_module_kb", "disk_idle_mb", "dfota_wall_s",
+            "dfota_cpu_s", "peak_rss_mb", "disk_updated_mb", "end0", "target_revision", "errors"]
     print(" ".join(f"{c:>17}" for c in cols))
     for r in rows:
         print(" ".join(f"{r[c]:>17.2f}" if isinstance(r[c], float) else f"{r[c]:>17}" for c in cols))

@@ -4,9 +4,10 @@
 Usage: scripts/plot_performance.py [results.csv] [output.svg]
        (defaults: bench/results.csv, docs/performance-fleet.svg)
 
-Writes an SVG by hand (standard library only, no matplotlib), two panels side by side:
-  left:  wall time and CPU time of N concurrent DFOTAs against N,
-  right: peak RSS of those DFOTAs, and total idle RSS (RSS per idle module x N), against N.
+Writes an SVG by hand (standard library only, no matplotlib), three panels side by side:
+  left:   wall time and CPU time of N concurrent DFOTAs against N,
+  middle: peak RSS of those DFOTAs, and total idle RSS (RSS per idle module x N), against N,
+  right:  disk taken by the N state folders, idle (after start-up) and after the DFOTAs.
 N is on a log axis (10, 100, 1000). A series without figures is drawn as a dashed, labelled
 placeholder ("not measured"), so the plot keeps its shape before the fleet rows exist.
 """
@@ -107,7 +108,10 @@ def main():
             ("CPU time of N concurrent DFOTAs", s.get("CPU time of N concurrent DFOTAs", {}))]
     right = [("peak RSS during N concurrent DFOTAs", s.get("peak RSS", {})),
              ("idle RSS in total (per idle module x N)", total_idle)]
-    width, height = 1000, 480
+    disk = [("state folders on disk, idle", s.get("disk of the state folders; idle", {})),
+            ("state folders on disk after the DFOTAs",
+             s.get("disk of the state folders; after the DFOTAs", {}))]
+    width, height = 1500, 480
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'font-family="sans-serif">',
              f'<rect width="{width}" height="{height}" fill="white"/>',
@@ -115,6 +119,7 @@ def main():
              f'time and memory against N (from {os.path.basename(CSV)})</text>']
     parts += panel(90, 70, 370, 280, "Time", "seconds", left)
     parts += panel(590, 70, 370, 280, "Memory", "MiB", right)
+    parts += panel(1090, 70, 370, 280, "Disk", "MiB", disk)
     parts.append("</svg>")
     os.makedirs(os.path.dirname(os.path.abspath(OUT)), exist_ok=True)
     with open(OUT, "w") as f:

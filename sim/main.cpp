@@ -14,12 +14,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "protocol/http/worker_pool.hpp"
 #include "pty/open_watcher.hpp"
 #include "scenarios/engine/live.hpp"
 #include "sim/control/control_server.hpp"
 #include "sim/control/module_control.hpp"
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/firmware/image.hpp"
+#include "sim/fleet/fleet_file.hpp"
+#include "sim/fleet/fleet_plan.hpp"
 #include "sim/module.hpp"
 #include "sim/module_host.hpp"
 #include "sim/transcript.hpp"
@@ -44,6 +47,8 @@ struct Options {
   std::string usb_link;
   std::string control;
   int count = 1;
+  std::string fleet_file;
+  int download_threads = 0;  // 0: 16, or one per module in the realistic profile
   int guard_ms = 1000;
   bool percent_sign = false;
   bool coap_progress = false;
@@ -58,13 +63,6 @@ struct Options {
   std::string scenario;
   std::string transcript;
 };
-
-// A name for module n of a fleet: the pattern with {} replaced by n, else "-<n>" appended.
-std::string fleet_name(const std::string& pattern, int n) {
-  if (pattern.empty()) return {};
-  if (pattern.find("{") != std::string::npos) return fmt::format(fmt::runtime(pattern), n);
-  return pattern + "-" + std::to_string(n);
-}
 
 bg95::ModuleConfig make_config(const Options& o) {
   bg95::ModuleConfig c;
@@ -166,6 +164,17 @@ int main(int argc, char** argv) {
                  "(<state>/0001 ...), identity and flash; links: --link with {} replaced by the "
                  "module number (e.g. /tmp/bg95-{:04}), else \"-<n>\" appended")
       ->check(CLI::Range(1, 10000));
+  app.add_option("--fleet", o.fleet_file,
+                 "Run the fleet a YAML file describes: count, and per module or range of "
+                 "modules model, firmware, IMEI/IMSI/ICCID range, link, state folder and "
+                 "LwM2M endpoint patterns (docs/fleet.md); the command line's options are the "
+                 "defaults")
+      ->check(CLI::ExistingFile);
+  app.add_option("--download-threads", o.download_threads,
+                 "Threads for HTTP(S) downloads, shared by all modules; more downloads at once "
+                 "wait in a queue for a free thread. Default 16, and in the realistic profile "
+                 "one per module (a paced download holds its thread)")
+      ->check(CLI::Range(1, 10000));
   app.add_option("--control", o.control,
                  "Serve the control interface (power, DTR, network, status; see bg95ctl and "
                  "docs/control.md) on a Unix socket here, mode 0600; its folder must be yours and "
@@ -224,6 +233,10 @@ int main(int argc, char** argv) {
                  "<state>/transcripts/<scenario>-<time>");
   app.add_flag("-v,--verbose", o.verbose, "Log module events to stderr");
   CLI11_PARSE(app, argc, argv);
+  if (!o.fleet_file.empty() && app.count("--count") > 0) {
+    std::cerr << "bg95sim: --fleet and --count: the fleet file says how many modules\n";
+    return 2;
+  }
 
   // A fleet does not fit in the default limit of open files: each module holds a few.
   rlimit files{};
@@ -256,36 +269,54 @@ int main(int argc, char** argv) {
     for (const auto& line : scenario->addresses())
       std::cerr << "bg95sim: scenario " << scenario->scenario().name << ": " << line << "\n";
   }
-  if (o.count > 1)
-    base.default_image = std::make_shared<const std::vector<std::uint8_t>>(
-        bg95::make_default_image(o.model.empty() ? "BG95-M3" : o.model, base.default_image_size));
-  for (int i = 0; i < o.count; ++i) {
+  // A fleet: the plan of every module, from --count or the fleet file. Module n (from 1)
+  // keeps its state in <state>/<nnnn> and its links at the --link pattern with {} replaced by
+  // n (or "-<n>" appended when there is no {}), unless the fleet file says otherwise.
+  const bool fleet = o.count > 1 || !o.fleet_file.empty();
+  bg95::fleet::FleetPlan plan;
+  if (fleet) {
+    const bg95::fleet::FleetDefaults defaults{o.model, o.link, o.usb_link, base.state_dir,
+                                              o.lwm2m.endpoint};
+    if (o.fleet_file.empty()) {
+      plan = bg95::fleet::plan_from_options(o.count, defaults);
+    } else {
+      auto loaded = bg95::fleet::load_fleet_file(o.fleet_file, defaults);
+      if (!loaded) {
+        std::cerr << "bg95sim: " << loaded.error() << "\n";
+        return 2;
+      }
+      plan = std::move(*loaded);
+    }
+  }
+  // Each distinct default image made once, and its factory flash (<state>/.factory/) that new
+  // state folders read from instead of each writing the image.
+  bg95::fleet::DefaultImages images(base.state_dir / ".factory");
+  const std::size_t count = fleet ? plan.modules.size() : 1;
+  // One pool of download threads for the process, joined before the io_context goes. 16 keep
+  // a fast-profile fleet of 1000 as busy as 1000 threads do (docs/performance.md); in the
+  // realistic profile a download holds its thread while it is paced, so each module gets one.
+  const std::size_t threads = o.download_threads > 0 ? static_cast<std::size_t>(o.download_threads)
+                              : o.timing == "realistic" ? std::max<std::size_t>(16, count)
+                                                        : 16;
+  base.download_pool = std::make_shared<bg95::http::WorkerPool>(threads);
+  for (std::size_t i = 0; i < count; ++i) {
     bg95::ModuleConfig config = base;
     bg95::PortOptions ports;
     ports.pacing = base.timing.profile == bg95::Timing::Profile::Realistic;
     ports.time_scale = base.timing.scale;
     ports.verbose = o.verbose;
-    if (o.count == 1) {
-      ports.link = o.link;
-      ports.usb_link = o.usb_link;
-    } else {
-      // A fleet: module n (from 1) keeps its state in <state>/<nnnn> and its links at the
-      // --link pattern with {} replaced by n (or "-<n>" appended when there is no {}).
-      const int n = i + 1;
-      config.index = static_cast<std::uint32_t>(i);
-      config.state_dir = base.state_dir / fmt::format("{:04}", n);
-      ports.link = fleet_name(o.link, n);
-      ports.usb_link = fleet_name(o.usb_link, n);
-      // Each module registers under its own endpoint name (urn:imei:… when none is given).
-      config.lwm2m.endpoint = fleet_name(o.lwm2m.endpoint, n);
-      ports.log_prefix = fmt::format("bg95sim[{}]", n);
-    }
     try {
+      if (!fleet) {
+        ports.link = o.link;
+        ports.usb_link = o.usb_link;
+      } else {
+        bg95::fleet::configure(plan.modules[i], config, ports, images);
+      }
       hosts.push_back(std::make_unique<bg95::ModuleHost>(io.get_executor(), std::move(config),
                                                          std::move(ports), watcher));
       bg95::ModuleHost& host = *hosts.back();
       if (scenario) scenario->prepare(host);
-      const std::string name = o.count > 1 ? fmt::format("[{}]", i + 1) : "";
+      const std::string name = fleet ? fmt::format("[{}]", i + 1) : "";
       std::string base_name = o.transcript;
       if (base_name.empty() && scenario)
         base_name = (host.module().config().state_dir / "transcripts" /
@@ -293,7 +324,7 @@ int main(int argc, char** argv) {
                                  fmt::localtime(std::time(nullptr))))
                         .string();
       if (!base_name.empty()) {
-        if (o.count > 1) base_name += fmt::format("-{:04}", i + 1);
+        if (fleet) base_name += fmt::format("-{:04}", i + 1);
         transcripts.push_back(open_transcript(host, base_name, scenario.get(), ports.usb_link));
         std::cerr << fmt::format("bg95sim{}: transcript {}\n", name,
                                  transcripts.back()->text_file().string());
@@ -304,7 +335,7 @@ int main(int argc, char** argv) {
                            std::cout << "bg95sim" << name << ": " << line << std::endl;
                          });
     } catch (const std::exception& e) {
-      std::cerr << "bg95sim: " << (o.count > 1 ? fmt::format("module {}: ", i + 1) : "") << e.what()
+      std::cerr << "bg95sim: " << (fleet ? fmt::format("module {}: ", i + 1) : "") << e.what()
                 << "\n";
       return 2;
     }
@@ -347,7 +378,7 @@ int main(int argc, char** argv) {
   if (scenario) scenario->start();
   for (auto& host : hosts)
     host->module().power_on();
-  if (o.count == 1) {
+  if (!fleet) {
     const std::string where = hosts[0]->where();
     std::cout << fmt::format("bg95sim: {} (open with: picocom -b 115200 {}  or  screen {} 115200)",
                              hosts[0]->describe(), where, where)

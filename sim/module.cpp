@@ -163,7 +163,7 @@ void Module::open_state() {
                                           recreate_hint()));
   } else {
     settings_.model = config_.model.empty() ? "BG95-M3" : config_.model;
-    settings_.identity = state::default_identity(config_.index);
+    settings_.identity = config_.identity.value_or(state::default_identity(config_.index));
     settings_.saved_profile = factory_profile();
     state::save_settings(settings_file, settings_);
   }
@@ -172,7 +172,10 @@ void Module::open_state() {
         fmt::format("{}: unknown model \"{}\"", settings_file.string(), settings_.model));
   // Flash.
   try {
-    flash_ = std::make_unique<flash::NandFlash>(flash_file, layout_.geometry);
+    // A fleet's factory flash holds its default image: used only if that is this module's.
+    flash_ = std::make_unique<flash::NandFlash>(
+        flash_file, layout_.geometry,
+        shared_image_fits() ? config_.factory_flash : std::filesystem::path{});
   } catch (const flash::FlashError& e) {
     throw state::StateError(e.what() + recreate_hint());
   }
@@ -183,7 +186,7 @@ void Module::open_state() {
   const auto signature = flash_signature(layout_);
   std::vector<std::uint8_t> first(signature.size());
   header.read(0, first);
-  if (flash_->created() || header.page_erased(0)) {
+  if (header.page_erased(0)) {  // a new flash (a factory flash is formatted already)
     if (header.program_page(0, signature) != flash::FlashStatus::Ok)
       throw state::StateError(flash_file.string() + ": cannot format flash");
   } else if (first != signature) {
@@ -195,24 +198,53 @@ void Module::open_state() {
   flash_baseline_ = flash_->op_count();
 }
 
-std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size) {
+std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size,
+                                             const std::string& revision,
+                                             const std::string& full_version) {
   firmware::ImageHeader h;
   h.model = model;
-  h.revision = firmware::default_revision(model);
-  h.full_version = firmware::default_full_version(h.revision);
+  h.revision = revision.empty() ? firmware::default_revision(model) : revision;
+  h.full_version = full_version.empty() ? firmware::default_full_version(h.revision) : full_version;
   return firmware::make_image(
       h, firmware::synthetic_body(size - firmware::kImageHeaderSize, /*seed=*/0xB695));
 }
 
+void make_factory_flash(const std::filesystem::path& file, std::span<const std::uint8_t> image) {
+  const auto layout = flash::Layout::standard();
+  flash::NandFlash flash(file, layout.geometry);
+  flash::PartitionView header(flash, layout.header);
+  flash::PartitionView active(flash, layout.active);
+  if (!flash.created() ||
+      header.program_page(0, flash_signature(layout)) != flash::FlashStatus::Ok ||
+      firmware::write_image(active, image) != flash::FlashStatus::Ok)
+    throw state::StateError(file.string() + ": cannot make the factory flash");
+}
+
+std::pair<std::string, std::string> Module::default_versions() const {
+  const std::string revision = config_.firmware_revision.empty()
+                                   ? firmware::default_revision(settings_.model)
+                                   : config_.firmware_revision;
+  return {revision, config_.firmware_full_version.empty() ? firmware::default_full_version(revision)
+                                                          : config_.firmware_full_version};
+}
+
+bool Module::shared_image_fits() const {
+  if (!config_.default_image) return false;
+  const auto made = firmware::decode_image_header(*config_.default_image);
+  const auto [revision, full_version] = default_versions();
+  return made && made->model == settings_.model && made->revision == revision &&
+         made->full_version == full_version;
+}
+
 void Module::create_default_image() {
   // A fleet makes the image once and hands it to every module.
-  const auto& shared = config_.default_image;
-  const bool usable = shared && firmware::decode_image_header(*shared) &&
-                      firmware::decode_image_header(*shared)->model == settings_.model;
+  const bool usable = shared_image_fits();
+  const auto [revision, full_version] = default_versions();
   const std::vector<std::uint8_t> own =
-      usable ? std::vector<std::uint8_t>{}
-             : make_default_image(settings_.model, config_.default_image_size);
-  const std::vector<std::uint8_t>& image = usable ? *shared : own;
+      usable
+          ? std::vector<std::uint8_t>{}
+          : make_default_image(settings_.model, config_.default_image_size, revision, full_version);
+  const std::vector<std::uint8_t>& image = usable ? *config_.default_image : own;
   flash::PartitionView active(*flash_, layout_.active);
   if (firmware::write_image(active, image) != flash::FlashStatus::Ok)
     throw state::StateError(state_dir_.flash_file().string() + ": cannot write the default image");
@@ -254,6 +286,9 @@ at::DteProfile Module::factory_profile() const {
 void Module::emit_urc(std::string_view text) {
   // URCs go to every port that is there; in DFOTA mode only the UART is (the note, 2.2.1.1).
   if (power_ != PowerState::Normal && power_ != PowerState::Dfota) return;
+  // Power is going (power_cut_soon): the module says nothing more, though the work under way
+  // may still report progress before it reaches its next flash write.
+  if (cut_at_next_write_) return;
   notify([&](ModuleObserver& o) { o.on_urc(text); });
   for (auto& p : ports_)
     if (p->present) p->engine->emit_urc(text);

@@ -34,6 +34,9 @@ struct DfotaOptions;
 namespace bg95::lwm2m {
 class Lwm2mService;
 }
+namespace bg95::http {
+class WorkerPool;
+}
 
 namespace bg95 {
 
@@ -46,8 +49,15 @@ enum class PowerState {
 const char* power_state_name(PowerState s);
 
 // The firmware image a new module of this model writes into its flash (the same as
-// `dfota-pack firmware --model M --size S`).
-std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size);
+// `dfota-pack firmware --model M --size S [--revision R --full-version V]`); empty revision
+// and version: the model's defaults.
+std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size,
+                                             const std::string& revision = {},
+                                             const std::string& full_version = {});
+// Writes the flash a new module with this default image starts with (the flash signature and
+// the image, through a NandFlash of its own) into `file`, which must not exist: the factory
+// contents a fleet's modules share (flash/factory_base.hpp).
+void make_factory_flash(const std::filesystem::path& file, std::span<const std::uint8_t> image);
 
 // The variations host drivers meet in the field (docs/scenarios.md, "Dialects"), so that a
 // driver can be tested against each.
@@ -70,9 +80,21 @@ struct ModuleConfig {
   std::uint32_t index = 0;      // position in a fleet: makes identities unique
   bool recreate_state = false;  // replace corrupt or foreign state instead of failing
   std::uint64_t default_image_size = 4 * 1024 * 1024;
+  // Revision and full version of the default image (a fleet file's `firmware`); empty: the
+  // model's defaults.
+  std::string firmware_revision;
+  std::string firmware_full_version;
+  // The identity of a new state; absent: the default one of `index`.
+  std::optional<state::Identity> identity;
   // The default image, made once for a fleet (make_default_image); made per module when empty
   // or for another model.
   std::shared_ptr<const std::vector<std::uint8_t>> default_image;
+  // A new state's flash reads from this factory flash (make_factory_flash) until it changes a
+  // block, instead of writing the default image itself; empty: a flash of its own.
+  std::filesystem::path factory_flash;
+  // The threads HTTP(S) downloads run on (bg95sim --download-threads), one pool per process
+  // shared by a fleet; empty: each download gets a thread of its own.
+  std::shared_ptr<http::WorkerPool> download_pool;
   Timing timing;
   NetworkState network;
   Dialect dialect;
@@ -194,6 +216,10 @@ class Module {
  private:
   void open_state();
   void create_default_image();
+  // Revision and full version of this module's default image; whether the fleet's shared
+  // default image (and its factory flash) is that image.
+  std::pair<std::string, std::string> default_versions() const;
+  bool shared_image_fits() const;
   void finish_boot();
   void print_banner(std::size_t line);
   void on_network_change(const NetworkState& before, const NetworkState& after);

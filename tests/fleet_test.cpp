@@ -1,23 +1,41 @@
-// Fleet mode: several independent modules in one bg95sim process.
+// Fleet mode: several independent modules in one bg95sim process, from --count or from a
+// fleet file (docs/fleet.md), each checked on its own pty.
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <algorithm>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/http_test_server.hpp"
 #include "tests/support/sim_process.hpp"
+#include "tests/support/test_packages.hpp"
 
 namespace bg95::test {
 namespace {
 
-std::string run(const std::string& cmd) {
+// Runs a shell command; its exit status and what it printed.
+std::pair<int, std::string> run_command(const std::string& cmd) {
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
   while (p && std::fgets(buf, sizeof buf, p))
     out += buf;
-  if (p) ::pclose(p);
-  return out;
+  const int status = p ? ::pclose(p) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string run(const std::string& cmd) {
+  return run_command(cmd).second;
 }
 
 TEST(Fleet, ModulesAreIndependent) {
@@ -59,6 +77,170 @@ TEST(Fleet, ModulesAreIndependent) {
   for (int n = 1; n <= 3; ++n)
     EXPECT_TRUE(
         std::filesystem::exists(dir.path() / "state" / fmt::format("{:04}", n) / "flash.bin"));
+}
+
+TEST(Fleet, UpdateOnTheSharedFactoryFlashIsTheModulesOwnAndSurvivesARestart) {
+  // Every module of a fleet starts reading the same factory flash; a DFOTA on module 1 makes
+  // the blocks it changes its own: module 2 keeps the old image, before and after a restart.
+  TempDir dir;
+  const Bytes source = default_image();
+  const Bytes package = make_package(source, next_image(source));
+  auto http = std::make_unique<httplib::Server>();
+  http->Get("/update.bin", [&package](const httplib::Request&, httplib::Response& res) {
+    res.set_content(as_string(package), "application/octet-stream");
+  });
+  RunningServer server(std::move(http));
+  const auto state = dir.path() / "state";
+  {
+    SimProcess sim(SimProcess::Options{state, {"--count", "2"}});
+    HostPort one(sim.link().string() + "-1"), two(sim.link().string() + "-2");
+    wait_until_ready(one);
+    wait_until_ready(two);
+    EXPECT_EQ(
+        one.command(fmt::format("AT+QFOTADL=\"http://127.0.0.1:{}/update.bin\"\r", server.port())),
+        "AT+QFOTADL=\"http://127.0.0.1:" + std::to_string(server.port()) +
+            "/update.bin\"\r\r\nOK\r\n");
+    const std::string urcs = one.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(60));
+    EXPECT_NE(urcs.find("+QIND: \"FOTA\",\"END\",0\r\n"), std::string::npos) << urcs;
+    EXPECT_EQ(one.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A04\r\n\r\nOK\r\n");
+    EXPECT_EQ(two.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
+    EXPECT_EQ(sim.stop(), 0);
+  }
+  SimProcess again(SimProcess::Options{state, {"--count", "2"}});
+  HostPort one(again.link().string() + "-1"), two(again.link().string() + "-2");
+  wait_until_ready(one);
+  wait_until_ready(two);
+  EXPECT_EQ(one.command("AT+QGMR\r"), "AT+QGMR\r\r\nBG95M3LAR02A04_01.012.01.012\r\n\r\nOK\r\n");
+  EXPECT_EQ(two.command("AT+QGMR\r"), "AT+QGMR\r\r\nBG95M3LAR02A03_01.011.01.011\r\n\r\nOK\r\n");
+}
+
+// ---- fleet files
+
+std::filesystem::path write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(FleetFile, ModelsFirmwareIdentitiesLinksStateAndEndpoints) {
+  TempDir dir;
+  const std::string d = dir.path().string();
+  // Modules 1-2 are BG77s; 3 runs an older BG95-M3 firmware with its own IMSI and ICCID;
+  // 4 starts a second IMEI range and keeps its state elsewhere; the rest from the defaults.
+  const auto file = write_file(dir.path() / "fleet.yaml", fmt::format(R"(# a test fleet
+count: 4
+defaults: {{imei_start: "490154203237518", link: "{0}/m-{{:02}}", lwm2m_endpoint: "bg95-{{}}"}}
+modules:
+  - {{range: 1-2, model: BG77, firmware: BG77LAR02A04_01.012.01.012}}
+  - range: 3
+    firmware: BG95M3LAR02A02_01.010.01.010
+    imsi_start: "505019876543210"
+    iccid_start: "8988200000000000014"
+  - {{range: 4, imei_start: "356938035643809", state: "{0}/elsewhere-{{}}"}}
+)",
+                                                                      d));
+  SimProcess sim(SimProcess::Options{dir.path() / "state", {"--fleet", file.string()}});
+  std::vector<std::unique_ptr<HostPort>> m;
+  for (int n = 1; n <= 4; ++n) {
+    m.push_back(std::make_unique<HostPort>(fmt::format("{}/m-{:02}", d, n)));
+    wait_until_ready(*m.back());
+  }
+  EXPECT_EQ(m[0]->command("ATI\r"),
+            "ATI\r\r\nQuectel\r\nBG77\r\nRevision: BG77LAR02A04\r\n\r\nOK\r\n");
+  EXPECT_EQ(m[1]->command("AT+QGMR\r"), "AT+QGMR\r\r\nBG77LAR02A04_01.012.01.012\r\n\r\nOK\r\n");
+  EXPECT_EQ(m[2]->command("ATI\r"),
+            "ATI\r\r\nQuectel\r\nBG95-M3\r\nRevision: BG95M3LAR02A02\r\n\r\nOK\r\n");
+  EXPECT_EQ(m[2]->command("AT+QGMR\r"), "AT+QGMR\r\r\nBG95M3LAR02A02_01.010.01.010\r\n\r\nOK\r\n");
+  EXPECT_EQ(m[3]->command("AT+QGMR\r"), "AT+QGMR\r\r\nBG95M3LAR02A03_01.011.01.011\r\n\r\nOK\r\n");
+  // IMEIs count up from the range's start with a new Luhn digit; module 4 starts another.
+  const char* imeis[] = {"490154203237518", "490154203237526", "490154203237534",
+                         "356938035643809"};
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(m[static_cast<std::size_t>(i)]->command("AT+CGSN\r"),
+              fmt::format("AT+CGSN\r\r\n{}\r\n\r\nOK\r\n", imeis[i]));
+  EXPECT_EQ(m[2]->command("AT+CIMI\r"), "AT+CIMI\r\r\n505019876543210\r\n\r\nOK\r\n");
+  EXPECT_EQ(m[2]->command("AT+QCCID\r"),
+            "AT+QCCID\r\r\n+QCCID: 8988200000000000014F\r\n\r\nOK\r\n");
+  EXPECT_EQ(m[3]->command("AT+CIMI\r"), "AT+CIMI\r\r\n505013123456792\r\n\r\nOK\r\n");
+  // LwM2M endpoint names from the pattern.
+  for (int n = 1; n <= 4; ++n)
+    EXPECT_EQ(m[static_cast<std::size_t>(n - 1)]->command("AT+QLWCFG=\"epns\"\r"),
+              fmt::format(
+                  "AT+QLWCFG=\"epns\"\r\r\n+QLWCFG: \"epns\",1,\"\",\"bg95-{}\"\r\n\r\nOK\r\n", n));
+  // State folders: <state>/<nnnn>, or the entry's pattern.
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "state" / "0003" / "flash.bin"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "elsewhere-4" / "flash.bin"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "state" / "0004"));
+  // One factory flash per distinct default image (BG77 012, BG95-M3 A02, BG95-M3 A03), named
+  // by each module's flash; no module wrote its image itself.
+  std::vector<std::string> factories;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() / "state" / ".factory"))
+    factories.push_back(
+        e.path().filename().string().substr(0, e.path().filename().string().rfind('-')));
+  std::sort(factories.begin(), factories.end());
+  EXPECT_EQ(factories,
+            (std::vector<std::string>{"BG77LAR02A04_01.012.01.012", "BG95M3LAR02A02_01.010.01.010",
+                                      "BG95M3LAR02A03_01.011.01.011"}));
+  const auto link = [](const std::filesystem::path& state) {
+    std::ifstream in(state / "flash.bin.factory");
+    std::string line;
+    std::getline(in, line);
+    return line;
+  };
+  EXPECT_EQ(link(dir.path() / "state" / "0001"), link(dir.path() / "state" / "0002"));
+  EXPECT_NE(link(dir.path() / "state" / "0001"), link(dir.path() / "state" / "0003"));
+  EXPECT_TRUE(link(dir.path() / "state" / "0003").starts_with("../.factory/BG95M3LAR02A02"));
+  for (const auto& state : {dir.path() / "state" / "0001", dir.path() / "elsewhere-4"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((state / "flash.bin").c_str(), &st), 0);
+    EXPECT_LT(st.st_blocks * 512, 64 * 1024) << state;  // the 4 MiB image is not in it
+  }
+}
+
+// bg95sim with this fleet file: its exit status and what it printed.
+std::pair<int, std::string> run_fleet(const TempDir& dir, const std::string& text) {
+  const auto file = write_file(dir.path() / "bad.yaml", text);
+  return run_command(fmt::format("{} --fleet {} --state {} 2>&1", BG95SIM_BINARY, file.string(),
+                                 (dir.path() / "state").string()));
+}
+
+TEST(FleetFile, ErrorsNameFileLineAndKeyAndStartNothing) {
+  TempDir dir;
+  const std::string f = (dir.path() / "bad.yaml").string();
+  const std::pair<std::string, std::string> cases[] = {
+      {"count: 5\ndefaults: {modle: BG77}\n",
+       ":2:12: defaults.modle: unknown key (known: model, firmware, imei_start, imsi_start, "
+       "iccid_start, link, usb_link, state, lwm2m_endpoint)"},
+      {"count: 5\nmodules:\n  - {range: 0-3, model: BG77}\n",
+       ":3:13: modules[0].range: 0-3 is not within 1..5 (count)"},
+      {"count: 5\nmodules:\n  - {range: 2, model: BG77, firmware: BG95M3LAR02A02_01.010.01.010}\n",
+       ":3:39: modules[0].firmware: module 2 is a BG77, whose firmware revisions start with BG77"},
+      {"count: 5\ndefaults: {imei_start: \"865341040062815\"}\n",
+       ":2:24: defaults.imei_start: the IMEI's check digit (Luhn) should be 4"},
+      {"count: 5\ndefaults: {imei_start: \"865341049999990\"}\n",
+       ":2:24: defaults.imei_start: the IMEI serial number (6 digits, from 999999) runs out after "
+       "1 of 2 modules"},
+      {"count: 3\nmodules:\n  - {range: 2, imei_start: \"865341040062814\"}\n",
+       ":3:28: modules[0].imei_start: modules 1 and 2 would have the same IMEI 865341040062814"},
+      {"count: 2\ndefaults: {link: \"/tmp/x-{:q}\"}\n",
+       ":2:18: defaults.link: bad pattern \"/tmp/x-{:q}\" (invalid type specifier); {} or {:04} "
+       "is the module number"},
+      {"count: 2\nmodules:\n  - {firmware: BG95M3LAR02A02_01.010.01.010}\n",
+       ":3:5: modules[0].range: missing (which modules: N or FIRST-LAST)"},
+      {"count: 2\nmodules:\n  - {range: 1, model: BG99}\n",
+       ":3:23: modules[0].model: unknown model \"BG99\" (BG95-M1, BG95-M2, BG95-M3, BG95-M4, "
+       "BG95-M5 or BG77)"},
+      {"count: [5\n", ":2:1: end of sequence flow not found"},
+      {"count: 3\ncount: 4\n", ":2:1: count: given twice"},
+      {"modules: []\n", ":1:1: count: missing (how many modules)"},
+      {"count: 20000\n", ":1:8: count: \"20000\" is not a number in 1..10000"},
+  };
+  for (const auto& [text, error] : cases) {
+    SCOPED_TRACE(text);
+    const auto [status, out] = run_fleet(dir, text);
+    EXPECT_EQ(status, 2);
+    EXPECT_EQ(out, "bg95sim: " + f + error + "\n");
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "state"));  // nothing was created
+  }
 }
 
 }  // namespace

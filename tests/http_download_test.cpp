@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -603,6 +604,118 @@ TEST_F(HttpDownloadTest, ChunkHandlerMayCancel) {
   EXPECT_EQ(out.chunks, 1u);
   EXPECT_EQ(out.done_calls, 0);
   EXPECT_FALSE(download.running());
+}
+
+// ---- the shared, bounded worker pool
+
+// No connection is waiting on a listening socket (a transfer that never ran never connected).
+bool nothing_to_accept(const RawSocket& listener) {
+  pollfd p{listener.fd(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
+TEST_F(HttpDownloadTest, PoolRunsAtMostItsSizeAndQueuesTheRest) {
+  auto pool = std::make_shared<WorkerPool>(2);
+  std::vector<Outcome> out(3);
+  std::vector<std::unique_ptr<HttpDownload>> downloads;
+  for (auto& o : out) {
+    downloads.push_back(std::make_unique<HttpDownload>(io_.get_executor(), pool));
+    downloads.back()->start(url("http", plain_->port(), "/stall"), {}, handlers(o));
+  }
+  // The first two get their 10000 bytes and stall; the third waits for a thread.
+  run_until([&] { return out[0].body.size() >= 10000 && out[1].body.size() >= 10000; });
+  ASSERT_EQ(out[0].body.size(), 10000u);
+  ASSERT_EQ(out[1].body.size(), 10000u);
+  EXPECT_EQ(pool->running(), 2u);
+  EXPECT_EQ(pool->queued(), 1u);
+  EXPECT_EQ(pool->threads(), 2u);
+  EXPECT_TRUE(downloads[2]->running());  // queued counts as running for its owner
+  io_.poll();
+  EXPECT_TRUE(out[2].progress.empty());  // no request was made: no response headers
+  // A thread comes free: the third starts.
+  downloads[0]->cancel();
+  run_until([&] { return out[2].body.size() >= 10000; });
+  EXPECT_EQ(out[2].body.size(), 10000u);
+  EXPECT_EQ(pool->queued(), 0u);
+  EXPECT_EQ(out[0].done_calls, 0);
+}
+
+TEST_F(HttpDownloadTest, QueuedDownloadsRunInTheOrderStarted) {
+  auto pool = std::make_shared<WorkerPool>(1);
+  Outcome stalled;
+  HttpDownload first(io_.get_executor(), pool);
+  first.start(url("http", plain_->port(), "/stall"), {}, handlers(stalled));
+  run_until([&] { return stalled.body.size() >= 10000; });
+  ASSERT_EQ(stalled.body.size(), 10000u);
+  std::vector<int> order;
+  std::vector<Outcome> out(4);
+  std::vector<std::unique_ptr<HttpDownload>> queued;
+  for (int i = 0; i < 4; ++i) {
+    queued.push_back(std::make_unique<HttpDownload>(io_.get_executor(), pool));
+    HttpDownloadHandlers h = handlers(out[static_cast<std::size_t>(i)]);
+    h.on_done = [&order, &out, i](const HttpDownloadResult& r) {
+      order.push_back(i);
+      out[static_cast<std::size_t>(i)].result = r;
+    };
+    queued.back()->start(url("http", plain_->port(), "/ok.bin"), {}, std::move(h));
+  }
+  EXPECT_EQ(pool->queued(), 4u);
+  first.cancel();
+  run_until([&] { return order.size() == 4; });
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+  for (const auto& o : out) {
+    ASSERT_TRUE(o.result.has_value());
+    EXPECT_EQ(o.result->http_err, 0) << o.result->detail;
+    EXPECT_TRUE(o.body == payload_);
+  }
+}
+
+TEST_F(HttpDownloadTest, CancelWhileQueuedIsImmediateAndTheTransferNeverRuns) {
+  for (const bool destroy : {false, true}) {
+    SCOPED_TRACE(destroy ? "destroyed while queued" : "cancelled while queued");
+    auto pool = std::make_shared<WorkerPool>(1);
+    RawSocket listener(true);
+    Outcome stalled, queued_out, after;
+    HttpDownload first(io_.get_executor(), pool);
+    first.start(url("http", plain_->port(), "/stall"), {}, handlers(stalled));
+    run_until([&] { return stalled.body.size() >= 10000; });
+    ASSERT_EQ(stalled.body.size(), 10000u);
+    auto queued = std::make_unique<HttpDownload>(io_.get_executor(), pool);
+    queued->start(url("http", listener.port(), "/ok.bin"), {}, handlers(queued_out));
+    ASSERT_EQ(pool->queued(), 1u);
+    // While the only thread is blocked in the stalled transfer, cancel() or the destructor
+    // returns at once: the queued job is withdrawn, not waited for.
+    if (destroy) {
+      queued.reset();
+    } else {
+      queued->cancel();
+      EXPECT_FALSE(queued->running());
+    }
+    EXPECT_EQ(pool->queued(), 0u);
+    EXPECT_EQ(pool->running(), 1u);
+    // The next download in line runs once the thread is free; the withdrawn one never did.
+    HttpDownload next(io_.get_executor(), pool);
+    next.start(url("http", plain_->port(), "/ok.bin"), {}, handlers(after));
+    first.cancel();
+    run_until([&] { return after.result.has_value(); });
+    ASSERT_TRUE(after.result.has_value());
+    EXPECT_EQ(after.result->http_err, 0) << after.result->detail;
+    io_.poll();
+    EXPECT_EQ(queued_out.done_calls, 0);
+    EXPECT_TRUE(queued_out.progress.empty());
+    EXPECT_TRUE(nothing_to_accept(listener));
+  }
+}
+
+TEST_F(HttpDownloadTest, DownloadsWithoutAPoolEachGetAThread) {
+  // The default: a pool of its own per download, so two of them run at once.
+  Outcome a, b;
+  HttpDownload first(io_.get_executor()), second(io_.get_executor());
+  first.start(url("http", plain_->port(), "/stall"), {}, handlers(a));
+  second.start(url("http", plain_->port(), "/stall"), {}, handlers(b));
+  run_until([&] { return a.body.size() >= 10000 && b.body.size() >= 10000; });
+  EXPECT_EQ(a.body.size(), 10000u);
+  EXPECT_EQ(b.body.size(), 10000u);
 }
 
 }  // namespace

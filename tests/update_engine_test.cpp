@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <iostream>
 #include <memory>
@@ -25,6 +26,7 @@
 #include "sim/firmware/image.hpp"
 #include "sim/firmware/package.hpp"
 #include "sim/firmware/synthetic.hpp"
+#include "sim/flash/factory_base.hpp"
 #include "sim/flash/layout.hpp"
 #include "sim/flash/nand_flash.hpp"
 #include "sim/util/sha256.hpp"
@@ -83,14 +85,24 @@ const Images& images() {
 }
 
 // One module's flash file in a temporary folder; reopen() is a power cycle as far as the
-// flash is concerned (a new object over the same file).
+// flash is concerned (a new object over the same file). A Factory rig's flash is made with
+// factory contents (flash/factory_base.hpp): a factory file holding the source image in
+// active, as a fleet's modules start.
+enum class Source { Own, Factory };
+
 class Rig {
  public:
-  Rig() {
+  explicit Rig(Source source = Source::Own) : source_(source) {
     // mkdtemp: a test may hold more than one rig at a time.
     std::string pattern = (fs::temp_directory_path() / "bg95-update-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
+    if (source == Source::Factory) {
+      NandFlash factory(factory_file(), layout_.geometry);
+      flash::PartitionView active(factory, layout_.active);
+      if (firmware::write_image(active, images().source) != flash::FlashStatus::Ok)
+        throw std::runtime_error("cannot write the factory image");
+    }
     reopen();
   }
   ~Rig() {
@@ -102,8 +114,10 @@ class Rig {
 
   void reopen() {
     flash_.reset();
-    flash_ = std::make_unique<NandFlash>(dir_ / "flash.bin", layout_.geometry);
+    flash_ = std::make_unique<NandFlash>(dir_ / "flash.bin", layout_.geometry,
+                                         source_ == Source::Factory ? factory_file() : fs::path{});
   }
+  fs::path factory_file() const { return dir_ / "factory.flash"; }
   NandFlash& flash() { return *flash_; }
   const flash::Layout& layout() const { return layout_; }
 
@@ -127,11 +141,12 @@ class Rig {
   }
   // Source in active, the package uploaded: the state AT+QFOTADL leaves before the reset.
   void prepare(const Bytes& package) {
-    write_active(images().source);
+    if (source_ == Source::Own) write_active(images().source);  // else: the factory's
     upload(package);
   }
 
  private:
+  Source source_;
   fs::path dir_;
   flash::Layout layout_ = flash::Layout::standard();
   std::unique_ptr<NandFlash> flash_;
@@ -145,6 +160,251 @@ void fault_at(NandFlash& flash, std::uint64_t at, Fault kind) {
 
 bool in_partition(const FlashOp& op, const flash::Partition& p) {
   return op.block >= p.first_block && op.block < p.first_block + p.block_count;
+}
+
+// Flips one bit of the byte at `offset` of the flash file behind NandFlash's back: decay while
+// the power is off, which only a read-back can notice.
+void decay(const fs::path& file, std::uint64_t offset) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f.good());
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.get(c);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.put(static_cast<char>(c ^ 0x10));
+  ASSERT_TRUE(f.good());
+}
+
+// ---------------------------------------------------------------------------------------
+// NAND flash: runs of pages
+
+// Blocks 1..3 of a rig's flash, where the NAND tests below write.
+Bytes blocks_1_to_3(NandFlash& flash) {
+  const std::uint64_t block = flash.geometry().block_size();
+  Bytes out(3 * block);
+  flash.read(block, out);
+  return out;
+}
+
+struct SeenOp {
+  FlashOp::Kind kind;
+  std::uint32_t block, page;
+  std::uint64_t index;
+  bool operator==(const SeenOp&) const = default;
+};
+
+TEST(NandFlash, PageRunIsThePageByPageOperations) {
+  // 70 pages from page 60 of block 1 (into block 2, the last page partial), once as one run
+  // and once page by page, with every fault kind at every page of the run: the same status,
+  // the same operations offered to the hook in the same order, the same flash afterwards.
+  constexpr std::uint32_t kPages = 70;
+  Bytes data((kPages - 1) * 2048 + 100);
+  for (std::size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<std::uint8_t>(i * 131 + i / 2048);
+  for (const Fault kind : {Fault::None, Fault::Fail, Fault::PowerCut, Fault::TornWrite}) {
+    for (std::uint32_t k = kind == Fault::None ? 0 : 1; k <= (kind == Fault::None ? 0 : kPages);
+         ++k) {
+      SCOPED_TRACE(testing::Message() << "fault " << static_cast<int>(kind) << " at page " << k);
+      Rig run, single;
+      std::vector<SeenOp> seen_run, seen_single;
+      for (auto* f : {&run, &single})
+        for (std::uint32_t b = 1; b <= 3; ++b)
+          ASSERT_EQ(f->flash().erase(b), flash::FlashStatus::Ok);
+      const std::uint64_t base = run.flash().op_count();
+      auto hook_for = [&](std::vector<SeenOp>& seen) {
+        return [&seen, base, k, kind](const FlashOp& op, std::uint64_t index) {
+          seen.push_back({op.kind, op.block, op.page, index});
+          return index == base + k ? kind : Fault::None;
+        };
+      };
+      run.flash().set_fault_hook(hook_for(seen_run));
+      single.flash().set_fault_hook(hook_for(seen_single));
+      const auto run_status = run.flash().program_pages(1, 60, data);
+      auto single_status = flash::FlashStatus::Ok;
+      for (std::uint32_t i = 0; i < kPages && single_status == flash::FlashStatus::Ok; ++i) {
+        const std::size_t at = std::size_t{i} * 2048;
+        single_status =
+            single.flash().program(1 + (60 + i) / 64, (60 + i) % 64,
+                                   std::span<const std::uint8_t>(data).subspan(
+                                       at, std::min<std::size_t>(2048, data.size() - at)));
+      }
+      EXPECT_EQ(run_status, single_status);
+      EXPECT_EQ(seen_run, seen_single);
+      EXPECT_EQ(run.flash().power_lost(), single.flash().power_lost());
+      ASSERT_EQ(blocks_1_to_3(run.flash()), blocks_1_to_3(single.flash()));
+      if (kind == Fault::None) {
+        Bytes back(data.size());
+        run.flash().read(std::uint64_t{1} * 64 * 2048 + 60 * 2048, back);
+        EXPECT_EQ(back, data);
+      }
+    }
+  }
+}
+
+TEST(NandFlash, PageRunStopsAtAProgrammedPage) {
+  Rig f;
+  ASSERT_EQ(f.flash().erase(1), flash::FlashStatus::Ok);
+  const Bytes one(2048, 0x11);
+  ASSERT_EQ(f.flash().program(1, 3, one), flash::FlashStatus::Ok);
+  const Bytes run(6 * 2048, 0x22);
+  EXPECT_EQ(f.flash().program_pages(1, 0, run), flash::FlashStatus::Failed);  // NAND: no overwrite
+  const Bytes all = blocks_1_to_3(f.flash());
+  for (std::size_t i = 0; i < 6 * 2048; ++i) {
+    const std::uint8_t want = i < 3 * 2048 ? 0x22 : i < 4 * 2048 ? 0x11 : 0xFF;
+    ASSERT_EQ(all[i], want) << "byte " << i;
+  }
+  const std::uint32_t last = f.layout().geometry.block_count - 1;
+  EXPECT_THROW(f.flash().program_pages(last, 63, run), flash::FlashError);  // past the end
+}
+
+// ---------------------------------------------------------------------------------------
+// Factory contents
+
+// A factory file with `a` in page 0 of block 10, `c` in page 0 of block 11 and `d` in page 40
+// of block 12 (the other pages erased), and a flash made from it.
+struct FactoryRig {
+  Rig own;  // only for its folder and geometry
+  fs::path factory = own.factory_file();
+  const Bytes a = Bytes(2048, 0xA1), c = Bytes(2048, 0xC3), d = Bytes(2048, 0xD4);
+  FactoryRig() {
+    NandFlash f(factory, own.layout().geometry);
+    EXPECT_EQ(f.program(10, 0, a), flash::FlashStatus::Ok);
+    EXPECT_EQ(f.program(11, 0, c), flash::FlashStatus::Ok);
+    EXPECT_EQ(f.program(12, 40, d), flash::FlashStatus::Ok);
+  }
+  fs::path flash_file() const { return factory.parent_path() / "module.bin"; }
+  std::unique_ptr<NandFlash> open() const {
+    return std::make_unique<NandFlash>(flash_file(), own.layout().geometry, factory);
+  }
+  Bytes page(NandFlash& f, std::uint32_t block, std::uint32_t page_index) const {
+    Bytes out(2048);
+    f.read((std::uint64_t{block} * 64 + page_index) * 2048, out);
+    return out;
+  }
+};
+
+TEST(FactoryFlash, BlocksReadTheFactoryUntilTheyChangeAndStayOwnAcrossPowerCycles) {
+  FactoryRig r;
+  const Bytes b(2048, 0xB2), erased(2048, 0xFF);
+  {
+    auto f = r.open();
+    EXPECT_TRUE(f->created());
+    EXPECT_EQ(f->factory_blocks(), r.own.layout().geometry.block_count);
+    EXPECT_EQ(r.page(*f, 10, 0), r.a);
+    // Programming an erased page of a factory block keeps the block's other pages.
+    EXPECT_EQ(f->program(10, 1, b), flash::FlashStatus::Ok);
+    EXPECT_EQ(r.page(*f, 10, 0), r.a);
+    EXPECT_EQ(r.page(*f, 10, 1), b);
+    EXPECT_EQ(f->program(10, 0, b), flash::FlashStatus::Failed);  // NAND: no overwrite
+    // Erasing a factory block erases it here only.
+    EXPECT_EQ(f->erase(11), flash::FlashStatus::Ok);
+    EXPECT_EQ(r.page(*f, 11, 0), erased);
+    EXPECT_EQ(f->factory_blocks(), r.own.layout().geometry.block_count - 2);
+  }
+  // The factory file did not change.
+  EXPECT_TRUE(flash::FactoryBase::holds(r.factory, 10 * 64 * 2048, r.a));
+  EXPECT_TRUE(flash::FactoryBase::holds(r.factory, 11 * 64 * 2048, r.c));
+  // Power cycle: the flash remembers which blocks are its own (the argument is not used).
+  NandFlash again(r.flash_file(), r.own.layout().geometry);
+  EXPECT_FALSE(again.created());
+  EXPECT_EQ(again.factory_blocks(), r.own.layout().geometry.block_count - 2);
+  EXPECT_EQ(r.page(again, 10, 0), r.a);
+  EXPECT_EQ(r.page(again, 10, 1), b);
+  EXPECT_EQ(r.page(again, 11, 0), erased);
+}
+
+TEST(FactoryFlash, FaultsOnFactoryBlocks) {
+  FactoryRig r;
+  const Bytes b(2048, 0xB2);
+  auto f = r.open();
+  // A failed or cut operation leaves a factory block the factory's.
+  fault_at(*f, f->op_count() + 1, Fault::Fail);
+  EXPECT_EQ(f->erase(10), flash::FlashStatus::Failed);
+  fault_at(*f, f->op_count() + 1, Fault::PowerCut);
+  EXPECT_EQ(f->program(11, 1, b), flash::FlashStatus::PowerLost);
+  EXPECT_EQ(f->factory_blocks(), r.own.layout().geometry.block_count);
+  f.reset();
+  // A torn erase of a factory block erases its first half; the second half keeps the
+  // factory's contents, now in this flash's own file.
+  f = r.open();
+  fault_at(*f, f->op_count() + 1, Fault::TornWrite);
+  EXPECT_EQ(f->erase(12), flash::FlashStatus::PowerLost);
+  f.reset();
+  f = r.open();
+  EXPECT_EQ(f->factory_blocks(), r.own.layout().geometry.block_count - 1);
+  EXPECT_EQ(r.page(*f, 12, 40), r.d);
+  EXPECT_EQ(r.page(*f, 12, 0), Bytes(2048, 0xFF));
+  // A torn program into a factory block: the block's other pages are kept as well.
+  fault_at(*f, f->op_count() + 1, Fault::TornWrite);
+  EXPECT_EQ(f->program(11, 5, Bytes(2048, 0x55)), flash::FlashStatus::PowerLost);
+  f.reset();
+  f = r.open();
+  EXPECT_EQ(r.page(*f, 11, 0), r.c);
+  Bytes torn(2048, 0xFF);
+  std::fill(torn.begin(), torn.begin() + 1024, 0x55);
+  EXPECT_EQ(r.page(*f, 11, 5), torn);
+}
+
+TEST(FactoryFlash, MissingFactoryOrDamagedBlockMapIsAClearError) {
+  FactoryRig r;
+  r.open().reset();
+  fs::rename(r.factory, r.factory.string() + ".moved");
+  try {
+    NandFlash f(r.flash_file(), r.own.layout().geometry);
+    FAIL() << "opened without its factory file";
+  } catch (const flash::FlashError& e) {
+    EXPECT_EQ(std::string(e.what()), r.flash_file().string() + ": its factory image " +
+                                         r.factory.string() +
+                                         " cannot be opened: No such file or directory");
+  }
+  fs::rename(r.factory.string() + ".moved", r.factory);
+  fs::resize_file(r.flash_file().string() + ".blocks", 10);
+  EXPECT_THROW(NandFlash(r.flash_file(), r.own.layout().geometry), flash::FlashError);
+  // A new flash over the same name forgets the old side files.
+  fs::remove(r.flash_file());
+  NandFlash fresh(r.flash_file(), r.own.layout().geometry);
+  EXPECT_EQ(fresh.factory_blocks(), 0u);
+  EXPECT_FALSE(fs::exists(r.flash_file().string() + ".factory"));
+}
+
+// ---------------------------------------------------------------------------------------
+// The decoder as the engine uses it: straight into the target buffer
+
+TEST(PatchDecoder, DecodesIntoTheTargetBufferInAnyChunks) {
+  const Images& im = images();
+  const auto h = firmware::decode_package_header(im.package);
+  ASSERT_TRUE(h.ok());
+  const auto payload = std::span<const std::uint8_t>(im.package)
+                           .subspan(firmware::kPackageHeaderSize, h->payload_size);
+  for (const std::size_t chunk :
+       {std::size_t{1}, std::size_t{7}, std::size_t{4096}, payload.size()}) {
+    SCOPED_TRACE(testing::Message() << "chunks of " << chunk);
+    Bytes target(im.target.size(), 0);
+    firmware::PatchDecoder decoder(im.source, target);
+    std::uint64_t seen = 0;  // the sink sees each new range of `target`, in order
+    const firmware::PatchDecoder::Sink sink = [&](std::span<const std::uint8_t> bytes) {
+      EXPECT_EQ(bytes.data(), target.data() + seen);
+      seen += bytes.size();
+      return true;
+    };
+    for (std::size_t at = 0; at < payload.size(); at += chunk) {
+      const auto r = decoder.feed(payload.subspan(at, std::min(chunk, payload.size() - at)), sink);
+      ASSERT_TRUE(r.ok()) << r.error();
+      EXPECT_EQ(*r, at + chunk >= payload.size());
+    }
+    EXPECT_TRUE(decoder.finished());
+    EXPECT_EQ(seen, target.size());
+    EXPECT_EQ(target, im.target);
+  }
+  // A corrupt payload fails in this mode too, and stays failed.
+  Bytes bad(payload.begin(), payload.end());
+  bad[bad.size() / 2] ^= 0x40;
+  Bytes target(im.target.size(), 0);
+  firmware::PatchDecoder decoder(im.source, target);
+  const firmware::PatchDecoder::Sink sink = [](std::span<const std::uint8_t>) { return true; };
+  EXPECT_FALSE(decoder.feed(bad, sink).ok());
+  EXPECT_FALSE(decoder.finished());
+  EXPECT_FALSE(decoder.feed({}, sink).ok());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -503,7 +763,9 @@ TEST(UpdateEngine, StepsAreBounded) {
   } while (s == UpdateEngine::Status::Running);
   EXPECT_EQ(s, UpdateEngine::Status::Done);
   EXPECT_LE(worst, 2u);
-  EXPECT_GT(steps, 1000u);
+  // At least a step per page read from the source, programmed into staging and into active.
+  const std::size_t pages = images().target.size() / 2048;
+  EXPECT_GT(steps, 3 * pages);
   EXPECT_EQ(rig.read_active(images().target.size()), images().target);
 }
 
@@ -602,11 +864,66 @@ TEST(UpdateEngine, FlashFailureWhileCopyingIsRetriedAtNextBoot) {
   EXPECT_EQ(rig.read_active(images().target.size()), images().target);
 }
 
-// Cuts power (or tears the write) at operation k of an update, powers on and finishes it.
-void cut_and_resume(std::uint64_t k, Fault kind) {
-  SCOPED_TRACE(testing::Message() << (kind == Fault::TornWrite ? "torn write" : "power cut")
-                                  << " at update op " << k);
+// Power is cut at the 100th program of active (block 1 of the copy): the next boot resumes
+// the copy from staging. Returns the rig powered on again, the update pending.
+void cut_during_copy(Rig& rig) {
+  rig.prepare(images().package);
+  const flash::Partition active = rig.layout().active;
+  int programs = 0;
+  rig.flash().set_fault_hook([&](const FlashOp& op, std::uint64_t) {
+    return op.kind == FlashOp::Kind::Program && in_partition(op, active) && ++programs == 100
+               ? Fault::PowerCut
+               : Fault::None;
+  });
+  ASSERT_EQ(run_update(rig).status, UpdateEngine::Status::PowerLost);
+  rig.reopen();
+}
+
+// The pending update, resumed, ends with 504 and `message`.
+void resumed_update_fails(Rig& rig, const std::string& message) {
+  PackageArea area(rig.flash(), rig.layout());
+  UpdateEngine engine(rig.flash(), rig.layout(), area);
+  ASSERT_TRUE(engine.pending());
+  EXPECT_EQ(engine.run(), UpdateEngine::Status::Error);
+  EXPECT_EQ(engine.result(), kUpdateFailed);
+  EXPECT_EQ(engine.message(), message);
+}
+
+TEST(UpdateEngine, ResumedCopyReadsStagingBackFirst) {
+  // Bytes from an earlier power cycle are not trusted: staging decayed while the power was
+  // off, and the resumed update refuses to copy from it (the copy had not reached the byte).
   Rig rig;
+  cut_during_copy(rig);
+  if (HasFatalFailure()) return;
+  const std::uint64_t block = rig.layout().geometry.block_size();
+  decay(rig.flash().file(), rig.layout().staging.first_block * block + 3 * block + 1000);
+  resumed_update_fails(rig, "staging does not hold the target image");
+}
+
+TEST(UpdateEngine, ResumedCopyReadsActiveBackAndCopiesAgain) {
+  // A block copied before the cut decays while the power is off: the resumed copy does not
+  // rewrite it, the read-back of active finds it (504, journal back to Staged), and the next
+  // boot copies every block again.
+  Rig rig;
+  cut_during_copy(rig);
+  if (HasFatalFailure()) return;
+  decay(rig.flash().file(),
+        rig.layout().active.first_block * rig.layout().geometry.block_size() + 5000);
+  resumed_update_fails(rig, "active does not hold the target image after the copy");
+  rig.reopen();
+  PackageArea area(rig.flash(), rig.layout());
+  UpdateEngine engine(rig.flash(), rig.layout(), area);
+  ASSERT_TRUE(engine.pending());
+  ASSERT_EQ(engine.run(), UpdateEngine::Status::Done) << engine.message();
+  EXPECT_EQ(rig.read_active(images().target.size()), images().target);
+}
+
+// Cuts power (or tears the write) at operation k of an update, powers on and finishes it.
+void cut_and_resume(std::uint64_t k, Fault kind, Source source = Source::Own) {
+  SCOPED_TRACE(testing::Message() << (kind == Fault::TornWrite ? "torn write" : "power cut")
+                                  << " at update op " << k
+                                  << (source == Source::Factory ? " (factory flash)" : ""));
+  Rig rig(source);
   rig.prepare(images().package);
   fault_at(rig.flash(), rig.flash().op_count() + k, kind);
   const RunInfo first = run_update(rig, 37);
@@ -636,8 +953,8 @@ void cut_and_resume(std::uint64_t k, Fault kind) {
   EXPECT_TRUE(std::is_sorted(percents.begin(), percents.end()));
 }
 
-std::uint64_t update_ops() {
-  Rig rig;
+std::uint64_t update_ops(Source source = Source::Own) {
+  Rig rig(source);
   rig.prepare(images().package);
   const RunInfo r = run_update(rig);
   EXPECT_EQ(r.status, UpdateEngine::Status::Done);
@@ -668,6 +985,17 @@ TEST(UpdateEngine, TornWriteAtSpreadPointsResumesToTarget) {
   ASSERT_GE(points.size(), 10u);
   for (const auto k : points)
     cut_and_resume(k, Fault::TornWrite);
+}
+
+TEST(UpdateEngine, FactoryFlashCutAtSpreadPointsResumesToTarget) {
+  // Active starts as factory blocks: the update's first erase or program of each block makes
+  // it the module's own, whatever the cut.
+  const std::uint64_t n = update_ops(Source::Factory);
+  for (const auto k : spread_points(n)) {
+    cut_and_resume(k, Fault::PowerCut, Source::Factory);
+    cut_and_resume(k, Fault::TornWrite, Source::Factory);
+    if (HasFatalFailure()) return;
+  }
 }
 
 TEST(UpdateEngine, PowerCutEverySeventeenthOperation) {
@@ -742,12 +1070,15 @@ TEST(UpdateEngine, FullSweepEveryOperation) {
     GTEST_SKIP() << "set BG95_FULL_SWEEP=1 to cut power at every operation";
   }
   const std::uint64_t n = update_ops();
-  for (const Fault kind : {Fault::PowerCut, Fault::TornWrite})
-    for (std::uint64_t k = 1; k <= n; ++k) {
-      cut_and_resume(k, kind);
-      if (HasFatalFailure()) return;
-    }
-  std::cout << "[ info ] full sweep: " << n << " operations x 2 fault kinds, all resumed\n";
+  ASSERT_EQ(update_ops(Source::Factory), n);  // the same operations on a factory flash
+  for (const Source source : {Source::Own, Source::Factory})
+    for (const Fault kind : {Fault::PowerCut, Fault::TornWrite})
+      for (std::uint64_t k = 1; k <= n; ++k) {
+        cut_and_resume(k, kind, source);
+        if (HasFatalFailure()) return;
+      }
+  std::cout << "[ info ] full sweep: " << n
+            << " operations x 2 fault kinds x (own, factory flash), all resumed\n";
 }
 
 TEST(UpdateEngine, OperationCounts) {

@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 #include <netdb.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,7 +10,6 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -55,7 +52,7 @@ std::string encode_target(const std::string& target) {
   return out;
 }
 
-// The worker thread's OpenSSL error queue, as text, then cleared.
+// This thread's OpenSSL error queue, as text, then cleared.
 std::string take_openssl_errors() {
   std::string out;
   while (const unsigned long code = ERR_get_error()) {
@@ -101,6 +98,7 @@ struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared>
   std::mutex mutex;
   std::condition_variable cv;
   bool stop = false;       // cancelled, or the consumer refused: stop as soon as possible
+  bool returned = false;   // the job has returned (nothing of it runs any more)
   std::size_t queued = 0;  // bytes posted to the strand, not yet handed to on_chunk
   int socket_copy = -1;    // dup() of the socket in use: shutdown() on it wakes blocking I/O
 
@@ -128,6 +126,16 @@ struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared>
     std::lock_guard lock(mutex);
     if (socket_copy >= 0) ::close(socket_copy);
     socket_copy = -1;
+  }
+  // The job's last act, and what cancel() waits for when the job had started.
+  void mark_returned() {
+    std::lock_guard lock(mutex);
+    returned = true;
+    cv.notify_all();
+  }
+  void wait_returned() {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [this] { return returned; });
   }
 
   // Executor side: ends the download's life as far as handlers go.
@@ -202,6 +210,9 @@ struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared>
 };
 
 HttpDownloadResult HttpDownload::Shared::run() {
+  // Pool threads are reused: nothing an earlier transfer left in this thread's OpenSSL error
+  // queue may be blamed on this one.
+  ERR_clear_error();
   HttpDownloadResult result;
   const bool https = url.scheme == net::Scheme::Https;
 
@@ -444,8 +455,9 @@ HttpDownloadResult HttpDownload::Shared::transfer(httplib::ClientImpl& client,
   }
 }
 
-HttpDownload::HttpDownload(boost::asio::any_io_executor executor)
-    : executor_(std::move(executor)) {}
+HttpDownload::HttpDownload(boost::asio::any_io_executor executor, std::shared_ptr<WorkerPool> pool)
+    : executor_(std::move(executor)),
+      pool_(pool ? std::move(pool) : std::make_shared<WorkerPool>(1)) {}
 
 HttpDownload::~HttpDownload() {
   cancel();
@@ -467,22 +479,19 @@ void HttpDownload::start(std::string_view url_text, HttpDownloadOptions options,
     return;
   }
 
-  worker_ = std::thread([shared] {
-    // A write to a socket the server closed must fail with EPIPE, not kill the process
-    // (OpenSSL writes without MSG_NOSIGNAL). The mask is this thread's only.
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-
+  // On a pool thread (SIGPIPE blocked there), once one is free.
+  ticket_ = pool_->submit([shared] {
     HttpDownloadResult result;
-    try {
-      result = shared->run();
-    } catch (const std::exception& e) {
-      result.http_err = http_err::kUnknown;
-      result.detail = std::string("download failed: ") + e.what();
+    if (!shared->stopping()) {
+      try {
+        result = shared->run();
+      } catch (const std::exception& e) {
+        result.http_err = http_err::kUnknown;
+        result.detail = std::string("download failed: ") + e.what();
+      }
     }
     boost::asio::post(shared->strand, [shared, r = std::move(result)] { shared->deliver_done(r); });
+    shared->mark_returned();
   });
 }
 
@@ -493,7 +502,9 @@ void HttpDownload::cancel() {
     shared_->close_locked();
   }
   shared_->request_stop();
-  if (worker_.joinable()) worker_.join();
+  // A job still queued is withdrawn and never runs; one that started is waited for.
+  if (ticket_ != 0 && !pool_->withdraw(ticket_)) shared_->wait_returned();
+  ticket_ = 0;
   shared_.reset();
 }
 

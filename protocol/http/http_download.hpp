@@ -1,8 +1,9 @@
 #pragma once
 // Downloads a DFOTA package over HTTP or HTTPS (the note's 2.2.1.1) without blocking the
-// emulator's event loop. cpp-httplib is a blocking library, so the transfer runs on a worker
-// thread of its own; everything the owner sees (chunks, progress, the end) is posted back to
-// the executor given at construction, in order, through a strand.
+// emulator's event loop. cpp-httplib is a blocking library, so the transfer runs as a job of a
+// WorkerPool (worker_pool.hpp: bounded, shared by the modules of a process; a transfer waits
+// in its FIFO queue while every thread is busy); everything the owner sees (chunks, progress,
+// the end) is posted back to the executor given at construction, in order, through a strand.
 //
 // Outcome codes (<http_err>, the note's chapter 5):
 //   0    the whole body arrived (status 200, or 206) and the consumer took every byte;
@@ -25,9 +26,10 @@
 // certificate must name the URL's host (DNS name or IP address). The client certificate is
 // presented only when both client_cert_file and client_key_file are set.
 //
-// Cancellation: cancel() (or the destructor) interrupts the transfer by shutting its socket
-// down, and joins the worker. That is prompt at every step except name resolution of a host
-// name (getaddrinfo cannot be interrupted; IP literals are not resolved).
+// Cancellation: cancel() (or the destructor) withdraws a transfer still queued in the pool (it
+// never runs), or interrupts a running one by shutting its socket down and waits until its job
+// has returned. That is prompt at every step except name resolution of a host name
+// (getaddrinfo cannot be interrupted; IP literals are not resolved).
 
 #include <chrono>
 #include <cstdint>
@@ -37,10 +39,10 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "protocol/http/worker_pool.hpp"
 #include "protocol/net/download_error.hpp"
 
 namespace bg95::http {
@@ -101,7 +103,10 @@ struct HttpDownloadHandlers {
 // The object must be destroyed (or cancelled) before the executor's io_context.
 class HttpDownload {
  public:
-  explicit HttpDownload(boost::asio::any_io_executor executor);
+  // Transfers run on `pool` (kept alive by this object); without one, on a pool of its own
+  // with one thread.
+  explicit HttpDownload(boost::asio::any_io_executor executor,
+                        std::shared_ptr<WorkerPool> pool = nullptr);
   ~HttpDownload();  // = cancel()
   HttpDownload(const HttpDownload&) = delete;
   HttpDownload& operator=(const HttpDownload&) = delete;
@@ -110,18 +115,21 @@ class HttpDownload {
   // refuses, or a scheme other than http/https, ends with on_done(705), posted.
   void start(std::string_view url, HttpDownloadOptions options, HttpDownloadHandlers handlers);
 
-  // Stops the download: when it returns, the worker thread is gone and no handler of this
-  // download runs any more (pending ones are dropped, on_done included). Idempotent.
+  // Stops the download: when it returns, its job is out of the pool's queue or has returned,
+  // and no handler of this download runs any more (pending ones are dropped, on_done
+  // included). Idempotent.
   void cancel();
 
-  // True from start() until on_done is called or cancel() was called.
+  // True from start() until on_done is called or cancel() was called (also while the
+  // transfer waits in the pool's queue).
   bool running() const;
 
  private:
   struct Shared;
   boost::asio::any_io_executor executor_;
+  std::shared_ptr<WorkerPool> pool_;
   std::shared_ptr<Shared> shared_;
-  std::thread worker_;
+  WorkerPool::Ticket ticket_ = 0;  // of shared_'s job; 0: none
 };
 
 }  // namespace bg95::http

@@ -232,7 +232,7 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
     o.ca_file = ca;
     o.client_cert_file = cert;
     o.client_key_file = key;
-    http_ = std::make_unique<http::HttpDownload>(m_.executor());
+    http_ = std::make_unique<http::HttpDownload>(m_.executor(), m_.config().download_pool);
     http_->start(url, o,
                  {on_chunk,
                   [this](const http::HttpProgress& p) {
@@ -298,10 +298,12 @@ bool DfotaService::write_package_bytes(std::span<const std::uint8_t> bytes) {
     return false;
   }
   download_written_ += bytes.size();
-  m_.on_download_progress(download_written_, download_total_);
-  // The note prints no download progress for CoAP; the dialect option adds it.
+  // The note prints no download progress for CoAP; the dialect option adds it. The progress
+  // lines go out before observers hear of the bytes (a rule that cuts power here comes after
+  // what the module had to say about them).
   if (protocol_ == Protocol::Http || m_.config().dialect.coap_progress)
     report_download(download_written_, download_total_);
+  m_.on_download_progress(download_written_, download_total_);
   return true;
 }
 

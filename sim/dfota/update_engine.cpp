@@ -22,9 +22,15 @@ constexpr std::size_t kJournalPayload = 76;
 
 // Budgets count down to zero; a journal record written after the budget ran out is the one
 // bit of work allowed past it (so that a phase's end is recorded in the step that reached it).
-void spend(std::size_t& budget) {
-  if (budget > 0) --budget;
+void spend(std::size_t& budget, std::size_t units = 1) {
+  budget -= std::min(budget, units);
 }
+
+// Reads and programs go to the flash in runs of up to a block (64 pages, one syscall each)
+// when the budget allows; the budget still counts pages.
+constexpr std::size_t kRunPages = 64;
+// Payload is fed to the decoder up to this many pages at a time.
+constexpr std::size_t kFeedPages = 16;
 
 flash::Partition update_log_region(const flash::Layout& layout) {
   if (layout.journal.block_count < kUpdateLogFirstBlock + kUpdateLogMinBlocks)
@@ -69,6 +75,7 @@ void UpdateEngine::start() {
   copy_block_ = copy_page_ = 0;
   erased_for_page_ = false;
   hasher_.reset();
+  target_.reset();
   if (!pending()) return;  // a new update; a journaled Begin also restarts from phase 0
 
   const auto& r = *journal_.latest();
@@ -146,17 +153,30 @@ UpdateEngine::Status UpdateEngine::run_phase(std::size_t& budget) {
   return status_;
 }
 
+std::span<std::uint8_t> UpdateEngine::run_buffer(std::size_t bytes) {
+  if (run_buffer_.size() < bytes) run_buffer_.resize(bytes);
+  return std::span<std::uint8_t>(run_buffer_).first(bytes);
+}
+
+std::size_t UpdateEngine::run_bytes(std::size_t budget, std::uint64_t left) const {
+  const std::uint64_t page = flash_.geometry().page_size;
+  return static_cast<std::size_t>(
+      std::min<std::uint64_t>(std::min(budget, kRunPages) * page, left));
+}
+
+std::size_t UpdateEngine::pages_of(std::size_t bytes) const {
+  const std::size_t page = flash_.geometry().page_size;
+  return (bytes + page - 1) / page;
+}
+
 bool UpdateEngine::hash_some(const flash::PartitionView& view, Hasher& h, std::size_t& budget) {
-  std::vector<std::uint8_t> page(view.page_size());
   while (h.done < h.size && budget > 0) {
-    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(page.size(), h.size - h.done));
-    const std::span<std::uint8_t> dst = h.keep != nullptr
-                                            ? std::span<std::uint8_t>(*h.keep).subspan(h.done, n)
-                                            : std::span<std::uint8_t>(page).first(n);
+    const std::size_t n = run_bytes(budget, h.size - h.done);
+    const std::span<std::uint8_t> dst = !h.keep.empty() ? h.keep.subspan(h.done, n) : run_buffer(n);
     view.read(h.done, dst);
     h.sha.update(dst);
     h.done += n;
-    spend(budget);
+    spend(budget, pages_of(n));
   }
   return h.done == h.size;
 }
@@ -186,14 +206,13 @@ UpdateEngine::Status UpdateEngine::check_package(std::size_t& budget) {
     hasher_->size = package_.size() - firmware::kPackageTrailerSize;
   }
   // The package area is read through PackageArea (it knows the package's extent).
-  std::vector<std::uint8_t> page(flash_.geometry().page_size);
   while (hasher_->done < hasher_->size && budget > 0) {
-    const auto n = static_cast<std::size_t>(
-        std::min<std::uint64_t>(page.size(), hasher_->size - hasher_->done));
-    package_.read(hasher_->done, std::span(page).first(n));
-    hasher_->sha.update(std::span<const std::uint8_t>(page).first(n));
+    const std::size_t n = run_bytes(budget, hasher_->size - hasher_->done);
+    const auto chunk = run_buffer(n);
+    package_.read(hasher_->done, chunk);
+    hasher_->sha.update(chunk);
     hasher_->done += n;
-    spend(budget);
+    spend(budget, pages_of(n));
   }
   if (hasher_->done < hasher_->size) return Status::Running;
   util::Digest trailer{};
@@ -215,24 +234,25 @@ UpdateEngine::Status UpdateEngine::check_source(std::size_t& budget) {
       return fail(kUpdateMismatch,
                   fmt::format("current firmware {} has {} bytes, package source has {}",
                               h->full_version, h->image_size(), header_.source_size));
-    source_.assign(header_.source_size, 0);
-    hasher_ = Hasher{};
+    source_ = firmware::ImageBuffer(header_.source_size);
+    hasher_.emplace();
     hasher_->size = header_.source_size;
-    hasher_->keep = &source_;
+    hasher_->keep = source_.bytes();
   }
   if (!hash_some(active, *hasher_, budget)) return Status::Running;
   const bool same = hasher_->sha.finish() == header_.source_sha256;
   hasher_.reset();
   if (!same) {
-    source_ = {};
+    source_.reset();
     return fail(kUpdateMismatch, "current firmware is not the package's source (SHA-256 differs)");
   }
   if (auto s = journal(kBegin); s != Status::Running) return s;
   spend(budget);
-  decoder_ = std::make_unique<firmware::PatchDecoder>(source_, header_.target_size);
+  // The decoder writes the target into memory, from where it is programmed into staging and,
+  // once staging is whole, into active.
+  target_ = firmware::ImageBuffer(header_.target_size);
+  decoder_ = std::make_unique<firmware::PatchDecoder>(source_.bytes(), target_.bytes());
   payload_read_ = 0;
-  out_.clear();
-  out_pos_ = 0;
   out_sha_.emplace();
   staging_page_ = 0;
   erased_for_page_ = false;
@@ -246,71 +266,74 @@ UpdateEngine::Status UpdateEngine::check_source(std::size_t& budget) {
 UpdateEngine::Status UpdateEngine::decode(std::size_t& budget) {
   flash::PartitionView staging(flash_, staging_part_);
   const std::size_t page = staging.page_size();
+  const std::uint32_t per_block = staging.pages_per_block();
   const firmware::PatchDecoder::Sink sink = [this](std::span<const std::uint8_t> bytes) {
     out_sha_->update(bytes);
-    out_.insert(out_.end(), bytes.begin(), bytes.end());
     return true;
   };
-  std::vector<std::uint8_t> chunk(page);
   while (budget > 0) {
-    const std::size_t ready = out_.size() - out_pos_;
+    // decoded_ bytes of target_ are in staging; the decoder has produced more.
+    const std::uint64_t ready = decoder_->produced() - decoded_;
     if (ready >= page || (decoder_->finished() && ready > 0)) {
-      // Program one page of decoded output, erasing its block first when it starts one.
-      if (staging_page_ % staging.pages_per_block() == 0 && !erased_for_page_) {
-        if (auto s = flash_status(staging.erase_block(staging_page_ / staging.pages_per_block()),
-                                  "erasing staging");
+      // Program the decoded output, erasing each block first when the output reaches it.
+      if (staging_page_ % per_block == 0 && !erased_for_page_) {
+        if (auto s =
+                flash_status(staging.erase_block(staging_page_ / per_block), "erasing staging");
             s != Status::Running)
           return s;
         erased_for_page_ = true;
         spend(budget);
         continue;
       }
-      const std::size_t n = std::min(ready, page);
+      // Whole pages up to the block's end and the budget; the last, partial page only once
+      // the decoder has finished.
+      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(
+          ready, std::min<std::size_t>(budget, per_block - staging_page_ % per_block) * page));
+      if (!decoder_->finished()) n -= n % page;
       if (auto s = flash_status(
-              staging.program_page(staging_page_,
-                                   std::span<const std::uint8_t>(out_).subspan(out_pos_, n)),
+              staging.program_pages(staging_page_, target_.bytes().subspan(decoded_, n)),
               "programming staging");
           s != Status::Running)
         return s;
       erased_for_page_ = false;
-      ++staging_page_;
-      out_pos_ += n;
-      decoded_ += n;
-      report();
-      spend(budget);
-      // Drop consumed output now and then, so the buffer holds one feed's worth at most.
-      if (out_pos_ == out_.size() || out_pos_ >= (std::size_t{1} << 20)) {
-        out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(out_pos_));
-        out_pos_ = 0;
-      }
+      const std::size_t pages = pages_of(n);
+      staging_page_ += static_cast<std::uint32_t>(pages);
+      advance(decoded_, n);
+      spend(budget, pages);
       continue;
     }
     if (decoder_->finished()) break;
-    // Feed one page of payload.
+    // Less than a page is waiting: feed more payload.
     if (payload_read_ >= header_.payload_size)
       return fail(kUpdatePackageCheckFailed,
                   fmt::format("payload ended after {} of {} target bytes", decoder_->produced(),
                               header_.target_size));
-    const auto n = static_cast<std::size_t>(
-        std::min<std::uint64_t>(page, header_.payload_size - payload_read_));
-    package_.read(firmware::kPackageHeaderSize + payload_read_, std::span(chunk).first(n));
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(
+        std::min(budget, kFeedPages) * page, header_.payload_size - payload_read_));
+    const auto chunk = run_buffer(n);
+    package_.read(firmware::kPackageHeaderSize + payload_read_, chunk);
     payload_read_ += n;
-    spend(budget);
-    auto fed = decoder_->feed(std::span<const std::uint8_t>(chunk).first(n), sink);
+    spend(budget, pages_of(n));
+    auto fed = decoder_->feed(chunk, sink);
     if (!fed) return fail(kUpdatePackageCheckFailed, "payload: " + fed.error());
   }
-  if (!decoder_->finished() || out_pos_ < out_.size()) return Status::Running;
+  if (!decoder_->finished() || decoded_ < decoder_->produced()) return Status::Running;
   // Every target byte is in staging. The decoder checked the frame's own checksum; the
   // package's target SHA-256 is the authority.
   const bool good = payload_read_ == header_.payload_size &&
                     decoder_->produced() == header_.target_size &&
                     out_sha_->finish() == header_.target_sha256;
   decoder_.reset();
-  source_ = {};
-  out_ = {};
+  source_.reset();
   out_sha_.reset();
   if (!good) return fail(kUpdatePackageCheckFailed, "payload does not make the target image");
-  phase_ = Phase::VerifyStaging;
+  // No read-back of staging: out_sha_ hashed target_, exactly the bytes given to
+  // program_pages(), and every one of those programs reported Ok in this power cycle (a cut
+  // ends this engine; the next boot reads staging back before copying from it).
+  if (auto s = journal(kStaged); s != Status::Running) return s;
+  spend(budget);
+  resuming_copy_ = true;
+  phase_ = Phase::Copy;
   return Status::Running;
 }
 
@@ -341,7 +364,6 @@ UpdateEngine::Status UpdateEngine::copy(std::size_t& budget) {
   const std::uint32_t page = active.page_size();
   const std::uint64_t block_size = std::uint64_t{page} * active.pages_per_block();
   const auto blocks = static_cast<std::uint32_t>((id_.target_size + block_size - 1) / block_size);
-  std::vector<std::uint8_t> buf(page);
   while (budget > 0 && copy_block_ < blocks) {
     const std::uint64_t block_start = copy_block_ * block_size;
     const auto pages = static_cast<std::uint32_t>(std::min<std::uint64_t>(
@@ -355,19 +377,27 @@ UpdateEngine::Status UpdateEngine::copy(std::size_t& budget) {
       continue;
     }
     if (copy_page_ < pages) {
+      // The rest of the block, or what the budget allows, in one program run: from the
+      // verified target still in memory, or else (a resumed copy) read from staging.
       const std::uint64_t at = block_start + std::uint64_t{copy_page_} * page;
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(page, id_.target_size - at));
-      staging.read(at, std::span(buf).first(n));
-      if (auto s =
-              flash_status(active.program_page(copy_block_ * active.pages_per_block() + copy_page_,
-                                               std::span<const std::uint8_t>(buf).first(n)),
-                           "programming active");
+      const std::uint64_t block_end = std::min(block_start + block_size, id_.target_size);
+      const std::size_t n = run_bytes(budget, block_end - at);
+      std::span<const std::uint8_t> bytes;
+      if (!target_.empty()) {
+        bytes = target_.bytes().subspan(at, n);
+      } else {
+        const auto buffer = run_buffer(n);
+        staging.read(at, buffer);
+        bytes = buffer;
+      }
+      if (auto s = flash_status(
+              active.program_pages(copy_block_ * active.pages_per_block() + copy_page_, bytes),
+              "programming active");
           s != Status::Running)
         return s;
-      ++copy_page_;
-      copied_ += n;
-      report();
-      spend(budget);
+      copy_page_ += static_cast<std::uint32_t>(pages_of(n));
+      advance(copied_, n);
+      spend(budget, pages_of(n));
       continue;
     }
     if (auto s = journal(kCopied, copy_block_); s != Status::Running) return s;
@@ -377,8 +407,14 @@ UpdateEngine::Status UpdateEngine::copy(std::size_t& budget) {
     erased_for_page_ = false;
   }
   if (copy_block_ < blocks) return Status::Running;
-  phase_ = Phase::VerifyActive;
-  return Status::Running;
+  if (target_.empty()) {
+    phase_ = Phase::VerifyActive;  // some blocks were copied before a power cut: read back
+    return Status::Running;
+  }
+  // Every block of active was programmed in this power cycle from target_, whose SHA-256 the
+  // decode checked, and every program reported Ok: one hash serves staging and active.
+  target_.reset();
+  return active_verified(true, budget);
 }
 
 // Phase 3: active holds the target; then the update is recorded as done.
@@ -391,6 +427,10 @@ UpdateEngine::Status UpdateEngine::verify_active(std::size_t& budget) {
     return Status::Running;
   const bool good = hasher_->sha.finish() == id_.target_sha;
   hasher_.reset();
+  return active_verified(good, budget);
+}
+
+UpdateEngine::Status UpdateEngine::active_verified(bool good, std::size_t& budget) {
   if (!good) {
     // Back to Staged, so that the next attempt copies every block again rather than
     // verifying the same bad copy for ever.
@@ -400,6 +440,7 @@ UpdateEngine::Status UpdateEngine::verify_active(std::size_t& budget) {
   if (auto s = journal(kDone); s != Status::Running) return s;
   spend(budget);
   phase_ = Phase::Cleanup;
+  run_buffer_ = {};
   return Status::Running;
 }
 
@@ -469,8 +510,10 @@ UpdateEngine::Status UpdateEngine::fail(int code, std::string message) {
   const Phase failed_in = phase_;
   phase_ = Phase::Finished;
   decoder_.reset();
-  source_ = {};
+  source_.reset();
+  target_.reset();
   hasher_.reset();
+  run_buffer_ = {};
   // Before phase 2 `active` is untouched: the update is over and the old image boots, so a
   // journaled Begin is closed (Idle). From phase 2 on, the journal stays for a retry at the
   // next boot; so does it when its own write is what failed.
@@ -482,6 +525,15 @@ UpdateEngine::Status UpdateEngine::fail(int code, std::string message) {
       return Status::PowerLost;
   }
   return Status::Error;
+}
+
+void UpdateEngine::advance(std::uint64_t& counter, std::uint64_t bytes) {
+  // A page at a time, so that a run of pages still reports every percent it passes.
+  const std::uint64_t page = flash_.geometry().page_size;
+  for (std::uint64_t done = 0; done < bytes; done += page) {
+    counter += std::min(page, bytes - done);
+    report();
+  }
 }
 
 void UpdateEngine::report() {

@@ -7,18 +7,29 @@
 //      whole-package SHA-256 trailer verifies (else 506); the image in `active` is the
 //      package's source: same size and SHA-256 (else 511). The active image is read into
 //      memory on the way, as the decoder's prefix.
-//   1. Decode into `staging`: journal Begin, then the PatchDecoder's output is programmed page
-//      by page (each staging block erased as output reaches it); the decoded bytes must hash to
-//      the target SHA-256 (else 506), and staging is read back and hashed again (else 504).
-//      Journal Staged. `active` is untouched, so a cut here is harmless: a zstd stream cannot
-//      be check-pointed, so resuming means running phases 0-1 again from the start.
-//   2. Copy staging -> active block by block (erase, program its pages), journaling Copied(k)
-//      after block k. A cut resumes at block k+1: staging is intact and re-erasing and
-//      re-copying a block is idempotent, so torn erases/programs of `active` are simply redone.
-//      Staging is hashed again before a resume copies from it (else 504).
-//   3. Hash active (else 504, and the journal goes back to Staged so the next boot copies
-//      again), journal Done, remove the package (real modules delete it after a successful
-//      update), journal Idle. A cut between Done and Idle resumes with the removal only.
+//   1. Decode into memory and `staging`: journal Begin, then the PatchDecoder decodes the
+//      target into memory and its output is programmed into staging in runs of pages (each
+//      staging block erased as output reaches it); the decoded bytes, which are exactly the
+//      bytes programmed, must hash to the target SHA-256 (else 506). Journal Staged. `active`
+//      is untouched, so a cut here is harmless: a zstd stream cannot be check-pointed, so
+//      resuming means running phases 0-1 again from the start.
+//   2. Copy to active block by block (erase, program its pages), journaling Copied(k) after
+//      block k. A cut resumes at block k+1: staging is intact and re-erasing and re-copying a
+//      block is idempotent, so torn erases/programs of `active` are simply redone. In the
+//      power cycle that decoded, the bytes come from the verified target in memory; a resumed
+//      copy reads them from staging, which it first reads back whole and hashes (else 504).
+//   3. Active holds the target: after a resumed copy it is read back and hashed (else 504,
+//      and the journal goes back to Staged so the next boot copies again). Journal Done,
+//      remove the package (real modules delete it after a successful update), journal Idle.
+//      A cut between Done and Idle resumes with the removal only.
+//
+// Verification passes. An update without a cut hashes the source once (read from active)
+// and the target once (as it is decoded); staging and active are both programmed from those
+// same verified bytes, every program reporting Ok, so neither is read back: a read-back adds
+// nothing the model's flash can get wrong (NandFlash has no silent corruption: a program
+// either reports Ok with the bytes stored, fails, or cuts power). Bytes that come from an
+// earlier power cycle (a resumed copy) are always read back and hashed, staging before the
+// copy and active after it.
 //
 // The journal is a RecordLog (package_area.hpp) in blocks 2..7 of layout.journal: one CRC'd
 // record per page, so a torn record is ignored and the previous state stands. Every record
@@ -39,6 +50,7 @@
 #include <vector>
 
 #include "sim/dfota/package_area.hpp"
+#include "sim/firmware/image_buffer.hpp"
 #include "sim/firmware/package.hpp"
 #include "sim/flash/layout.hpp"
 #include "sim/util/sha256.hpp"
@@ -66,9 +78,9 @@ class UpdateEngine {
     CheckPackage,   // phase 0: header + whole-package SHA-256
     CheckSource,    // phase 0: active image is the package's source (read into memory)
     Decode,         // phase 1: payload -> staging
-    VerifyStaging,  // phase 1 end (or resume of phase 2): staging hashes to the target
+    VerifyStaging,  // resume of phase 2: staging (from before the cut) hashes to the target
     Copy,           // phase 2: staging -> active, block by block
-    VerifyActive,   // phase 3: active hashes to the target
+    VerifyActive,   // phase 3 after a resumed copy: active read back hashes to the target
     Cleanup,        // phase 3: package removed, journal Idle
     Finished,       // Done or Error
   };
@@ -123,7 +135,7 @@ class UpdateEngine {
     std::uint64_t size = 0;
     std::uint64_t done = 0;
     util::Sha256 sha;
-    std::vector<std::uint8_t>* keep = nullptr;  // also collects the bytes when set
+    std::span<std::uint8_t> keep;  // also collects the bytes when not empty
   };
 
   Status run_phase(std::size_t& budget);
@@ -137,6 +149,14 @@ class UpdateEngine {
 
   // True once the whole range is hashed.
   bool hash_some(const flash::PartitionView& view, Hasher& h, std::size_t& budget);
+  Status active_verified(bool good, std::size_t& budget);
+  // The reusable buffer of one run, `bytes` long; bytes of the next run of at most kRunPages
+  // pages within the budget and `left`; pages those bytes span.
+  std::span<std::uint8_t> run_buffer(std::size_t bytes);
+  std::size_t run_bytes(std::size_t budget, std::uint64_t left) const;
+  std::size_t pages_of(std::size_t bytes) const;
+  // counter += bytes, reporting progress page by page.
+  void advance(std::uint64_t& counter, std::uint64_t bytes);
   Status journal(Kind kind, std::uint32_t block = 0);
   Status fail(int code, std::string message);
   Status flash_status(flash::FlashStatus s, const char* what);
@@ -164,11 +184,12 @@ class UpdateEngine {
   std::uint64_t copied_ = 0;      // target bytes programmed into active
 
   std::optional<Hasher> hasher_;
-  std::vector<std::uint8_t> source_;  // the active image, the decoder's prefix
+  std::vector<std::uint8_t> run_buffer_;
+  firmware::ImageBuffer source_;  // the active image, the decoder's prefix
+  // The decoded target, from the decode to the end of a copy in the same power cycle.
+  firmware::ImageBuffer target_;
   std::unique_ptr<firmware::PatchDecoder> decoder_;
   std::uint64_t payload_read_ = 0;
-  std::vector<std::uint8_t> out_;  // decoded bytes not yet programmed, from out_pos_
-  std::size_t out_pos_ = 0;
   std::optional<util::Sha256> out_sha_;
   std::uint32_t staging_page_ = 0;
   bool erased_for_page_ = false;  // the block starting at the next page is already erased

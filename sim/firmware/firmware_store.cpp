@@ -16,10 +16,13 @@ flash::FlashStatus write_image(flash::PartitionView& partition, std::span<const 
       (pages + partition.pages_per_block() - 1) / partition.pages_per_block();
   for (std::uint32_t b = 0; b < blocks; ++b)
     if (auto s = partition.erase_block(b); s != flash::FlashStatus::Ok) return s;
-  for (std::uint32_t p = 0; p < pages; ++p) {
-    const std::size_t off = std::size_t{p} * page;
-    const std::size_t n = std::min<std::size_t>(page, image.size() - off);
-    if (auto s = partition.program_page(p, image.subspan(off, n)); s != flash::FlashStatus::Ok)
+  // A block of pages per call: one pwrite each, the same operations as page by page.
+  const std::size_t block = std::size_t{page} * partition.pages_per_block();
+  for (std::size_t off = 0; off < image.size(); off += block) {
+    const std::size_t n = std::min(block, image.size() - off);
+    if (auto s =
+            partition.program_pages(static_cast<std::uint32_t>(off / page), image.subspan(off, n));
+        s != flash::FlashStatus::Ok)
       return s;
     if (progress) progress(off + n, image.size());
   }

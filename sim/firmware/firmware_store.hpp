@@ -11,7 +11,7 @@
 namespace bg95::firmware {
 
 // Erases the blocks the image needs and programs it from offset 0. progress(done, total) is
-// called after each page when given.
+// called after each block when given.
 flash::FlashStatus write_image(
     flash::PartitionView& partition, std::span<const std::uint8_t> image,
     const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});

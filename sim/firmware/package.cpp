@@ -1,5 +1,8 @@
 #include "sim/firmware/package.hpp"
 
+// ZSTD_d_stableOutBuffer (experimental API, in libzstd since 1.4.4; refused at run time by a
+// library without it, and the decoder then falls back to its own buffer).
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include <algorithm>
@@ -241,8 +244,10 @@ struct PatchDecoder::Impl {
   std::vector<std::uint8_t> frame_header;
   bool header_checked = false;
   bool finished = false;
-  std::optional<std::string> failure;  // once set, every later feed repeats it
-  std::vector<std::uint8_t> out_buffer;
+  std::optional<std::string> failure;    // once set, every later feed repeats it
+  std::span<std::uint8_t> target;        // the caller's whole target, when it gave one
+  bool stable_out = false;               // zstd decodes into `target` directly
+  std::vector<std::uint8_t> out_buffer;  // otherwise: one zstd output block
 
   util::Error fail(std::string message) {
     failure = std::move(message);
@@ -299,17 +304,26 @@ util::Expected<bool> PatchDecoder::Impl::decode(std::span<const std::uint8_t> pa
                                                 const Sink& sink) {
   ZSTD_inBuffer in{payload.data(), payload.size(), 0};
   for (;;) {
-    ZSTD_outBuffer out{out_buffer.data(), out_buffer.size(), 0};
+    // With a stable output buffer zstd wants the same buffer, and the position where it left
+    // off, on every call.
+    ZSTD_outBuffer out = stable_out ? ZSTD_outBuffer{target.data(), target.size(), produced}
+                                    : ZSTD_outBuffer{out_buffer.data(), out_buffer.size(), 0};
+    const std::size_t before = out.pos;
     const std::size_t rc = ZSTD_decompressStream(dctx.get(), &out, &in);
     if (ZSTD_isError(rc))
       return fail(
           fmt::format("corrupt payload after {} target bytes: {}", produced, zstd_error(rc)));
-    if (out.pos > target_size - produced)
+    const std::size_t made = out.pos - before;
+    if (made > target_size - produced)
       return fail(fmt::format("payload makes more than the {} target bytes", target_size));
-    if (out.pos > 0) {
-      produced += out.pos;
-      if (!sink(std::span<const std::uint8_t>(out_buffer.data(), out.pos)))
-        return fail(fmt::format("target writer stopped after {} bytes", produced));
+    if (made > 0) {
+      std::span<const std::uint8_t> bytes(out_buffer.data(), made);
+      if (!target.empty()) {
+        if (!stable_out) std::memcpy(target.data() + produced, out_buffer.data(), made);
+        bytes = target.subspan(produced, made);
+      }
+      produced += made;
+      if (!sink(bytes)) return fail(fmt::format("target writer stopped after {} bytes", produced));
     }
     if (rc == 0) {  // frame complete, its content checksum verified by zstd
       if (produced != target_size)
@@ -320,8 +334,9 @@ util::Expected<bool> PatchDecoder::Impl::decode(std::span<const std::uint8_t> pa
       finished = true;
       return true;
     }
-    // A full output buffer may hide more output even with all input consumed.
-    if (in.pos == in.size && out.pos < out.size) return false;
+    // A full output buffer may hide more output even with all input consumed; a call that
+    // made nothing more with no input left has nothing more to give.
+    if (in.pos == in.size && (out.pos < out.size || made == 0)) return false;
   }
 }
 
@@ -345,6 +360,17 @@ PatchDecoder::PatchDecoder(std::span<const std::uint8_t> source_image, std::uint
     return;
   }
   impl_->out_buffer.resize(ZSTD_DStreamOutSize());
+}
+
+PatchDecoder::PatchDecoder(std::span<const std::uint8_t> source_image,
+                           std::span<std::uint8_t> target)
+    : PatchDecoder(source_image, target.size()) {
+  impl_->target = target;
+  if (impl_->failure || target.empty()) return;
+  if (!ZSTD_isError(ZSTD_DCtx_setParameter(impl_->dctx.get(), ZSTD_d_stableOutBuffer, 1))) {
+    impl_->stable_out = true;
+    impl_->out_buffer = {};
+  }
 }
 
 PatchDecoder::~PatchDecoder() = default;

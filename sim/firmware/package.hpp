@@ -75,6 +75,10 @@ class PatchDecoder {
   using Sink = std::function<bool(std::span<const std::uint8_t> target_bytes)>;  // false: stop
 
   PatchDecoder(std::span<const std::uint8_t> source_image, std::uint64_t target_size);
+  // Decodes straight into `target` (target_size = target.size()), which must stay alive and
+  // untouched while the decoder exists; the sink sees each newly decoded range of it. zstd then
+  // uses `target` as its window: no window buffer of its own and one copy fewer per byte.
+  PatchDecoder(std::span<const std::uint8_t> source_image, std::span<std::uint8_t> target);
   ~PatchDecoder();
   PatchDecoder(const PatchDecoder&) = delete;
   PatchDecoder& operator=(const PatchDecoder&) = delete;

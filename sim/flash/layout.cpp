@@ -1,5 +1,7 @@
 #include "sim/flash/layout.hpp"
 
+#include <algorithm>
+
 namespace bg95::flash {
 
 Layout Layout::standard() {
@@ -35,6 +37,15 @@ FlashStatus PartitionView::program_page(std::uint32_t page, std::span<const std:
   if (page >= page_count()) throw FlashError("program past the end of a partition");
   return flash_.program(partition_.first_block + page / pages_per_block(), page % pages_per_block(),
                         data);
+}
+
+FlashStatus PartitionView::program_pages(std::uint32_t page, std::span<const std::uint8_t> data) {
+  const std::uint64_t pages =
+      std::max<std::uint64_t>(1, (data.size() + page_size() - 1) / page_size());
+  if (page >= page_count() || pages > page_count() - page)
+    throw FlashError("program past the end of a partition");
+  return flash_.program_pages(partition_.first_block + page / pages_per_block(),
+                              page % pages_per_block(), data);
 }
 
 bool PartitionView::page_erased(std::uint32_t page) const {

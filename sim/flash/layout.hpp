@@ -48,6 +48,8 @@ class PartitionView {
   void read(std::uint64_t offset, std::span<std::uint8_t> out) const;
   FlashStatus erase_block(std::uint32_t block);
   FlashStatus program_page(std::uint32_t page, std::span<const std::uint8_t> data);
+  // Consecutive pages from `page` on (NandFlash::program_pages), within the partition.
+  FlashStatus program_pages(std::uint32_t page, std::span<const std::uint8_t> data);
   bool page_erased(std::uint32_t page) const;
   NandFlash& flash() { return flash_; }
   const Partition& partition() const { return partition_; }

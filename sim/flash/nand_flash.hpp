@@ -5,19 +5,30 @@
 // NAND rules: a page can be programmed only when erased; erasing works on whole blocks. Every
 // program and every erase goes through NandFlash::apply(), which numbers it and asks the fault
 // hook what happens to it: that is where power cuts, torn writes and write failures are made.
+// A run of consecutive pages (program_pages) is still one operation per page, numbered and
+// offered to the hook page by page exactly as separate program() calls would be; only the
+// file write is shared: the pages that go through are written with one pwrite, flushed before
+// the page that faults. (So a hook that reads the flash file sees earlier pages of the run
+// only after the run; no hook in this project does.)
 //
 // The file stores each byte inverted, so that the erased state (0xFF) is a zero byte and the
-// file stays sparse: a fleet of modules costs disk only for what was written.
+// file stays sparse: a fleet of modules costs disk only for what was written. A flash made
+// with factory contents (factory_base.hpp) reads the blocks it has not yet erased or
+// programmed from a read-only factory file shared by the fleet; such a block becomes the
+// module's own inside apply(), at the first operation that changes it.
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace bg95::flash {
+
+class FactoryBase;
 
 struct Geometry {
   std::uint32_t page_size = 2048;
@@ -54,9 +65,11 @@ class NandFlash {
  public:
   using FaultHook = std::function<Fault(const FlashOp& op, std::uint64_t index)>;
 
-  // Opens the backing file, creating it erased (sparse) when missing. Throws FlashError
-  // naming the file when it exists with another size.
-  NandFlash(std::filesystem::path file, Geometry geometry);
+  // Opens the backing file, creating it erased (sparse) when missing, or, when `factory` names
+  // a factory flash file (factory_base.hpp), creating it with the factory's contents. An
+  // existing file keeps what it was made with (`factory` is then not used). Throws FlashError
+  // naming the file when it exists with another size or its factory file is missing.
+  NandFlash(std::filesystem::path file, Geometry geometry, std::filesystem::path factory = {});
   ~NandFlash();
   NandFlash(const NandFlash&) = delete;
   NandFlash& operator=(const NandFlash&) = delete;
@@ -64,9 +77,17 @@ class NandFlash {
   const Geometry& geometry() const { return geometry_; }
   const std::filesystem::path& file() const { return file_; }
   bool created() const { return created_; }
+  // Blocks still read from the factory file (0 without one).
+  std::uint32_t factory_blocks() const;
 
   // data.size() <= page size; the rest of the page stays 0xFF.
   FlashStatus program(std::uint32_t block, std::uint32_t page, std::span<const std::uint8_t> data);
+  // Programs consecutive pages from (block, page) on, crossing into following blocks: page i
+  // of the run gets data[i * page_size, ...), the last one may be partial (the rest 0xFF).
+  // Stops at the first page that does not succeed and returns its status; the pages before it
+  // are programmed. Same operations, numbering and faults as program() page by page.
+  FlashStatus program_pages(std::uint32_t block, std::uint32_t page,
+                            std::span<const std::uint8_t> data);
   FlashStatus erase(std::uint32_t block);
   void read(std::uint64_t offset, std::span<std::uint8_t> out) const;
   bool page_erased(std::uint32_t block, std::uint32_t page) const;
@@ -80,8 +101,15 @@ class NandFlash {
   void restore_power() { power_lost_ = false; }
 
  private:
-  FlashStatus apply(const FlashOp& op, std::span<const std::uint8_t> data);
-  void write_raw(std::uint64_t offset, std::span<const std::uint8_t> logical);
+  // The one place where flash changes: an erase of op.block, or a program of `pages`
+  // consecutive pages from (op.block, op.page) holding `data`.
+  FlashStatus apply(const FlashOp& op, std::uint32_t pages, std::span<const std::uint8_t> data);
+  // Numbers the next operation and asks the hook; PowerCut leaves the flash dark.
+  Fault decide(const FlashOp& op);
+  void erase_stored(std::uint64_t offset, std::size_t size);
+  // A factory block about to change keeps its contents: copied from the factory file.
+  void copy_from_factory(std::uint32_t block);
+  void pread_all(int fd, std::uint64_t offset, std::span<std::uint8_t> out) const;
   void pwrite_all(std::uint64_t offset, std::span<const std::uint8_t> stored);
   void check_block(std::uint32_t block) const;
 
@@ -93,7 +121,7 @@ class NandFlash {
   // them needs no read-back check. Unknown pages are read (after a torn operation, or pages
   // of blocks not erased in this life). One bit a page: a fleet keeps thousands of these.
   std::vector<bool> known_erased_;
-  std::vector<std::uint8_t> scratch_;  // one page, stored form
+  std::unique_ptr<FactoryBase> factory_;  // null: every block is this file's
   std::uint64_t op_count_ = 0;
   bool power_lost_ = false;
   FaultHook fault_hook_;

@@ -1,0 +1,110 @@
+#include "sim/fleet/fleet_plan.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "sim/firmware/image.hpp"
+#include "sim/flash/factory_base.hpp"
+#include "sim/flash/layout.hpp"
+#include "sim/state/settings.hpp"
+#include "sim/state/state_dir.hpp"
+#include "sim/util/sha256.hpp"
+
+namespace bg95::fleet {
+
+std::string expand(const std::string& pattern, int n) {
+  if (pattern.empty()) return {};
+  if (pattern.find('{') == std::string::npos) return pattern + "-" + std::to_string(n);
+  return fmt::format(fmt::runtime(pattern), n);
+}
+
+FleetPlan plan_from_options(int count, const FleetDefaults& defaults) {
+  FleetPlan plan;
+  for (int n = 1; n <= count; ++n) {
+    ModulePlan m;
+    m.number = n;
+    m.model = defaults.model;
+    m.link = expand(defaults.link, n);
+    m.usb_link = expand(defaults.usb_link, n);
+    m.lwm2m_endpoint = expand(defaults.lwm2m_endpoint, n);
+    m.state_dir = defaults.state / fmt::format("{:04}", n);
+    plan.modules.push_back(std::move(m));
+  }
+  return plan;
+}
+
+std::shared_ptr<const std::vector<std::uint8_t>> DefaultImages::get(const std::string& model,
+                                                                    const std::string& revision,
+                                                                    const std::string& full_version,
+                                                                    std::uint64_t size) {
+  auto& image = images_[{model, revision, full_version, size}];
+  if (!image)
+    image = std::make_shared<const std::vector<std::uint8_t>>(
+        make_default_image(model, size, revision, full_version));
+  return image;
+}
+
+std::filesystem::path DefaultImages::factory_flash(const std::string& model,
+                                                   const std::string& revision,
+                                                   const std::string& full_version,
+                                                   std::uint64_t size) {
+  if (factory_folder_.empty()) return {};
+  auto& path = factories_[{model, revision, full_version, size}];
+  if (!path.empty()) return path;
+  const auto image = get(model, revision, full_version, size);
+  const auto header = firmware::decode_image_header(*image);
+  const auto layout = flash::Layout::standard();
+  const std::uint64_t active =
+      std::uint64_t{layout.active.first_block} * layout.geometry.block_size();
+  const auto file = factory_folder_ / fmt::format("{}-{}.flash", header->full_version,
+                                                  util::to_hex(util::sha256(*image)).substr(0, 16));
+  if (std::filesystem::exists(file)) {
+    // Named by its image's SHA-256: another process made the same one. Anything else in it
+    // would change every module that reads from it.
+    if (!flash::FactoryBase::holds(file, active, *image))
+      throw state::StateError(fmt::format(
+          "{}: this factory flash does not hold the image its name says (damaged?); the state "
+          "folders made from it depend on it",
+          file.string()));
+  } else {
+    std::filesystem::create_directories(factory_folder_);
+    // Made aside and renamed into place: a process that stops half-way leaves no factory.
+    const auto temp = std::filesystem::path(file.string() + fmt::format(".{}.new", ::getpid()));
+    std::filesystem::remove(temp);
+    make_factory_flash(temp, *image);
+    ::chmod(temp.c_str(), 0444);
+    std::filesystem::rename(temp, file);
+  }
+  path = file;
+  return path;
+}
+
+void configure(const ModulePlan& plan, ModuleConfig& config, PortOptions& ports,
+               DefaultImages& images) {
+  config.index = static_cast<std::uint32_t>(plan.number - 1);
+  config.state_dir = plan.state_dir;
+  if (!plan.model.empty()) config.model = plan.model;
+  config.firmware_revision = plan.firmware_revision;
+  config.firmware_full_version = plan.firmware_full_version;
+  if (plan.imei || plan.imsi || plan.iccid) {
+    state::Identity id = state::default_identity(config.index);
+    if (plan.imei) id.imei = *plan.imei;
+    if (plan.imsi) id.imsi = *plan.imsi;
+    if (plan.iccid) id.iccid = *plan.iccid;
+    config.identity = id;
+  }
+  config.lwm2m.endpoint = plan.lwm2m_endpoint;
+  ports.link = plan.link;
+  ports.usb_link = plan.usb_link;
+  ports.log_prefix = fmt::format("bg95sim[{}]", plan.number);
+  // The image a new state of this module gets, shared with every module that gets the same.
+  const std::string model = config.model.empty() ? "BG95-M3" : config.model;
+  config.default_image = images.get(model, plan.firmware_revision, plan.firmware_full_version,
+                                    config.default_image_size);
+  config.factory_flash = images.factory_flash(
+      model, plan.firmware_revision, plan.firmware_full_version, config.default_image_size);
+}
+
+}  // namespace bg95::fleet
