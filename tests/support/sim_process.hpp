@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bg95::test {
@@ -103,6 +104,11 @@ class SimProcess {
 
 // The lines of what the host read, without the framing CR LFs (empty lines dropped).
 std::vector<std::string> lines_of(std::string_view stream);
+
+// Runs bg95ctl (no shell) against a control socket: its exit status (-1 when it did not exit
+// normally) and what it printed on stdout.
+std::pair<int, std::string> run_bg95ctl(const std::filesystem::path& socket,
+                                        const std::string& words);
 
 // Waits until the module answers "AT" with OK (it ignores input while booting).
 void wait_until_ready(HostPort& port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
