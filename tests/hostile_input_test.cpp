@@ -244,9 +244,9 @@ TEST_F(HostileTest, HostClosesThePortMidUpload) {
   EXPECT_EQ(third.command("AT+QFOTADL=4\r"), "\r\n+QFOTADL: 4,3000\r\n\r\nOK\r\n");
   EXPECT_EQ(third.command("AT+QFOTADL=1\r"), "\r\nOK\r\n");
   EXPECT_EQ(third.read_until("+QIND: SMS DONE\r\n", 30s),
-            "\r\n+QIND: \"FOTA\",\"RESETTING\"\r\n\r\n+QIND: \"FOTA\",\"START\"\r\n"
-            "\r\n+QIND: \"FOTA\",\"END\",506\r\n\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n"
-            "\r\n+QUSIM: 1\r\n\r\nAPP RDY\r\n\r\n+QIND: SMS DONE\r\n");
+            std::string("\r\n+QIND: \"FOTA\",\"RESETTING\"\r\n\r\n+QIND: \"FOTA\",\"START\"\r\n"
+                        "\r\n+QIND: \"FOTA\",\"END\",506\r\n") +
+                kBootBanner);
   EXPECT_EQ(third.command("ATE0;+QFOTADL=5\r"), "ATE0;+QFOTADL=5\r\r\nOK\r\n");
   expect_healthy(third);
 }

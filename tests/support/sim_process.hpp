@@ -102,6 +102,11 @@ class SimProcess {
   std::unique_ptr<HostPort> port_;
 };
 
+// What the module prints as it boots (ATV1), after its reset or a power-on.
+inline constexpr const char* kBootBanner =
+    "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\nAPP RDY\r\n"
+    "\r\n+QIND: SMS DONE\r\n";
+
 // The lines of what the host read, without the framing CR LFs (empty lines dropped).
 std::vector<std::string> lines_of(std::string_view stream);
 
