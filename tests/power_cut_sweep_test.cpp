@@ -11,8 +11,9 @@
 //    kept in memory). Then:
 //      * the module boots, and the active image is the source or the target (SHA-256 of the
 //        partition), the one AT+QGMR names;
-//      * the package area holds nothing or a whole package (its bytes hash to what was sent),
-//        never a half-written one, and AT+QFOTADL=4 says so;
+//      * the package area holds nothing or a whole package (its bytes hash to what was sent, or
+//        to the old package the download replaces), never a half-written one or a mix, and
+//        AT+QFOTADL=4 says so;
 //      * what is there applies when asked (AT+QFOTADL=1): END,0 and the target for the good
 //        package, END,506 and the source for the corrupt one, END,505 when nothing is there.
 //    Without a cut the corrupt package ends the download with HTTPEND,710.
@@ -194,12 +195,13 @@ enum class Transport { Http, Com };
 
 struct Scenario {
   Transport transport;
-  bool corrupt;  // the package with a flipped byte
+  bool corrupt;           // the package with a flipped byte
+  bool over_old = false;  // the corrupt package is in the area before (uploaded, not applied)
 };
 
 std::string describe(const Scenario& s) {
-  return fmt::format("{} of the {} package", s.transport == Transport::Http ? "HTTP" : "COM",
-                     s.corrupt ? "corrupt" : "good");
+  return fmt::format("{} of the {} package{}", s.transport == Transport::Http ? "HTTP" : "COM",
+                     s.corrupt ? "corrupt" : "good", s.over_old ? " over the corrupt one" : "");
 }
 
 class DfotaSweep : public ::testing::Test {
@@ -218,20 +220,36 @@ class DfotaSweep : public ::testing::Test {
     return s.corrupt ? sweep_images().corrupt : sweep_images().package;
   }
 
+  // AT+QFOTADL="COM:" with `pkg`, up to its answer (or until power is gone).
+  static void upload(LiveModule& m, const Bytes& pkg) {
+    m.type(fmt::format("AT+QFOTADL=\"COM:\",{}\r", pkg.size()));
+    for (std::size_t at = 0; at < pkg.size() && !m.off(); at += 2048)
+      m.type(std::string_view(reinterpret_cast<const char*>(pkg.data()) + at,
+                              std::min<std::size_t>(2048, pkg.size() - at)));
+    m.run_until([&] { return m.off() || m.output().find("\r\nOK\r\n") != std::string::npos; });
+  }
+
+  // The state before the DFOTA: a ready module, with the corrupt package in its area when the
+  // scenario says so.
+  static void prepare(LiveModule& m, const Scenario& s) {
+    ASSERT_TRUE(m.wait_ready());
+    if (!s.over_old) return;
+    m.output().clear();
+    upload(m, sweep_images().corrupt);
+    ASSERT_NE(m.output().find(fmt::format("+QFOTADL: {},", sweep_images().corrupt.size())),
+              std::string::npos)
+        << m.output();
+  }
+
   // Starts the scenario's DFOTA and runs it until it is over (the module ready again after
   // the update, or after the download failed) or power is gone.
   void run_dfota(LiveModule& m, const Scenario& s) {
-    const Bytes& pkg = package_of(s);
     m.output().clear();
     if (s.transport == Transport::Http) {
       m.type(fmt::format("AT+QFOTADL=\"http://127.0.0.1:{}/{}\"\r", server_->port(),
                          s.corrupt ? "corrupt.bin" : "good.bin"));
     } else {
-      m.type(fmt::format("AT+QFOTADL=\"COM:\",{}\r", pkg.size()));
-      for (std::size_t at = 0; at < pkg.size() && !m.off(); at += 2048)
-        m.type(std::string_view(reinterpret_cast<const char*>(pkg.data()) + at,
-                                std::min<std::size_t>(2048, pkg.size() - at)));
-      m.run_until([&] { return m.off() || m.output().find("\r\nOK\r\n") != std::string::npos; });
+      upload(m, package_of(s));
       if (m.off()) return;
       m.type("AT+QFOTADL=1\r");
     }
@@ -249,7 +267,7 @@ class DfotaSweep : public ::testing::Test {
   std::uint64_t count_ops(const Scenario& s) {
     TempDir dir;
     LiveModule m(dir.path() / "state", sweep_images().source);
-    EXPECT_TRUE(m.wait_ready());
+    prepare(m, s);
     const std::uint64_t before = m.module().flash().op_count();
     run_dfota(m, s);
     const std::string& out = m.output();
@@ -291,13 +309,17 @@ class DfotaSweep : public ::testing::Test {
                           on_target ? im.target_version : im.source_version));
 
     std::uint64_t held = 0;
+    bool held_corrupt = false;
     {
       dfota::PackageArea area(m.module().flash(), m.module().layout());  // reads only
       if (area.present()) {
         Bytes bytes(area.size());
         ASSERT_TRUE(area.read(0, bytes));
-        ASSERT_EQ(bytes, sent) << "the package area holds a package that was never sent whole";
-        EXPECT_EQ(area.sha256(), util::sha256(sent));
+        // The old package survives only whole (a cut before the new upload's first record).
+        held_corrupt = s.over_old && bytes == im.corrupt;
+        ASSERT_TRUE(bytes == sent || held_corrupt)
+            << "the package area holds a package that was never sent whole";
+        EXPECT_EQ(area.sha256(), util::sha256(bytes));
         held = area.size();
       }
     }
@@ -305,9 +327,9 @@ class DfotaSweep : public ::testing::Test {
               fmt::format("AT+QFOTADL=4\r\r\n+QFOTADL: 4,{}\r\n\r\nOK\r\n", held));
 
     // What is there applies (or is refused) when asked.
-    const int expected_end = held == 0   ? dfota::kUpdateNoPackage
-                             : s.corrupt ? dfota::kUpdatePackageCheckFailed
-                                         : dfota::kUpdateOk;
+    const int expected_end = held == 0                   ? dfota::kUpdateNoPackage
+                             : s.corrupt || held_corrupt ? dfota::kUpdatePackageCheckFailed
+                                                         : dfota::kUpdateOk;
     m.output().clear();
     m.type("AT+QFOTADL=1\r");
     const std::string end = fmt::format("+QIND: \"FOTA\",\"END\",{}\r\n", expected_end);
@@ -326,7 +348,8 @@ class DfotaSweep : public ::testing::Test {
     TempDir dir;
     const fs::path state = dir.path() / "state";
     auto m = std::make_unique<LiveModule>(state, sweep_images().source);
-    ASSERT_TRUE(m->wait_ready());
+    prepare(*m, s);
+    if (HasFatalFailure()) return;
     bool fired = false;
     Module& module = m->module();
     const std::uint64_t target = module.flash().op_count() + k;
@@ -376,6 +399,12 @@ TEST_F(DfotaSweep, HttpDownloadOfTheGoodPackage) {
 
 TEST_F(DfotaSweep, HttpDownloadOfACorruptPackage) {
   sweep({Transport::Http, true}, 8);
+}
+
+TEST_F(DfotaSweep, HttpDownloadOverAnOldPackage) {
+  // A cut at any point leaves the old package whole, nothing, or the new one whole: never
+  // the new bytes under the old commit, or a mix.
+  sweep({Transport::Http, false, true}, 8);
 }
 
 TEST_F(DfotaSweep, ComUploadOfTheGoodPackage) {
