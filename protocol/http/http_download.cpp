@@ -75,8 +75,9 @@ std::string millis(std::chrono::milliseconds ms) {
 }
 
 // cpp-httplib keeps every header line of a response and has no limit on their number, so a
-// server sending header lines for ever would fill memory before on_response is called. The
-// bytes received before the head is through are watched instead (TLS handshake included).
+// server sending header lines for ever would fill memory before on_response is called. What
+// it reads from the socket until the head is through is watched instead (TLS handshake
+// included; body bytes already received but not read yet do not count).
 constexpr std::uint64_t kMaxHeadBytes = 256 * 1024;
 constexpr std::chrono::milliseconds kHeadWatchPeriod{10};
 
@@ -126,9 +127,9 @@ struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared>
       {
         std::lock_guard lock(self->mutex);
         if (self->stop) return;
-        const auto received =
-            self->socket_copy >= 0 ? net::tcp_bytes_received(self->socket_copy) : std::nullopt;
-        if (received && *received > kMaxHeadBytes) {
+        const auto read =
+            self->socket_copy >= 0 ? net::tcp_bytes_read(self->socket_copy) : std::nullopt;
+        if (read && *read > kMaxHeadBytes) {
           self->head_too_large = true;
           self->stop = true;
           ::shutdown(self->socket_copy, SHUT_RDWR);
@@ -396,7 +397,7 @@ HttpDownloadResult HttpDownload::Shared::transfer(httplib::ClientImpl& client,
   if (head_too_large) {
     result.http_err = http_err::kRequestFailed;
     result.detail = "the response head grew past " + std::to_string(kMaxHeadBytes) +
-                    " bytes without ending (received so far, TLS included)";
+                    " bytes without ending (read so far, TLS included)";
     return result;
   }
   if (stopping()) {

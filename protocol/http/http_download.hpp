@@ -14,7 +14,7 @@
 //        certificate files that cannot be loaded;
 //   703  request failed: a status other than 200, 206 and 404 (redirects are not followed),
 //        the server closed the connection without a valid response, or the response head
-//        did not end within 256 KiB received (cpp-httplib would keep header lines without
+//        did not end within 256 KiB read (cpp-httplib would keep header lines without
 //        limit);
 //   704  download timeout: no byte for idle_timeout, before the response or within the body;
 //   705  URL error (parse_url() refused it, or the scheme is not http/https);

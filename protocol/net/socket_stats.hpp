@@ -6,8 +6,9 @@
 
 namespace bg95::net {
 
-// Bytes received on the connected TCP socket `fd` so far (TCP_INFO tcpi_bytes_received), or
-// nothing when the kernel does not tell.
-std::optional<std::uint64_t> tcp_bytes_received(int fd);
+// Bytes read from the connected TCP socket `fd` so far, by whoever reads it: received
+// (TCP_INFO tcpi_bytes_received) minus still queued (SIOCINQ). Nothing when the kernel does
+// not tell.
+std::optional<std::uint64_t> tcp_bytes_read(int fd);
 
 }  // namespace bg95::net
