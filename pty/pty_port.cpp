@@ -142,15 +142,22 @@ void PtyPort::read_loop() {
 void PtyPort::on_watch(OpenWatcher::Event event) {
   if (event == OpenWatcher::Event::Open && host_opens_++ == 0) {
     // Whatever was written while nobody listened is gone, as on a real UART.
-    ::tcflush(slave_fd_, TCIFLUSH);
-    out_.clear();
-    out_offset_ = 0;
-    queued_bytes_ = 0;
+    drop_output();
     if (callbacks_.on_host_open) callbacks_.on_host_open();
   }
-  if (event == OpenWatcher::Event::Close && host_opens_ > 0 && --host_opens_ == 0 &&
-      callbacks_.on_host_close)
-    callbacks_.on_host_close();
+  if (event == OpenWatcher::Event::Close && host_opens_ > 0 && --host_opens_ == 0) {
+    // What the host that left did not read goes with it (the rest of a long answer, say):
+    // the next host to open the port must not get it.
+    drop_output();
+    if (callbacks_.on_host_close) callbacks_.on_host_close();
+  }
+}
+
+void PtyPort::drop_output() {
+  ::tcflush(slave_fd_, TCIFLUSH);
+  out_.clear();
+  out_offset_ = 0;
+  queued_bytes_ = 0;
 }
 
 bool PtyPort::write(std::string bytes) {

@@ -71,6 +71,8 @@ class PtyPort {
   void read_loop();
   void on_watch(OpenWatcher::Event event);
   void try_write();
+  // Drops the output the module queued and the bytes the pty holds for the host.
+  void drop_output();
   std::size_t paced_budget();
   static void garble(std::span<char> bytes);
   void make_link();

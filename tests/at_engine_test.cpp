@@ -132,6 +132,27 @@ TEST_F(EngineTest, InputDuringDeferredCommandRunsAfterIt) {
   EXPECT_EQ(port.all(), "\r\nOK\r\n\r\n+CSQ: 26,99\r\n\r\nOK\r\n");
 }
 
+TEST_F(EngineTest, TypeAheadDuringADeferredCommandIsBounded) {
+  profile.echo = false;
+  engine.receive("AT+SLOW\r");
+  // 100 MB of commands typed ahead: the first 64 KiB are kept and run afterwards (9362 whole
+  // lines of 7 bytes and the "AT" of another), the rest is lost instead of held in memory.
+  std::string lines;
+  while (lines.size() < 1024 * 1024)
+    lines += "AT+CSQ\r";
+  for (int i = 0; i < 100; ++i)
+    engine.receive(lines);
+  completer(Reply{{}, Outcome::ok(), nullptr});
+  drain();
+  std::string expected = "\r\nOK\r\n";
+  for (std::size_t i = 0; i < AtEngine::kMaxTypeAhead / 7; ++i)
+    expected += "\r\n+CSQ: 26,99\r\n\r\nOK\r\n";
+  EXPECT_EQ(port.all(), expected);
+  port.writes.clear();
+  engine.receive("\rAT+CSQ\r");  // the kept "AT" ends, and the port works as before
+  EXPECT_EQ(port.all(), "\r\nOK\r\n\r\n+CSQ: 26,99\r\n\r\nOK\r\n");
+}
+
 TEST_F(EngineTest, RepeatLastLine) {
   profile.echo = false;
   engine.receive("AT+CSQ\r");

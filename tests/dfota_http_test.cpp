@@ -37,6 +37,9 @@ const Packages& packages() {
 class DfotaHttpTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Made before any request: made lazily in a handler, the packages took longer than the
+    // 1 s download timeout under ThreadSanitizer (HTTPEND,704).
+    packages();
     auto server = std::make_unique<httplib::Server>();
     server->Get("/update.bin", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(as_string(packages().package), "application/octet-stream");

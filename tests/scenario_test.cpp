@@ -63,8 +63,8 @@ TEST_P(ScenarioLibrary, EndsWithItsExpectedVerdict) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, ScenarioLibrary, ::testing::ValuesIn(library_files()),
-                         [](const auto& info) {
-                           std::string name = info.param;
+                         [](const ::testing::TestParamInfo<std::string>& file) {
+                           std::string name = file.param;
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });

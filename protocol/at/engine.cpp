@@ -48,7 +48,8 @@ void AtEngine::receive(std::string_view bytes) {
   }
   if (busy_) {
     // The host typed ahead while a command is being answered; take it afterwards.
-    pending_input_.append(bytes);
+    const std::size_t room = kMaxTypeAhead - std::min(kMaxTypeAhead, pending_input_.size());
+    pending_input_.append(bytes.substr(0, room));
     return;
   }
   std::string out;

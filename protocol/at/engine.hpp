@@ -42,6 +42,9 @@ class AtEngine {
  public:
   using Writer = std::function<void(std::string bytes)>;
   using Clock = std::chrono::steady_clock;
+  // Bytes the host may type ahead while a deferred command runs; beyond them input is lost,
+  // as on a UART without flow control whose receive buffer is full.
+  static constexpr std::size_t kMaxTypeAhead = 64 * 1024;
 
   struct Observer {
     std::function<void(std::string_view line)> on_command_line;  // text after "AT"

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 // cpp-httplib as Debian builds it (libcpp-httplib.so): the pkg-config flags of the
 // PkgConfig::HTTPLIB target define CPPHTTPLIB_OPENSSL_SUPPORT (and the zlib/brotli switches)
@@ -26,6 +28,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include "protocol/net/socket_stats.hpp"
 #include "protocol/net/url.hpp"
 
 namespace bg95::http {
@@ -68,6 +71,13 @@ std::string millis(std::chrono::milliseconds ms) {
   return std::to_string(ms.count()) + " ms";
 }
 
+// cpp-httplib keeps every header line of a response and has no limit on their number, so a
+// server sending header lines for ever would fill memory before on_response is called. What
+// it reads from the socket until the head is through is watched instead (TLS handshake
+// included; body bytes already received but not read yet do not count).
+constexpr std::uint64_t kMaxHeadBytes = 256 * 1024;
+constexpr std::chrono::milliseconds kHeadWatchPeriod{10};
+
 }  // namespace
 
 struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared> {
@@ -77,7 +87,8 @@ struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared>
         work(boost::asio::prefer(executor, boost::asio::execution::outstanding_work.tracked)),
         url(std::move(u)),
         options(std::move(o)),
-        handlers(std::move(h)) {}
+        handlers(std::move(h)),
+        head_watch(strand) {}
 
   boost::asio::strand<boost::asio::any_io_executor> strand;
   // Keeps the io_context's run() from returning while the download is active.
@@ -101,6 +112,32 @@ struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared>
   bool returned = false;   // the job has returned (nothing of it runs any more)
   std::size_t queued = 0;  // bytes posted to the strand, not yet handed to on_chunk
   int socket_copy = -1;    // dup() of the socket in use: shutdown() on it wakes blocking I/O
+
+  // --- The response head's size (kMaxHeadBytes), watched from the strand.
+  boost::asio::steady_timer head_watch;
+  std::atomic<bool> head_done{false};       // on_response ran, or the worker ended
+  std::atomic<bool> head_too_large{false};  // stopped for it
+
+  void watch_head() {
+    head_watch.expires_after(kHeadWatchPeriod);
+    head_watch.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->head_done) return;
+      {
+        std::lock_guard lock(self->mutex);
+        if (self->stop) return;
+        const auto read =
+            self->socket_copy >= 0 ? net::tcp_bytes_read(self->socket_copy) : std::nullopt;
+        if (read && *read > kMaxHeadBytes) {
+          self->head_too_large = true;
+          self->stop = true;
+          ::shutdown(self->socket_copy, SHUT_RDWR);
+          self->cv.notify_all();
+          return;
+        }
+      }
+      self->watch_head();
+    });
+  }
 
   // Tells the worker to stop and interrupts whatever socket call it is blocked in.
   void request_stop() {
@@ -141,6 +178,7 @@ struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared>
   // Executor side: ends the download's life as far as handlers go.
   void close_locked() {
     closed = true;
+    head_watch.cancel();
     work = boost::asio::any_io_executor{};
     if (depth == 0) handlers = HttpDownloadHandlers{};
   }
@@ -298,6 +336,7 @@ HttpDownloadResult HttpDownload::Shared::transfer(httplib::ClientImpl& client,
   auto on_response = [&](const httplib::Response& res) {
     last_activity = Clock::now();
     headers_seen = true;
+    head_done = true;
     result.status = res.status;
     if (res.status == 404) {
       verdict = HttpDownloadResult{http_err::kNotFound, res.status, 0,
@@ -366,6 +405,12 @@ HttpDownloadResult HttpDownload::Shared::transfer(httplib::ClientImpl& client,
   const httplib::Error error = res.error();
   const std::string ssl_errors = take_openssl_errors();
 
+  if (head_too_large) {
+    result.http_err = http_err::kRequestFailed;
+    result.detail = "the response head grew past " + std::to_string(kMaxHeadBytes) +
+                    " bytes without ending (read so far, TLS included)";
+    return result;
+  }
   if (stopping()) {
     result.http_err = http_err::kUnknown;
     result.detail = "stopped";
@@ -490,9 +535,11 @@ void HttpDownload::start(std::string_view url_text, HttpDownloadOptions options,
         result.detail = std::string("download failed: ") + e.what();
       }
     }
+    shared->head_done = true;
     boost::asio::post(shared->strand, [shared, r = std::move(result)] { shared->deliver_done(r); });
     shared->mark_returned();
   });
+  boost::asio::post(shared->strand, [shared] { shared->watch_head(); });
 }
 
 void HttpDownload::cancel() {

@@ -14,7 +14,9 @@
 //        when TLS 1.3 reports that as an alert after the handshake), CA or client
 //        certificate files that cannot be loaded;
 //   703  request failed: a status other than 200, 206 and 404 (redirects are not followed),
-//        or the server closed the connection without a valid response;
+//        the server closed the connection without a valid response, or the response head
+//        did not end within 256 KiB read (cpp-httplib would keep header lines without
+//        limit);
 //   704  download timeout: no byte for idle_timeout, before the response or within the body;
 //   705  URL error (parse_url() refused it, or the scheme is not http/https);
 //   706  file does not exist: status 404;

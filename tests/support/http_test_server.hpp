@@ -3,8 +3,10 @@
 // thread of its own, stopped and joined at destruction.
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include <httplib.h>
@@ -40,5 +42,15 @@ class RunningServer {
   std::atomic<bool> returned_{false};
   int port_ = 0;
 };
+
+// A plain HTTP server answering GET <path> with the bytes given for it.
+inline std::unique_ptr<RunningServer> serve_files(std::map<std::string, std::string> files) {
+  auto server = std::make_unique<httplib::Server>();
+  for (auto& [path, body] : files)
+    server->Get(path, [body = std::move(body)](const httplib::Request&, httplib::Response& res) {
+      res.set_content(body, "application/octet-stream");
+    });
+  return std::make_unique<RunningServer>(std::move(server));
+}
 
 }  // namespace bg95::test

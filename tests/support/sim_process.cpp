@@ -57,6 +57,31 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+// Starts a program (no shell) with its stdout on a pipe whose read end goes to `stdout_fd`,
+// and its stderr in `stderr_file` when given.
+pid_t spawn(std::vector<std::string> args, int& stdout_fd,
+            const std::filesystem::path* stderr_file = nullptr) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    if (stderr_file != nullptr) {
+      const int err = ::open(stderr_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (err >= 0) ::dup2(err, 2);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  stdout_fd = out[0];
+  return pid;
+}
+
 }  // namespace
 
 TempDir::TempDir() {
@@ -205,22 +230,7 @@ SimProcess::SimProcess(Options options) : options_(std::move(options)) {
   std::vector<std::string> args{BG95SIM_BINARY, "--state",      options_.state_dir.string(),
                                 "--link",       link_.string(), "-v"};
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::dup2(out[1], 1);
-    const int err = ::open(stderr_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (err >= 0) ::dup2(err, 2);
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  stdout_fd_ = out[0];
+  pid_ = spawn(args, stdout_fd_, &stderr_file_);
   // The ready line names the port.
   std::string line;
   const auto deadline = Clock::now() + std::chrono::seconds(30);
@@ -278,6 +288,27 @@ std::string SimProcess::stderr_text() const {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+std::pair<int, std::string> run_bg95ctl(const std::filesystem::path& socket,
+                                        const std::string& words) {
+  std::vector<std::string> args{BG95CTL_BINARY, "--control", socket.string()};
+  std::istringstream split(words);
+  for (std::string w; split >> w;)
+    args.push_back(w);
+  int out = -1;
+  const pid_t pid = spawn(std::move(args), out);
+  std::string text;
+  char buf[512];
+  for (ssize_t n; (n = ::read(out, buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(out);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
 }
 
 }  // namespace bg95::test

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bg95::test {
@@ -101,8 +102,18 @@ class SimProcess {
   std::unique_ptr<HostPort> port_;
 };
 
+// What the module prints as it boots (ATV1), after its reset or a power-on.
+inline constexpr const char* kBootBanner =
+    "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\nAPP RDY\r\n"
+    "\r\n+QIND: SMS DONE\r\n";
+
 // The lines of what the host read, without the framing CR LFs (empty lines dropped).
 std::vector<std::string> lines_of(std::string_view stream);
+
+// Runs bg95ctl (no shell) against a control socket: its exit status (-1 when it did not exit
+// normally) and what it printed on stdout.
+std::pair<int, std::string> run_bg95ctl(const std::filesystem::path& socket,
+                                        const std::string& words);
 
 // Waits until the module answers "AT" with OK (it ignores input while booting).
 void wait_until_ready(HostPort& port, std::chrono::milliseconds timeout = std::chrono::seconds(10));

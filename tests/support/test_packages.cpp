@@ -45,4 +45,12 @@ Bytes make_package(const Bytes& source, const Bytes& target) {
   return *firmware::make_package(source, target, {.level = 3});
 }
 
+std::string random_bytes(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s)
+    c = static_cast<char>(rng());
+  return s;
+}
+
 }  // namespace bg95::test

@@ -1,5 +1,5 @@
 #pragma once
-// Test support: the firmware images and delta packages the DFOTA tests serve.
+// Test support: the firmware images and delta packages the DFOTA tests serve, and noise.
 
 #include <cstdint>
 #include <string>
@@ -21,5 +21,7 @@ Bytes next_image(const Bytes& old_image, std::uint64_t seed = 7);
 // that its package is about that large.
 Bytes image_with_fresh_bytes(const Bytes& old_image, std::size_t fresh_bytes);
 Bytes make_package(const Bytes& source, const Bytes& target);
+// `n` bytes of noise, the same for the same seed.
+std::string random_bytes(std::size_t n, std::uint64_t seed);
 
 }  // namespace bg95::test
