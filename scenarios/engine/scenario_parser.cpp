@@ -466,6 +466,10 @@ at::Reply Parser::reply(const YAML::Node& n, const std::string& w) const {
   } else {
     lines.push_back(r_.str(n, w));
   }
+  // An empty list has no final result to take.
+  if (lines.empty())
+    r_.fail(n, w,
+            "expected the answer's lines, the last one OK, ERROR, NO CARRIER or +CME ERROR: <n>");
   at::Reply reply;
   const std::string last = lines.back();
   lines.pop_back();

@@ -1,0 +1,54 @@
+// The scenario parser (scenarios/engine/scenario_parser.cpp, docs/scenarios.md) on the library's
+// files and on broken ones: a file it cannot use is a ScenarioError naming the file, line and
+// key, never a crash or another exception. Several cases here are reproducers that fuzz_scenario
+// (tests/fuzz, docs/reliability.md) runs as seeds too.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "scenarios/engine/scenario.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using bg95::scenario::parse_scenario;
+using bg95::scenario::parse_scenario_text;
+using bg95::scenario::ScenarioError;
+
+// The message of the ScenarioError that parsing `text` as "t.yaml" throws.
+std::string error_of(const std::string& text) {
+  try {
+    parse_scenario_text(text, "t.yaml");
+  } catch (const ScenarioError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ScenarioParserTest, EveryLibraryFileParsesWithItsOwnName) {
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(BG95SIM_SOURCE_DIR) / "scenarios")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++files;
+    SCOPED_TRACE(entry.path().string());
+    const auto s = parse_scenario(entry.path());
+    EXPECT_EQ(s.name, entry.path().stem().string());
+    EXPECT_TRUE(s.host.present || !s.rules.empty());
+  }
+  EXPECT_GE(files, 35);
+}
+
+TEST(ScenarioParserTest, AnEmptyRespondListIsAnError) {
+  // The final result was taken from the last line of an empty list (undefined behaviour).
+  EXPECT_EQ(error_of("rules:\n  - {when: {command: CSQ}, do: {respond: []}}\n"),
+            "t.yaml:2: rules[0].do.respond: expected the answer's lines, the last one OK, ERROR, "
+            "NO CARRIER or +CME ERROR: <n>");
+  const auto s = parse_scenario_text(
+      "rules:\n  - {when: {command: CSQ}, do: {respond: [\"+CSQ: 9,99\", OK]}}\n", "t.yaml");
+  ASSERT_EQ(s.rules.at(0).actions.size(), 1u);
+  EXPECT_EQ(s.rules[0].actions[0].reply.lines, std::vector<std::string>{"+CSQ: 9,99"});
+}
+
+}  // namespace
