@@ -51,4 +51,29 @@ TEST(ScenarioParserTest, AnEmptyRespondListIsAnError) {
   EXPECT_EQ(s.rules[0].actions[0].reply.lines, std::vector<std::string>{"+CSQ: 9,99"});
 }
 
+TEST(ScenarioParserTest, PatternsAndTextsToExpectHaveALengthLimit) {
+  // std::regex compiles by recursion: an expected text of 30 000 characters overflowed the
+  // stack (a crash, also in `bg95-scenario check`).
+  const std::string at_limit(bg95::scenario::kMaxPatternLength, 'a');
+  const std::string over = at_limit + "a";
+  const auto s =
+      parse_scenario_text("host:\n  steps:\n    - expect: \"" + at_limit + "\"\n", "t.yaml");
+  ASSERT_EQ(s.host.steps.size(), 1u);
+  EXPECT_TRUE(s.host.steps[0].pattern->matches("x" + at_limit));
+  EXPECT_FALSE(s.host.steps[0].pattern->matches(at_limit.substr(1)));
+  EXPECT_EQ(error_of("host:\n  steps:\n    - expect: \"" + over + "\"\n"),
+            "t.yaml:3: host.steps[0].expect: 4097 characters; a pattern or text to expect has at "
+            "most 4096");
+  EXPECT_EQ(error_of("host:\n  steps:\n    - expect: {text: \"" + over + "\"}\n"),
+            "t.yaml:3: host.steps[0].expect.text: 4097 characters; a pattern or text to expect "
+            "has at most 4096");
+  EXPECT_EQ(error_of("rules:\n  - when: {urc: '" + over + "'}\n    do: reset\n"),
+            "t.yaml:2: rules[0].when.urc: 4097 characters; a pattern or text to expect has at "
+            "most 4096");
+  EXPECT_EQ(
+      error_of(std::string("host:\n  steps:\n    - expect: \"") + std::string(30000, 'b') + "\"\n"),
+      "t.yaml:3: host.steps[0].expect: 30000 characters; a pattern or text to expect has "
+      "at most 4096");
+}
+
 }  // namespace

@@ -645,7 +645,7 @@ HostStep Parser::step(const YAML::Node& n, const std::string& w) const {
     s.kind = t.name == "expect" ? HostStep::Kind::Expect : HostStep::Kind::ExpectNot;
     if (!present(v)) r_.fail(n, ws, "needs what to wait for");
     if (v.IsScalar()) {
-      s.pattern = literal(v.Scalar());  // a plain string is literal text
+      s.pattern = r_.literal_text(v, ws);  // a plain string is literal text
       s.literal = true;
     } else {
       const char* within = s.kind == HostStep::Kind::Expect ? "timeout" : "within";
@@ -654,7 +654,7 @@ HostStep Parser::step(const YAML::Node& n, const std::string& w) const {
       if (v["pattern"]) {
         s.pattern = r_.pattern(v["pattern"], at(ws, "pattern"));
       } else {
-        s.pattern = literal(r_.str(v["text"], at(ws, "text")));
+        s.pattern = r_.literal_text(v["text"], at(ws, "text"));
         s.literal = true;
       }
       s.timeout = r_.opt_duration(v, ws, within);
