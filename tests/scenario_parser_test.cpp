@@ -76,4 +76,15 @@ TEST(ScenarioParserTest, PatternsAndTextsToExpectHaveALengthLimit) {
       "at most 4096");
 }
 
+TEST(ScenarioParserTest, NestingTooDeepForYamlCppIsAClearError) {
+  // yaml-cpp 0.7 stops its recursive parser itself (at depth 500); its message was "bad file".
+  const std::string deep = "rules: " + std::string(3000, '[') + std::string(3000, ']') + "\n";
+  EXPECT_EQ(error_of(deep),
+            "t.yaml:1: not valid YAML: nested too deeply (yaml-cpp stops at depth "
+            "500)");
+  // As deep as a real file gets is fine (and then a schema error).
+  const std::string shallow = "rules: " + std::string(50, '[') + std::string(50, ']') + "\n";
+  EXPECT_EQ(error_of(shallow), "t.yaml:1: rules[0]: expected a mapping (key: value lines)");
+}
+
 }  // namespace

@@ -1,9 +1,11 @@
 // parse_scenario(): YAML -> Scenario, with the schema of docs/scenarios.md.
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 
 #include "scenarios/engine/scenario.hpp"
 #include "scenarios/engine/yaml_reader.hpp"
@@ -734,6 +736,12 @@ Scenario parse_scenario_text(const std::string& text, const std::filesystem::pat
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp guards its recursive parser itself, with the message "bad file".
+    throw ScenarioError(
+        fmt::format("{}:{}: not valid YAML: nested too deeply (yaml-cpp stops at "
+                    "depth {})",
+                    name.string(), e.mark.line + 1, e.depth()));
   } catch (const YAML::Exception& e) {
     throw ScenarioError(
         fmt::format("{}:{}: not valid YAML: {}", name.string(), e.mark.line + 1, e.msg));
