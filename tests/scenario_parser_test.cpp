@@ -87,4 +87,25 @@ TEST(ScenarioParserTest, NestingTooDeepForYamlCppIsAClearError) {
   EXPECT_EQ(error_of(shallow), "t.yaml:1: rules[0]: expected a mapping (key: value lines)");
 }
 
+TEST(ScenarioParserTest, ImageTextsTheHeaderCannotHoldAreErrors) {
+  // The run built such an image and then failed to read its header back (bad_variant_access).
+  EXPECT_EQ(error_of("module:\n  firmware: {revision: \"BG95 M3\"}\n"),
+            "t.yaml:2: module.firmware.revision: \"BG95 M3\": an image header holds 1 to 32 "
+            "printable characters, no spaces");
+  EXPECT_EQ(error_of("module:\n  firmware: {version: \"" + std::string(65, 'V') + "\"}\n"),
+            "t.yaml:2: module.firmware.version: \"" + std::string(65, 'V') +
+                "\": an image header holds 1 to 64 printable characters, no spaces");
+  EXPECT_EQ(error_of("packages:\n  p: {source: {revision: \"" + std::string(33, 'R') + "\"}}\n"),
+            "t.yaml:2: packages.p.source.revision: \"" + std::string(33, 'R') +
+                "\": an image header holds 1 to 32 printable characters, no spaces");
+  EXPECT_EQ(error_of("packages:\n  p: {target_revision: \"A\\tB\"}\n"),
+            "t.yaml:2: packages.p.target_revision: \"A\tB\": an image header holds 1 to 32 "
+            "printable characters, no spaces");
+  const auto s = parse_scenario_text("module:\n  firmware: {revision: " + std::string(32, 'R') +
+                                         ", version: " + std::string(64, 'V') + "}\n",
+                                     "t.yaml");
+  EXPECT_EQ(s.module.firmware.revision, std::string(32, 'R'));
+  EXPECT_EQ(s.module.firmware.full_version, std::string(64, 'V'));
+}
+
 }  // namespace

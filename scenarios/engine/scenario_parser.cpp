@@ -45,6 +45,8 @@ class Parser {
   Tagged tagged(const YAML::Node& node, const std::string& where) const;
   void module(const YAML::Node& n, ModuleSetup& m);
   FirmwareSpec firmware(const YAML::Node& n, const std::string& where) const;
+  std::string image_field(const YAML::Node& map, const std::string& where, const char* key,
+                          std::size_t max) const;
   void network(const YAML::Node& n, const std::string& where, NetworkState& net) const;
   void timing(const YAML::Node& n, const std::string& where, ModuleConfig& c) const;
   void dialect(const YAML::Node& n, const std::string& where, Dialect& d) const;
@@ -194,8 +196,8 @@ void Parser::module(const YAML::Node& n, ModuleSetup& m) {
 FirmwareSpec Parser::firmware(const YAML::Node& n, const std::string& w) const {
   r_.expect_map(n, w, {"revision", "version", "size", "seed"});
   FirmwareSpec f;
-  f.revision = r_.opt_str(n, w, "revision").value_or("");
-  f.full_version = r_.opt_str(n, w, "version").value_or("");
+  f.revision = image_field(n, w, "revision", firmware::kImageRevisionSize);
+  f.full_version = image_field(n, w, "version", firmware::kImageVersionSize);
   if (n["size"]) {
     f.size = r_.size(n["size"], at(w, "size"));
     if (f.size < 4096 || f.size > firmware::kMaxImageBody + firmware::kImageHeaderSize)
@@ -204,6 +206,21 @@ FirmwareSpec Parser::firmware(const YAML::Node& n, const std::string& w) const {
   if (n["seed"])
     f.seed = static_cast<std::uint64_t>(r_.integer(n["seed"], at(w, "seed"), 0, INT64_MAX));
   return f;
+}
+
+// A text of the image header (revision, version); empty: the default. The header holds only
+// so much, and an image whose header the module cannot read back stops a run deep inside
+// (std::bad_variant_access from building the image).
+std::string Parser::image_field(const YAML::Node& map, const std::string& w, const char* key,
+                                std::size_t max) const {
+  const std::string s = r_.opt_str(map, w, key).value_or("");
+  const bool printable =
+      std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+  if (s.size() > max || !printable)
+    r_.fail(map[key], at(w, key),
+            fmt::format("\"{}\": an image header holds 1 to {} printable characters, no spaces", s,
+                        max));
+  return s;
 }
 
 std::optional<RegStatus> Parser::reg_status(const YAML::Node& n, const std::string& w) const {
@@ -314,7 +331,7 @@ PackageSpec Parser::package(const std::string& name, const YAML::Node& n,
   }
   if (n["seed"])
     p.seed = static_cast<std::uint64_t>(r_.integer(n["seed"], at(w, "seed"), 0, INT64_MAX));
-  p.target_revision = r_.opt_str(n, w, "target_revision").value_or("");
+  p.target_revision = image_field(n, w, "target_revision", firmware::kImageRevisionSize);
   if (n["level"]) p.level = static_cast<int>(r_.integer(n["level"], at(w, "level"), 1, 22));
   if (const auto c = n["corrupt"]) {
     r_.expect_map(c, at(w, "corrupt"), {"offset", "count"});
