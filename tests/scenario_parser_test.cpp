@@ -108,4 +108,11 @@ TEST(ScenarioParserTest, ImageTextsTheHeaderCannotHoldAreErrors) {
   EXPECT_EQ(s.module.firmware.full_version, std::string(64, 'V'));
 }
 
+TEST(ScenarioParserTest, APackageNeedsAName) {
+  // A key that is a list or a mapping became a package named "".
+  EXPECT_EQ(error_of("packages:\n  \"\": {}\n"), "t.yaml:2: packages: a package needs a name");
+  EXPECT_EQ(error_of("packages:\n  ? [a, b]\n  : {}\n"),
+            "t.yaml:2: packages: a package needs a name");
+}
+
 }  // namespace

@@ -88,7 +88,8 @@ Scenario Parser::parse(const YAML::Node& root, std::string source) {
   if (const auto p = root["packages"]) {
     if (!p.IsMap()) r_.fail(p, "packages", "expected a mapping of package names");
     for (const auto& kv : p) {
-      const std::string name = kv.first.Scalar();
+      const std::string name = kv.first.Scalar();  // empty for a key that is a list or mapping
+      if (name.empty()) r_.fail(kv.first, "packages", "a package needs a name");
       s.packages.push_back(package(name, kv.second, at("packages", name)));
     }
   }
