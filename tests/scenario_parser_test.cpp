@@ -115,4 +115,20 @@ TEST(ScenarioParserTest, APackageNeedsAName) {
             "t.yaml:2: packages: a package needs a name");
 }
 
+TEST(ScenarioParserTest, CsqIsAnRssiOrNinetyNine) {
+  // docs/scenarios.md says 0-31 or 99; 32..98 were taken (AT+QCSQ then said +85 dBm).
+  EXPECT_EQ(error_of("module:\n  network: {csq: 50}\n"),
+            "t.yaml:2: module.network.csq: 50 is not an AT+CSQ <rssi> (0-31, 99)");
+  EXPECT_EQ(error_of("rules:\n  - {when: {at: 1s}, do: {network: {csq: 32}}}\n"),
+            "t.yaml:2: rules[0].do.network.csq: 32 is not an AT+CSQ <rssi> (0-31, 99)");
+  EXPECT_EQ(error_of("module:\n  network: {csq: 100}\n"),
+            "t.yaml:2: module.network.csq: 100 is out of range (0..99)");
+  EXPECT_EQ(parse_scenario_text("module:\n  network: {csq: 99}\n", "t.yaml")
+                .module.config.network.csq_rssi,
+            99);
+  const auto s =
+      parse_scenario_text("rules:\n  - {when: {at: 1s}, do: {network: {csq: 31}}}\n", "t.yaml");
+  EXPECT_EQ(s.rules.at(0).actions.at(0).csq, 31);
+}
+
 }  // namespace

@@ -62,6 +62,7 @@ class Parser {
   HostStep step(const YAML::Node& n, const std::string& where) const;
   Expectation expectation(const YAML::Node& n, const std::string& where) const;
   std::optional<RegStatus> reg_status(const YAML::Node& n, const std::string& where) const;
+  int csq(const YAML::Node& n, const std::string& where) const;
 
   YamlReader r_;
 };
@@ -235,10 +236,18 @@ std::optional<RegStatus> Parser::reg_status(const YAML::Node& n, const std::stri
   return RegStatus::NotRegistered;
 }
 
+// AT+CSQ's <rssi>: 0..31, or 99 (not known). What lies between is no signal a module reports
+// (AT+QCSQ would turn it into dBm above zero).
+int Parser::csq(const YAML::Node& n, const std::string& w) const {
+  const auto v = static_cast<int>(r_.integer(n, w, 0, 99));
+  if (v > 31 && v != 99) r_.fail(n, w, fmt::format("{} is not an AT+CSQ <rssi> (0-31, 99)", v));
+  return v;
+}
+
 void Parser::network(const YAML::Node& n, const std::string& w, NetworkState& net) const {
   r_.expect_map(n, w, {"reg", "csq", "rat", "operator", "plmn", "accepted_apn"});
   if (n["reg"]) net.status = *reg_status(n["reg"], at(w, "reg"));
-  if (n["csq"]) net.csq_rssi = static_cast<int>(r_.integer(n["csq"], at(w, "csq"), 0, 99));
+  if (n["csq"]) net.csq_rssi = csq(n["csq"], at(w, "csq"));
   if (n["rat"])
     net.rat =
         r_.choice(n["rat"], at(w, "rat"), {"emtc", "nbiot"}) == "nbiot" ? Rat::NbIot : Rat::EMtc;
@@ -554,7 +563,7 @@ Action Parser::action(const YAML::Node& n, const std::string& w) const {
     if (!present(params)) r_.fail(n, wa, "expected {reg: ..., csq: ..., rat: ...}");
     only({"reg", "csq", "rat", "after"});
     if (params["reg"]) a.reg = reg_status(params["reg"], at(wa, "reg"));
-    if (params["csq"]) a.csq = static_cast<int>(r_.integer(params["csq"], at(wa, "csq"), 0, 99));
+    if (params["csq"]) a.csq = csq(params["csq"], at(wa, "csq"));
     if (params["rat"])
       a.rat = r_.choice(params["rat"], at(wa, "rat"), {"emtc", "nbiot"}) == "nbiot" ? Rat::NbIot
                                                                                     : Rat::EMtc;
