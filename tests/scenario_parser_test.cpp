@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "scenarios/engine/packages.hpp"
 #include "scenarios/engine/scenario.hpp"
 
 namespace {
@@ -129,6 +130,22 @@ TEST(ScenarioParserTest, CsqIsAnRssiOrNinetyNine) {
   const auto s =
       parse_scenario_text("rules:\n  - {when: {at: 1s}, do: {network: {csq: 31}}}\n", "t.yaml");
   EXPECT_EQ(s.rules.at(0).actions.at(0).csq, 31);
+}
+
+TEST(ScenarioParserTest, AHugeCorruptCountFlipsOnlyTheBytesThereAre) {
+  // `corrupt: {count: 1e12}` is a valid size; building the package looped 10^12 times.
+  const auto s = parse_scenario_text(
+      "packages:\n  junk: {random: 100, seed: 3}\n"
+      "  damaged: {random: 100, seed: 3, corrupt: {offset: 90, count: 1e12}}\n",
+      "t.yaml");
+  ASSERT_EQ(s.packages.size(), 2u);
+  EXPECT_EQ(s.packages[1].corrupt_count, 1000000000000u);
+  const auto plain = bg95::scenario::build_package(s.packages[0], {}, "BG95-M3");
+  const auto damaged = bg95::scenario::build_package(s.packages[1], {}, "BG95-M3");
+  ASSERT_EQ(plain.bytes.size(), 100u);
+  ASSERT_EQ(damaged.bytes.size(), 100u);
+  for (std::size_t i = 0; i < 100; ++i)
+    EXPECT_EQ(damaged.bytes[i], i < 90 ? plain.bytes[i] : plain.bytes[i] ^ 0xFF) << i;
 }
 
 }  // namespace

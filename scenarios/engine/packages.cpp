@@ -57,11 +57,11 @@ BuiltPackage build_package(const PackageSpec& spec, const Bytes& module_image,
     if (!made) throw ScenarioError(fmt::format("package {}: {}", spec.name, made.error()));
     p.bytes = std::move(*made);
   }
-  // Damage on purpose, after the package is whole: its checks must catch it.
-  for (std::uint64_t i = 0; i < spec.corrupt_count; ++i) {
-    const std::uint64_t at = spec.corrupt_offset + i;
-    if (at < p.bytes.size()) p.bytes[at] = static_cast<std::uint8_t>(p.bytes[at] ^ 0xFF);
-  }
+  // Damage on purpose, after the package is whole: its checks must catch it. Only the bytes
+  // there are: a count of 1e12 must not loop for hours.
+  for (std::uint64_t at = spec.corrupt_offset;
+       at < p.bytes.size() && at - spec.corrupt_offset < spec.corrupt_count; ++at)
+    p.bytes[at] = static_cast<std::uint8_t>(p.bytes[at] ^ 0xFF);
   if (spec.truncate && *spec.truncate < p.bytes.size()) p.bytes.resize(*spec.truncate);
   return p;
 }
