@@ -1240,6 +1240,15 @@ TEST_F(ServerConfigYamlTest, KeysThatAreNotPlainValuesAreConfigErrors) {
             "line 2, column 17: faults[0].requests: a key must be a plain value, got a list");
 }
 
+TEST_F(ServerConfigYamlTest, FilesAreReadOnlyFromRegularFiles) {
+  // /dev/zero filled the memory; a FIFO or /dev/stdin never ended.
+  EXPECT_EQ(error_of("files:\n  /x.bin: /dev/null\n"),
+            "line 2, column 11: files./x.bin: \"/dev/null\" is not a regular file");
+  EXPECT_EQ(
+      error_of("files:\n  /x.bin: " + dir_.path().string() + "\n"),
+      "line 2, column 11: files./x.bin: \"" + dir_.path().string() + "\" is not a regular file");
+}
+
 TEST_F(ServerConfigYamlTest, LoadsAFileRelativeToItsFolder) {
   fs::create_directories(dir_.path() / "packages");
   write_bytes(dir_.path() / "server.yaml", Bytes{});

@@ -217,6 +217,11 @@ std::uint16_t as_listener(const YAML::Node& node, const std::string& key,
 
 std::vector<std::uint8_t> read_bytes(const fs::path& path, const YAML::Node& node,
                                      const std::string& key) {
+  // Only a regular file: /dev/zero would fill the memory, a FIFO or /dev/stdin would never end
+  // (and opening a FIFO waits for a writer).
+  std::error_code ec;
+  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec))
+    fail(node, key, "\"" + path.string() + "\" is not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(node, key, "cannot read \"" + path.string() + "\"");
   return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
