@@ -6,7 +6,8 @@
 // Only ScenarioError (naming the file) may leave the scenario parser and only ConfigError the
 // server's; an accepted scenario's pieces are sane: every trigger, action and step describes
 // itself, patterns are there where they are needed and literal ones match their own text,
-// counts are 1 or more, values are within the ranges docs/scenarios.md gives.
+// counts are 1 or more, values are within the ranges docs/scenarios.md gives, and the images
+// the run would build have headers the module reads back.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -16,14 +17,17 @@
 #include <string_view>
 #include <typeinfo>
 
+#include "scenarios/engine/packages.hpp"
 #include "scenarios/engine/scenario.hpp"
 #include "scenarios/package_server/config_yaml.hpp"
+#include "sim/firmware/image.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
 
 namespace sc = bg95::scenario;
 namespace ps = bg95::pkgserver;
+namespace fw = bg95::firmware;
 
 constexpr std::string_view kFileName = "fuzz.yaml";
 // The files `server.files` names are taken from here: a folder that does not exist.
@@ -37,6 +41,15 @@ constexpr std::string_view kBaseDir = "/nonexistent/bg95-fuzz";
 
 bool in_day(sc::Duration d) {
   return d.count() >= 0 && d <= std::chrono::hours(24);
+}
+
+// An image header the module reads back (the run builds the image with it).
+void check_image(const fw::ImageHeader& h) {
+  BG95_FUZZ_CHECK(fw::decode_image_header(fw::encode_image_header(h)).ok());
+}
+
+bool rssi(int csq) {
+  return (csq >= 0 && csq <= 31) || csq == 99;
 }
 
 void check_pattern(const sc::Pattern& p, bool literal) {
@@ -70,8 +83,7 @@ void parse_server(const YAML::Node& server) {
   try {
     YAML::Node node = YAML::Clone(server);
     node.remove("packages");
-    const ps::PackageServerConfig config =
-        ps::parse_server_config(node, std::string(kBaseDir));
+    const ps::PackageServerConfig config = ps::parse_server_config(node, std::string(kBaseDir));
     BG95_FUZZ_CHECK(config.max_connections >= 1 && config.max_header_bytes >= 256);
     BG95_FUZZ_CHECK(config.request_timeout.count() > 0 && config.max_block_szx <= 6);
     for (const auto& [path, bytes] : config.files)
@@ -104,7 +116,7 @@ void check_action(const sc::Action& a) {
   if (a.duration) BG95_FUZZ_CHECK(in_day(*a.duration));
   if (a.kind == K::Delay) BG95_FUZZ_CHECK(a.duration.has_value());
   if (a.kind == K::Network) BG95_FUZZ_CHECK(a.reg || a.csq || a.rat);
-  if (a.csq) BG95_FUZZ_CHECK(*a.csq >= 0 && *a.csq <= 99);
+  if (a.csq) BG95_FUZZ_CHECK(rssi(*a.csq));
   if (a.kind == K::Server) parse_faults(a.server);
   (void)a.describe();
 }
@@ -135,10 +147,20 @@ void check_scenario(const sc::Scenario& s) {
   const auto& m = s.module;
   BG95_FUZZ_CHECK(m.firmware.size >= 4096);
   BG95_FUZZ_CHECK(m.config.timing.scale > 0);
+  BG95_FUZZ_CHECK(rssi(m.config.network.csq_rssi));
+  // As ScenarioSetup builds the images: the module's, and each delta's source and target.
+  const std::string model = m.config.model.empty() ? "BG95-M3" : m.config.model;
+  const fw::ImageHeader module_image = sc::image_header(m.firmware, model);
+  check_image(module_image);
   for (const auto& p : s.packages) {
+    BG95_FUZZ_CHECK(!p.name.empty());
     BG95_FUZZ_CHECK(p.change >= 0 && p.change <= 1);
     BG95_FUZZ_CHECK(p.level >= 1 && p.level <= 22);
+    if (p.kind != sc::PackageSpec::Kind::Delta) continue;
     if (p.source) BG95_FUZZ_CHECK(p.source->size >= 4096);
+    const fw::ImageHeader source = p.source ? sc::image_header(*p.source, model) : module_image;
+    check_image(source);
+    check_image(sc::target_header(source, p));
   }
   for (const auto& r : s.rules) {
     BG95_FUZZ_CHECK(r.line >= 1);
