@@ -1228,6 +1228,27 @@ TEST_F(ServerConfigYamlTest, EveryKindOfMistakeNamesKeyAndLine) {
   EXPECT_EQ(error_of("- http\n"), "line 1, column 1: expected a mapping, got a list");
 }
 
+TEST_F(ServerConfigYamlTest, KeysThatAreNotPlainValuesAreConfigErrors) {
+  // yaml-cpp's own BadConversion escaped from here (fuzz_scenario, through a scenario's server:).
+  EXPECT_EQ(error_of("? [http]\n: 0\n"),
+            "line 1, column 3: a key must be a plain value, got a list");
+  EXPECT_EQ(error_of("https: {? {port: 1} : 0}\n"),
+            "line 1, column 11: https: a key must be a plain value, got a mapping");
+  EXPECT_EQ(error_of("files: {[a]: {text: x}}\n"),
+            "line 1, column 9: files: a key must be a plain value, got a list");
+  EXPECT_EQ(error_of("faults:\n  - {requests: {[x]: 1}, status: 500}\n"),
+            "line 2, column 17: faults[0].requests: a key must be a plain value, got a list");
+}
+
+TEST_F(ServerConfigYamlTest, FilesAreReadOnlyFromRegularFiles) {
+  // /dev/zero filled the memory; a FIFO or /dev/stdin never ended.
+  EXPECT_EQ(error_of("files:\n  /x.bin: /dev/null\n"),
+            "line 2, column 11: files./x.bin: \"/dev/null\" is not a regular file");
+  EXPECT_EQ(
+      error_of("files:\n  /x.bin: " + dir_.path().string() + "\n"),
+      "line 2, column 11: files./x.bin: \"" + dir_.path().string() + "\" is not a regular file");
+}
+
 TEST_F(ServerConfigYamlTest, LoadsAFileRelativeToItsFolder) {
   fs::create_directories(dir_.path() / "packages");
   write_bytes(dir_.path() / "server.yaml", Bytes{});

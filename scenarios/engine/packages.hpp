@@ -13,8 +13,14 @@ namespace bg95::scenario {
 
 using Bytes = std::vector<std::uint8_t>;
 
+// The header of the image build_image makes (revision and version defaults filled in; body
+// size and hash not yet).
+firmware::ImageHeader image_header(const FirmwareSpec& spec, const std::string& model);
 // A whole firmware image for `model` as the spec says (revision, version, size, seed).
 Bytes build_image(const FirmwareSpec& spec, const std::string& model);
+// The header of a delta's target image, from its source's (the revision, as the spec says or
+// the next one, names the next version).
+firmware::ImageHeader target_header(const firmware::ImageHeader& source, const PackageSpec& spec);
 
 struct BuiltPackage {
   std::string name;

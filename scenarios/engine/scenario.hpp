@@ -28,6 +28,11 @@ class ScenarioError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The longest pattern (or text to expect) a scenario may hold. std::regex compiles and matches
+// by recursion, a few stack frames per character: a pattern of 20 000 characters overflowed an
+// 8 MiB stack.
+inline constexpr std::size_t kMaxPatternLength = 4096;
+
 // A pattern as written and compiled (ECMAScript regular expression, searched, not anchored).
 struct Pattern {
   std::string text;

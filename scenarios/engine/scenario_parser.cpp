@@ -1,9 +1,11 @@
 // parse_scenario(): YAML -> Scenario, with the schema of docs/scenarios.md.
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 
 #include "scenarios/engine/scenario.hpp"
 #include "scenarios/engine/yaml_reader.hpp"
@@ -43,6 +45,8 @@ class Parser {
   Tagged tagged(const YAML::Node& node, const std::string& where) const;
   void module(const YAML::Node& n, ModuleSetup& m);
   FirmwareSpec firmware(const YAML::Node& n, const std::string& where) const;
+  std::string image_field(const YAML::Node& map, const std::string& where, const char* key,
+                          std::size_t max) const;
   void network(const YAML::Node& n, const std::string& where, NetworkState& net) const;
   void timing(const YAML::Node& n, const std::string& where, ModuleConfig& c) const;
   void dialect(const YAML::Node& n, const std::string& where, Dialect& d) const;
@@ -58,6 +62,7 @@ class Parser {
   HostStep step(const YAML::Node& n, const std::string& where) const;
   Expectation expectation(const YAML::Node& n, const std::string& where) const;
   std::optional<RegStatus> reg_status(const YAML::Node& n, const std::string& where) const;
+  int csq(const YAML::Node& n, const std::string& where) const;
 
   YamlReader r_;
 };
@@ -84,7 +89,8 @@ Scenario Parser::parse(const YAML::Node& root, std::string source) {
   if (const auto p = root["packages"]) {
     if (!p.IsMap()) r_.fail(p, "packages", "expected a mapping of package names");
     for (const auto& kv : p) {
-      const std::string name = kv.first.Scalar();
+      const std::string name = kv.first.Scalar();  // empty for a key that is a list or mapping
+      if (name.empty()) r_.fail(kv.first, "packages", "a package needs a name");
       s.packages.push_back(package(name, kv.second, at("packages", name)));
     }
   }
@@ -192,8 +198,8 @@ void Parser::module(const YAML::Node& n, ModuleSetup& m) {
 FirmwareSpec Parser::firmware(const YAML::Node& n, const std::string& w) const {
   r_.expect_map(n, w, {"revision", "version", "size", "seed"});
   FirmwareSpec f;
-  f.revision = r_.opt_str(n, w, "revision").value_or("");
-  f.full_version = r_.opt_str(n, w, "version").value_or("");
+  f.revision = image_field(n, w, "revision", firmware::kImageRevisionSize);
+  f.full_version = image_field(n, w, "version", firmware::kImageVersionSize);
   if (n["size"]) {
     f.size = r_.size(n["size"], at(w, "size"));
     if (f.size < 4096 || f.size > firmware::kMaxImageBody + firmware::kImageHeaderSize)
@@ -202,6 +208,21 @@ FirmwareSpec Parser::firmware(const YAML::Node& n, const std::string& w) const {
   if (n["seed"])
     f.seed = static_cast<std::uint64_t>(r_.integer(n["seed"], at(w, "seed"), 0, INT64_MAX));
   return f;
+}
+
+// A text of the image header (revision, version); empty: the default. The header holds only
+// so much, and an image whose header the module cannot read back stops a run deep inside
+// (std::bad_variant_access from building the image).
+std::string Parser::image_field(const YAML::Node& map, const std::string& w, const char* key,
+                                std::size_t max) const {
+  const std::string s = r_.opt_str(map, w, key).value_or("");
+  const bool printable =
+      std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+  if (s.size() > max || !printable)
+    r_.fail(map[key], at(w, key),
+            fmt::format("\"{}\": an image header holds 1 to {} printable characters, no spaces", s,
+                        max));
+  return s;
 }
 
 std::optional<RegStatus> Parser::reg_status(const YAML::Node& n, const std::string& w) const {
@@ -215,10 +236,18 @@ std::optional<RegStatus> Parser::reg_status(const YAML::Node& n, const std::stri
   return RegStatus::NotRegistered;
 }
 
+// AT+CSQ's <rssi>: 0..31, or 99 (not known). What lies between is no signal a module reports
+// (AT+QCSQ would turn it into dBm above zero).
+int Parser::csq(const YAML::Node& n, const std::string& w) const {
+  const auto v = static_cast<int>(r_.integer(n, w, 0, 99));
+  if (v > 31 && v != 99) r_.fail(n, w, fmt::format("{} is not an AT+CSQ <rssi> (0-31, 99)", v));
+  return v;
+}
+
 void Parser::network(const YAML::Node& n, const std::string& w, NetworkState& net) const {
   r_.expect_map(n, w, {"reg", "csq", "rat", "operator", "plmn", "accepted_apn"});
   if (n["reg"]) net.status = *reg_status(n["reg"], at(w, "reg"));
-  if (n["csq"]) net.csq_rssi = static_cast<int>(r_.integer(n["csq"], at(w, "csq"), 0, 99));
+  if (n["csq"]) net.csq_rssi = csq(n["csq"], at(w, "csq"));
   if (n["rat"])
     net.rat =
         r_.choice(n["rat"], at(w, "rat"), {"emtc", "nbiot"}) == "nbiot" ? Rat::NbIot : Rat::EMtc;
@@ -312,7 +341,7 @@ PackageSpec Parser::package(const std::string& name, const YAML::Node& n,
   }
   if (n["seed"])
     p.seed = static_cast<std::uint64_t>(r_.integer(n["seed"], at(w, "seed"), 0, INT64_MAX));
-  p.target_revision = r_.opt_str(n, w, "target_revision").value_or("");
+  p.target_revision = image_field(n, w, "target_revision", firmware::kImageRevisionSize);
   if (n["level"]) p.level = static_cast<int>(r_.integer(n["level"], at(w, "level"), 1, 22));
   if (const auto c = n["corrupt"]) {
     r_.expect_map(c, at(w, "corrupt"), {"offset", "count"});
@@ -466,6 +495,10 @@ at::Reply Parser::reply(const YAML::Node& n, const std::string& w) const {
   } else {
     lines.push_back(r_.str(n, w));
   }
+  // An empty list has no final result to take.
+  if (lines.empty())
+    r_.fail(n, w,
+            "expected the answer's lines, the last one OK, ERROR, NO CARRIER or +CME ERROR: <n>");
   at::Reply reply;
   const std::string last = lines.back();
   lines.pop_back();
@@ -530,7 +563,7 @@ Action Parser::action(const YAML::Node& n, const std::string& w) const {
     if (!present(params)) r_.fail(n, wa, "expected {reg: ..., csq: ..., rat: ...}");
     only({"reg", "csq", "rat", "after"});
     if (params["reg"]) a.reg = reg_status(params["reg"], at(wa, "reg"));
-    if (params["csq"]) a.csq = static_cast<int>(r_.integer(params["csq"], at(wa, "csq"), 0, 99));
+    if (params["csq"]) a.csq = csq(params["csq"], at(wa, "csq"));
     if (params["rat"])
       a.rat = r_.choice(params["rat"], at(wa, "rat"), {"emtc", "nbiot"}) == "nbiot" ? Rat::NbIot
                                                                                     : Rat::EMtc;
@@ -641,7 +674,7 @@ HostStep Parser::step(const YAML::Node& n, const std::string& w) const {
     s.kind = t.name == "expect" ? HostStep::Kind::Expect : HostStep::Kind::ExpectNot;
     if (!present(v)) r_.fail(n, ws, "needs what to wait for");
     if (v.IsScalar()) {
-      s.pattern = literal(v.Scalar());  // a plain string is literal text
+      s.pattern = r_.literal_text(v, ws);  // a plain string is literal text
       s.literal = true;
     } else {
       const char* within = s.kind == HostStep::Kind::Expect ? "timeout" : "within";
@@ -650,7 +683,7 @@ HostStep Parser::step(const YAML::Node& n, const std::string& w) const {
       if (v["pattern"]) {
         s.pattern = r_.pattern(v["pattern"], at(ws, "pattern"));
       } else {
-        s.pattern = literal(r_.str(v["text"], at(ws, "text")));
+        s.pattern = r_.literal_text(v["text"], at(ws, "text"));
         s.literal = true;
       }
       s.timeout = r_.opt_duration(v, ws, within);
@@ -730,6 +763,12 @@ Scenario parse_scenario_text(const std::string& text, const std::filesystem::pat
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp guards its recursive parser itself, with the message "bad file".
+    throw ScenarioError(
+        fmt::format("{}:{}: not valid YAML: nested too deeply (yaml-cpp stops at "
+                    "depth {})",
+                    name.string(), e.mark.line + 1, e.depth()));
   } catch (const YAML::Exception& e) {
     throw ScenarioError(
         fmt::format("{}:{}: not valid YAML: {}", name.string(), e.mark.line + 1, e.msg));

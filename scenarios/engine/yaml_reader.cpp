@@ -94,13 +94,26 @@ std::uint64_t YamlReader::size(const YAML::Node& node, const std::string& where)
 
 Pattern YamlReader::pattern(const YAML::Node& node, const std::string& where) const {
   Pattern p;
-  p.text = str(node, where);
+  p.text = pattern_text(node, where);
   try {
     p.regex = std::regex(p.text, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
     fail(node, where, fmt::format("not a valid regular expression ({}): {}", e.what(), p.text));
   }
   return p;
+}
+
+Pattern YamlReader::literal_text(const YAML::Node& node, const std::string& where) const {
+  return literal(pattern_text(node, where));
+}
+
+std::string YamlReader::pattern_text(const YAML::Node& node, const std::string& where) const {
+  std::string s = str(node, where);
+  if (s.size() > kMaxPatternLength)
+    fail(node, where,
+         fmt::format("{} characters; a pattern or text to expect has at most {}", s.size(),
+                     kMaxPatternLength));
+  return s;
 }
 
 std::string YamlReader::choice(const YAML::Node& node, const std::string& where,

@@ -35,7 +35,9 @@ class YamlReader {
   double number(const YAML::Node& node, const std::string& where) const;
   Duration duration(const YAML::Node& node, const std::string& where) const;
   std::uint64_t size(const YAML::Node& node, const std::string& where) const;
+  // At most kMaxPatternLength characters; compiled, or (literal_text) matching the text as it is.
   Pattern pattern(const YAML::Node& node, const std::string& where) const;
+  Pattern literal_text(const YAML::Node& node, const std::string& where) const;
   // One of `choices` (as written in the file).
   std::string choice(const YAML::Node& node, const std::string& where,
                      std::initializer_list<std::string_view> choices) const;
@@ -51,6 +53,8 @@ class YamlReader {
   const std::filesystem::path& file() const { return file_; }
 
  private:
+  std::string pattern_text(const YAML::Node& node, const std::string& where) const;
+
   std::filesystem::path file_;
 };
 

@@ -29,6 +29,13 @@ std::string describe(const YAML::Node& node) {
   return "nothing";
 }
 
+// A mapping's key as text. A key that is a list or a mapping is a ConfigError here: yaml-cpp's
+// as<std::string>() would throw its own exception past the callers.
+std::string key_text(const YAML::Node& key, const std::string& where) {
+  if (!key.IsScalar()) fail(key, where, "a key must be a plain value, got " + describe(key));
+  return key.Scalar();
+}
+
 std::string child(const std::string& where, const std::string& key) {
   return where.empty() ? key : where + "." + key;
 }
@@ -38,7 +45,7 @@ void check_keys(const YAML::Node& node, const std::string& where,
                 std::initializer_list<std::string_view> known) {
   if (!node.IsMap()) fail(node, where, "expected a mapping, got " + describe(node));
   for (const auto& entry : node) {
-    const std::string key = entry.first.as<std::string>();
+    const std::string key = key_text(entry.first, where);
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     std::string list;
     for (const std::string_view k : known) {
@@ -159,7 +166,7 @@ RequestSelector as_selector(const YAML::Node& node, const std::string& key) {
   }
   if (!node.IsMap() || node.size() != 1) fail(node, key, help);
   const auto entry = *node.begin();
-  const std::string kind = entry.first.as<std::string>();
+  const std::string kind = key_text(entry.first, key);
   if (kind == "first") {
     selector.kind = RequestSelector::Kind::First;
   } else if (kind == "every") {
@@ -210,6 +217,11 @@ std::uint16_t as_listener(const YAML::Node& node, const std::string& key,
 
 std::vector<std::uint8_t> read_bytes(const fs::path& path, const YAML::Node& node,
                                      const std::string& key) {
+  // Only a regular file: /dev/zero would fill the memory, a FIFO or /dev/stdin would never end
+  // (and opening a FIFO waits for a writer).
+  std::error_code ec;
+  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec))
+    fail(node, key, "\"" + path.string() + "\" is not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(node, key, "cannot read \"" + path.string() + "\"");
   return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
@@ -314,7 +326,7 @@ PackageServerConfig parse_server_config(const YAML::Node& node, const fs::path& 
   if (const auto n = node["files"]) {
     if (!n.IsMap()) fail(n, "files", "expected a mapping of URL paths, got " + describe(n));
     for (const auto& entry : n) {
-      const std::string path = entry.first.as<std::string>();
+      const std::string path = key_text(entry.first, "files");
       const std::string key = "files." + path;
       if (!path.starts_with('/')) fail(entry.first, key, "a URL path starts with /");
       if (entry.second.IsMap()) {

@@ -23,8 +23,6 @@ constexpr std::size_t kOffRevision = 72;      // 32
 constexpr std::size_t kOffFullVersion = 104;  // 64
 constexpr std::size_t kOffCrc = 252;          // 4  CRC-32 of bytes 0..251
 
-constexpr std::size_t kModelLen = 16, kRevisionLen = 32, kFullVersionLen = 64;
-
 bool printable(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7F; });
 }
@@ -48,9 +46,9 @@ std::vector<std::uint8_t> encode_image_header(const ImageHeader& h) {
   util::put_le<std::uint16_t>(out, kOffHeaderSize, kImageHeaderSize);
   util::put_le<std::uint64_t>(out, kOffBodySize, h.body_size);
   std::copy(h.body_sha256.begin(), h.body_sha256.end(), out.begin() + kOffBodySha);
-  util::put_text(out, kOffModel, kModelLen, h.model);
-  util::put_text(out, kOffRevision, kRevisionLen, h.revision);
-  util::put_text(out, kOffFullVersion, kFullVersionLen, h.full_version);
+  util::put_text(out, kOffModel, kImageModelSize, h.model);
+  util::put_text(out, kOffRevision, kImageRevisionSize, h.revision);
+  util::put_text(out, kOffFullVersion, kImageVersionSize, h.full_version);
   util::put_le<std::uint32_t>(out, kOffCrc,
                               util::crc32(std::span<const std::uint8_t>(out).first(kOffCrc)));
   return out;
@@ -72,9 +70,9 @@ util::Expected<ImageHeader> decode_image_header(std::span<const std::uint8_t> b)
   ImageHeader h;
   h.body_size = util::get_le<std::uint64_t>(b, kOffBodySize);
   std::copy_n(b.begin() + kOffBodySha, 32, h.body_sha256.begin());
-  h.model = util::get_text(b, kOffModel, kModelLen);
-  h.revision = util::get_text(b, kOffRevision, kRevisionLen);
-  h.full_version = util::get_text(b, kOffFullVersion, kFullVersionLen);
+  h.model = util::get_text(b, kOffModel, kImageModelSize);
+  h.revision = util::get_text(b, kOffRevision, kImageRevisionSize);
+  h.full_version = util::get_text(b, kOffFullVersion, kImageVersionSize);
   if (h.body_size > kMaxImageBody)
     return util::Error{fmt::format("image body of {} bytes is over the limit", h.body_size)};
   if (!printable(h.model) || !printable(h.revision) || !printable(h.full_version))

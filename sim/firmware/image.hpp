@@ -17,6 +17,8 @@ inline constexpr std::size_t kImageHeaderSize = 256;
 inline constexpr char kImageMagic[8] = {'B', 'G', '9', '5', 'F', 'W', 'I', 'M'};
 inline constexpr std::uint16_t kImageFormatVersion = 1;
 inline constexpr std::uint64_t kMaxImageBody = 32ull * 1024 * 1024 - kImageHeaderSize;
+// The header's text fields hold at most this many characters, each printable ASCII (no space).
+inline constexpr std::size_t kImageModelSize = 16, kImageRevisionSize = 32, kImageVersionSize = 64;
 
 struct ImageHeader {
   std::string model;         // "BG95-M3"

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of tests/fuzz/corpus/<target>/ (docs/reliability.md, "Fuzzing").
 
-Seeds come from the test suites (AT lines, URLs), the reference notes, and real packages and
-images made small with dfota-pack (path given by --dfota-pack). Run from anywhere:
+Seeds come from the test suites (AT lines, URLs), the reference notes, real packages and images
+made small with dfota-pack (path given by --dfota-pack), and the scenario files of scenarios/
+with broken variants of them. Run from anywhere:
 
     python3 tests/fuzz/make_corpus.py --dfota-pack build/sim/dfota-pack
+    python3 tests/fuzz/make_corpus.py --only fuzz_scenario   # one target's seeds
 
 Reproducers of bugs the fuzzers found live beside these as regression-* files; this script
 never deletes them.
@@ -281,17 +283,69 @@ def data_mode_corpus():
         write("fuzz_data_mode", name, data)
 
 
+# ---- scenario files ---------------------------------------------------------------------
+
+def scenario_corpus():
+    """The library's scenario files as they are, and small broken variants (syntax, schema,
+    nesting, aliases) that reach the parser's error paths."""
+    folder = os.path.join(ROOT, "scenarios")
+    files = sorted(n for n in os.listdir(folder) if n.endswith(".yaml"))
+    for name in files:
+        write("fuzz_scenario", "scenario-" + name[:-5], open(os.path.join(folder, name), "rb").read())
+    first = open(os.path.join(folder, "http-update.yaml"), "rb").read()
+    broken = {
+        "truncated": first[:len(first) // 2],
+        "tab-indent": first.replace(b"\n  ", b"\n\t"),
+        "unknown-key": first.replace(b"host:", b"hots:", 1),
+        "empty": b"",
+        "scalar": b"just text\n",
+        "list": b"- name: a\n- name: b\n",
+        "flow": b"{name: x, timeout: 5s, rules: [{when: {at: 1s}, do: power_cut}]}\n",
+        "nested-lists": b"rules: " + b"[" * 300 + b"]" * 300 + b"\n",
+        "nested-maps": b"server: " + b"{a: " * 300 + b"b" + b"}" * 300 + b"\n",
+        "aliases": b"rules:\n  - &r {when: {at: 1s}, do: [log: x]}\n  - *r\n  - *r\n",
+        "bad-regex": b"rules:\n  - {when: {command: '(AT'}, do: {respond: [OK]}}\n",
+        "respond-lines": b"rules:\n  - {when: {command: 'CSQ'}, do: {respond: [\"+CSQ: 99,99\", OK]}}\n",
+        "count-forms": b"rules:\n  - {when: {urc: 'END'}, count: {every: 2}, do: reset}\n"
+                       b"  - {when: {flash_write: 3}, count: {nth: 1}, do: torn_write}\n",
+        "host-steps": b"host:\n  timeout: 2s\n  steps:\n    - open: usb\n    - {port: usb, send: \"AT\\r\"}\n"
+                      b"    - expect: {pattern: '^OK', timeout: 1s}\n    - expect_not: {text: ERROR, within: 50ms}\n"
+                      b"    - pause: 10ms\n    - baud: 9600\n    - do: [{network: {reg: searching}}]\n"
+                      b"    - lwm2m: {write: /5/0/1, value: \"x\"}\n",
+        "server-keys": b"server:\n  http: 0\n  https: {port: 0, client_cert: true}\n"
+                       b"  coaps: {port: 0, psk: {identity: a, key_hex: \"0a0b\"}}\n"
+                       b"  files: {/a.txt: {text: hello}}\n  max_block_size: 64\n"
+                       b"  faults:\n    - {path: \"*\", requests: {every: 2}, status: 4.04}\n"
+                       b"    - {protocol: [http], corrupt: [{offset: 1K, count: 2}], stall_after: 1K, stall_for: 1s}\n",
+        "server-action": b"server: {http: 0}\nrules:\n  - {when: {at: 1s}, do: {server: {faults: [{drop: 3}]}}}\n",
+        "durations-sizes": b"timeout: 1.5min\nmodule:\n  firmware: {size: 4KiB, seed: 0x10}\n"
+                           b"  timing: {scale: 0.02, download_timeout: 250ms, guard_time: 1e3ms}\n"
+                           b"packages:\n  p: {random: 1e3, truncate: 10KB, corrupt: {offset: 1MiB}}\n",
+    }
+    for name, data in broken.items():
+        write("fuzz_scenario", "broken-" + name, data)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dfota-pack", help="dfota-pack binary (for the package and image seeds)")
+    ap.add_argument("--only", action="append", metavar="TARGET",
+                    help="rewrite only this target's seeds (repeatable; default all)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        at_corpus(args.dfota_pack, work)
-        url_corpus()
-        package_corpus(args.dfota_pack, work)
-        codec_corpus()
-        coap_corpus()
-        data_mode_corpus()
+        makers = {
+            "fuzz_at_line": lambda: at_corpus(args.dfota_pack, work),
+            "fuzz_url": url_corpus,
+            "fuzz_package": lambda: package_corpus(args.dfota_pack, work),  # and fuzz_image
+            "fuzz_lwm2m_codec": codec_corpus,
+            "fuzz_coap_message": coap_corpus,
+            "fuzz_data_mode": data_mode_corpus,
+            "fuzz_scenario": scenario_corpus,
+        }
+        for target in args.only or makers:
+            if target not in makers:
+                ap.error("no seeds are made for %s (known: %s)" % (target, ", ".join(makers)))
+            makers[target]()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,151 @@
+// The scenario parser (scenarios/engine/scenario_parser.cpp, docs/scenarios.md) on the library's
+// files and on broken ones: a file it cannot use is a ScenarioError naming the file, line and
+// key, never a crash or another exception. Several cases here are reproducers that fuzz_scenario
+// (tests/fuzz, docs/reliability.md) runs as seeds too.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "scenarios/engine/packages.hpp"
+#include "scenarios/engine/scenario.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using bg95::scenario::parse_scenario;
+using bg95::scenario::parse_scenario_text;
+using bg95::scenario::ScenarioError;
+
+// The message of the ScenarioError that parsing `text` as "t.yaml" throws.
+std::string error_of(const std::string& text) {
+  try {
+    parse_scenario_text(text, "t.yaml");
+  } catch (const ScenarioError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ScenarioParserTest, EveryLibraryFileParsesWithItsOwnName) {
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(BG95SIM_SOURCE_DIR) / "scenarios")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++files;
+    SCOPED_TRACE(entry.path().string());
+    const auto s = parse_scenario(entry.path());
+    EXPECT_EQ(s.name, entry.path().stem().string());
+    EXPECT_TRUE(s.host.present || !s.rules.empty());
+  }
+  EXPECT_GE(files, 35);
+}
+
+TEST(ScenarioParserTest, AnEmptyRespondListIsAnError) {
+  // The final result was taken from the last line of an empty list (undefined behaviour).
+  EXPECT_EQ(error_of("rules:\n  - {when: {command: CSQ}, do: {respond: []}}\n"),
+            "t.yaml:2: rules[0].do.respond: expected the answer's lines, the last one OK, ERROR, "
+            "NO CARRIER or +CME ERROR: <n>");
+  const auto s = parse_scenario_text(
+      "rules:\n  - {when: {command: CSQ}, do: {respond: [\"+CSQ: 9,99\", OK]}}\n", "t.yaml");
+  ASSERT_EQ(s.rules.at(0).actions.size(), 1u);
+  EXPECT_EQ(s.rules[0].actions[0].reply.lines, std::vector<std::string>{"+CSQ: 9,99"});
+}
+
+TEST(ScenarioParserTest, PatternsAndTextsToExpectHaveALengthLimit) {
+  // std::regex compiles by recursion: an expected text of 30 000 characters overflowed the
+  // stack (a crash, also in `bg95-scenario check`).
+  const std::string at_limit(bg95::scenario::kMaxPatternLength, 'a');
+  const std::string over = at_limit + "a";
+  const auto s =
+      parse_scenario_text("host:\n  steps:\n    - expect: \"" + at_limit + "\"\n", "t.yaml");
+  ASSERT_EQ(s.host.steps.size(), 1u);
+  EXPECT_TRUE(s.host.steps[0].pattern->matches("x" + at_limit));
+  EXPECT_FALSE(s.host.steps[0].pattern->matches(at_limit.substr(1)));
+  EXPECT_EQ(error_of("host:\n  steps:\n    - expect: \"" + over + "\"\n"),
+            "t.yaml:3: host.steps[0].expect: 4097 characters; a pattern or text to expect has at "
+            "most 4096");
+  EXPECT_EQ(error_of("host:\n  steps:\n    - expect: {text: \"" + over + "\"}\n"),
+            "t.yaml:3: host.steps[0].expect.text: 4097 characters; a pattern or text to expect "
+            "has at most 4096");
+  EXPECT_EQ(error_of("rules:\n  - when: {urc: '" + over + "'}\n    do: reset\n"),
+            "t.yaml:2: rules[0].when.urc: 4097 characters; a pattern or text to expect has at "
+            "most 4096");
+  EXPECT_EQ(
+      error_of(std::string("host:\n  steps:\n    - expect: \"") + std::string(30000, 'b') + "\"\n"),
+      "t.yaml:3: host.steps[0].expect: 30000 characters; a pattern or text to expect has "
+      "at most 4096");
+}
+
+TEST(ScenarioParserTest, NestingTooDeepForYamlCppIsAClearError) {
+  // yaml-cpp 0.7 stops its recursive parser itself (at depth 500); its message was "bad file".
+  const std::string deep = "rules: " + std::string(3000, '[') + std::string(3000, ']') + "\n";
+  EXPECT_EQ(error_of(deep),
+            "t.yaml:1: not valid YAML: nested too deeply (yaml-cpp stops at depth "
+            "500)");
+  // As deep as a real file gets is fine (and then a schema error).
+  const std::string shallow = "rules: " + std::string(50, '[') + std::string(50, ']') + "\n";
+  EXPECT_EQ(error_of(shallow), "t.yaml:1: rules[0]: expected a mapping (key: value lines)");
+}
+
+TEST(ScenarioParserTest, ImageTextsTheHeaderCannotHoldAreErrors) {
+  // The run built such an image and then failed to read its header back (bad_variant_access).
+  EXPECT_EQ(error_of("module:\n  firmware: {revision: \"BG95 M3\"}\n"),
+            "t.yaml:2: module.firmware.revision: \"BG95 M3\": an image header holds 1 to 32 "
+            "printable characters, no spaces");
+  EXPECT_EQ(error_of("module:\n  firmware: {version: \"" + std::string(65, 'V') + "\"}\n"),
+            "t.yaml:2: module.firmware.version: \"" + std::string(65, 'V') +
+                "\": an image header holds 1 to 64 printable characters, no spaces");
+  EXPECT_EQ(error_of("packages:\n  p: {source: {revision: \"" + std::string(33, 'R') + "\"}}\n"),
+            "t.yaml:2: packages.p.source.revision: \"" + std::string(33, 'R') +
+                "\": an image header holds 1 to 32 printable characters, no spaces");
+  EXPECT_EQ(error_of("packages:\n  p: {target_revision: \"A\\tB\"}\n"),
+            "t.yaml:2: packages.p.target_revision: \"A\tB\": an image header holds 1 to 32 "
+            "printable characters, no spaces");
+  const auto s = parse_scenario_text("module:\n  firmware: {revision: " + std::string(32, 'R') +
+                                         ", version: " + std::string(64, 'V') + "}\n",
+                                     "t.yaml");
+  EXPECT_EQ(s.module.firmware.revision, std::string(32, 'R'));
+  EXPECT_EQ(s.module.firmware.full_version, std::string(64, 'V'));
+}
+
+TEST(ScenarioParserTest, APackageNeedsAName) {
+  // A key that is a list or a mapping became a package named "".
+  EXPECT_EQ(error_of("packages:\n  \"\": {}\n"), "t.yaml:2: packages: a package needs a name");
+  EXPECT_EQ(error_of("packages:\n  ? [a, b]\n  : {}\n"),
+            "t.yaml:2: packages: a package needs a name");
+}
+
+TEST(ScenarioParserTest, CsqIsAnRssiOrNinetyNine) {
+  // docs/scenarios.md says 0-31 or 99; 32..98 were taken (AT+QCSQ then said +85 dBm).
+  EXPECT_EQ(error_of("module:\n  network: {csq: 50}\n"),
+            "t.yaml:2: module.network.csq: 50 is not an AT+CSQ <rssi> (0-31, 99)");
+  EXPECT_EQ(error_of("rules:\n  - {when: {at: 1s}, do: {network: {csq: 32}}}\n"),
+            "t.yaml:2: rules[0].do.network.csq: 32 is not an AT+CSQ <rssi> (0-31, 99)");
+  EXPECT_EQ(error_of("module:\n  network: {csq: 100}\n"),
+            "t.yaml:2: module.network.csq: 100 is out of range (0..99)");
+  EXPECT_EQ(parse_scenario_text("module:\n  network: {csq: 99}\n", "t.yaml")
+                .module.config.network.csq_rssi,
+            99);
+  const auto s =
+      parse_scenario_text("rules:\n  - {when: {at: 1s}, do: {network: {csq: 31}}}\n", "t.yaml");
+  EXPECT_EQ(s.rules.at(0).actions.at(0).csq, 31);
+}
+
+TEST(ScenarioParserTest, AHugeCorruptCountFlipsOnlyTheBytesThereAre) {
+  // `corrupt: {count: 1e12}` is a valid size; building the package looped 10^12 times.
+  const auto s = parse_scenario_text(
+      "packages:\n  junk: {random: 100, seed: 3}\n"
+      "  damaged: {random: 100, seed: 3, corrupt: {offset: 90, count: 1e12}}\n",
+      "t.yaml");
+  ASSERT_EQ(s.packages.size(), 2u);
+  EXPECT_EQ(s.packages[1].corrupt_count, 1000000000000u);
+  const auto plain = bg95::scenario::build_package(s.packages[0], {}, "BG95-M3");
+  const auto damaged = bg95::scenario::build_package(s.packages[1], {}, "BG95-M3");
+  ASSERT_EQ(plain.bytes.size(), 100u);
+  ASSERT_EQ(damaged.bytes.size(), 100u);
+  for (std::size_t i = 0; i < 100; ++i)
+    EXPECT_EQ(damaged.bytes[i], i < 90 ? plain.bytes[i] : plain.bytes[i] ^ 0xFF) << i;
+}
+
+}  // namespace
