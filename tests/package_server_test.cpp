@@ -1169,6 +1169,21 @@ faults:
   EXPECT_TRUE(config.faults[4].tls_wrong_ca);
 }
 
+// A scenario's server part reads sizes as the rest of the scenario does: KB and MB decimal.
+TEST_F(ServerConfigYamlTest, DecimalAndBinarySizeUnits) {
+  const auto config = parse(R"(
+faults:
+  - {stall_after: 300KB, rate_limit: 2MB/s}
+  - {stall_after: 300K, rate_limit: 2MiB/s, truncate_at: 7}
+)");
+  ASSERT_EQ(config.faults.size(), 2u);
+  EXPECT_EQ(config.faults[0].stall_after, 300000u);
+  EXPECT_EQ(config.faults[0].rate_limit, 2000000u);
+  EXPECT_EQ(config.faults[1].stall_after, 307200u);
+  EXPECT_EQ(config.faults[1].rate_limit, 2097152u);
+  EXPECT_EQ(config.faults[1].truncate_at, 7u);
+}
+
 TEST_F(ServerConfigYamlTest, EveryKindOfMistakeNamesKeyAndLine) {
   EXPECT_EQ(error_of("http: 0\nhtps: 0\n"),
             "line 2, column 1: htps: unknown key (known: root, files, bind, allow_non_loopback, "

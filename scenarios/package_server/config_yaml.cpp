@@ -85,7 +85,8 @@ std::uint64_t as_uint(const YAML::Node& node, const std::string& key,
   return value;
 }
 
-// 12345, "300K", "300KiB", "2M", "2MiB" (K and M are binary: 1024 and 1048576).
+// 12345, "300K", "300KiB", "2M", "2MiB" (K and M are binary: 1024 and 1048576); "300KB" and
+// "2MB" are decimal (1000, 1000000), as everywhere else in a scenario file.
 std::uint64_t as_bytes(const YAML::Node& node, const std::string& key, bool per_second = false) {
   const std::string unit_help = per_second ? " (12345, 10KiB/s, 1MiB/s)" : " (12345, 300KiB, 2MiB)";
   if (!node.IsScalar()) fail(node, key, "expected a byte count" + unit_help);
@@ -94,6 +95,8 @@ std::uint64_t as_bytes(const YAML::Node& node, const std::string& key, bool per_
   std::uint64_t factor = 1;
   for (const auto& [suffix, f] : {std::pair<std::string_view, std::uint64_t>{"KiB", 1024},
                                   {"MiB", 1024 * 1024},
+                                  {"KB", 1000},
+                                  {"MB", 1000 * 1000},
                                   {"K", 1024},
                                   {"M", 1024 * 1024}}) {
     if (text.ends_with(suffix)) {
