@@ -1,40 +1,20 @@
 // AT+QFOTADL="COM:" over the real pty: data mode, leaving it by size, timeout and "+++",
 // the extended functions, and an upload that then updates the firmware.
 
-#include <random>
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "sim/firmware/image.hpp"
 #include "sim/firmware/package.hpp"
 #include "sim/firmware/synthetic.hpp"
+#include "tests/support/note_checksum.hpp"
 #include "tests/support/sim_process.hpp"
+#include "tests/support/test_packages.hpp"
 
 namespace bg95::test {
 namespace {
 
 using namespace std::string_literals;
-
-// The note's checksum, computed here independently of the module's code: 16-bit words, high
-// byte first, XORed; an odd last byte is a high byte with a low byte of 0.
-std::string note_checksum(const std::string& data) {
-  unsigned sum = 0;
-  for (std::size_t i = 0; i < data.size(); i += 2) {
-    const unsigned hi = static_cast<unsigned char>(data[i]);
-    const unsigned lo = i + 1 < data.size() ? static_cast<unsigned char>(data[i + 1]) : 0u;
-    sum ^= (hi << 8) | lo;
-  }
-  return fmt::format("{:x}", sum);
-}
-
-std::string random_bytes(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s)
-    c = static_cast<char>(rng());
-  return s;
-}
 
 class ComUploadTest : public ::testing::Test {
  protected:
