@@ -45,10 +45,10 @@ if unshare --net true 2>/dev/null; then
   netns=(unshare --net)
 elif unshare --net --map-root-user true 2>/dev/null; then
   netns=(unshare --net --map-root-user)
-else
-  echo "fuzz: cannot make a network namespace (unshare --net); refusing to fuzz the module" >&2
-  exit 2
 fi
+# Only fuzz_at_line drives a whole module (whose URLs could reach the network); the other
+# targets parse in memory and run without a namespace when none can be made.
+needs_isolation() { [[ "$1" == fuzz_at_line ]]; }
 
 start=$(date +%s)
 if [[ ! -f "$build/build.ninja" ]]; then
@@ -60,6 +60,10 @@ echo "fuzz: built ${#targets[@]} target(s) in $(($(date +%s) - start)) s"
 failed=()
 printf '%-18s %8s %12s %8s %8s %8s %8s %s\n' target seconds execs exec/s cov ft corpus result
 for t in "${targets[@]}"; do
+  if ((${#netns[@]} == 0)) && needs_isolation "$t"; then
+    printf '%-18s %s\n' "$t" "skipped: no network namespace (unshare --net) to isolate the module in"
+    continue
+  fi
   seed="$here/tests/fuzz/corpus/$t"
   work="$build/fuzz-corpus/$t"
   artifacts="$build/fuzz-artifacts/$t"
@@ -75,7 +79,7 @@ for t in "${targets[@]}"; do
   fi
   t0=$(date +%s)
   rc=0
-  nice -n "${BG95_FUZZ_NICE:-10}" "${netns[@]}" sh -c \
+  nice -n "${BG95_FUZZ_NICE:-10}" ${netns[@]+"${netns[@]}"} sh -c \
     'ip link set lo up 2>/dev/null; exec "$@"' fuzz "$build/tests/fuzz/$t" "${args[@]}" \
     >"$log" 2>&1 || rc=$?
   elapsed=$(($(date +%s) - t0))

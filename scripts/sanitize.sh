@@ -13,5 +13,5 @@ cmake --preset "$preset" -DBG95SIM_BUILD_BENCH=OFF >&2
 cmake --build --preset "$preset" --parallel "$(nproc)" >&2
 # The full power-cut sweep stays behind BG95_FULL_SWEEP; everything else runs.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-export TSAN_OPTIONS="halt_on_error=1"
+export TSAN_OPTIONS="halt_on_error=1:suppressions=$here/tests/tsan.supp"
 exec ctest --test-dir "build-$preset" --output-on-failure --timeout 600 -j "$(nproc)" "$@"
