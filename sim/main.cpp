@@ -331,7 +331,7 @@ int main(int argc, char** argv) {
       }
       if (scenario)
         scenario->attach(host, transcripts.empty() ? nullptr : transcripts.back().get(), name,
-                         [name](const std::string& line) {
+                         static_cast<unsigned>(i + 1), [name](const std::string& line) {
                            std::cout << "bg95sim" << name << ": " << line << std::endl;
                          });
     } catch (const std::exception& e) {

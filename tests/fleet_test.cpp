@@ -203,6 +203,33 @@ std::pair<int, std::string> run_fleet(const TempDir& dir, const std::string& tex
                                  (dir.path() / "state").string()));
 }
 
+// A scenario in a fleet: every module gets its set-up, and a rule's `modules:` picks which
+// modules it watches (here module 2 alone, and modules 1 and 3).
+TEST(Fleet, ScenarioRulesAddressOneModuleOrASet) {
+  TempDir dir;
+  const auto file = write_file(dir.path() / "fleet-scenario.yaml", R"(name: fleet-scenario
+module:
+  network: {csq: 20}
+rules:
+  - {name: weak, when: {command: CSQ}, modules: 2, do: {respond: ["+CSQ: 3,99", OK]}}
+  - {name: busy, when: {command: CGMR}, modules: [1, 3], do: {respond: [ERROR]}}
+)");
+  SimProcess sim(
+      SimProcess::Options{dir.path() / "state", {"--count", "3", "--scenario", file.string()}});
+  const std::string link = sim.link().string();
+  std::vector<std::unique_ptr<HostPort>> ports;
+  for (int n = 1; n <= 3; ++n) {
+    ports.push_back(std::make_unique<HostPort>(link + "-" + std::to_string(n)));
+    wait_until_ready(*ports.back());
+  }
+  EXPECT_EQ(ports[0]->command("AT+CSQ\r"), "AT+CSQ\r\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+  EXPECT_EQ(ports[1]->command("AT+CSQ\r"), "AT+CSQ\r\r\n+CSQ: 3,99\r\n\r\nOK\r\n");
+  EXPECT_EQ(ports[2]->command("AT+CSQ\r"), "AT+CSQ\r\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+  EXPECT_EQ(ports[0]->command("AT+CGMR\r"), "AT+CGMR\r\r\nERROR\r\n");
+  EXPECT_EQ(ports[1]->command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
+  EXPECT_EQ(ports[2]->command("AT+CGMR\r"), "AT+CGMR\r\r\nERROR\r\n");
+}
+
 TEST(FleetFile, ErrorsNameFileLineAndKeyAndStartNothing) {
   TempDir dir;
   const std::string f = (dir.path() / "bad.yaml").string();

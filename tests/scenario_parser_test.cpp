@@ -149,3 +149,43 @@ TEST(ScenarioParserTest, AHugeCorruptCountFlipsOnlyTheBytesThereAre) {
 }
 
 }  // namespace
+
+TEST(ScenarioParserTest, ModulesOfAFleetARuleWatches) {
+  const auto s = parse_scenario_text(R"(rules:
+  - {when: {command: CSQ}, do: {respond: ["+CSQ: 3,99", OK]}, modules: 2}
+  - {when: {command: CSQ}, do: {respond: ["+CSQ: 4,99", OK]}, modules: "3-5"}
+  - {when: {command: CSQ}, do: {respond: ["+CSQ: 5,99", OK]}, modules: [1, "7-8"]}
+  - {when: {command: CSQ}, do: {respond: ["+CSQ: 6,99", OK]}, modules: all}
+  - {when: {command: CSQ}, do: {respond: ["+CSQ: 7,99", OK]}}
+)",
+                                     "t.yaml");
+  ASSERT_EQ(s.rules.size(), 5u);
+  auto watched = [&](std::size_t rule) {
+    std::vector<unsigned> out;
+    for (unsigned m = 1; m <= 9; ++m)
+      if (s.rules[rule].applies_to(m)) out.push_back(m);
+    return out;
+  };
+  EXPECT_EQ(watched(0), (std::vector<unsigned>{2}));
+  EXPECT_EQ(watched(1), (std::vector<unsigned>{3, 4, 5}));
+  EXPECT_EQ(watched(2), (std::vector<unsigned>{1, 7, 8}));
+  EXPECT_EQ(watched(3), (std::vector<unsigned>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(watched(4), watched(3));
+}
+
+TEST(ScenarioParserTest, ModuleNumbersOutsideAFleetAreErrors) {
+  const std::string rule = "rules:\n  - {when: {at: 1s}, do: power_cut, modules: ";
+  EXPECT_EQ(error_of(rule + "0}\n"), "t.yaml:2: rules[0].modules: 0 is out of range (1..10000)");
+  EXPECT_EQ(error_of(rule + "\"5-2\"}\n"), "t.yaml:2: rules[0].modules: 5-2 is an empty range");
+  EXPECT_EQ(error_of(rule + "\"1-10001\"}\n"),
+            "t.yaml:2: rules[0].modules: expected FIRST-LAST with module numbers 1..10000, got "
+            "\"1-10001\"");
+  EXPECT_EQ(error_of(rule + "\"a-b\"}\n"),
+            "t.yaml:2: rules[0].modules: expected FIRST-LAST with module numbers 1..10000, got "
+            "\"a-b\"");
+  EXPECT_EQ(error_of(rule + "[]}\n"),
+            "t.yaml:2: rules[0].modules: an empty list watches no module (leave modules out for "
+            "all)");
+  EXPECT_EQ(error_of(rule + "[2, {x: 1}]}\n"),
+            "t.yaml:2: rules[0].modules[1]: expected a module number or FIRST-LAST");
+}

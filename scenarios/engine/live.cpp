@@ -1,5 +1,8 @@
 #include "scenarios/engine/live.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -15,7 +18,7 @@ LiveScenario::~LiveScenario() {
 }
 
 void LiveScenario::attach(ModuleHost& host, Transcript* transcript, const std::string& name,
-                          std::function<void(const std::string&)> say) {
+                          unsigned module_number, std::function<void(const std::string&)> say) {
   RuleEngine::Hooks hooks;
   hooks.event = [transcript, say](std::string_view kind, std::string_view text) {
     if (transcript) transcript->event(kind, text);
@@ -36,7 +39,10 @@ void LiveScenario::attach(ModuleHost& host, Transcript* transcript, const std::s
     }
   };
   hooks.substitute = [this](const std::string& t) { return setup_.substitute(t); };
-  auto rules = std::make_unique<RuleEngine>(host.module(), s_.rules, std::move(hooks));
+  std::vector<Rule> mine;
+  std::copy_if(s_.rules.begin(), s_.rules.end(), std::back_inserter(mine),
+               [module_number](const Rule& r) { return r.applies_to(module_number); });
+  auto rules = std::make_unique<RuleEngine>(host.module(), std::move(mine), std::move(hooks));
   host.add_tap(rules.get());
   attached_.push_back({&host, std::move(rules)});
 }

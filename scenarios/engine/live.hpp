@@ -32,10 +32,11 @@ class LiveScenario {
   const Scenario& scenario() const { return s_; }
   ScenarioSetup& setup() { return setup_; }
   // Before the module powers on: its settings and files (prepare), then the rules (attach;
-  // told to `transcript` too when there is one). `name` tells modules of a fleet apart.
+  // told to `transcript` too when there is one). `name` tells modules of a fleet apart;
+  // `module_number` (from 1) picks the rules whose `modules:` name it.
   void prepare(ModuleHost& host) { setup_.prepare_module(host.module()); }
   void attach(ModuleHost& host, Transcript* transcript, const std::string& name,
-              std::function<void(const std::string&)> say);
+              unsigned module_number, std::function<void(const std::string&)> say);
   // "server.http http://127.0.0.1:41234" lines for the person at the port.
   std::vector<std::string> addresses() const;
   void start();  // time triggers count from now

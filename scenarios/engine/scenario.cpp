@@ -1,5 +1,7 @@
 // Scenario pieces in words (for transcripts and reports), and which occurrences fire a rule.
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "scenarios/engine/scenario.hpp"
@@ -64,6 +66,13 @@ std::string Trigger::describe() const {
       return fmt::format("power: {}", power_event_name(*power));
   }
   return "?";
+}
+
+bool Rule::applies_to(unsigned module_number) const {
+  if (modules.empty()) return true;
+  return std::any_of(modules.begin(), modules.end(), [module_number](const ModuleRange& r) {
+    return module_number >= r.first && module_number <= r.last;
+  });
 }
 
 std::string Action::describe() const {

@@ -32,6 +32,8 @@ class ScenarioError : public std::runtime_error {
 // by recursion, a few stack frames per character: a pattern of 20 000 characters overflowed an
 // 8 MiB stack.
 inline constexpr std::size_t kMaxPatternLength = 4096;
+// The most modules one bg95sim runs (--count), so the highest number `modules:` can name.
+inline constexpr unsigned kMaxFleetModules = 10000;
 
 // A pattern as written and compiled (ECMAScript regular expression, searched, not anchored).
 struct Pattern {
@@ -165,12 +167,21 @@ struct Action {
   std::string describe() const;
 };
 
+// The modules of a fleet a rule watches (`modules: 3`, `"2-5"`, `[1, "4-6"]`): module numbers
+// from 1, as in the fleet file. Empty: every module (and the one module of a plain run).
+struct ModuleRange {
+  unsigned first = 1;
+  unsigned last = 1;
+};
+
 struct Rule {
   std::string name;
   Trigger when;
   Count count;
   std::vector<Action> actions;
+  std::vector<ModuleRange> modules;
   int line = 0;  // in the scenario file
+  bool applies_to(unsigned module_number) const;
 };
 
 // ---- the host ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // parse_scenario(): YAML -> Scenario, with the schema of docs/scenarios.md.
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -55,6 +56,7 @@ class Parser {
   Rule rule(const YAML::Node& n, const std::string& where) const;
   Trigger trigger(const YAML::Node& n, const std::string& where) const;
   Count count(const YAML::Node& n, const std::string& where) const;
+  std::vector<ModuleRange> modules(const YAML::Node& n, const std::string& where) const;
   std::vector<Action> actions(const YAML::Node& n, const std::string& where) const;
   Action action(const YAML::Node& n, const std::string& where) const;
   at::Reply reply(const YAML::Node& n, const std::string& where) const;
@@ -355,7 +357,7 @@ PackageSpec Parser::package(const std::string& name, const YAML::Node& n,
 // ---- rules -------------------------------------------------------------------------------
 
 Rule Parser::rule(const YAML::Node& n, const std::string& w) const {
-  r_.expect_map(n, w, {"name", "when", "count", "do"});
+  r_.expect_map(n, w, {"name", "when", "count", "do", "modules"});
   Rule rule;
   rule.line = n.Mark().line + 1;
   rule.name = n["name"] ? r_.str(n["name"], at(w, "name")) : fmt::format("rule {}", w);
@@ -364,6 +366,7 @@ Rule Parser::rule(const YAML::Node& n, const std::string& w) const {
   rule.when = trigger(n["when"], at(w, "when"));
   if (n["count"]) rule.count = count(n["count"], at(w, "count"));
   rule.actions = actions(n["do"], at(w, "do"));
+  if (n["modules"]) rule.modules = modules(n["modules"], at(w, "modules"));
   // Answers can only replace a command, and only flash triggers can decide a flash write.
   for (std::size_t i = 0; i < rule.actions.size(); ++i) {
     const Action::Kind k = rule.actions[i].kind;
@@ -457,6 +460,43 @@ Trigger Parser::trigger(const YAML::Node& n, const std::string& w) const {
                 "host_close, power)");
   }
   return t;
+}
+
+// 3, "2-5", all, or a list of numbers and ranges; module numbers 1..10000 (--count's limit).
+std::vector<ModuleRange> Parser::modules(const YAML::Node& n, const std::string& w) const {
+  if (n.IsScalar() && n.Scalar() == "all") return {};
+  std::vector<ModuleRange> out;
+  auto one = [&](const YAML::Node& item, const std::string& where) {
+    if (!item.IsScalar()) r_.fail(item, where, "expected a module number or FIRST-LAST");
+    const std::string& text = item.Scalar();
+    const std::size_t dash = text.find('-');
+    if (dash == std::string::npos) {
+      const auto k = static_cast<unsigned>(r_.integer(item, where, 1, kMaxFleetModules));
+      out.push_back({k, k});
+      return;
+    }
+    auto number = [&](std::string_view part) {
+      unsigned v = 0;
+      const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+      if (ec != std::errc{} || end != part.data() + part.size() || v < 1 || v > kMaxFleetModules)
+        r_.fail(item, where,
+                fmt::format("expected FIRST-LAST with module numbers 1..{}, got \"{}\"",
+                            kMaxFleetModules, text));
+      return v;
+    };
+    const unsigned first = number(std::string_view(text).substr(0, dash));
+    const unsigned last = number(std::string_view(text).substr(dash + 1));
+    if (first > last) r_.fail(item, where, fmt::format("{} is an empty range", text));
+    out.push_back({first, last});
+  };
+  if (n.IsSequence()) {
+    if (n.size() == 0) r_.fail(n, w, "an empty list watches no module (leave modules out for all)");
+    for (std::size_t i = 0; i < n.size(); ++i)
+      one(n[i], fmt::format("{}[{}]", w, i));
+  } else {
+    one(n, w);
+  }
+  return out;
 }
 
 Count Parser::count(const YAML::Node& n, const std::string& w) const {
