@@ -235,7 +235,7 @@ UpdateEngine::Status UpdateEngine::check_source(std::size_t& budget) {
                   fmt::format("current firmware {} has {} bytes, package source has {}",
                               h->full_version, h->image_size(), header_.source_size));
     source_ = firmware::ImageBuffer(header_.source_size);
-    hasher_.emplace();
+    hasher_ = Hasher{};
     hasher_->size = header_.source_size;
     hasher_->keep = source_.bytes();
   }
