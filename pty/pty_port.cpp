@@ -10,6 +10,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "pty/line_speed.hpp"
+
 namespace bg95::pty {
 namespace {
 
@@ -36,35 +38,6 @@ void make_raw(int fd) {
   ::cfsetispeed(&t, B115200);
   ::cfsetospeed(&t, B115200);
   if (::tcsetattr(fd, TCSANOW, &t) != 0) throw_errno("tcsetattr");
-}
-
-std::uint32_t speed_to_baud(speed_t s) {
-  switch (s) {
-    case B1200:
-      return 1200;
-    case B2400:
-      return 2400;
-    case B4800:
-      return 4800;
-    case B9600:
-      return 9600;
-    case B19200:
-      return 19200;
-    case B38400:
-      return 38400;
-    case B57600:
-      return 57600;
-    case B115200:
-      return 115200;
-    case B230400:
-      return 230400;
-    case B460800:
-      return 460800;
-    case B921600:
-      return 921600;
-    default:
-      return 0;
-  }
 }
 
 }  // namespace
@@ -237,7 +210,7 @@ void PtyPort::garble(std::span<char> bytes) {
 std::uint32_t PtyPort::host_baud() const {
   termios t{};
   if (::tcgetattr(slave_fd_, &t) != 0) return 0;
-  return speed_to_baud(::cfgetospeed(&t));
+  return baud_of(::cfgetospeed(&t));
 }
 
 }  // namespace bg95::pty

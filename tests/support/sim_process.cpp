@@ -17,26 +17,16 @@
 #include <stdexcept>
 #include <utility>
 
+#include "pty/line_speed.hpp"
+
 namespace bg95::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The tests' ports run at 115200 unless they ask for a rate termios knows.
 speed_t to_speed(unsigned baud) {
-  switch (baud) {
-    case 9600:
-      return B9600;
-    case 57600:
-      return B57600;
-    case 230400:
-      return B230400;
-    case 460800:
-      return B460800;
-    case 921600:
-      return B921600;
-    default:
-      return B115200;
-  }
+  return pty::speed_of(baud).value_or(B115200);
 }
 
 std::string printable(std::string_view s) {
