@@ -1,8 +1,5 @@
 #include "scenarios/engine/live.hpp"
 
-#include <algorithm>
-#include <iterator>
-
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -39,10 +36,8 @@ void LiveScenario::attach(ModuleHost& host, Transcript* transcript, const std::s
     }
   };
   hooks.substitute = [this](const std::string& t) { return setup_.substitute(t); };
-  std::vector<Rule> mine;
-  std::copy_if(s_.rules.begin(), s_.rules.end(), std::back_inserter(mine),
-               [module_number](const Rule& r) { return r.applies_to(module_number); });
-  auto rules = std::make_unique<RuleEngine>(host.module(), std::move(mine), std::move(hooks));
+  auto rules = std::make_unique<RuleEngine>(host.module(), rules_for(s_.rules, module_number),
+                                            std::move(hooks));
   host.add_tap(rules.get());
   attached_.push_back({&host, std::move(rules)});
 }

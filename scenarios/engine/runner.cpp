@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <fstream>
 #include <future>
-#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -178,10 +177,7 @@ void Run::prepare() {
   };
   hooks.substitute = [this](const std::string& t) { return setup_->substitute(t); };
   // The runner's one module is module 1 of a fleet: rules for other modules never fire here.
-  std::vector<Rule> mine;
-  std::copy_if(s_.rules.begin(), s_.rules.end(), std::back_inserter(mine),
-               [](const Rule& r) { return r.applies_to(1); });
-  rules_ = std::make_unique<RuleEngine>(m, std::move(mine), std::move(hooks));
+  rules_ = std::make_unique<RuleEngine>(m, rules_for(s_.rules, 1), std::move(hooks));
   host_->add_tap(rules_.get());
 }
 

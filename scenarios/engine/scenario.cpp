@@ -1,6 +1,7 @@
 // Scenario pieces in words (for transcripts and reports), and which occurrences fire a rule.
 
 #include <algorithm>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -73,6 +74,13 @@ bool Rule::applies_to(unsigned module_number) const {
   return std::any_of(modules.begin(), modules.end(), [module_number](const ModuleRange& r) {
     return module_number >= r.first && module_number <= r.last;
   });
+}
+
+std::vector<Rule> rules_for(const std::vector<Rule>& rules, unsigned module_number) {
+  std::vector<Rule> out;
+  std::copy_if(rules.begin(), rules.end(), std::back_inserter(out),
+               [module_number](const Rule& r) { return r.applies_to(module_number); });
+  return out;
 }
 
 std::string Action::describe() const {

@@ -184,6 +184,9 @@ struct Rule {
   bool applies_to(unsigned module_number) const;
 };
 
+// The rules of `rules` that watch module `module_number`.
+std::vector<Rule> rules_for(const std::vector<Rule>& rules, unsigned module_number);
+
 // ---- the host ----------------------------------------------------------------------------
 
 struct HostStep {
