@@ -8,6 +8,8 @@
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/firmware/firmware_store.hpp"
 #include "sim/lwm2m/lwm2m_service.hpp"
+#include "sim/packet/packet_data.hpp"
+#include "sim/power_saving.hpp"
 #include "sim/services/services.hpp"
 #include "sim/urc.hpp"
 #include "sim/util/bytes.hpp"
@@ -54,6 +56,8 @@ const char* power_event_name(PowerEvent e) {
       return "power off";
     case PowerEvent::Cut:
       return "power cut";
+    case PowerEvent::Psm:
+      return "PSM";
   }
   return "power";
 }
@@ -84,6 +88,11 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
   dfota_ = std::make_unique<dfota::DfotaService>(
       *this, dfota::DfotaOptions{.download_idle_timeout = config_.download_idle_timeout});
   lwm2m_ = std::make_unique<lwm2m::Lwm2mService>(*this);
+  packet_ = std::make_unique<packet::PacketData>(
+      settings_, config_.index,
+      packet::PacketData::Hooks{.urc = [this](const std::string& text) { emit_urc(text); },
+                                .save = [this] { return try_save_settings(); }});
+  power_saving_ = std::make_unique<PowerSaving>(*this);
   make_port("uart");
   services::add_all(commands_, *this);
   network_.set_observer([this](const NetworkState& before, const NetworkState& after) {
@@ -106,6 +115,8 @@ Module::AtPort& Module::make_port(std::string name) {
       });
   p.engine->set_accepting(power_ == PowerState::Normal);
   p.engine->set_guard_time(config_.guard_time);
+  p.engine->set_connect_latency(config_.timing.connect_latency());
+  p.engine->set_answer_gap(config_.timing.answer_gap());
   p.engine->set_coalesce_urcs(config_.dialect.coalesce_urcs);
   p.engine->set_observer(
       {.on_command_line = {},
@@ -255,9 +266,25 @@ void Module::save_settings() {
   state::save_settings(state_dir_.settings_file(), settings_);
 }
 
+bool Module::try_save_settings() {
+  try {
+    save_settings();
+    return true;
+  } catch (const std::exception& e) {
+    log(fmt::format("settings not saved: {}", e.what()));
+    return false;
+  }
+}
+
 void Module::host_input(std::size_t port, std::string_view bytes) {
-  if (power_ == PowerState::Normal && port < ports_.size() && ports_[port]->present)
+  if (power_ == PowerState::Normal && port < ports_.size() && ports_[port]->present) {
+    power_saving_->on_host_activity();
     ports_[port]->engine->receive(bytes);
+  }
+}
+
+void Module::enter_psm() {
+  go_dark("PSM: asleep until T3412 or a power-on", PowerEvent::Psm);
 }
 
 void Module::log(std::string_view event) {
@@ -286,6 +313,9 @@ at::DteProfile Module::factory_profile() const {
 void Module::emit_urc(std::string_view text) {
   // URCs go to every port that is there; in DFOTA mode only the UART is (the note, 2.2.1.1).
   if (power_ != PowerState::Normal && power_ != PowerState::Dfota) return;
+  // DFOTA mode runs the updater, not the modem: only its FOTA URCs come out (the note,
+  // 2.2.1.1 note 1), never +CREG/+CGREG/+CEREG of the radio going down or coming back.
+  if (power_ == PowerState::Dfota && !text.starts_with("+QIND: \"FOTA\"")) return;
   // Power is going (power_cut_soon): the module says nothing more, though the work under way
   // may still report progress before it reaches its next flash write.
   if (cut_at_next_write_) return;
@@ -331,6 +361,9 @@ void Module::finish_boot() {
   for (auto& p : ports_)
     p->profile = settings_.saved_profile;
   volatile_ = {};
+  // The RTC starts at the GPS epoch (1980-01-06) until the network or AT+CCLK sets it.
+  set_rtc(std::chrono::sys_days{std::chrono::year{1980} / 1 / 6}, 0);
+  packet_->on_boot();
   cfun_ = 1;
   power_ = PowerState::Normal;
   ++boot_count_;
@@ -339,6 +372,7 @@ void Module::finish_boot() {
   if (baud_observer_) baud_observer_(settings_.ipr);
   log(fmt::format("booted {}", running_image_.full_version));
   power_event(PowerEvent::Booted);
+  power_saving_->on_booted();
   print_banner(0);
   lwm2m_->on_boot();
 }
@@ -379,6 +413,7 @@ void Module::power_off() {
 
 void Module::go_dark(std::string_view why, PowerEvent event) {
   cut_at_next_write_ = false;
+  if (event != PowerEvent::Psm) power_saving_->on_power_lost();
   lwm2m_->on_power_lost();
   dfota_->on_power_lost();
   ++life_;
@@ -391,6 +426,9 @@ void Module::go_dark(std::string_view why, PowerEvent event) {
 }
 
 void Module::reset() {
+  // A reset, not a power loss: the answer that asked for it (AT+CFUN=1,1's OK) is out first.
+  for (auto& p : ports_)
+    p->engine->flush_held_urcs();
   power_cut();
   power_on();
 }
@@ -512,6 +550,25 @@ void Module::set_uart_baud(std::uint32_t baud) {
   if (baud_observer_) baud_observer_(baud);
 }
 
+std::chrono::system_clock::time_point Module::rtc_now() const {
+  return volatile_.rtc_value + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                   std::chrono::steady_clock::now() - volatile_.rtc_set);
+}
+
+void Module::set_rtc(std::chrono::system_clock::time_point t, int tz_quarters) {
+  volatile_.rtc_value = t;
+  volatile_.rtc_set = std::chrono::steady_clock::now();
+  volatile_.rtc_tz = tz_quarters;
+}
+
+void Module::power_down_by_command() {
+  log("AT+QPOWD: powering down");
+  for (auto& p : ports_)
+    p->engine->flush_held_urcs();  // OK first
+  emit_urc("POWERED DOWN");
+  power_off();
+}
+
 void Module::set_dtr(bool on) {
   const bool falling = dtr_ && !on;
   const bool changed = dtr_ != on;
@@ -529,24 +586,34 @@ void Module::set_cfun(int fun) {
   network_.set_radio(fun == 1);
 }
 
+void Module::on_network_time() {
+  // The network sends its time (NITZ) at registration: the modelled network's time is this
+  // machine's UTC clock, in the time zone of UTC (docs/at-commands.md).
+  const auto now = std::chrono::system_clock::now();
+  volatile_.nitz = now;
+  const auto ctzu = settings_.at_nv.find("+CTZU");
+  if (ctzu == settings_.at_nv.end() || ctzu->second == "1") set_rtc(now, 0);
+  if (volatile_.ctzr == 1) emit_urc(urc::ctzv(0));
+  if (volatile_.ctzr == 2) emit_urc(urc::ctze(0, 0, now));
+}
+
 void Module::on_network_change(const NetworkState& before, const NetworkState& after) {
   notify([&](ModuleObserver& o) { o.on_network(after); });
   auto report = [&](std::string_view prefix, int mode, int stat_before, int stat_after) {
     if (mode == 0) return;
     const bool cell_changed =
         before.tac != after.tac || before.cell_id != after.cell_id || before.rat != after.rat;
-    if (stat_before != stat_after || (mode == 2 && cell_changed))
-      emit_urc(urc::registration(prefix, mode, stat_after, after));
+    if (stat_before != stat_after || (mode >= 2 && cell_changed))
+      emit_urc(urc::registration(prefix, mode, stat_after, after, power_saving_->granted()));
   };
   const int eps_before = static_cast<int>(before.status),
             eps_after = static_cast<int>(after.status);
   report("+CREG", volatile_.creg_mode, eps_before, eps_after);
-  // LTE-M and NB-IoT have no GPRS attach: +CGREG reports 4 (unknown) while on them.
-  auto gprs = [](const NetworkState& s) {
-    return s.rat == Rat::Gsm || !s.registered() ? static_cast<int>(s.status) : 4;
-  };
-  report("+CGREG", volatile_.cgreg_mode, gprs(before), gprs(after));
+  report("+CGREG", volatile_.cgreg_mode, gprs_status(before), gprs_status(after));
   report("+CEREG", volatile_.cereg_mode, eps_before, eps_after);
+  packet_->on_network(after);
+  power_saving_->on_network(after);
+  if (!before.registered() && after.registered()) on_network_time();
   // Last: a download that resumes here may run to its end and reset the module into DFOTA
   // mode, which changes the network again; the URCs of this change must be out first.
   dfota_->on_network_change(after);

@@ -37,6 +37,12 @@ class Lwm2mService;
 namespace bg95::http {
 class WorkerPool;
 }
+namespace bg95::packet {
+class PacketData;
+}
+namespace bg95 {
+class PowerSaving;
+}
 
 namespace bg95 {
 
@@ -199,6 +205,13 @@ class Module {
   flash::NandFlash& flash() { return *flash_; }
   dfota::DfotaService& dfota() { return *dfota_; }
   lwm2m::Lwm2mService& lwm2m() { return *lwm2m_; }
+  packet::PacketData& packet_data() { return *packet_; }
+  PowerSaving& power_saving() { return *power_saving_; }
+  // T3324 ran out (PowerSaving): the module sleeps, deaf and silent, until it is powered on.
+  void enter_psm();
+  // Writes the settings file; false (and logged) when it cannot be written, so that a
+  // command answers its error instead of the process aborting.
+  bool try_save_settings();
   void log_event(std::string_view event) { log(event); }
   const flash::Layout& layout() const { return layout_; }
   // A copy of the state folder as it is now (for a transcript's replay); see StateDir.
@@ -210,8 +223,30 @@ class Module {
   struct Volatile {
     int creg_mode = 0, cgreg_mode = 0, cereg_mode = 0;
     std::string cscs = "GSM";
+    int s0 = 0;                                 // ATS0: rings before auto-answer
+    int flow_k = 0;                             // AT&K
+    int ifc_by_te = 0, ifc_by_ta = 0;           // AT+IFC
+    int icf_format = 3, icf_parity = 3;         // AT+ICF: 8N1
+    int ctzr = 0;                               // AT+CTZR
+    int qsclk = 0;                              // AT+QSCLK
+    int cmgf = 0;                               // AT+CMGF
+    std::string cnmi = "2,1,0,0,0";             // AT+CNMI
+    std::string cpms = "\"ME\",\"ME\",\"ME\"";  // AT+CPMS storages
+    int csms = 0;                               // AT+CSMS
+    std::string csca = "\"+61418706700\",145";  // AT+CSCA
+    // The real-time clock: what it read at rtc_set (steady clock), and its time zone in
+    // quarter hours; network time (NITZ) when the network gave it (AT+QLTS).
+    std::chrono::system_clock::time_point rtc_value{};
+    std::chrono::steady_clock::time_point rtc_set{};
+    int rtc_tz = 0;
+    std::optional<std::chrono::system_clock::time_point> nitz;
   };
   Volatile& volatile_settings() { return volatile_; }
+  // The real-time clock now (AT+CCLK, AT+QLTS=1/2), and setting it.
+  std::chrono::system_clock::time_point rtc_now() const;
+  void set_rtc(std::chrono::system_clock::time_point t, int tz_quarters);
+  // AT+QPOWD: OK is out, then POWERED DOWN, then the module is off until powered on.
+  void power_down_by_command();
 
  private:
   void open_state();
@@ -223,6 +258,7 @@ class Module {
   void finish_boot();
   void print_banner(std::size_t line);
   void on_network_change(const NetworkState& before, const NetworkState& after);
+  void on_network_time();
   void log(std::string_view event);
   void power_event(PowerEvent event);
   void go_dark(std::string_view why, PowerEvent event);  // power cut or off: all stops
@@ -251,6 +287,8 @@ class Module {
   };
   std::vector<std::unique_ptr<AtPort>> ports_;
   std::unique_ptr<dfota::DfotaService> dfota_;
+  std::unique_ptr<packet::PacketData> packet_;
+  std::unique_ptr<PowerSaving> power_saving_;
   NetworkModel network_;
   firmware::ImageHeader running_image_;
   PowerState power_ = PowerState::Off;

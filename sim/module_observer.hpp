@@ -26,6 +26,7 @@ enum class PowerEvent {
   Restart,     // the restart that ends DFOTA mode or AT+CFUN=1,1 (no power loss)
   Off,         // orderly power-down
   Cut,         // power lost without a clean shutdown
+  Psm,         // asleep in power saving mode (PSM) until T3412 or a power-on wakes it
 };
 const char* power_event_name(PowerEvent e);
 

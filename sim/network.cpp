@@ -2,6 +2,10 @@
 
 namespace bg95 {
 
+int gprs_status(const NetworkState& s) {
+  return s.rat == Rat::Gsm || !s.registered() ? static_cast<int>(s.status) : 4;
+}
+
 const char* rat_name(Rat rat) {
   switch (rat) {
     case Rat::EMtc:

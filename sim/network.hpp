@@ -32,6 +32,10 @@ struct NetworkState {
   int earfcn = 9410;
   std::string tac = "3010";
   std::string cell_id = "8A2C01B";
+  int pcid = 267;   // physical cell ID (AT+QENG)
+  int srxlev = 47;  // cell selection RX level (AT+QENG)
+  // EMM reject cause when registration is denied (AT+CEREG=3/5 show it); 0: none given.
+  int reject_cause = 0;
   // The APN the network accepts for data; empty: any. A FOTA APN set with AT+QCFGEXT that
   // differs cannot bring up a bearer.
   std::string accepted_apn;
@@ -77,6 +81,10 @@ class NetworkModel {
   bool radio_on_ = false;  // off until the module boots
   Observer observer_;
 };
+
+// +CGREG's <stat>: LTE-M and NB-IoT have no GPRS attach, so it reports 4 (unknown) while
+// registered on them (a real BG95 on LTE-M answers +CGREG: 0,4).
+int gprs_status(const NetworkState& s);
 
 const char* rat_name(Rat rat);  // "eMTC", "NBIoT", "GSM"
 int rat_act(Rat rat);           // +COPS <AcT>: 8 eMTC, 9 NB-IoT, 0 GSM

@@ -19,6 +19,15 @@ struct Timing {
     if (profile == Profile::Fast) return ms{0};
     return ms{static_cast<ms::rep>(static_cast<double>(realistic.count()) * scale)};
   }
+  // From the end of a command line to CONNECT (AT+QFUPL, AT+QFOTADL="COM:"), in every
+  // profile: the real module's command processor answers after the line's CR LF is in, so the
+  // LF is never taken for data. No public measurement gives the figure; 5 ms is longer than
+  // an LF takes at 2400 baud and far shorter than any host waits for CONNECT.
+  ms connect_latency() const { return ms{5}; }
+  // With echo on, from the echo of a command line to its answer, in every profile: the echo
+  // and the answer reach a host in separate reads, as from a real module (fwupd's Quectel
+  // DFOTA plugin takes a first read of exactly "<cmd>\r" as the echo and reads again).
+  ms answer_gap() const { return ms{10}; }
   // From power-on to RDY, and the gaps in the banner.
   ms boot() const { return scaled(ms{2500}); }
   ms banner_gap() const { return scaled(ms{200}); }

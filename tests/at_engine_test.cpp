@@ -188,6 +188,35 @@ TEST_F(EngineTest, BytesBehindTheCommandInTheSameReadAreData) {
   EXPECT_EQ(session->data, "abc");
 }
 
+// A real module answers CONNECT a moment after the line's end: the LF of a CR LF that comes
+// in before it (in the same read or in the next) ends the line and is never data; other early
+// bytes are data. (fwupd's AT+QFUPL="x",4,5\r\n + "ABCD" stored "\nABC" before.)
+TEST_F(EngineTest, TheLfOfCrLfBeforeConnectIsNotData) {
+  profile.echo = false;
+  engine.set_connect_latency(std::chrono::milliseconds(5));
+  engine.receive("AT+UP=4\r\n");
+  EXPECT_TRUE(port.writes.empty());  // CONNECT not yet
+  while (!engine.in_data_mode() || port.writes.empty())
+    io.run_one();
+  ASSERT_EQ(port.all(), "\r\nCONNECT\r\n");
+  engine.receive("ABCD");
+  EXPECT_EQ(session->data, "ABCD");
+  EXPECT_EQ(session->end, DataEnd::Complete);
+}
+
+TEST_F(EngineTest, TheLfInALaterReadAndEarlyDataBeforeConnect) {
+  profile.echo = false;
+  engine.set_connect_latency(std::chrono::milliseconds(5));
+  engine.receive("AT+UP=4\r");
+  engine.receive("\nAB");  // the host did not wait for CONNECT
+  while (port.writes.empty())
+    io.run_one();
+  EXPECT_EQ(port.writes[0], "\r\nCONNECT\r\n");
+  EXPECT_EQ(session->data, "AB");
+  engine.receive("\nD");  // after CONNECT an LF is data like any byte
+  EXPECT_EQ(session->data, "AB\nD");
+}
+
 TEST_F(EngineTest, PlusesWithoutGuardTimeAreData) {
   profile.echo = false;
   engine.set_guard_time(std::chrono::milliseconds(200));

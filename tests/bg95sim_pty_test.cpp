@@ -32,12 +32,21 @@ TEST_F(PtyTest, ReadyLineNamesThePortAndTheLink) {
   EXPECT_NE(s.ready_line().find("picocom -b 115200"), std::string::npos);
 }
 
-TEST_F(PtyTest, AtiExactBytesInOneRead) {
+TEST_F(PtyTest, AtiEchoThenTheWholeAnswerEachInOneRead) {
   auto& port = start().open_port();
   port.write("ATI\r");
-  // One read() returns the whole answer, echo first: host tools parse one read at a time.
-  EXPECT_EQ(port.read_once(),
-            "ATI\r\r\nQuectel\r\nBG95-M3\r\nRevision: BG95M3LAR02A03\r\n\r\nOK\r\n");
+  // As from a real module, the echo comes as the bytes arrive and the answer once the command
+  // is processed: a host reading as soon as data is there gets the echo alone (fwupd relies on
+  // it), then one read() returns the whole answer.
+  EXPECT_EQ(port.read_once(), "ATI\r");
+  EXPECT_EQ(port.read_once(), "\r\nQuectel\r\nBG95-M3\r\nRevision: BG95M3LAR02A03\r\n\r\nOK\r\n");
+}
+
+TEST_F(PtyTest, WithoutEchoTheAnswerComesInOneRead) {
+  auto& port = start().open_port();
+  port.command("ATE0\r");
+  port.write("ATI\r\n");
+  EXPECT_EQ(port.read_once(), "\r\nQuectel\r\nBG95-M3\r\nRevision: BG95M3LAR02A03\r\n\r\nOK\r\n");
 }
 
 TEST_F(PtyTest, ChainAnswersInTurnWithOneOk) {
@@ -104,7 +113,7 @@ TEST_F(PtyTest, CfunResetPrintsTheBootBanner) {
   port.command("ATE0\r");
   EXPECT_EQ(port.command("AT+CFUN=1,1\r"), "\r\nOK\r\n");
   EXPECT_EQ(port.read_until("+QIND: SMS DONE\r\n"),
-            "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\nAPP RDY\r\n"
+            "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\nAPP RDY\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n"
             "\r\n+QIND: SMS DONE\r\n");
   // Echo is back on after the reset (E1 at boot).
   EXPECT_EQ(port.command("AT\r"), "AT\r\r\nOK\r\n");

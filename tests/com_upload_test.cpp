@@ -163,8 +163,8 @@ TEST_F(ComUploadTest, DamagedPackageUploadEndsWith506) {
   EXPECT_EQ(port.command("AT+QFOTADL=1\r"), "\r\nOK\r\n");
   EXPECT_EQ(port.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(30)),
             "\r\n+QIND: \"FOTA\",\"RESETTING\"\r\n\r\n+QIND: \"FOTA\",\"START\"\r\n"
-            "\r\n+QIND: \"FOTA\",\"END\",506\r\n\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n"
-            "\r\n+QUSIM: 1\r\n\r\nAPP RDY\r\n\r\n+QIND: SMS DONE\r\n");
+            "\r\n+QIND: \"FOTA\",\"END\",506\r\n\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\nAPP RDY\r\n"
+            "\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\n+QIND: SMS DONE\r\n");
   EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
 }
 

@@ -169,8 +169,8 @@ TEST_F(DfotaHttpTest, WholeCycleAsInTheNotesExample) {
                         "+QIND: \"FOTA\",\"HTTPSTART\"", "+QIND: \"FOTA\",\"DOWNLOADING\",N",
                         "+QIND: \"FOTA\",\"HTTPEND\",0", "+QIND: \"FOTA\",\"RESETTING\"",
                         "+QIND: \"FOTA\",\"START\"", "+QIND: \"FOTA\",\"UPDATING\",N",
-                        "+QIND: \"FOTA\",\"END\",0", "RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1",
-                        "APP RDY", "+QIND: SMS DONE"}));
+                        "+QIND: \"FOTA\",\"END\",0", "RDY", "+CFUN: 1", "APP RDY", "+CPIN: READY",
+                        "+QUSIM: 1", "+QIND: SMS DONE"}));
   expect_rising_to_100(lines, "DOWNLOADING");
   expect_rising_to_100(lines, "UPDATING");
   EXPECT_EQ(port.command("ATI;+CGMR;+QGMR\r"),
@@ -257,8 +257,8 @@ TEST_F(DfotaHttpTest, PackageForAnotherSourceEndsWith511AndTheOldImageRuns) {
   EXPECT_TRUE(urcs.ends_with("\"HTTPEND\",0\r\n")) << urcs;
   EXPECT_EQ(port.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(30)),
             "\r\n+QIND: \"FOTA\",\"RESETTING\"\r\n\r\n+QIND: \"FOTA\",\"START\"\r\n"
-            "\r\n+QIND: \"FOTA\",\"END\",511\r\n\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n"
-            "\r\n+QUSIM: 1\r\n\r\nAPP RDY\r\n\r\n+QIND: SMS DONE\r\n");
+            "\r\n+QIND: \"FOTA\",\"END\",511\r\n\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\nAPP RDY\r\n"
+            "\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\n+QIND: SMS DONE\r\n");
   EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
 }
 

@@ -222,7 +222,9 @@ class DfotaSweep : public ::testing::Test {
 
   // AT+QFOTADL="COM:" with `pkg`, up to its answer (or until power is gone).
   static void upload(LiveModule& m, const Bytes& pkg) {
-    m.type(fmt::format("AT+QFOTADL=\"COM:\",{}\r", pkg.size()));
+    m.type(fmt::format("AT+QFOTADL=\"COM:\",{}\r\n", pkg.size()));
+    // As a host does: the data after CONNECT (the module answers a moment after the line).
+    m.run_until([&] { return m.off() || m.output().find("CONNECT\r\n") != std::string::npos; });
     for (std::size_t at = 0; at < pkg.size() && !m.off(); at += 2048)
       m.type(std::string_view(reinterpret_cast<const char*>(pkg.data()) + at,
                               std::min<std::size_t>(2048, pkg.size() - at)));

@@ -127,6 +127,13 @@ CommandLine parse_command_line(std::string_view body) {
       } else {
         cmd.name = std::string{upper(c)};
       }
+      if (cmd.name == "D") {
+        // V.250 dial: the rest of the line is the dial string (ATD*99***1#, ATD123;).
+        cmd.form = Form::Write;
+        cmd.args.push_back({true, false, std::string(trim(body.substr(j)))});
+        line.commands.push_back(std::move(cmd));
+        return line;
+      }
       if (cmd.name == "S") {  // S-register: Sn? or Sn=v
         std::size_t k = j;
         while (k < body.size() && is_digit(body[k]))

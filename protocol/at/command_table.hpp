@@ -41,6 +41,8 @@ class Call {
   const std::string& name() const { return command_.name; }
   Form form() const { return command_.form; }
   const Args& args() const { return args_; }
+  // The arguments as the host wrote them (for commands whose parameters depend on the first).
+  const std::vector<RawArgument>& raw_arguments() const { return command_.args; }
   DteProfile& profile() { return profile_; }
   const RawWriter& raw_writer() const { return raw_writer_; }
 
@@ -63,6 +65,16 @@ class Call {
     return completer_;
   }
   bool deferred() const { return deferred_ && !finished_; }
+  // Runs `f` once this command's answer has been written to the port (AT+IPR changes the rate
+  // only after its OK went out at the old one); at once when nothing collects these.
+  void after_answer(std::function<void()> f) {
+    if (after_answer_) {
+      after_answer_->push_back(std::move(f));
+    } else {
+      f();
+    }
+  }
+  void set_after_answer_sink(std::vector<std::function<void()>>* sink) { after_answer_ = sink; }
   Reply take_reply() { return std::move(reply_); }
 
  private:
@@ -74,6 +86,7 @@ class Call {
   Reply reply_;
   bool finished_ = false;
   bool deferred_ = false;
+  std::vector<std::function<void()>>* after_answer_ = nullptr;
 };
 
 using Handler = std::function<void(Call&)>;

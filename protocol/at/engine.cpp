@@ -13,6 +13,8 @@ AtEngine::AtEngine(boost::asio::any_io_executor executor, const CommandTable& ta
       profile_(profile),
       writer_(std::move(writer)),
       delay_timer_(executor),
+      connect_timer_(executor),
+      answer_timer_(executor),
       idle_timer_(executor),
       escape_timer_(executor) {}
 
@@ -29,6 +31,11 @@ void AtEngine::reset() {
   escape_timer_.cancel();
   delay_timer_.cancel();
   delayed_.reset();
+  connect_timer_.cancel();
+  answer_timer_.cancel();
+  held_answer_.reset();
+  after_answer_.clear();
+  if (connecting_) std::exchange(connecting_, nullptr)->finish(DataEnd::Reset);
   held_pluses_.clear();
   assembler_.reset();
   queue_.clear();
@@ -46,7 +53,7 @@ void AtEngine::receive(std::string_view bytes) {
     receive_data_bytes(bytes);
     return;
   }
-  if (busy_) {
+  if (!idle()) {
     // The host typed ahead while a command is being answered; take it afterwards.
     const std::size_t room = kMaxTypeAhead - std::min(kMaxTypeAhead, pending_input_.size());
     pending_input_.append(bytes.substr(0, room));
@@ -55,7 +62,24 @@ void AtEngine::receive(std::string_view bytes) {
   std::string out;
   receive_command_bytes(bytes, out);
   if (!out.empty()) writer_(std::move(out));
-  if (!busy_ && !data_) flush_urcs();
+  if (!held_answer_) run_after_answer();
+  if (idle()) flush_urcs();
+}
+
+void AtEngine::run_after_answer() {
+  auto actions = std::exchange(after_answer_, {});
+  for (auto& f : actions)
+    f();
+}
+
+void AtEngine::flush_held_urcs() {
+  if (held_answer_) {
+    answer_timer_.cancel();
+    writer_(std::exchange(*held_answer_, {}));
+    held_answer_.reset();
+    run_after_answer();
+  }
+  if (idle()) flush_urcs();
 }
 
 void AtEngine::receive_command_bytes(std::string_view bytes, std::string& out) {
@@ -74,8 +98,17 @@ void AtEngine::receive_command_bytes(std::string_view bytes, std::string& out) {
       // "A/" runs at once; real modems end the echo with a CR as if the line were typed.
       out.push_back(static_cast<char>(profile_.s3));
     }
+    // With an answer gap the echo goes out alone, as the bytes came, and the answer follows
+    // once the command is processed: a host that reads as soon as data is there sees them in
+    // separate reads (fwupd's single 64-byte read takes an echo of exactly "<cmd>\r" alone).
+    const bool echo_apart = answer_gap_.count() > 0 && !out.empty();
+    if (echo_apart) {
+      writer_(std::exchange(out, {}));
+      echo_at_ = now_();
+    }
     start_line(std::move(body), out);
-    if (busy_ || data_) {
+    if (echo_apart && !out.empty()) hold_answer(std::exchange(out, {}));
+    if (!idle()) {
       // The rest of this read waits for the command (or becomes data).
       const std::string_view rest = bytes.substr(i + 1);
       if (data_) {
@@ -143,6 +176,7 @@ void AtEngine::run_commands(std::string& out) {
         command, match.args, profile_,
         [this, call_id](Reply reply) { complete_deferred(call_id, std::move(reply)); },
         [this](std::string bytes) { writer_(std::move(bytes)); });
+    call.set_after_answer_sink(&after_answer_);
     match.command->handler(call);
     if (call.deferred()) {
       waiting_deferred_ = true;  // the answers so far wait for the chain's end
@@ -168,8 +202,8 @@ AtEngine::Intercepted AtEngine::apply_interception(ParsedCommand& command,
       waiting_deferred_ = false;
       std::string later;
       run_commands(later);
-      if (!later.empty()) writer_(std::move(later));
-      if (!busy_ && !data_) {
+      if (!later.empty()) write_answer(std::move(later));
+      if (idle()) {
         flush_urcs();
         continue_pending_input();
       }
@@ -207,9 +241,10 @@ void AtEngine::finish_command(Reply reply, std::string& out) {
       break;
     case Outcome::Kind::Connect:
       line_output_ += frame_result(ResultCode::Connect, profile_);
-      out += std::exchange(line_output_, {});
       queue_.clear();
       busy_ = false;
+      if (connect_latency_.count() > 0) return connect_after_latency(std::move(reply.session));
+      out += std::exchange(line_output_, {});
       enter_data_mode(std::move(reply.session));
       return;
   }
@@ -231,8 +266,8 @@ void AtEngine::complete_deferred(std::uint64_t call_id, Reply reply) {
   std::string out;
   finish_command(std::move(reply), out);
   if (busy_) run_commands(out);
-  if (!out.empty()) writer_(std::move(out));
-  if (!busy_ && !data_) {
+  if (!out.empty()) write_answer(std::move(out));
+  if (idle()) {
     flush_urcs();
     continue_pending_input();
   }
@@ -242,7 +277,7 @@ void AtEngine::continue_pending_input() {
   if (pending_input_.empty()) return;
   // Run later so that a long typed-ahead stream cannot recurse.
   boost::asio::post(executor_, [this, generation = generation_] {
-    if (generation != generation_ || busy_) return;
+    if (generation != generation_ || !idle()) return;
     std::string input = std::exchange(pending_input_, {});
     receive(input);
   });
@@ -250,7 +285,7 @@ void AtEngine::continue_pending_input() {
 
 void AtEngine::emit_urc(std::string_view text) {
   urcs_.push_back(frame_urc(text, profile_));
-  if (busy_ || data_) return;
+  if (!idle()) return;
   if (coalesce_urcs_) return schedule_urc_flush();
   flush_urcs();
 }
@@ -261,7 +296,7 @@ void AtEngine::schedule_urc_flush() {
   boost::asio::post(executor_, [this, generation = generation_] {
     if (generation != generation_) return;
     urc_flush_posted_ = false;
-    if (!busy_ && !data_) flush_urcs();
+    if (idle()) flush_urcs();
   });
 }
 
@@ -281,6 +316,57 @@ void AtEngine::flush_urcs() {
 }
 
 // ---- data mode -------------------------------------------------------------------------
+
+void AtEngine::write_answer(std::string answer) {
+  if (answer_gap_.count() > 0 && now_() < echo_at_ + answer_gap_)
+    return hold_answer(std::move(answer));
+  writer_(std::move(answer));
+  run_after_answer();
+}
+
+void AtEngine::hold_answer(std::string answer) {
+  if (held_answer_) {
+    *held_answer_ += answer;
+    return;
+  }
+  held_answer_ = std::move(answer);
+  const auto wait =
+      std::max<Clock::duration>(Clock::duration::zero(), echo_at_ + answer_gap_ - now_());
+  answer_timer_.expires_after(wait);
+  answer_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
+    if (ec || generation != generation_ || !held_answer_) return;
+    std::string held = std::move(*held_answer_);
+    held_answer_.reset();
+    writer_(std::move(held));
+    run_after_answer();
+    if (idle()) {
+      flush_urcs();
+      continue_pending_input();
+    }
+  });
+}
+
+void AtEngine::connect_after_latency(std::shared_ptr<DataSession> session) {
+  connecting_ = std::move(session);
+  // CONNECT is an answer too: not sooner than the answer gap after the echo.
+  const auto gap_left =
+      answer_gap_.count() > 0
+          ? std::max<Clock::duration>(Clock::duration::zero(), echo_at_ + answer_gap_ - now_())
+          : Clock::duration::zero();
+  connect_timer_.expires_after(std::max<Clock::duration>(connect_latency_, gap_left));
+  connect_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
+    if (ec || generation != generation_ || !connecting_) return;
+    std::string early = std::exchange(pending_input_, {});
+    // The LF of a line ended by CR LF came in while the module was answering: it belongs to
+    // the command line, never to the data (fwupd sends AT+QFUPL="...",<size>,5,1\r\n and
+    // then its chunks; storing that LF corrupted every such upload).
+    if (!early.empty() && early.front() == '\n') early.erase(0, 1);
+    writer_(std::exchange(line_output_, {}));
+    enter_data_mode(std::exchange(connecting_, nullptr));
+    // Whatever else came before CONNECT is the start of the data.
+    if (!early.empty()) receive_data_bytes(early);
+  });
+}
 
 void AtEngine::enter_data_mode(std::shared_ptr<DataSession> session) {
   data_ = std::move(session);

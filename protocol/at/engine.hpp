@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -74,18 +76,25 @@ class AtEngine {
   // queued URCs. Deferred answers of the old life are ignored.
   void reset();
 
-  bool in_data_mode() const { return data_ != nullptr; }
+  bool in_data_mode() const { return data_ != nullptr || connecting_ != nullptr; }
   // Leaves data mode from outside (DTR). Does nothing in command mode.
   void end_data_mode(DataEnd why);
   void set_guard_time(std::chrono::milliseconds guard) { guard_ = guard; }
+  // How long after the end of a command line CONNECT goes out (a real module's command
+  // processor takes that long to answer). Bytes the host sends before CONNECT are the rest of
+  // the line's end (the LF of CR LF, dropped) or the first data; 0: CONNECT at once.
+  void set_connect_latency(std::chrono::milliseconds latency) { connect_latency_ = latency; }
+  // With echo on, the echo of a command line is written alone as the line ends, and the
+  // answer no sooner than this after it (a real module echoes as bytes arrive and answers
+  // after processing); 0: echo and answer in one write.
+  void set_answer_gap(std::chrono::milliseconds gap) { answer_gap_ = gap; }
   // URCs raised in the same turn of the event loop go out in one write (a dialect some
   // firmware shows) instead of one write each.
   void set_coalesce_urcs(bool on) { coalesce_urcs_ = on; }
-  // Writes the URCs that wait for a coalesced write now (before a restart that is not a power
-  // loss); URCs held back by a command or data mode stay held.
-  void flush_held_urcs() {
-    if (!busy_ && !data_) flush_urcs();
-  }
+  // Before a restart that is not a power loss: writes an answer held for the answer gap and
+  // the URCs that wait for a coalesced write now; URCs held back by a command or data mode
+  // stay held.
+  void flush_held_urcs();
   // The clock the "+++" guard times are measured with: steady_clock unless a fuzzer or a test
   // steps time itself. (The timer that ends the silence after "+++" still waits on the
   // executor, for the guard time.)
@@ -103,6 +112,13 @@ class AtEngine {
   void finish_command(Reply reply, std::string& out);
   void finish_line(std::string& out);
   void flush_urcs();
+  // Neither answering a command line nor in (or about to enter) data mode.
+  bool idle() const { return !busy_ && !data_ && !connecting_ && !held_answer_; }
+  // Writes an answer now, or holds it until the answer gap after the echo has passed.
+  void write_answer(std::string answer);
+  void run_after_answer();
+  void hold_answer(std::string answer);
+  void connect_after_latency(std::shared_ptr<DataSession> session);
   void enter_data_mode(std::shared_ptr<DataSession> session);
   void leave_data_mode(DataEnd why);
   void deliver_data(std::string_view bytes);
@@ -140,6 +156,18 @@ class AtEngine {
   // A command whose interception asked for a delay: it runs when delay_timer_ fires.
   std::optional<Interception> delayed_;
   boost::asio::steady_timer delay_timer_;
+
+  // A command answered CONNECT; it goes out, and data mode starts, when connect_timer_ fires.
+  std::shared_ptr<DataSession> connecting_;
+  boost::asio::steady_timer connect_timer_;
+  std::chrono::milliseconds connect_latency_{0};
+  // The answer gap: the echo went out at echo_at_; held_answer_ waits for answer_timer_.
+  std::chrono::milliseconds answer_gap_{0};
+  Clock::time_point echo_at_{};
+  std::optional<std::string> held_answer_;
+  // What handlers asked to run once their answer is out (Call::after_answer).
+  std::vector<std::function<void()>> after_answer_;
+  boost::asio::steady_timer answer_timer_;
 
   // Data mode.
   std::shared_ptr<DataSession> data_;

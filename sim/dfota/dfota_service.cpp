@@ -115,6 +115,7 @@ void DfotaService::on_power_on() {
 
 void DfotaService::on_power_lost() {
   ++life_;
+  close_on_restart_ = false;  // a cut after END: the next power-on finds the request open
   timer_.cancel();
   http_.reset();  // destroying a downloader cancels it
   coap_.reset();
@@ -125,8 +126,14 @@ void DfotaService::on_power_lost() {
   progress_ = 0;  // what was in flight is gone; a resumed update reports its own
 }
 
-bool DfotaService::update_pending() const {
+bool DfotaService::update_pending() {
   UpdateEngine probe(m_.flash(), m_.layout(), *area_);
+  // The update of this DFOTA mode ended with an error that left the old image whole, and its
+  // request could not be closed then (a failing flash): the updater closes it on its way out,
+  // and the old firmware boots, as after any such END.
+  if (std::exchange(close_on_restart_, false) && probe.pending()) {
+    if (probe.close_unstarted() == flash::FlashStatus::Ok) return probe.pending();
+  }
   return probe.pending();
 }
 
@@ -440,6 +447,9 @@ void DfotaService::start_com_upload(at::Call& c, std::int64_t size, std::int64_t
 // ---- AT+QFOTADL=<para1>[,<para2>] ---------------------------------------------------------
 
 void DfotaService::extended(at::Call& c, std::int64_t function, std::optional<std::int64_t> value) {
+  // A <para1> that names no function is "any other error" (2 is reserved), whatever the
+  // module is doing.
+  if (function != 1 && function != 3 && function != 4 && function != 5) return c.error();
   if (activity_ != Activity::Idle) return c.cme(at::cme::kDfotaOngoing);
   switch (function) {
     case 1:  // start the update from the local package
@@ -484,6 +494,18 @@ void DfotaService::begin_update(bool announce_reset) {
   }
   activity_ = Activity::Updating;
   progress_ = 0;
+  // The FOTA flag goes into flash before the reset: a power loss from here on brings the
+  // module back into DFOTA mode (the note, 2.2.1.1 note 3). A flag that cannot be written
+  // leaves the update to run in this power cycle only.
+  switch (UpdateEngine(m_.flash(), m_.layout(), *area_).request()) {
+    case flash::FlashStatus::Ok:
+      break;
+    case flash::FlashStatus::PowerLost:
+      return handle_area_status(AreaStatus::PowerLost);
+    case flash::FlashStatus::Failed:
+      m_.log_event("DFOTA: the update flag could not be written to flash");
+      break;
+  }
   if (announce_reset) urc(urc::fota("RESETTING"));
   m_.enter_dfota_mode();
   timer_.expires_after(m_.config().timing.dfota_reset());
@@ -568,6 +590,7 @@ void DfotaService::step() {
 }
 
 void DfotaService::finish_update(int code) {
+  close_on_restart_ = code != 0;
   urc(urc::fota("END", code));
   engine_.reset();
   activity_ = Activity::Idle;

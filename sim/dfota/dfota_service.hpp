@@ -62,7 +62,7 @@ class DfotaService {
   // At power-on: re-read the package area and the journal from flash.
   void on_power_on();
   // The journal holds an update that power loss interrupted: the module boots into DFOTA mode.
-  bool update_pending() const;
+  bool update_pending();
   // In DFOTA mode after such a boot: "START" again, and the update goes on.
   void resume_update();
   // Power is gone: stop every transfer and step at once (nothing more is written).
@@ -150,8 +150,9 @@ class DfotaService {
   int progress_ = 0;
   int last_percent_ = -1;
   std::array<int, 2> phase_percent_{-1, -1};  // UPDATING and RESTORE printed so far
-  int area_error_ = 0;      // a package-area failure seen during a download (707/708)
-  std::uint64_t life_ = 0;  // bumped at power loss: posted steps of an old life do nothing
+  int area_error_ = 0;             // a package-area failure seen during a download (707/708)
+  bool close_on_restart_ = false;  // the update ended in error: close its request at restart
+  std::uint64_t life_ = 0;         // bumped at power loss: posted steps of an old life do nothing
   boost::asio::steady_timer timer_;
   std::function<void(int)> lwm2m_download_done_;  // set: the download is LwM2M's
   std::function<void(int)> lwm2m_update_ended_;   // set: the update is LwM2M's

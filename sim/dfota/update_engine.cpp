@@ -54,6 +54,11 @@ UpdateEngine::~UpdateEngine() = default;
 bool UpdateEngine::pending() const {
   const auto& r = journal_.latest();
   if (!r || r->payload.size() != kJournalPayload) return false;
+  if (r->kind == kRequested) {
+    // Asked for, not begun: pending while the package it was asked for is still there.
+    return package_.present() && std::equal(package_.sha256().begin(), package_.sha256().end(),
+                                            r->payload.begin() + kOffPackageSha);
+  }
   // A record naming a target that cannot be in the firmware partitions is not one this code
   // wrote (a hand-made or foreign flash file): ignored rather than trusted.
   const auto target_size = util::get_le<std::uint64_t>(r->payload, kOffTargetSize);
@@ -61,6 +66,20 @@ bool UpdateEngine::pending() const {
   const flash::PartitionView staging(flash_, staging_part_);
   if (target_size == 0 || target_size > std::min(active.size(), staging.size())) return false;
   return r->kind == kBegin || r->kind == kStaged || r->kind == kCopied || r->kind == kDone;
+}
+
+flash::FlashStatus UpdateEngine::request() {
+  std::vector<std::uint8_t> payload(kJournalPayload, 0);
+  std::copy(package_.sha256().begin(), package_.sha256().end(), payload.begin() + kOffPackageSha);
+  return journal_.append(kRequested, payload);
+}
+
+flash::FlashStatus UpdateEngine::close_unstarted() {
+  const auto& latest = journal_.latest();
+  if (!latest || (latest->kind != kRequested && latest->kind != kBegin))
+    return flash::FlashStatus::Ok;
+  const std::vector<std::uint8_t> payload = latest->payload;
+  return journal_.append(kIdle, payload);
 }
 
 void UpdateEngine::start() {
@@ -520,7 +539,8 @@ UpdateEngine::Status UpdateEngine::fail(int code, std::string message) {
   const bool active_untouched = !resuming_copy_ && failed_in != Phase::Copy &&
                                 failed_in != Phase::VerifyActive && failed_in != Phase::Cleanup;
   const auto& latest = journal_.latest();
-  if (active_untouched && latest && latest->kind == kBegin && !flash_.power_lost()) {
+  if (active_untouched && latest && (latest->kind == kBegin || latest->kind == kRequested) &&
+      !flash_.power_lost()) {
     if (journal_.append(kIdle, latest->payload) == flash::FlashStatus::PowerLost)
       return Status::PowerLost;
   }

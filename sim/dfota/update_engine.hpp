@@ -97,6 +97,18 @@ class UpdateEngine {
   // it): at power-on the module must enter DFOTA mode and run start()/step() to the end.
   bool pending() const;
 
+  // Records that the module has decided to update from the package in the package area,
+  // before it resets into DFOTA mode (RESETTING). From then on a power loss anywhere, also
+  // between START and the first UPDATING (while the package and the source are checked),
+  // brings the module back into DFOTA mode, which updates (the note, 2.2.1.1 note 3): the
+  // real module sets its FOTA flag before the reset. pending() holds while the package area
+  // still holds that package; the update itself starts from phase 0.
+  flash::FlashStatus request();
+  // Closes a request (or a journaled Begin) whose update ended without touching `active`, so
+  // that the next boot runs the old image instead of trying again: what the updater does on
+  // its way out after an END,<err> that left the old firmware whole. Ok when nothing is open.
+  flash::FlashStatus close_unstarted();
+
   // Begins the update: resumes the journaled one when pending(), else starts a new one from
   // the package in the package area. No flash work happens here; step() does it all.
   void start();
@@ -128,7 +140,14 @@ class UpdateEngine {
     util::Digest target_sha{};
     std::uint64_t target_size = 0;
   };
-  enum Kind : std::uint16_t { kBegin = 1, kStaged = 2, kCopied = 3, kDone = 4, kIdle = 5 };
+  enum Kind : std::uint16_t {
+    kBegin = 1,
+    kStaged = 2,
+    kCopied = 3,
+    kDone = 4,
+    kIdle = 5,
+    kRequested = 6
+  };
 
   // A streamed SHA-256 over [0, size) of a partition, a page per unit.
   struct Hasher {

@@ -159,6 +159,11 @@ void download(const fs::ModuleFs& fs, Call& c) {
 void list(const fs::ModuleFs& fs, Call& c, std::string_view pattern) {
   auto entries = fs.list(pattern);
   if (!entries) return fail(c, entries.error());
+  // A name without wildcards that names no file is an error, not an empty listing: fwupd's
+  // Quectel DFOTA set-up (plugins/modem-manager/fu-mm-dfota-device.c) reads OK to
+  // AT+QFLST="dfota_update.bin" as "an old package is there" and deletes it next.
+  const bool wildcard = pattern.find_first_of("*?") != std::string_view::npos;
+  if (entries->empty() && !wildcard) return c.cme(at::cme::kFsFileNotFound);
   for (const auto& e : *entries)
     c.line(fmt::format("+QFLST: \"{}\",{}", e.name, e.size));
   c.ok();

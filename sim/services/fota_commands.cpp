@@ -51,14 +51,25 @@ void add_fota_commands(at::CommandTable& t, Module& m) {
            m.dfota().start_com_upload(c, a.integer(1), a.has(2) ? a.integer(2) : 5);
          },
          bad});
-  // AT+QFOTADL=<para1>[,<para2>]: the extended functions (2.2.1.4).
+  // AT+QFOTADL=<para1>[,<para2>]: the extended functions (2.2.1.4). One rule for every
+  // <para1> (docs/dfota.md): a value that names no function (2 reserved, 0, 6, -1, 256,
+  // text) is "any other error": ERROR. Only a bad <para2> of function 3 is the ME's 590.
   t.add({"+QFOTADL",
          Form::Write,
-         {integer(0, 255), optional(integer(0, 255))},
+         {at::any(), optional(at::any())},
          [&m](Call& c) {
            const auto& a = c.args();
-           m.dfota().extended(c, a.integer(0),
-                              a.has(1) ? std::optional<std::int64_t>(a.integer(1)) : std::nullopt);
+           // A quoted first parameter is a URL or file that did not fit its own form (over 700
+           // bytes): the ME's 590, as before.
+           if (c.raw_arguments().at(0).quoted) return c.cme(at::cme::kDfotaInvalidParameter);
+           if (!a.is_integer(0)) return c.error();
+           std::optional<std::int64_t> value;
+           if (a.has(1)) {
+             if (!a.is_integer(1))
+               return a.integer(0) == 3 ? c.cme(at::cme::kDfotaInvalidParameter) : c.error();
+             value = a.integer(1);
+           }
+           m.dfota().extended(c, a.integer(0), value);
          },
          bad});
 

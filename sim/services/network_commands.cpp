@@ -5,6 +5,7 @@
 
 #include "protocol/at/result_codes.hpp"
 #include "sim/module.hpp"
+#include "sim/power_saving.hpp"
 #include "sim/services/services.hpp"
 #include "sim/urc.hpp"
 
@@ -16,27 +17,25 @@ using at::Form;
 using at::integer;
 using at::optional;
 
-int gprs_status(const NetworkState& s) {
-  return s.rat == Rat::Gsm || !s.registered() ? static_cast<int>(s.status) : 4;
-}
-
-// +CREG / +CGREG / +CEREG share their forms; only the status they report differs.
+// +CREG / +CGREG / +CEREG share their forms; only the status they report and the highest
+// <n> differ (27.007: +CREG has no PSM fields, so 0-3; +CGREG and +CEREG 0-5).
 void add_registration(at::CommandTable& t, Module& m, const char* name, int Module::Volatile::*mode,
-                      std::function<int(const NetworkState&)> status) {
+                      int max_mode, std::function<int(const NetworkState&)> status) {
   const std::string prefix = name;
-  t.add({name, Form::Test, {}, [prefix](Call& c) {
-           c.line(prefix + ": (0-2)");
+  t.add({name, Form::Test, {}, [prefix, max_mode](Call& c) {
+           c.line(fmt::format("{}: (0-{})", prefix, max_mode));
            c.ok();
          }});
   t.add({name, Form::Read, {}, [&m, prefix, mode, status](Call& c) {
            const NetworkState net = m.network().view();
            const int n = m.volatile_settings().*mode;
-           const std::string urc = urc::registration(prefix, n, status(net), net);
+           const std::string urc =
+               urc::registration(prefix, n, status(net), net, m.power_saving().granted());
            // The read form always leads with <n>.
            c.line(fmt::format("{}: {},{}", prefix, n, urc.substr(prefix.size() + 2)));
            c.ok();
          }});
-  t.add({name, Form::Write, {integer(0, 2)}, [&m, mode](Call& c) {
+  t.add({name, Form::Write, {integer(0, max_mode)}, [&m, mode](Call& c) {
            m.volatile_settings().*mode = static_cast<int>(c.args().integer(0));
            c.ok();
          }});
@@ -88,10 +87,10 @@ void add_network_commands(at::CommandTable& t, Module& m) {
            c.ok();
          }});
 
-  add_registration(t, m, "+CREG", &Module::Volatile::creg_mode,
+  add_registration(t, m, "+CREG", &Module::Volatile::creg_mode, 3,
                    [](const NetworkState& s) { return static_cast<int>(s.status); });
-  add_registration(t, m, "+CGREG", &Module::Volatile::cgreg_mode, gprs_status);
-  add_registration(t, m, "+CEREG", &Module::Volatile::cereg_mode,
+  add_registration(t, m, "+CGREG", &Module::Volatile::cgreg_mode, 5, gprs_status);
+  add_registration(t, m, "+CEREG", &Module::Volatile::cereg_mode, 5,
                    [](const NetworkState& s) { return static_cast<int>(s.status); });
 
   t.add({"+COPS", Form::Test, {}, [&m](Call& c) {

@@ -19,6 +19,14 @@ void add_network_commands(at::CommandTable& table,
 void add_fota_commands(at::CommandTable& table, Module& module);   // +QFOTADL +QCFGEXT
 void add_file_commands(at::CommandTable& table, Module& module);   // +QFUPL +QFDWL +QFLST ...
 void add_lwm2m_commands(at::CommandTable& table, Module& module);  // +QLWCFG +QLWSVC
+void add_packet_data_commands(at::CommandTable& table,
+                              Module& module);  // +CGDCONT +CGACT +CGATT +QICSGP +QIACT ...
+void add_housekeeping_commands(at::CommandTable& table,
+                               Module& module);  // ATH +GCAP +CTZR +CCLK +QCFG +QENG ...
+void add_power_saving_commands(at::CommandTable& table,
+                               Module& module);  // +CPSMS +QPSMS +CEDRXS +QSCLK ...
+// AT+CLAC: every command of the table; added last, it lists the table as it then is.
+void add_clac_command(at::CommandTable& table);
 
 inline void add_all(at::CommandTable& table, Module& module) {
   add_v250_commands(table, module);
@@ -27,6 +35,10 @@ inline void add_all(at::CommandTable& table, Module& module) {
   add_fota_commands(table, module);
   add_file_commands(table, module);
   add_lwm2m_commands(table, module);
+  add_packet_data_commands(table, module);
+  add_housekeeping_commands(table, module);
+  add_power_saving_commands(table, module);
+  add_clac_command(table);
 }
 
 }  // namespace bg95::services

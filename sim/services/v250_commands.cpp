@@ -123,8 +123,7 @@ void add_v250_commands(at::CommandTable& t, Module& m) {
            // OK goes out at the old rate; the new one applies after it and is kept across power
            // cycles, as on the real module.
            c.ok();
-           boost::asio::post(m.executor(),
-                             [&m, rate] { m.set_uart_baud(rate == 0 ? 115200 : rate); });
+           c.after_answer([&m, rate] { m.set_uart_baud(rate == 0 ? 115200 : rate); });
          }});
 
   t.add({"+CSCS", Form::Test, {}, [](Call& c) {

@@ -90,6 +90,55 @@ Lwm2mSettings lwm2m_from_json(const json& j) {
   return l;
 }
 
+json pdp_to_json(const std::map<int, PdpProfile>& pdp) {
+  json j = json::object();
+  for (const auto& [cid, p] : pdp)
+    j[std::to_string(cid)] = {{"type", p.type},
+                              {"apn", p.apn},
+                              {"username", p.username},
+                              {"password", p.password},
+                              {"auth", p.auth}};
+  return j;
+}
+
+std::map<int, PdpProfile> pdp_from_json(const json& j) {
+  std::map<int, PdpProfile> pdp;
+  for (const auto& [key, v] : j.items()) {
+    int cid = 0;
+    try {
+      cid = std::stoi(key);
+    } catch (const std::exception&) {
+      throw std::out_of_range("pdp: context \"" + key + "\" is not a number");
+    }
+    if (cid < 1 || cid > 15 || std::to_string(cid) != key)
+      throw std::out_of_range("pdp: context " + key + " is not 1..15");
+    PdpProfile p;
+    p.type = v.at("type").get<std::string>();
+    if (p.type != "IP" && p.type != "IPV6" && p.type != "IPV4V6" && p.type != "Non-IP")
+      throw std::out_of_range("pdp." + key + ".type must be IP, IPV6, IPV4V6 or Non-IP");
+    p.apn = v.at("apn").get<std::string>();
+    p.username = v.at("username").get<std::string>();
+    p.password = v.at("password").get<std::string>();
+    p.auth = v.at("auth").get<int>();
+    if (p.auth < 0 || p.auth > 3) throw std::out_of_range("pdp." + key + ".auth must be 0..3");
+    if (p.apn.size() > 99 || p.username.size() > 127 || p.password.size() > 127)
+      throw std::out_of_range("pdp." + key + ": APN, username or password too long");
+    pdp[cid] = std::move(p);
+  }
+  return pdp;
+}
+
+std::map<std::string, std::string> strings_from_json(const json& j, const char* what) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, v] : j.items()) {
+    if (key.empty() || key.size() > 64) throw std::out_of_range(std::string(what) + ": bad name");
+    std::string value = v.get<std::string>();
+    if (value.size() > 256) throw std::out_of_range(std::string(what) + "." + key + " too long");
+    out[key] = std::move(value);
+  }
+  return out;
+}
+
 bool all_digits(const std::string& s, std::size_t n) {
   return s.size() == n && s.find_first_not_of("0123456789") == std::string::npos;
 }
@@ -126,6 +175,9 @@ util::Expected<Settings> load_settings(const std::filesystem::path& file) {
     s.fota_apn.username = apn.at("username").get<std::string>();
     s.fota_apn.password = apn.at("password").get<std::string>();
     if (j.contains("lwm2m")) s.lwm2m = lwm2m_from_json(j.at("lwm2m"));
+    if (j.contains("pdp")) s.pdp = pdp_from_json(j.at("pdp"));
+    if (j.contains("qcfg")) s.qcfg = strings_from_json(j.at("qcfg"), "qcfg");
+    if (j.contains("at_nv")) s.at_nv = strings_from_json(j.at("at_nv"), "at_nv");
     return s;
   } catch (const std::exception& e) {
     return util::Error{fmt::format("{}: corrupt settings: {}", file.string(), e.what())};
@@ -146,6 +198,9 @@ void save_settings(const std::filesystem::path& file, const Settings& s) {
         {"username", s.fota_apn.username},
         {"password", s.fota_apn.password}}},
       {"lwm2m", lwm2m_to_json(s.lwm2m)},
+      {"pdp", pdp_to_json(s.pdp)},
+      {"qcfg", s.qcfg},
+      {"at_nv", s.at_nv},
   };
   const std::string text = j.dump(2) + "\n";
   std::filesystem::path tmp = file;

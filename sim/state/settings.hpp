@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,16 @@ struct Lwm2mSettings {
   friend bool operator==(const Lwm2mSettings&, const Lwm2mSettings&) = default;
 };
 
+// One PDP context definition (AT+CGDCONT, AT+QICSGP): kept across power cycles.
+struct PdpProfile {
+  std::string type = "IP";  // IP, IPV6, IPV4V6, Non-IP (as AT+CGDCONT writes it)
+  std::string apn;
+  std::string username;
+  std::string password;
+  int auth = 0;  // AT+QICSGP <authentication>: 0 none, 1 PAP, 2 CHAP, 3 PAP or CHAP
+  friend bool operator==(const PdpProfile&, const PdpProfile&) = default;
+};
+
 struct Settings {
   static constexpr int kFormat = 1;
   std::string model = "BG95-M3";
@@ -60,6 +71,14 @@ struct Settings {
   std::uint32_t ipr = 115200;
   FotaApn fota_apn;
   Lwm2mSettings lwm2m;
+  // Defined PDP contexts by <cid> (1-15). A new module has context 1, IPv4v6 with an empty
+  // APN (the network's default APN). A file without this section loads with that default.
+  std::map<int, PdpProfile> pdp{{1, PdpProfile{"IPV4V6", "", "", "", 0}}};
+  // AT+QCFG settings the module keeps across power cycles, by name, as the values the read
+  // form prints after the name (e.g. "nwscanseq" -> "020301"); absent: the default.
+  std::map<std::string, std::string> qcfg;
+  // Other stored AT settings by command (e.g. "+CTZU" -> "1", "+CPSMS" -> "1,,,\"00000100\",...").
+  std::map<std::string, std::string> at_nv;
 };
 
 util::Expected<Settings> load_settings(const std::filesystem::path& file);

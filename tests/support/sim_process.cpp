@@ -168,7 +168,13 @@ std::string HostPort::read_once(std::chrono::milliseconds timeout) {
 }
 
 std::string HostPort::command(std::string_view line, std::chrono::milliseconds timeout) {
-  write(line);
+  // Most hosts end a command line with CR LF (fwupd, TinyGSM, Mbed OS, pyserial scripts):
+  // unless a test says otherwise, a line given with a trailing CR goes out that way.
+  if (crlf_ && line.ends_with('\r')) {
+    write(std::string(line) + "\n");
+  } else {
+    write(line);
+  }
   // The end of the first final result code: OK, ERROR, CONNECT or +CME ERROR: <n>.
   return take_until(
       [](const std::string& s) {

@@ -52,6 +52,8 @@ class HostPort {
   // One read() as a host tool does it: waits for the first byte, then returns what one
   // read gives.
   std::string read_once(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // command() ends a line given with a trailing CR with CR LF (default), or with CR alone.
+  void set_crlf(bool on) { crlf_ = on; }
   int fd() const { return fd_; }
   // Bytes read but not yet returned by read_until.
   std::string& pending() { return pending_; }
@@ -61,6 +63,7 @@ class HostPort {
   std::string take_until(const std::function<std::size_t(const std::string&)>& end_of,
                          std::chrono::milliseconds timeout, const std::string& what);
   int fd_ = -1;
+  bool crlf_ = true;
   std::string pending_;
 };
 
@@ -104,7 +107,7 @@ class SimProcess {
 
 // What the module prints as it boots (ATV1), after its reset or a power-on.
 inline constexpr const char* kBootBanner =
-    "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\nAPP RDY\r\n"
+    "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\nAPP RDY\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n"
     "\r\n+QIND: SMS DONE\r\n";
 
 // The lines of what the host read, without the framing CR LFs (empty lines dropped).
