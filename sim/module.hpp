@@ -223,6 +223,7 @@ class Module {
   struct Volatile {
     int creg_mode = 0, cgreg_mode = 0, cereg_mode = 0;
     std::string cscs = "GSM";
+    int cops_format = 0;                        // AT+COPS=3,<format>
     int s0 = 0;                                 // ATS0: rings before auto-answer
     int flow_k = 0;                             // AT&K
     int ifc_by_te = 0, ifc_by_ta = 0;           // AT+IFC

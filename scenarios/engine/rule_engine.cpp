@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "sim/dfota/dfota_service.hpp"
+#include "sim/packet/packet_data.hpp"
 
 namespace bg95::scenario {
 
@@ -150,7 +151,10 @@ void RuleEngine::perform(const Action& a) {
       if (a.reg) cell.status = *a.reg;
       if (a.csq) cell.csq_rssi = *a.csq;
       if (a.rat) cell.rat = *a.rat;
+      if (a.accepted_apn) cell.accepted_apn = *a.accepted_apn;
       module_.network().set_cell(std::move(cell));
+      if (a.attach_refused) module_.packet_data().set_attach_refused(*a.attach_refused);
+      if (a.pdp_deact) module_.packet_data().network_deactivate(*a.pdp_deact);
       return;
     }
     case K::LinkDrop:

@@ -115,6 +115,9 @@ std::string Action::describe() const {
       if (reg) s += fmt::format(" reg={}", static_cast<int>(*reg));
       if (csq) s += fmt::format(" csq={}", *csq);
       if (rat) s += fmt::format(" rat={}", rat_name(*rat));
+      if (pdp_deact) s += fmt::format(" pdp_deact={}", *pdp_deact);
+      if (attach_refused) s += *attach_refused ? " attach=refuse" : " attach=allow";
+      if (accepted_apn) s += fmt::format(" accepted_apn=\"{}\"", *accepted_apn);
       break;
     case Kind::LinkDrop:
       s = "link_drop";

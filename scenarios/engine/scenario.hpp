@@ -157,13 +157,16 @@ struct Action {
   std::optional<bg95::RegStatus> reg;
   std::optional<int> csq;
   std::optional<bg95::Rat> rat;
-  std::optional<Duration> duration;  // LinkStall for, Delay by
-  std::uint64_t amount = 0;          // LinkThrottle bytes/s, LinkCorrupt bytes
-  bool high = true;                  // Dtr
-  std::string text;                  // Urc, RespondRaw, Log, Verdict reason
-  at::Reply reply;                   // Respond
-  bool pass = true;                  // Verdict
-  YAML::Node server;                 // Server: the faults (package server schema)
+  std::optional<int> pdp_deact;             // Network: the network deactivates this context
+  std::optional<bool> attach_refused;       // Network: PS attach refused / allowed
+  std::optional<std::string> accepted_apn;  // Network: the only APN for data ("" any)
+  std::optional<Duration> duration;         // LinkStall for, Delay by
+  std::uint64_t amount = 0;                 // LinkThrottle bytes/s, LinkCorrupt bytes
+  bool high = true;                         // Dtr
+  std::string text;                         // Urc, RespondRaw, Log, Verdict reason
+  at::Reply reply;                          // Respond
+  bool pass = true;                         // Verdict
+  YAML::Node server;                        // Server: the faults (package server schema)
   std::string describe() const;
 };
 

@@ -601,13 +601,22 @@ Action Parser::action(const YAML::Node& n, const std::string& w) const {
   if (t.name == "network") {
     a.kind = K::Network;
     if (!present(params)) r_.fail(n, wa, "expected {reg: ..., csq: ..., rat: ...}");
-    only({"reg", "csq", "rat", "after"});
+    only({"reg", "csq", "rat", "pdp_deact", "attach", "accepted_apn", "after"});
     if (params["reg"]) a.reg = reg_status(params["reg"], at(wa, "reg"));
     if (params["csq"]) a.csq = csq(params["csq"], at(wa, "csq"));
     if (params["rat"])
       a.rat = r_.choice(params["rat"], at(wa, "rat"), {"emtc", "nbiot"}) == "nbiot" ? Rat::NbIot
                                                                                     : Rat::EMtc;
-    if (!a.reg && !a.csq && !a.rat) r_.fail(n, wa, "give reg, csq or rat");
+    if (params["pdp_deact"]) {
+      a.pdp_deact = static_cast<int>(r_.integer(params["pdp_deact"], at(wa, "pdp_deact"), 1, 15));
+    }
+    if (params["attach"])
+      a.attach_refused =
+          r_.choice(params["attach"], at(wa, "attach"), {"refuse", "allow"}) == "refuse";
+    if (params["accepted_apn"])
+      a.accepted_apn = r_.str(params["accepted_apn"], at(wa, "accepted_apn"));
+    if (!a.reg && !a.csq && !a.rat && !a.pdp_deact && !a.attach_refused && !a.accepted_apn)
+      r_.fail(n, wa, "give reg, csq, rat, pdp_deact, attach or accepted_apn");
   } else if (t.name == "link_stall") {
     a.kind = K::LinkStall;
     if (present(scalar))

@@ -217,7 +217,8 @@ std::optional<RegStatus> parse_reg(std::string_view s) {
 constexpr std::string_view kHelp =
     "power on|off|cut; reset; dtr low|high; "
     "net reg <0-5|none|home|searching|denied|unknown|roaming>; net csq <0-31|99>; "
-    "net rat emtc|nbiot; flash fail once|always; flash cut <n>; flash off; status; modules; help";
+    "net rat emtc|nbiot; net pdpdeact <1-15>; net attach refuse|allow; net apn <APN>|any; "
+    "flash fail once|always; flash cut <n>; flash off; status; modules; help";
 
 // The keys every status starts with, in this order; then the others by name.
 constexpr std::array<std::string_view, 9> kStatusOrder = {
@@ -556,8 +557,23 @@ std::string ControlServer::Impl::handle(std::string_view line) {
              (arg(1) == "emtc" || arg(1) == "nbiot")) {
     const Rat rat = arg(1) == "emtc" ? Rat::EMtc : Rat::NbIot;
     action = [rat](ControlTarget& t) { t.set_rat(rat); };
+  } else if (cmd == "net" && argc == 2 && arg(0) == "pdpdeact") {
+    const auto cid = parse_uint(arg(1), 15);
+    if (!cid || *cid == 0) return err("usage: net pdpdeact <1-15>");
+    action = [c = *cid](ControlTarget& t) {
+      if (!t.deactivate_pdp(c)) throw std::runtime_error("context is not active");
+    };
+  } else if (cmd == "net" && argc == 2 && arg(0) == "attach" &&
+             (arg(1) == "refuse" || arg(1) == "allow")) {
+    const bool refuse = arg(1) == "refuse";
+    action = [refuse](ControlTarget& t) { t.set_attach_refused(refuse); };
+  } else if (cmd == "net" && argc == 2 && arg(0) == "apn") {
+    const std::string apn = arg(1) == "any" ? std::string() : std::string(arg(1));
+    action = [apn](ControlTarget& t) { t.set_accepted_apn(apn); };
   } else if (cmd == "net") {
-    return err("usage: net reg <stat> | net csq <0-31|99> | net rat emtc|nbiot");
+    return err(
+        "usage: net reg <stat> | net csq <0-31|99> | net rat emtc|nbiot | net pdpdeact <cid> | "
+        "net attach refuse|allow | net apn <APN>|any");
   } else if (cmd == "flash" && argc == 2 && arg(0) == "fail" &&
              (arg(1) == "once" || arg(1) == "always")) {
     const std::string mode = arg(1) == "once" ? "fail-once" : "fail-always";

@@ -38,6 +38,20 @@ class ControlTarget {
   virtual void set_registration(RegStatus status) = 0;
   virtual void set_signal(int csq) = 0;  // AT+CSQ <rssi>: 0..31, or 99 (not known)
   virtual void set_rat(Rat rat) = 0;
+  // Packet data faults: the network deactivates context <cid> (false: it was not active);
+  // refuses (or allows again) PS attach; accepts only this APN for data (empty: any).
+  virtual bool deactivate_pdp(int cid) {
+    (void)cid;
+    throw std::runtime_error("this target has no packet data");
+  }
+  virtual void set_attach_refused(bool refused) {
+    (void)refused;
+    throw std::runtime_error("this target has no packet data");
+  }
+  virtual void set_accepted_apn(const std::string& apn) {
+    (void)apn;
+    throw std::runtime_error("this target has no packet data");
+  }
   // Flash faults: "fail" the next operation (once) or all from now (always), "cut" power at
   // the n-th operation from now, or "off". Targets without a flash say so.
   virtual void set_flash_fault(const std::string& mode, std::uint64_t nth) {

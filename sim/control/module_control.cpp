@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "sim/firmware/firmware_store.hpp"
+#include "sim/packet/packet_data.hpp"
 
 namespace bg95::control {
 namespace {
@@ -66,6 +67,20 @@ void ModuleControl::set_rat(Rat rat) {
   module_.network().set_cell(std::move(cell));
 }
 
+bool ModuleControl::deactivate_pdp(int cid) {
+  return module_.packet_data().network_deactivate(cid);
+}
+
+void ModuleControl::set_attach_refused(bool refused) {
+  module_.packet_data().set_attach_refused(refused);
+}
+
+void ModuleControl::set_accepted_apn(const std::string& apn) {
+  NetworkState cell = module_.network().cell();
+  cell.accepted_apn = apn;
+  module_.network().set_cell(std::move(cell));
+}
+
 std::map<std::string, std::string> ModuleControl::status() {
   std::map<std::string, std::string> s;
   const PowerState power = module_.power_state();
@@ -96,6 +111,13 @@ std::map<std::string, std::string> ModuleControl::status() {
   s["cfun"] = std::to_string(module_.cfun());
   const NetworkState net = module_.network().view();
   s["reg"] = std::to_string(static_cast<int>(net.status));
+  // Packet data: PS attach and the active contexts (AT+CGATT?, AT+CGACT?).
+  const auto& pd = module_.packet_data();
+  s["attached"] = pd.attached() ? "1" : "0";
+  std::string active;
+  for (int cid : pd.active_cids())
+    active += (active.empty() ? "" : ",") + std::to_string(cid);
+  s["pdp"] = active.empty() ? "none" : active;
   s["csq"] = std::to_string(net.csq_rssi);
   s["rat"] = rat_word(net.rat);
   s["model"] = module_.settings().model;

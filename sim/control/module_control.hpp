@@ -34,6 +34,9 @@ class ModuleControl : public ControlTarget {
   void set_registration(RegStatus status) override;
   void set_signal(int csq) override;
   void set_rat(Rat rat) override;
+  bool deactivate_pdp(int cid) override;
+  void set_attach_refused(bool refused) override;
+  void set_accepted_apn(const std::string& apn) override;
   void set_flash_fault(const std::string& mode, std::uint64_t nth) override;
   // power (off|booting|normal|dfota), mode (command|data on the main UART; none when it takes
   // no AT commands), firmware and revision (of the image last booted; before the first boot,

@@ -57,6 +57,7 @@ struct QcfgValue {
   enum class Kind { Int, Quoted, Hex, Digits } kind;
   std::int64_t min = 0, max = 0;          // Int
   std::vector<std::string> choices = {};  // Quoted
+  std::vector<std::int64_t> gaps = {};    // Int: values within min..max that are not allowed
 };
 struct QcfgRow {
   const char* name;
@@ -66,8 +67,9 @@ struct QcfgRow {
   bool effect;           // a trailing <effect> 0/1 is accepted
 };
 
-QcfgValue num(std::int64_t min, std::int64_t max) {
-  return {QcfgValue::Kind::Int, min, max};
+// An integer from min to max, but for the values in `gaps` (nwscanmode is (0,1,3)).
+QcfgValue num(std::int64_t min, std::int64_t max, std::vector<std::int64_t> gaps = {}) {
+  return {QcfgValue::Kind::Int, min, max, {}, std::move(gaps)};
 }
 QcfgValue word(std::vector<std::string> choices) {
   return {QcfgValue::Kind::Quoted, 0, 0, std::move(choices)};
@@ -77,7 +79,7 @@ QcfgValue word(std::vector<std::string> choices) {
 // capture in lukejenkins/cellular quectel/bg95m3/outputs/); defaults: see docs/at-commands.md.
 const std::vector<QcfgRow>& qcfg_rows() {
   static const std::vector<QcfgRow> rows = {
-      {"nwscanmode", "0", {num(0, 3)}, 1, true},
+      {"nwscanmode", "0", {num(0, 3, {2})}, 1, true},
       {"nwscanseq", "020301", {{QcfgValue::Kind::Digits}}, 1, true},
       {"servicedomain", "2", {num(1, 2)}, 1, true},
       {"iotopmode", "2", {num(0, 2)}, 1, true},
@@ -127,6 +129,7 @@ std::optional<std::string> qcfg_value(const QcfgValue& v, const at::RawArgument&
     case QcfgValue::Kind::Int: {
       const auto n = at::parse_integer(a.text);
       if (a.quoted || !n || *n < v.min || *n > v.max) return std::nullopt;
+      if (std::find(v.gaps.begin(), v.gaps.end(), *n) != v.gaps.end()) return std::nullopt;
       return std::to_string(*n);
     }
     case QcfgValue::Kind::Quoted: {

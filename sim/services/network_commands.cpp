@@ -100,10 +100,17 @@ void add_network_commands(at::CommandTable& t, Module& m) {
                               rat_act(net.rat)));
            c.ok();
          }});
+  // The operator as AT+COPS=3,<format> asked: 0 long name, 1 short name, 2 numeric (27.007;
+  // gammu asks for 2 and then 0).
   t.add({"+COPS", Form::Read, {}, [&m](Call& c) {
            const NetworkState net = m.network().view();
+           const int format = m.volatile_settings().cops_format;
+           const std::string name = format == 2 ? net.plmn
+                                    : format == 1
+                                        ? net.operator_name.substr(0, net.operator_name.find(' '))
+                                        : net.operator_name;
            c.line(net.registered()
-                      ? fmt::format("+COPS: 0,0,\"{}\",{}", net.operator_name, rat_act(net.rat))
+                      ? fmt::format("+COPS: 0,{},\"{}\",{}", format, name, rat_act(net.rat))
                       : "+COPS: 0");
            c.ok();
          }});
@@ -111,7 +118,12 @@ void add_network_commands(at::CommandTable& t, Module& m) {
       {"+COPS",
        Form::Write,
        {integer(0, 4), optional(integer(0, 2)), optional(at::string(32)), optional(integer(0, 9))},
-       [](Call& c) { c.ok(); }});
+       [&m](Call& c) {
+         // Registration stays automatic; the format is kept for the read form.
+         if (c.args().has(1))
+           m.volatile_settings().cops_format = static_cast<int>(c.args().integer(1));
+         c.ok();
+       }});
 
   t.add({"+QNWINFO", Form::Test, {}, [](Call& c) { c.ok(); }});
   t.add({"+QNWINFO", Form::Execute, {}, [&m](Call& c) {

@@ -34,7 +34,7 @@ constexpr int kQiPdpBroken = 570;
 const char* qi_error_text(int code) {
   switch (code) {
     case kQiOk:
-      return "operation success";
+      return "operate successfully";  // as driver test fixtures quote the module
     case kQiInvalidParameters:
       return "invalid parameters";
     case kQiOpenPdpFailed:
@@ -66,7 +66,7 @@ std::string cid_list(const std::vector<int>& cids) {
 
 void add_cgdcont(at::CommandTable& t, Module& m) {
   t.add({"+CGDCONT", Form::Test, {}, [](Call& c) {
-           for (const char* type : {"IP", "PPP", "IPV6", "IPV4V6", "Non-IP"})
+           for (const char* type : {"IP", "IPV6", "IPV4V6", "Non-IP"})
              c.line(fmt::format("+CGDCONT: ({}-{}),\"{}\",,,(0-2),(0-4),(0),(0)", kMinCid, kMaxCid,
                                 type));
            c.ok();
@@ -74,11 +74,14 @@ void add_cgdcont(at::CommandTable& t, Module& m) {
   t.add({"+CGDCONT", Form::Read, {}, [&m](Call& c) {
            const PacketData& pd = m.packet_data();
            for (int cid : pd.defined_cids()) {
+             // <PDP_addr> is the address asked for, none: zeros, 16 bytes for IPv6 types (a real
+             // BG96 log; the assigned one is AT+CGPADDR's).
              const state::PdpProfile& p = *pd.profile(cid);
-             const std::string addr =
-                 p.type == "IPV6" ? pd.ipv6_address(cid) : pd.ipv4_address(cid);
+             const char* none = p.type == "IP" || p.type == "Non-IP"
+                                    ? "0.0.0.0"
+                                    : "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0";
              c.line(fmt::format("+CGDCONT: {},\"{}\",\"{}\",\"{}\",0,0,0,0", cid, p.type, p.apn,
-                                addr.empty() ? "0:0:0:0:0:0:0:0" : addr));
+                                none));
            }
            c.ok();
          }});
@@ -93,11 +96,12 @@ void add_cgdcont(at::CommandTable& t, Module& m) {
            const auto& a = c.args();
            const int cid = static_cast<int>(a.integer(0));
            PacketData& pd = m.packet_data();
-           if (a.size() == 1) return pd.undefine(cid) ? c.ok() : c.error();
-           if (pd.active(cid)) return c.error();  // not while the context is up
-           std::string type = a.str(1, "IP");
-           for (auto& ch : type)
-             if (ch != '-') ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+           // Removing a context that is up is refused; a new definition of one is taken and
+           // applies at its next activation (ppp chat scripts define context 1 while LTE's
+           // default bearer is up on it).
+           if (c.raw_arguments().size() == 1)
+             return !pd.active(cid) && pd.undefine(cid) ? c.ok() : c.error();
+           std::string type = util::ascii_upper(a.str(1, "IP"));
            if (type == "NON-IP") type = "Non-IP";
            if (!packet::known_pdp_type(type) || !state::storable_text(a.str(2)))
              return c.cme(at::cme::kIncorrectParameters);
@@ -172,6 +176,32 @@ void add_cgact_cgatt(at::CommandTable& t, Module& m) {
            addresses(c, cids);
          }});
 
+  // AT+CGCONTRDP[=<cid>]: +CGCONTRDP: <cid>,<bearer_id>,<apn>,<local_addr and subnet_mask>,
+  // <gw_addr>,<DNS_prim_addr>,<DNS_sec_addr> per active context (27.007 10.1.23; Mbed OS
+  // reads it after activation).
+  auto contrdp = [&m](Call& c, std::vector<int> cids) {
+    const PacketData& pd = m.packet_data();
+    for (int cid : cids) {
+      if (!pd.active(cid)) continue;
+      const std::string ip = pd.ipv4_address(cid);
+      const auto dns = pd.dns(cid);
+      const std::string gateway = ip.substr(0, ip.rfind('.')) + ".1";
+      c.line(fmt::format("+CGCONTRDP: {},{},\"{}\",\"{}.255.255.255.0\",\"{}\",\"{}\",\"{}\"", cid,
+                         cid + 4, pd.profile(cid)->apn, ip, gateway, dns.primary, dns.secondary));
+    }
+    c.ok();
+  };
+  t.add({"+CGCONTRDP", Form::Test, {}, [&m](Call& c) {
+           c.line("+CGCONTRDP: (" + cid_list(m.packet_data().active_cids()) + ")");
+           c.ok();
+         }});
+  t.add({"+CGCONTRDP", Form::Execute, {}, [&m, contrdp](Call& c) {
+           contrdp(c, m.packet_data().active_cids());
+         }});
+  t.add({"+CGCONTRDP", Form::Write, {integer(kMinCid, kMaxCid)}, [contrdp](Call& c) {
+           contrdp(c, {static_cast<int>(c.args().integer(0))});
+         }});
+
   t.add({"+CGEREP", Form::Test, {}, [](Call& c) { c.line("+CGEREP: (0-2),(0-1)"), c.ok(); }});
   t.add({"+CGEREP", Form::Read, {}, [&m](Call& c) {
            c.line(fmt::format("+CGEREP: {},0", m.packet_data().cgerep_mode()));
@@ -193,11 +223,14 @@ void add_qicsgp(at::CommandTable& t, Module& m) {
   t.add({"+QICSGP", Form::Write, {integer(kMinCid, kMaxCid)}, [&m](Call& c) {
            const state::PdpProfile* p =
                m.packet_data().profile(static_cast<int>(c.args().integer(0)));
-           const state::PdpProfile none;
-           const state::PdpProfile& q = p ? *p : none;
-           const int type = packet::context_type_of_pdp_type(q.type);
-           c.line(fmt::format("+QICSGP: {},\"{}\",\"{}\",\"{}\",{}", type == 0 ? 1 : type, q.apn,
-                              q.username, q.password, q.auth));
+           // An unused context reads +QICSGP: 0,"","","",0 (a BG96 as RAK documents it).
+           if (!p) {
+             c.line("+QICSGP: 0,\"\",\"\",\"\",0");
+             return c.ok();
+           }
+           c.line(fmt::format("+QICSGP: {},\"{}\",\"{}\",\"{}\",{}",
+                              packet::context_type_of_pdp_type(p->type), p->apn, p->username,
+                              p->password, p->auth));
            c.ok();
          }});
   // AT+QICSGP=<contextID>,<context_type>,<APN>[,<username>,<password>[,<authentication>]]
@@ -261,6 +294,9 @@ void add_dns(at::CommandTable& t, Module& m) {
   // AT+QIDNSCFG=<contextID>: +QIDNSCFG: <contextID>,"<pridnsaddr>","<secdnsaddr>"
   t.add({"+QIDNSCFG", Form::Write, {integer(kMinCid, kMaxCid)}, [&m](Call& c) {
            const int cid = static_cast<int>(c.args().integer(0));
+           // A BG96 answers ERROR before the context is active (a real log: Azure
+           // embedded-wireless-framework issue #20).
+           if (!m.packet_data().active(cid)) return c.error();
            const auto dns = m.packet_data().dns(cid);
            c.line(fmt::format("+QIDNSCFG: {},\"{}\",\"{}\"", cid, dns.primary, dns.secondary));
            c.ok();
