@@ -245,9 +245,17 @@ TEST_F(DfotaHttpTest, ParameterErrors) {
   EXPECT_EQ(port.command("AT+QFOTADL=\"/data/ufs/none.bin\"\r"), "\r\n+CME ERROR: 590\r\n");
   EXPECT_EQ(port.command("AT+QFOTADL=2\r"), "\r\nERROR\r\n");
   EXPECT_EQ(port.command("AT+QFOTADL=3,2\r"), "\r\n+CME ERROR: 590\r\n");
-  // 591 while a download is going on.
+  EXPECT_EQ(port.command("AT+QFOTADL=3,256\r"), "\r\n+CME ERROR: 590\r\n");
+  // One rule for a <para1> that names no function: "any other error", plain ERROR
+  // (before, -1 gave 590 and 6 ERROR).
+  for (const char* p1 : {"-1", "0", "6", "256", "abc"})
+    EXPECT_EQ(port.command(std::string("AT+QFOTADL=") + p1 + "\r"), "\r\nERROR\r\n") << p1;
+  EXPECT_EQ(port.command("AT+QFOTADL=4,1\r"), "\r\nERROR\r\n");
+  // 591 while a download is going on; a <para1> that names no function is still ERROR.
   EXPECT_EQ(port.command("AT+QFOTADL=\"" + url("/stall.bin") + "\";+QFOTADL=4\r"),
             "\r\n+CME ERROR: 591\r\n");
+  EXPECT_EQ(port.read_until("HTTPSTART\"\r\n"), "\r\n+QIND: \"FOTA\",\"HTTPSTART\"\r\n");
+  EXPECT_EQ(port.command("AT+QFOTADL=6\r"), "\r\nERROR\r\n");
   port.read_until("\"HTTPEND\",704\r\n", std::chrono::seconds(10));
 }
 

@@ -98,6 +98,37 @@ TEST_F(FileCommandsTest, UploadAnswersSizeAndChecksumAndStoresTheExactBytes) {
   EXPECT_EQ(port.command("AT+QFLST\r"), "\r\n+QFLST: \"dfota_update.bin\",1939\r\n\r\nOK\r\n");
 }
 
+// The LF of a CR LF line end is never data: `AT+QFUPL="x",4,5\r\n` + `ABCD` stored "\nABC"
+// (checksum 4802 instead of 206) before, and fwupd's packages then failed with 506.
+TEST_F(FileCommandsTest, TheLfOfCrLfIsNotUploaded) {
+  auto& port = start();
+  port.write("AT+QFUPL=\"x\",4,5\r\n");
+  EXPECT_EQ(port.read_until("CONNECT\r\n"), "\r\nCONNECT\r\n");
+  port.write("ABCD");
+  EXPECT_EQ(port.read_until("OK\r\n"), "\r\n+QFUPL: 4,206\r\n\r\nOK\r\n");
+  EXPECT_EQ(slurp(ufs() / "x"), "ABCD");
+  // The same when the host's LF and its data come in one write with the command line.
+  port.write("AT+QFUPL=\"y\",4,5\r\nABCD");
+  EXPECT_EQ(port.read_until("OK\r\n"), "\r\nCONNECT\r\n\r\n+QFUPL: 4,206\r\n\r\nOK\r\n");
+  EXPECT_EQ(slurp(ufs() / "y"), "ABCD");
+  // A host that ends lines with CR alone and sends an LF as its first byte after CONNECT
+  // keeps it: after CONNECT every byte is data.
+  port.set_crlf(false);
+  EXPECT_EQ(port.command("AT+QFUPL=\"z\",4,5\r"), "\r\nCONNECT\r\n");
+  port.write("\nABC");
+  EXPECT_EQ(port.read_until("OK\r\n"), "\r\n+QFUPL: 4," + checksum_hex("\nABC") + "\r\n\r\nOK\r\n");
+  EXPECT_EQ(slurp(ufs() / "z"), "\nABC");
+}
+
+// A plain name that names no file is an error, not an empty listing (fwupd's set-up reads OK as
+// "an old file exists" and then fails on AT+QFDEL); a wildcard that matches nothing is OK.
+TEST_F(FileCommandsTest, ListingAMissingNameIs405) {
+  auto& port = start();
+  EXPECT_EQ(port.command("AT+QFLST=\"UFS:dfota_update.bin\"\r"), "\r\n+CME ERROR: 405\r\n");
+  EXPECT_EQ(port.command("AT+QFLST=\"dfota_update.bin\"\r"), "\r\n+CME ERROR: 405\r\n");
+  EXPECT_EQ(port.command("AT+QFLST=\"dfota*\"\r"), "\r\nOK\r\n");
+}
+
 TEST_F(FileCommandsTest, OddSizeAndPaddingPastTheAnnouncedSize) {
   auto& port = start();
   const std::string data = "ABCDEFG";
