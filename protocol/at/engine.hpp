@@ -3,9 +3,11 @@
 // lines, echoes, runs each command of a ';' chain through the command table, frames the
 // answers from the one table of formats, and runs data mode with the "+++" escape.
 //
-// Output rules that real host tools rely on: every response is one write (echo included when
-// it came in the same read), every URC is its own write, and no URC is written while a
-// command is still being answered or the port is in data mode.
+// Output rules that real host tools rely on: every response is one write; with an answer gap
+// (the module sets 10 ms) the echo is written alone as the line ends and the answer no sooner
+// than the gap after it, so that a host reading as soon as data is there gets them in separate
+// reads; every URC is its own write; and no URC is written while a command is still being
+// answered or the port is in data mode.
 
 #include <chrono>
 #include <cstdint>
