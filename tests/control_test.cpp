@@ -182,8 +182,8 @@ TEST_F(ControlTest, StatusFieldsExact) {
   const std::string full = firmware::default_full_version(revision);
   EXPECT_EQ(request(c, "status"),
             fmt::format("OK power=normal mode=command firmware={} revision={} package=none "
-                        "dfota=idle progress=0 dtr=high boots=1 cfun=1 csq=26 model=BG95-M3 "
-                        "rat=emtc reg=1",
+                        "dfota=idle progress=0 dtr=high boots=1 attached=1 cfun=1 csq=26 "
+                        "model=BG95-M3 pdp=1 rat=emtc reg=1",
                         full, revision));
 }
 
