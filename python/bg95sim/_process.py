@@ -1,0 +1,38 @@
+"""Child processes of the package: started to die with their parent, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import subprocess
+from typing import Optional, Sequence
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the Python process that started it goes (Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except Exception:
+        pass
+
+
+def start(argv: Sequence[str], env: Optional[dict] = None) -> subprocess.Popen:
+    """The program with stdout and stderr piped, no stdin."""
+    return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, preexec_fn=_die_with_parent)
+
+
+def terminate(proc: subprocess.Popen, timeout: float) -> bool:
+    """SIGTERM and wait; SIGKILL when it has not exited within `timeout`. True if killed."""
+    if proc.poll() is not None:
+        return False
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return True
