@@ -36,3 +36,15 @@ def terminate(proc: subprocess.Popen, timeout: float) -> bool:
         proc.kill()
         proc.wait()
         return True
+
+
+def exit_status(proc: subprocess.Popen, output_closed: bool) -> Optional[int]:
+    """Its exit status, or None while it runs; once its output has ended it is exiting:
+    wait a moment for it (the status a start-up failure reports)."""
+    code = proc.poll()
+    if code is None and output_closed:
+        try:
+            code = proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+    return code

@@ -16,6 +16,7 @@ options (``cut_power_at_update=[50]`` is ``--cut-power-at-update 50``, ``unregis
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import re
 import select
@@ -61,6 +62,8 @@ _SCENARIO_VAR = re.compile(r"^bg95sim: scenario .*?: \$\{(?P<name>[^}]*)\} = (?P
 
 _live: "weakref.WeakSet[Module]" = weakref.WeakSet()
 
+BANNER_END = "+QIND: SMS DONE"  # the last line of every boot banner (sim/urc.hpp)
+
 
 @atexit.register
 def _stop_all() -> None:
@@ -89,6 +92,15 @@ def options_to_args(options: Dict[str, object]) -> List[str]:
     return args
 
 
+def _banner_out(member: "Member") -> bool:
+    """The transcript shows the end of a boot banner (+QIND: SMS DONE) on the main port; true
+    when there is no transcript to tell."""
+    if member.transcript_jsonl is None:
+        return True
+    return any(r.get("type") == "module" and r.get("port") == "uart"
+               and BANNER_END in r.get("text", "") for r in member.transcript_events())
+
+
 class _Output:
     """Reads a child's stdout and stderr on one thread, line by line."""
 
@@ -103,20 +115,16 @@ class _Output:
         self._thread.start()
 
     def _drain_stderr(self, fd: int, partial: Dict[int, bytes]) -> None:
-        """Reads what stderr holds now without blocking (it was written before a stdout line
-        that is being handled: the ready line comes after the transcript and scenario lines)."""
-        os.set_blocking(fd, False)
-        try:
-            while True:
-                try:
-                    data = os.read(fd, 65536)
-                except BlockingIOError:
-                    return
-                if not data:
-                    return
-                self._feed(fd, data, partial)
-        finally:
-            os.set_blocking(fd, True)
+        """Reads what stderr holds now (it was written before a stdout line that is being
+        handled: the ready line comes after the transcript and scenario lines)."""
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                return
+            if not data:
+                return
+            self._feed(fd, data, partial)
 
     def _feed(self, fd: int, data: bytes, partial: Dict[int, bytes]) -> None:
         text = partial.get(fd, b"") + data
@@ -140,6 +148,8 @@ class _Output:
 
     def _run(self) -> None:
         self._fds = [self._proc.stdout.fileno(), self._proc.stderr.fileno()]
+        for fd in self._fds:  # both non-blocking: a drain may have emptied one select named
+            os.set_blocking(fd, False)
         partial: Dict[int, bytes] = {}
         while self._fds:
             readable, _, _ = select.select(self._fds, [], [])
@@ -226,6 +236,16 @@ class Member:
             return ""
         return self.transcript.read_text("utf-8", "replace")
 
+    def transcript_events(self) -> List[dict]:
+        """The records of the JSONL transcript (BASE.jsonl) as they are now, header first:
+        ``{"type": "event", "kind": "power", "text": "power cut", "t": ...}``,
+        ``{"type": "module", "port": "uart", "text": "..."}`` ... (docs/scenarios.md,
+        "Transcripts"); [] when there is none."""
+        if self.transcript_jsonl is None or not self.transcript_jsonl.exists():
+            return []
+        with open(self.transcript_jsonl, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
     def _close(self) -> None:
         for port in self._opened:
             port.close()
@@ -253,9 +273,10 @@ class Module:
       build: the build folder with the programs (see bg95sim.binaries);
       backend: "pyserial" or "os" for the AT ports (default: pyserial when importable);
       ready_timeout: seconds to wait for the ready line and the first boot;
-      wait_boot: wait until every module is on (power normal or dfota), through the control
-        socket. The first boot's banner is written before any host has the port open and is
-        lost, as on a UART nobody listens to: `reset()` to see one;
+      wait_boot: wait until every module is on (power normal or dfota, through the control
+        socket) and its boot banner is out (through the transcript). The first boot's banner
+        is written before any host has the port open and is lost, as on a UART nobody
+        listens to: `control.reset()` with the port open to see one;
       env: the environment of the process;
       any other keyword: a bg95sim option (see options_to_args); `args`: options as they are.
     """
@@ -359,7 +380,7 @@ class Module:
                     break
                 out.cond.wait(min(left, 0.5))
         if not self._ready:
-            code = self.proc.poll()
+            code = _process.exit_status(self.proc, out.closed)
             self.stop(check=False)
             raise StartError("bg95sim %s: %s\n  command: %s\n  stderr:\n%s" % (
                 "exited with status %s before its ready line" % code if code is not None
@@ -389,20 +410,24 @@ class Module:
         self.count = len(self.modules)
 
     def _wait_boot(self, timeout: float) -> None:
-        """Until every module is on: power normal (AT commands) or dfota (an update resumes)."""
+        """Until every module is on (power normal: AT commands, or dfota: an update resumes)
+        and, where it booted normally and keeps a transcript, its boot banner is out: the
+        banner's lines are spaced in time, and a port opened in the middle would get its end.
+        """
         client = ControlClient(str(self.control_path), "@all")
         deadline = time.monotonic() + timeout
         try:
             while True:
                 states = client.status_all()
+                powers = {i: s.get("power") for i, s in states.items()}
                 if len(states) == self.count and all(
-                        s.get("power") in ("normal", "dfota") for s in states.values()):
-                    return
+                        p in ("normal", "dfota") for p in powers.values()):
+                    if all(_banner_out(m) for m in self.modules if powers[m.index] == "normal"):
+                        return
                 if self.proc.poll() is not None or time.monotonic() >= deadline:
-                    raise StartError("bg95sim %s: the modules did not boot within %.0f s: %s\n"
-                                     "  stderr:\n%s" % (self.state, timeout, {
-                                         i: s.get("power") for i, s in states.items()},
-                                         self.stderr_text))
+                    raise StartError("bg95sim %s: the modules did not boot (or finish their "
+                                     "banner) within %.0f s: %s\n  stderr:\n%s"
+                                     % (self.state, timeout, powers, self.stderr_text))
                 time.sleep(0.01)
         finally:
             client.close()
@@ -512,6 +537,12 @@ class Module:
 
     def status(self) -> Dict[str, str]:
         return self.modules[0].status()
+
+    def transcript_text(self) -> str:
+        return self.modules[0].transcript_text()
+
+    def transcript_events(self) -> List[dict]:
+        return self.modules[0].transcript_events()
 
     # --- stopping ----------------------------------------------------------------------
 

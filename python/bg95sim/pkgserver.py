@@ -184,7 +184,7 @@ class PackageServer:
                 if self._closed or left <= 0:
                     break
                 self._cond.wait(left)
-        code = self.proc.poll()
+        code = _process.exit_status(self.proc, self._closed)
         self.stop(check=False)
         raise PackageServerError("bg95-pkgserver %s\n  command: %s\n  stderr:\n%s" % (
             "exited with status %s" % code if code is not None

@@ -322,15 +322,16 @@ class AtPort:
             echo: bool = False) -> Answer:
         """Sends `command` + `end` and returns the answer up to its final result code.
 
-        `end` is the line end ("\\r\\n" as most drivers send; "\\r" as V.25ter asks). The
-        answer starts with the first byte that arrives after the command is sent; with
-        `echo=False` (the default) the module's echo of the command line (the command and its
-        CR, under ATE1) is left out of it, with `echo=True` it is kept. The answer ends with
-        the CR LF after the first final result code line: OK, ERROR, +CME ERROR: <n>,
-        +CMS ERROR: <n>, CONNECT [<text>], NO CARRIER, NO DIALTONE, BUSY or NO ANSWER
-        (verbose result codes, ATV1). What arrived before the command was sent stays pending
-        for expect(); the answer itself is consumed. A URC that arrives in the middle of the
-        answer is part of it, as a driver would see it.
+        `end` is the line end ("\\r\\n" as most drivers send; "\\r" as V.25ter asks). Under
+        ATE1 the module echoes the command line (the command and its CR) at the start of a
+        line: the answer starts there; it is left out of the result with `echo=False` (the
+        default) and kept with `echo=True`. Without an echo (ATE0) the answer starts with the
+        first byte that arrives after the command was sent. It ends with the CR LF after the
+        first final result code line: OK, ERROR, +CME ERROR: <n>, +CMS ERROR: <n>,
+        CONNECT [<text>], NO CARRIER, NO DIALTONE, BUSY or NO ANSWER (verbose result codes,
+        ATV1). What arrived before (the command was sent, or its echo) stays pending for
+        expect(); the answer is consumed. A URC that arrives in the middle of the answer is
+        part of it, as a driver would see it.
         """
         echo_text = command + "\r"
         with self._cond:
@@ -339,23 +340,30 @@ class AtPort:
 
         def ready(pending: str):
             text = pending[mark:]
-            skip = 0
-            if text.startswith(echo_text):
+            # The echo starts a line (URCs may come before it: they stay pending).
+            start = 0
+            while True:
+                start = text.find(echo_text, start)
+                if start <= 0 or text[start - 1] == "\n":
+                    break
+                start += 1
+            if start == -1:
+                start, skip = 0, 0
+            else:
                 skip = len(echo_text)
-            elif echo_text.startswith(text):
-                return None  # the echo may still be arriving
-            found = FINAL_RESULT.search(text, skip)
+            found = FINAL_RESULT.search(text, start + skip)
             if found is None:
                 return None
-            answer = text[:found.end()]
-            self._pending = pending[:mark] + pending[mark + len(answer):]  # consumed
+            answer = text[start:found.end()]
+            # Consumed: the echo and the answer; what came before the echo stays pending.
+            self._pending = pending[:mark + start] + pending[mark + found.end():]
             return answer, skip, found.group(1)
 
-        text, skip, result = self._wait(ready, timeout,
-                                        "final result code for %r" % command, mark)
+        answer, skip, result = self._wait(ready, timeout,
+                                          "final result code for %r" % command, mark)
         if echo:
-            return Answer(text, command, text[:skip], result)
-        return Answer(text[skip:], command, "", result)
+            return Answer(answer, command, answer[:skip], result)
+        return Answer(answer[skip:], command, "", result)
 
     def expect(self, pattern: Pattern, timeout: Optional[float] = None, *,
                regex: bool = False) -> "re.Match[str]":

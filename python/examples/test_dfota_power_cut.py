@@ -10,8 +10,11 @@ driver (C behind a serial port, or Python), pointed at the port bg95sim hands ou
 The test gives it a real module on a pty (the `bg95` fixture) that loses power when the update
 reaches 50 % and powers up again (bg95sim's --cut-power-at-update 50, through the marker), and
 a real package server (the `package_server` fixture) serving a real delta package. The driver
-must ride through the cut: after the power-up the module re-enters DFOTA mode ("START" again),
-resumes the update from its journal in flash and ends with END,0.
+must ride through the cut: after the power-up the module re-enters DFOTA mode ("START"),
+resumes the update from its journal in flash and ends with END,0. What reached the port
+before the cut may be lost with the power (output still queued in the UART goes with it), so
+the driver must not count on seeing every URC; the test checks in the module's transcript
+that the cut did happen at 50 %.
 
 Why --cut-power-at-update rather than the control socket's `power cut`: in bg95sim's fast
 profile the update runs faster than a host can react to "UPDATING",50, so a cut sent from the
@@ -48,12 +51,7 @@ class UpdateFailed(Exception):
 class UpdateResult:
     code: int                    # <err> of +QIND: "FOTA","END",<err>
     revision: str                # AT+CGMR after the update
-    phases: List[str] = field(default_factory=list)  # every FOTA URC, in order
-
-    @property
-    def starts(self) -> int:
-        """How often the module entered DFOTA mode: 2 when the power was lost in between."""
-        return self.phases.count("START")
+    phases: List[str] = field(default_factory=list)  # every FOTA URC seen, in order
 
 
 def update_firmware(port_path: str, url: str, timeout: float = 60.0) -> UpdateResult:
@@ -80,6 +78,14 @@ def update_firmware(port_path: str, url: str, timeout: float = 60.0) -> UpdateRe
         return UpdateResult(code=code, revision=revision.body[0], phases=phases)
 
 
+def last_progress_before_the_power_cut(events):
+    """From the module's transcript: the UPDATING percentage it had reached when the power
+    went (the test checks its own premise: the cut did happen, at 50 %)."""
+    events = [e for e in events if e["type"] == "event"]
+    cut = next(i for i, e in enumerate(events) if e["kind"] == "power" and e["text"] == "power cut")
+    return [e for e in events[:cut] if e["kind"] == "update"][-1]["percent"]
+
+
 @pytest.mark.bg95sim(cut_power_at_update=[50], firmware_size=FIRMWARE_SIZE)
 def test_update_survives_a_power_cut_at_50_percent(bg95, package_server):
     files = make_images_and_package(package_server.root, size=FIRMWARE_SIZE)
@@ -88,6 +94,5 @@ def test_update_survives_a_power_cut_at_50_percent(bg95, package_server):
 
     assert result.code == 0
     assert result.revision == "BG95M3LAR02A04"
-    assert result.starts == 2            # DFOTA mode again after the power came back
-    assert "UPDATING,50" in result.phases
+    assert last_progress_before_the_power_cut(bg95.transcript_events()) == 50
     assert bg95.status()["firmware"] == files.new_version
