@@ -3,8 +3,8 @@
 In order: the `build` argument (a build folder of the repository, or a folder holding the
 programs themselves), the folder given to set_default_build() (the pytest plugin's
 --bg95sim-build), the environment variable BG95SIM_BUILD (the same), the repository's
-build/ folder when this package is used from a clone (the package's own folder, or the
-current folder, is inside one that has build/sim/bg95sim), and finally PATH.
+build/ folder when run from a clone (the current folder, or else the package's own folder,
+is inside one that has CMakeLists.txt and build/sim/bg95sim), and finally PATH.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ class ProgramNotFound(FileNotFoundError):
 
 
 def _repo_build_dir() -> Optional[Path]:
-    """build/ of the clone this package, or the current folder, is in."""
-    starts = [Path(__file__).resolve().parent, Path.cwd().resolve()]
+    """build/ of the clone the current folder, or else this package, is in."""
+    starts = [Path.cwd().resolve(), Path(__file__).resolve().parent]
     for start in starts:
         for folder in [start, *start.parents]:
             build = folder / "build"
