@@ -3,7 +3,9 @@ loads it with -p (the package not installed), the example run as a user runs it,
 transcript attached to a failing test's report."""
 
 import os
+import shutil
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -93,6 +95,37 @@ def test_the_marker_and_the_build_option_are_known(pytester, run_pytest):
                                  "@pytest.mark.package_server(**options): *"])
     result = run_pytest("--help")
     result.stdout.fnmatch_lines(["*--bg95sim-build=DIR*"])
+
+
+def test_pip_install_without_network_and_the_entry_point(pytester, tmp_path, monkeypatch,
+                                                         bg95sim_build):
+    """pip install --no-build-isolation --no-index (Debian's setuptools builds it, nothing is
+    downloaded); the installed package's pytest11 entry point loads the plugin without -p."""
+    if subprocess.run([sys.executable, "-c", "import setuptools, pip"],
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        pytest.skip("pip or setuptools missing (Debian: python3-pip, python3-setuptools)")
+    source = tmp_path / "src"
+    shutil.copytree(PYTHON_DIR, source, ignore=shutil.ignore_patterns(
+        "__pycache__", "build", "*.egg-info", ".pytest_cache"))
+    target = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-index",
+                           "--no-build-isolation", "--target", str(target), str(source)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert done.returncode == 0, done.stdout
+    entry_points = next(target.glob("bg95sim-*.dist-info")) / "entry_points.txt"
+    assert entry_points.read_text().split() == [
+        "[pytest11]", "bg95sim.pytest_plugin", "=", "bg95sim.pytest_plugin"]
+    pytester.makepyfile(test_installed='''
+        import bg95sim
+
+        def test_installed(bg95):
+            assert "/site/bg95sim/" in bg95sim.__file__
+            assert bg95.cmd("AT+CGMR") == "\\r\\nBG95M3LAR02A03\\r\\n\\r\\nOK\\r\\n"
+    ''')
+    env_build = [] if bg95sim_build is None else ["--bg95sim-build", str(bg95sim_build)]
+    monkeypatch.setenv("PYTHONPATH", str(target))  # the installed copy, not python/
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *env_build, "-q")
+    result.assert_outcomes(passed=1)
 
 
 def _fake_build(root):
