@@ -8,20 +8,24 @@ import subprocess
 from typing import Optional, Sequence
 
 
+try:  # resolved here, not in the child: after fork only the call itself is made
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux
+    _prctl = None
+_PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:
     """In the child: SIGTERM when the Python process that started it goes (Linux)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except Exception:
-        pass
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start(argv: Sequence[str], env: Optional[dict] = None) -> subprocess.Popen:
     """The program with stdout and stderr piped, no stdin."""
     return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, preexec_fn=_die_with_parent)
+                            stderr=subprocess.PIPE, env=env,
+                            preexec_fn=_die_with_parent if _prctl is not None else None)
 
 
 def terminate(proc: subprocess.Popen, timeout: float) -> bool:

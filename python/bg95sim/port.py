@@ -284,7 +284,8 @@ class AtPort:
             return text
 
     def _wait(self, ready, timeout: Optional[float], what: str, since: int = 0):
-        """Waits until ready(pending) returns something other than None; returns it."""
+        """Waits until ready(pending) returns something other than None and returns that.
+        ready() is called with the lock held, so it may consume from self._pending."""
         if timeout is None:
             timeout = self.default_timeout
         deadline = time.monotonic() + timeout
@@ -294,9 +295,8 @@ class AtPort:
                 if result is not None:
                     return result
                 if self._eof:
-                    raise PortClosed("%s: the port %s closed while waiting for %s; received %s"
-                                     % (self.path, self.path, what,
-                                        _show(self._pending[since:])))
+                    raise PortClosed("%s: the port closed while waiting for %s; received %s"
+                                     % (self.path, what, _show(self._pending[since:])))
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AtTimeout("%s: no %s within %.1f s; received %s"
