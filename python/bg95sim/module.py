@@ -274,7 +274,8 @@ class Module:
       backend: "pyserial" or "os" for the AT ports (default: pyserial when importable);
       ready_timeout: seconds to wait for the ready line and the first boot;
       wait_boot: wait until every module is on (power normal or dfota, through the control
-        socket) and its boot banner is out (through the transcript). The first boot's banner
+        socket: not with control=False) and its boot banner is out (through the transcript:
+        not with transcript=False). The first boot's banner
         is written before any host has the port open and is lost, as on a UART nobody
         listens to: `control.reset()` with the port open to see one;
       env: the environment of the process;

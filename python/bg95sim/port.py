@@ -366,12 +366,13 @@ class AtPort:
         return Answer(answer[skip:], command, "", result)
 
     def expect(self, pattern: Pattern, timeout: Optional[float] = None, *,
-               regex: bool = False) -> "re.Match[str]":
+               regex: bool = False, consume: bool = True) -> "re.Match[str]":
         """Waits until `pattern` appears in what arrived; returns the match.
 
         `pattern` is literal text (str or bytes), or a regular expression: a compiled
         `re.Pattern`, or a str with `regex=True`. What came before the match (kept in
         `self.before`) and the match itself are consumed; what came after stays pending.
+        With `consume=False` nothing is consumed: it only waits until the text is there.
         """
         if isinstance(pattern, bytes):
             pattern = pattern.decode("latin-1")
@@ -382,7 +383,7 @@ class AtPort:
 
         def ready(pending: str):
             found = compiled.search(pending)
-            if found is not None:
+            if found is not None and consume:
                 self.before = pending[:found.start()]
                 self._pending = pending[found.end():]  # consumed up to the end of the match
             return found

@@ -33,12 +33,14 @@ from typing import List, Optional
 
 import pytest
 
+from . import binaries
 from .binaries import find_build_dir, set_default_build
 from .module import _TRANSCRIPT as _TRANSCRIPT_LINE
 from .module import Module
 from .pkgserver import PackageServer
 
 _STARTED = pytest.StashKey[List[Module]]()
+_PREVIOUS_BUILD = pytest.StashKey[Optional[Path]]()
 _DEFAULT_LIMIT = 100_000
 
 
@@ -63,13 +65,14 @@ def pytest_configure(config) -> None:
                    "(bg95sim.PackageServer arguments, e.g. https=0, faults=[...])")
     build = config.getoption("bg95sim_build")
     if build:
-        config._bg95sim_set_build = True
+        # Restored at unconfigure (a pytest run inside this one must not clear ours).
+        config.stash[_PREVIOUS_BUILD] = binaries._default_build
         set_default_build(build)
 
 
 def pytest_unconfigure(config) -> None:
-    if getattr(config, "_bg95sim_set_build", False):
-        set_default_build(None)
+    if _PREVIOUS_BUILD in config.stash:
+        set_default_build(config.stash[_PREVIOUS_BUILD])
 
 
 def pytest_report_header(config) -> str:

@@ -65,21 +65,18 @@ def test_expect_consumes_through_the_match_and_keeps_what_came_after(bg95):
 
 
 def test_what_arrived_before_a_command_stays_for_expect(bg95):
-    bg95.at
-    bg95.control.reset()
-    bg95.expect("+QUSIM: 1\r\n")
-    # "+QIND: SMS DONE" may arrive before or after the command is sent: either way it is
-    # not taken into the answer unless it came in the middle of it, and stays pending.
-    bg95.control.wait_status(boots=2)
-    bg95.expect("+QIND: SMS DONE\r\n")
-    bg95.control.net_csq(12)
-    assert bg95.cmd("AT+CSQ") == "\r\n+CSQ: 12,99\r\n\r\nOK\r\n"
-    # A URC raised while no command runs is pending, and a command leaves it there.
-    bg95.cmd("AT+CEREG=1")
+    assert bg95.cmd("AT+CEREG=1") == "\r\nOK\r\n"
     bg95.control.net_reg("roaming")
+    bg95.expect("+CEREG: 5\r\n", consume=False)  # it is there, and still pending
+    assert bg95.at.pending == "\r\n+CEREG: 5\r\n"
+    # A command sent now: its answer leaves the URC out, and the URC stays pending.
+    assert bg95.cmd("AT+CSQ") == "\r\n+CSQ: 26,99\r\n\r\nOK\r\n"
+    assert bg95.at.pending == "\r\n+CEREG: 5\r\n"
     bg95.expect("+CEREG: 5\r\n")
-    assert bg95.at.before == "\r\n"
+    assert bg95.at.before == "\r\n" and bg95.at.pending == ""
     assert bg95.cmd("AT+CEREG?") == "\r\n+CEREG: 1,5\r\n\r\nOK\r\n"
+    assert bg95.at.received == ("AT+CEREG=1\r\r\nOK\r\n\r\n+CEREG: 5\r\nAT+CSQ\r\r\n+CSQ: 26,99\r\n\r\n"
+                                "OK\r\nAT+CEREG?\r\r\n+CEREG: 1,5\r\n\r\nOK\r\n")
 
 
 def test_timeouts_say_what_arrived(bg95):
