@@ -27,11 +27,11 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Union
 
 from . import _process
 from .binaries import find_program
-from .control import ControlClient, ControlError
+from .control import ControlClient
 from .port import Answer, AtPort, Pattern
 
 __all__ = ["Module", "Member", "ModuleError", "StartError", "options_to_args"]
