@@ -1,0 +1,171 @@
+"""The pytest plugin seen from outside, with pytester: a fresh pytest in a subprocess that
+loads it with -p (the package not installed), the example run as a user runs it, and the
+transcript attached to a failing test's report."""
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from bg95sim import ProgramNotFound, find_build_dir, find_program, set_default_build
+from bg95sim.binaries import PROGRAMS
+
+from conftest import PYTHON_DIR
+
+EXAMPLE = PYTHON_DIR / "examples" / "test_dfota_power_cut.py"
+
+
+@pytest.fixture
+def run_pytest(pytester, monkeypatch, bg95sim_build):
+    """pytest in a subprocess with the plugin loaded by -p and python/ on PYTHONPATH."""
+    monkeypatch.setenv("PYTHONPATH", str(PYTHON_DIR))
+    build = [] if bg95sim_build is None else ["--bg95sim-build", str(bg95sim_build)]
+
+    def run(*args):
+        return pytester.runpytest_subprocess("-p", "bg95sim.pytest_plugin", "-p",
+                                             "no:cacheprovider", *build, *args)
+
+    return run
+
+
+def test_the_example_passes_as_a_user_runs_it(pytester, run_pytest):
+    pytester.makepyfile(test_example=EXAMPLE.read_text())
+    result = run_pytest("-q")
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+
+
+def test_a_failing_test_gets_the_transcript_in_its_report(pytester, run_pytest):
+    # The example with a wrong expected revision: it must fail, and its report must show
+    # what the module said.
+    source = EXAMPLE.read_text()
+    assert source.count('== "BG95M3LAR02A04"') == 1
+    pytester.makepyfile(test_wrong=source.replace('== "BG95M3LAR02A04"', '== "BG95M3LAR02A05"'))
+    result = run_pytest("-q")
+    result.assert_outcomes(failed=1)
+    assert result.ret == 1
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([
+        "*AssertionError: assert 'BG95M3LAR02A04' == 'BG95M3LAR02A05'",
+        "*- bg95sim transcript of module 1 (/dev/pts/*, */bg95sim/transcript.txt) -*",
+        "# bg95sim transcript of scenario session",
+    ])
+    # The section holds the session byte for byte: the host's command, the module's answer.
+    section = out[out.index("- bg95sim transcript of module 1"):]
+    assert 'host> AT+QFOTADL="http://127.0.0.1:' in section
+    assert '<mod  \\r\\n+QIND: "FOTA","END",0\\r\\n' in section
+    assert "uart  host> AT+CGMR\\r\\n" in section
+    assert "uart  <mod  \\r\\nBG95M3LAR02A04\\r\\n\\r\\nOK\\r\\n" in section
+    assert "power cut" in section
+
+
+def test_only_failing_tests_get_the_transcript_and_fixtures_clean_up(pytester, run_pytest):
+    pytester.makepyfile(test_two='''
+        def test_passes(bg95):
+            assert bg95.cmd("ATI").ok
+
+        def test_fails(bg95_fleet):
+            fleet = bg95_fleet(2)
+            assert fleet[1].cmd("AT+CSQ") == "nothing"
+    ''')
+    result = run_pytest("-q", "-rA")
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert out.count("- bg95sim transcript of module ") == 2  # the failing fleet's two modules
+    assert "- bg95sim transcript of module 2 (" in out
+    assert "host> AT+CSQ\\r\\n" in out
+
+
+def test_a_module_that_exits_with_an_error_fails_the_test(pytester, run_pytest):
+    pytester.makepyfile(test_crash='''
+        def test_crash(bg95):
+            bg95.proc.kill()
+    ''')
+    result = run_pytest("-q")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*ModuleError: bg95sim * exited with status -9*"])
+
+
+def test_the_marker_and_the_build_option_are_known(pytester, run_pytest):
+    result = run_pytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.bg95sim(*args, **options): *",
+                                 "@pytest.mark.package_server(**options): *"])
+    result = run_pytest("--help")
+    result.stdout.fnmatch_lines(["*--bg95sim-build=DIR*"])
+
+
+def test_pip_install_without_network_and_the_entry_point(pytester, tmp_path, monkeypatch,
+                                                         bg95sim_build):
+    """pip install --no-build-isolation --no-index (Debian's setuptools builds it, nothing is
+    downloaded); the installed package's pytest11 entry point loads the plugin without -p."""
+    if subprocess.run([sys.executable, "-c", "import setuptools, pip"],
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        pytest.skip("pip or setuptools missing (Debian: python3-pip, python3-setuptools)")
+    source = tmp_path / "src"
+    shutil.copytree(PYTHON_DIR, source, ignore=shutil.ignore_patterns(
+        "__pycache__", "build", "*.egg-info", ".pytest_cache"))
+    target = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-index",
+                           "--no-build-isolation", "--target", str(target), str(source)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert done.returncode == 0, done.stdout
+    entry_points = next(target.glob("bg95sim-*.dist-info")) / "entry_points.txt"
+    assert entry_points.read_text().split() == [
+        "[pytest11]", "bg95sim.pytest_plugin", "=", "bg95sim.pytest_plugin"]
+    pytester.makepyfile(test_installed='''
+        import bg95sim
+
+        def test_installed(bg95):
+            assert "/site/bg95sim/" in bg95sim.__file__
+            assert bg95.cmd("AT+CGMR") == "\\r\\nBG95M3LAR02A03\\r\\n\\r\\nOK\\r\\n"
+    ''')
+    env_build = [] if bg95sim_build is None else ["--bg95sim-build", str(bg95sim_build)]
+    monkeypatch.setenv("PYTHONPATH", str(target))  # the installed copy, not python/
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *env_build, "-q")
+    result.assert_outcomes(passed=1)
+
+
+def _fake_build(root):
+    """A folder with build/sim/bg95sim ... as small scripts, beside a CMakeLists.txt."""
+    root.mkdir()
+    (root / "CMakeLists.txt").write_text("")
+    for name, where in PROGRAMS.items():
+        path = root / "build" / where
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("#!/bin/sh\n")
+        path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return root / "build"
+
+
+def test_where_the_programs_are_found(tmp_path, monkeypatch):
+    monkeypatch.delenv("BG95SIM_BUILD", raising=False)
+    monkeypatch.setattr("bg95sim.binaries._default_build", None)  # restored afterwards
+    build = _fake_build(tmp_path / "clone")
+    # From a clone: the current folder is inside it.
+    monkeypatch.chdir(tmp_path / "clone")
+    assert find_program("bg95-pkgserver") == str(build / PROGRAMS["bg95-pkgserver"])
+    # BG95SIM_BUILD wins over the clone; a folder of programs works too.
+    flat = tmp_path / "bin"
+    flat.mkdir()
+    (flat / "dfota-pack").write_text("#!/bin/sh\n")
+    (flat / "dfota-pack").chmod(0o755)
+    monkeypatch.setenv("BG95SIM_BUILD", str(flat))
+    assert find_program("dfota-pack") == str(flat / "dfota-pack")
+    with pytest.raises(ProgramNotFound) as caught:
+        find_program("bg95sim")
+    assert "--bg95sim-build DIR or BG95SIM_BUILD=DIR" in str(caught.value)
+    # The plugin's --bg95sim-build (set_default_build) wins over the environment.
+    set_default_build(build)
+    assert find_build_dir() == build
+    assert find_program("bg95sim") == str(build / "sim" / "bg95sim")
+    set_default_build(None)
+    # Outside a clone and without a build folder: PATH.
+    monkeypatch.delenv("BG95SIM_BUILD")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("bg95sim.binaries._repo_build_dir", lambda: None)
+    monkeypatch.setenv("PATH", str(flat) + os.pathsep + os.environ.get("PATH", ""))
+    assert find_build_dir() is None
+    assert find_program("dfota-pack") == str(flat / "dfota-pack")
