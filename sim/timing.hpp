@@ -24,10 +24,19 @@ struct Timing {
   // LF is never taken for data. No public measurement gives the figure; 5 ms is longer than
   // an LF takes at 2400 baud and far shorter than any host waits for CONNECT.
   ms connect_latency() const { return ms{5}; }
-  // With echo on, from the echo of a command line to its answer, in every profile: the echo
-  // and the answer reach a host in separate reads, as from a real module (fwupd's Quectel
-  // DFOTA plugin takes a first read of exactly "<cmd>\r" as the echo and reads again).
-  ms answer_gap() const { return ms{10}; }
+  // The framing of the byte stream, in every profile: with echo on, from the echo of a
+  // command line to its answer; and between the URCs of a DFOTA update (START, UPDATING, END),
+  // which waits for them. A host that reads as soon as data is there then gets the echo, the
+  // answer and each of those URCs in reads of their own, as from a real module (fwupd's
+  // Quectel DFOTA plugin takes a first read of exactly "<cmd>\r" as the echo, and matches only
+  // the first +QIND: "FOTA" of each read). 0 only for in-process harnesses where no host reads.
+  ms framing_gap{10};
+  ms answer_gap() const { return framing_gap; }
+  ms urc_gap() const { return framing_gap; }
+  // From the last UPDATING line to END, with framing on: the module checks the new image and
+  // leaves the updater. No public log gives the figure; 250 ms is longer than fwupd's 100 ms
+  // retry delay plus its read, so END reaches it alone, whatever the profile.
+  ms update_end_pause() const { return framing_gap.count() == 0 ? ms{0} : ms{250}; }
   // From power-on to RDY, and the gaps in the banner.
   ms boot() const { return scaled(ms{2500}); }
   ms banner_gap() const { return scaled(ms{200}); }

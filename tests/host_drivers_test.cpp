@@ -639,6 +639,24 @@ class FwupdDfota {
     }
     return sum;
   }
+  // fu_mm_dfota_device_attach_cb(), retried every 100 ms: one read of up to 1024 bytes within
+  // 90 s, non-printables made '.', and only the FIRST +QIND: "FOTA" match of each read counts:
+  // START and UPDATING go on, END,0 is success. Returns the statuses seen, in order.
+  std::vector<std::string> attach(std::chrono::seconds limit) {
+    static const std::regex kQind("\\+QIND:\\s*\"FOTA\",\"([A-Z]+)\"(,(\\d+))?");
+    std::vector<std::string> seen;
+    for (const auto start = Clock::now(); Clock::now() - start < limit;) {
+      std::string chunk = wire_.read_once(1024, 90000ms);
+      for (auto& c : chunk)
+        if (c < 0x20 || c > 0x7E) c = '.';
+      std::smatch m;
+      if (!std::regex_search(chunk, m, kQind)) continue;
+      seen.push_back(m[1].str() + (m[3].matched ? "," + m[3].str() : ""));
+      if (m[1] == "END") return seen;
+      std::this_thread::sleep_for(100ms);  // the retry delay
+    }
+    return seen;
+  }
   const std::string& last() const { return last_; }
 
  private:
@@ -666,6 +684,20 @@ TEST_F(FwupdTest, SetUpAndUploadOnACleanModule) {
   std::string why;
   ASSERT_TRUE(fwupd.upload(package_, &why)) << why;
   EXPECT_EQ(fwupd.at_cmd("AT+QFOTADL=\"/data/ufs/dfota_update.bin\""), 1) << fwupd.last();
+  // It reads only the first status of each read, 100 ms apart: START first, the UPDATING it
+  // catches rising, and END,0 alone in its read (before, UPDATING,100 and END,0 came 42 us
+  // apart, END was never seen and the update was reported failed after 90 s).
+  const auto seen = fwupd.attach(60s);
+  ASSERT_GE(seen.size(), 3u);
+  EXPECT_EQ(seen.front(), "START");
+  EXPECT_EQ(seen.back(), "END,0");
+  int last = 0;
+  for (std::size_t i = 1; i + 1 < seen.size(); ++i) {
+    ASSERT_TRUE(seen[i].starts_with("UPDATING,")) << seen[i];
+    const int p = std::stoi(seen[i].substr(9));
+    EXPECT_GT(p, last);
+    last = p;
+  }
 }
 
 TEST_F(FwupdTest, SetUpDeletesAnOldFileThenUploads) {

@@ -135,6 +135,9 @@ class LiveModule {
   LiveModule(const fs::path& state, std::shared_ptr<const Bytes> image) {
     ModuleConfig config;
     config.state_dir = state;
+    // In-process, nobody reads the port: output at once, the steps of the module's own work
+    // exact (the framing gaps would only cost time).
+    config.timing.framing_gap = std::chrono::milliseconds(0);
     config.default_image = image;
     config.default_image_size = image->size();
     module_ = std::make_unique<Module>(io_.get_executor(), config);

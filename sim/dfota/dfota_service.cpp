@@ -83,7 +83,8 @@ DfotaService::DfotaService(Module& module, DfotaOptions options)
     : m_(module),
       options_(options),
       fs_(module.config().state_dir / "fs"),
-      timer_(module.executor()) {
+      timer_(module.executor()),
+      urc_timer_(module.executor()) {
   on_power_on();
 }
 
@@ -115,6 +116,10 @@ void DfotaService::on_power_on() {
 
 void DfotaService::on_power_lost() {
   ++life_;
+  urc_timer_.cancel();
+  update_urcs_.clear();
+  after_urcs_ = nullptr;
+  urc_pumping_ = false;
   close_on_restart_ = false;  // a cut after END: the next power-on finds the request open
   timer_.cancel();
   http_.reset();  // destroying a downloader cancels it
@@ -508,7 +513,8 @@ void DfotaService::begin_update(bool announce_reset) {
   }
   if (announce_reset) urc(urc::fota("RESETTING"));
   m_.enter_dfota_mode();
-  timer_.expires_after(m_.config().timing.dfota_reset());
+  // START no sooner than the URC gap after RESETTING.
+  timer_.expires_after(std::max(m_.config().timing.dfota_reset(), m_.config().timing.urc_gap()));
   timer_.async_wait([this, life = life_](boost::system::error_code ec) {
     if (!ec && life == life_) start_engine(/*resumed=*/false);
   });
@@ -524,9 +530,9 @@ void DfotaService::start_engine(bool resumed) {
   // The BG96 tells the host that it picks up an interrupted update (its DFOTA guide); the
   // BG95 says START again.
   if (resumed && dialect.resume_notice) {
-    urc(urc::fota("Last upgrade was not finished,continue upgrade"));
+    announce(urc::fota("Last upgrade was not finished,continue upgrade"));
   } else {
-    urc(urc::fota("START"));
+    announce(urc::fota("START"));
   }
   engine_ = std::make_unique<UpdateEngine>(m_.flash(), m_.layout(), *area_);
   phase_percent_ = {-1, -1};
@@ -544,8 +550,7 @@ void DfotaService::report_update(int percent) {
     for (int v = std::max(phase_percent_[phase] + 1, dialect.restore_phase ? 1 : value); v <= value;
          ++v) {
       phase_percent_[phase] = v;
-      if (v > 0) urc(urc::fota_percent(name, v, dialect.percent_sign));
-      m_.on_update_progress(name, v);
+      announce(v > 0 ? urc::fota_percent(name, v, dialect.percent_sign) : std::string(), name, v);
     }
   };
   if (!dialect.restore_phase) return say(0, percent);
@@ -561,6 +566,9 @@ void DfotaService::report_update(int percent) {
 }
 
 void DfotaService::schedule_step() {
+  // The update waits for its own URCs to be on the wire (announce()): a compressed update
+  // still says each step in a write of its own.
+  if (!update_urcs_.empty()) return when_urcs_out([this] { schedule_step(); });
   const auto gap = m_.config().timing.update_gap(options_.update_pages_per_step *
                                                  m_.layout().geometry.page_size);
   if (gap.count() == 0) {
@@ -591,8 +599,59 @@ void DfotaService::step() {
 
 void DfotaService::finish_update(int code) {
   close_on_restart_ = code != 0;
-  urc(urc::fota("END", code));
   engine_.reset();
+  // The last UPDATING is out, then a pause, then END, then the restart: a host reading END
+  // must find it alone (fwupd takes the first +QIND: "FOTA" of a read after waiting 100 ms).
+  when_urcs_out([this, code] {
+    timer_.expires_after(m_.config().timing.update_end_pause());
+    timer_.async_wait([this, code, life = life_](boost::system::error_code ec) {
+      if (ec || life != life_) return;
+      announce(urc::fota("END", code));
+      when_urcs_out([this, code] { end_update(code); });
+    });
+  });
+}
+
+void DfotaService::when_urcs_out(std::function<void()> then) {
+  if (update_urcs_.empty() && !urc_pumping_) return then();
+  after_urcs_ = std::move(then);
+}
+
+void DfotaService::announce(std::string text, const char* phase, int percent) {
+  const auto gap = m_.config().timing.urc_gap();
+  if (gap.count() == 0 && update_urcs_.empty()) {
+    if (!text.empty()) urc(text);
+    if (phase) m_.on_update_progress(phase, percent);
+    return;
+  }
+  update_urcs_.push_back({std::move(text), phase, percent});
+  if (update_urcs_.size() == 1 && !urc_pumping_) pump_urcs();
+}
+
+void DfotaService::pump_urcs() {
+  if (update_urcs_.empty()) {
+    urc_pumping_ = false;
+    if (auto then = std::exchange(after_urcs_, nullptr)) then();
+    return;
+  }
+  urc_pumping_ = true;
+  const PendingUrc next = std::move(update_urcs_.front());
+  update_urcs_.pop_front();
+  const std::uint64_t life = life_;
+  if (!next.text.empty()) urc(next.text);
+  // Observers hear of the progress as the host sees it (a rule may cut power here).
+  if (next.phase) m_.on_update_progress(next.phase, next.percent);
+  if (life != life_) return;
+  // Each of the update's URCs in a read of its own for a host that reads as soon as data is
+  // there (fwupd matches the first +QIND: "FOTA" of each read only).
+  urc_timer_.expires_after(next.text.empty() ? std::chrono::milliseconds(0)
+                                             : m_.config().timing.urc_gap());
+  urc_timer_.async_wait([this, life](boost::system::error_code ec) {
+    if (!ec && life == life_) pump_urcs();
+  });
+}
+
+void DfotaService::end_update(int code) {
   activity_ = Activity::Idle;
   if (lwm2m_update_ended_) {
     auto ended = std::move(lwm2m_update_ended_);

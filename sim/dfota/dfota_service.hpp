@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -127,6 +128,13 @@ class DfotaService {
   void schedule_step();
   void step();
   void finish_update(int code);
+  void end_update(int code);
+  // The update's URCs (START, UPDATING/RESTORE, END): each written the URC gap after the one
+  // before, the observers told of the progress as it goes out; the update's next step waits.
+  void announce(std::string text, const char* phase = nullptr, int percent = 0);
+  void pump_urcs();
+  // Runs `then` once the update's URCs are out (at once when none are waiting).
+  void when_urcs_out(std::function<void()> then);
   void report_download(std::uint64_t received, std::optional<std::uint64_t> total);
   void announce_download(int percent);
   bool write_package_bytes(std::span<const std::uint8_t> bytes);
@@ -154,6 +162,15 @@ class DfotaService {
   bool close_on_restart_ = false;  // the update ended in error: close its request at restart
   std::uint64_t life_ = 0;         // bumped at power loss: posted steps of an old life do nothing
   boost::asio::steady_timer timer_;
+  struct PendingUrc {
+    std::string text;             // empty: progress 0 (no URC, observers only)
+    const char* phase = nullptr;  // "UPDATING" / "RESTORE", or none
+    int percent = 0;
+  };
+  std::deque<PendingUrc> update_urcs_;
+  std::function<void()> after_urcs_;  // what runs once update_urcs_ is out
+  bool urc_pumping_ = false;
+  boost::asio::steady_timer urc_timer_;
   std::function<void(int)> lwm2m_download_done_;  // set: the download is LwM2M's
   std::function<void(int)> lwm2m_update_ended_;   // set: the update is LwM2M's
 };
