@@ -17,8 +17,7 @@ using at::Form;
 using at::integer;
 using at::optional;
 
-constexpr std::array<std::uint32_t, 10> kBaudRates{4800,   9600,   19200,  38400,  57600,
-                                                   115200, 230400, 460800, 921600, 3000000};
+constexpr const auto& kBaudRates = state::kIprRates;
 
 // A basic command that sets one profile field from "0"/"1"... ("ATE" alone means "ATE0").
 void add_flag(at::CommandTable& t, const char* name, std::int64_t max,
