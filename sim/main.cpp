@@ -392,9 +392,17 @@ int main(int argc, char** argv) {
   }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  // A settings file that cannot be written at exit (a full disk) is said, module by module,
+  // and the exit status is 1; the other modules are saved all the same.
+  int exit_status = 0;
   signals.async_wait([&](boost::system::error_code, int) {
-    for (auto& host : hosts)
-      host->module().shutdown();
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+      bg95::Module& m = hosts[i]->module();
+      if (m.shutdown()) continue;
+      std::cerr << fmt::format("bg95sim{}: settings not saved at exit: {}\n",
+                               fleet ? fmt::format("[{}]", i + 1) : "", m.save_error());
+      exit_status = 1;
+    }
     io.stop();
   });
   ::signal(SIGPIPE, SIG_IGN);
@@ -415,5 +423,5 @@ int main(int argc, char** argv) {
               << std::endl;
   }
   io.run();
-  return 0;
+  return exit_status;
 }

@@ -296,9 +296,14 @@ void save_settings(const std::filesystem::path& file, const Settings& s) {
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), tmp.string());
   const ssize_t n = ::write(fd, text.data(), text.size());
-  const bool ok = n == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  // A short write is a full disk.
+  int error = n < 0 ? errno : n != static_cast<ssize_t>(text.size()) ? ENOSPC : 0;
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
   ::close(fd);
-  if (!ok) throw std::system_error(errno, std::generic_category(), tmp.string());
+  if (error != 0) {
+    ::unlink(tmp.c_str());  // the old file stays whole; no half-written copy beside it
+    throw std::system_error(error, std::generic_category(), tmp.string());
+  }
   std::filesystem::rename(tmp, file);
 }
 
