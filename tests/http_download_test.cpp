@@ -392,6 +392,23 @@ TEST_F(HttpDownloadTest, NoContentIs703) {
   EXPECT_EQ(result.detail, "HTTP 204 No Content");
 }
 
+TEST_F(HttpDownloadTest, ServerNameIndicationOnlyForHostNames) {
+  // RFC 6066, 3: "Literal IPv4 and IPv6 addresses are not permitted in HostName" (issue 18:
+  // 127.0.0.1 was sent).
+  test::ScriptedServer server(
+      [](test::ScriptedServer& s, int fd) {
+        s.send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc");
+      },
+      test::ScriptedServer::Tls{pki_.server.cert_file, pki_.server.key_file});
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    Outcome out;
+    const auto result =
+        fetch("https://" + host + ":" + std::to_string(server.port()) + "/p.bin", verified(), out);
+    EXPECT_EQ(result.http_err, http_err::kOk) << result.detail;
+    EXPECT_EQ(server.server_name(), host == "localhost" ? "localhost" : "") << host;
+  }
+}
+
 TEST_F(HttpDownloadTest, ConnectionRefusedIs702) {
   RawSocket closed(false);
   const int port = closed.port();

@@ -83,6 +83,16 @@ std::string millis(std::chrono::milliseconds ms) {
 constexpr std::uint64_t kMaxHeadBytes = 256 * 1024;
 constexpr std::chrono::milliseconds kHeadWatchPeriod{10};
 
+// RFC 6066, 3: the server name indication carries a host name, never an IP address literal.
+// cpp-httplib sets it from whatever the host is, so for an address it is taken out again when
+// the handshake starts, before the ClientHello is built.
+void no_server_name_for_addresses(const SSL* ssl, int where, int /*ret*/) {
+  // SSL_set_tlsext_host_name(ssl, nullptr), without the macro's C cast.
+  if ((where & SSL_CB_HANDSHAKE_START) != 0)
+    SSL_ctrl(const_cast<SSL*>(ssl), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             nullptr);
+}
+
 // The connection as cpp-httplib reads and writes it: the socket, or the TLS session over it,
 // with the library's timeouts. It exists so that every byte of the response head passes the
 // ResponseHeadGuard before the library's parser sees it (the library reads the head one byte
@@ -427,6 +437,7 @@ HttpDownloadResult HttpDownload::Shared::run() {
   SSL_CTX* ctx = ssl->ssl_context();
   if (!options.allow_tls13) SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
   if (url.host_kind != net::HostKind::Name)
+    SSL_CTX_set_info_callback(ctx, no_server_name_for_addresses);
   if (options.ca_file) {
     ssl->set_ca_cert_path(*options.ca_file);
     ssl->enable_server_certificate_verification(true);
