@@ -125,6 +125,40 @@ TEST(FullDisk, EveryStateWriteIsAnErrorAndTheModuleStaysUp) {
   EXPECT_EQ(port.command("AT+QFOTADL=4\r"), "AT+QFOTADL=4\r\r\n+QFOTADL: 4,0\r\n\r\nOK\r\n");
 }
 
+TEST(FullDisk, UploadsAndTheUpdateEndWithTheirWriteErrors) {
+  TempDir dir;
+  Tmpfs disk(dir.path() / "disk", kEightMebibytes);
+  MOUNT_OR_SKIP(disk);
+  const stdfs::path state = dir.path() / "disk" / "state";
+  const std::string package = as_string(make_package(default_image(), next_image(default_image())));
+  SimProcess sim(SimProcess::Options{state, {}});
+  HostPort& port = sim.open_port();
+  EXPECT_EQ(port.command("ATE0\r"), "ATE0\r\r\nOK\r\n");
+  // A package in the area while there is space; then the disk is full.
+  EXPECT_EQ(port.command(fmt::format("AT+QFOTADL=\"COM:\",{},30\r", package.size())),
+            "\r\nCONNECT\r\n");
+  port.write(package);
+  port.read_until("\r\nOK\r\n", 30s);
+  disk.fill();
+  // A file upload: the file system's write error.
+  EXPECT_EQ(port.command("AT+QFUPL=\"a.bin\",100,5\r"), "\r\nCONNECT\r\n");
+  port.write(std::string(100, 'a'));
+  EXPECT_EQ(port.read_until("\r\n+CME ERROR: 409\r\n", 10s), "\r\n+CME ERROR: 409\r\n");
+  // The update cannot stage the new image: END,504, and the module boots the old one.
+  EXPECT_EQ(port.command("AT+QFOTADL=1\r"), "\r\nOK\r\n");
+  const std::string urcs = port.read_until("+QIND: SMS DONE\r\n", 60s);
+  EXPECT_NE(urcs.find("\r\n+QIND: \"FOTA\",\"END\",504\r\n"), std::string::npos) << urcs;
+  wait_until_ready(port);
+  EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
+  // A COM upload cannot begin in the package area: 707.
+  EXPECT_EQ(port.command("AT+QFOTADL=\"COM:\",1000,5\r"),
+            "AT+QFOTADL=\"COM:\",1000,5\r\r\n+CME ERROR: 707\r\n");
+  EXPECT_EQ(port.command("AT\r"), "AT\r\r\nOK\r\n");
+  EXPECT_NE(sim.stderr_text().find("flash write failed: " + (state / "flash.bin").string() +
+                                   ": write failed: No space left on device"),
+            std::string::npos);
+}
+
 TEST(FullDisk, AStateThatDoesNotFitSaysNoSpaceAndLeavesNothing) {
   TempDir dir;
   Tmpfs disk(dir.path() / "disk", 2u << 20);  // the default image is 4 MiB
