@@ -382,9 +382,8 @@ TEST_F(HttpDownloadTest, LongStatusAndHeaderLinesAreRefusedBeforeTheParserSeesTh
 TEST_F(HttpDownloadTest, NoContentIs703) {
   // cpp-httplib does not call the response handler for a 204: it came back as HTTPEND 0 with
   // no byte (found by fuzz_http_head).
-  test::ScriptedServer server([](test::ScriptedServer& s, int fd) {
-    s.send_all(fd, "HTTP/1.1 204 No Content\r\n\r\n");
-  });
+  test::ScriptedServer server(
+      [](test::ScriptedServer& s, int fd) { s.send_all(fd, "HTTP/1.1 204 No Content\r\n\r\n"); });
   Outcome out;
   const auto result = fetch(server.url("/p.bin"), {}, out);
   EXPECT_EQ(result.http_err, http_err::kRequestFailed) << result.detail;
