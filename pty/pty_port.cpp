@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <system_error>
 
 #include "pty/line_speed.hpp"
@@ -48,6 +49,9 @@ PtyPort::PtyPort(boost::asio::any_io_executor executor, std::filesystem::path li
       watcher_(watcher ? std::move(watcher) : OpenWatcher::create(executor)),
       link_(std::move(link)),
       pace_timer_(executor) {
+  if (!link_.empty()) {
+    if (const auto problem = link_problem(link_)) throw std::runtime_error(*problem);
+  }
   const int master = open_master();
   master_.assign(master);
   char name[128];
@@ -65,9 +69,28 @@ PtyPort::~PtyPort() {
   if (slave_fd_ >= 0) ::close(slave_fd_);
 }
 
+std::optional<std::string> PtyPort::link_problem(const std::filesystem::path& link) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path folder = link.parent_path().empty() ? fs::path(".") : link.parent_path();
+  if (!fs::is_directory(folder, ec))
+    return "the folder of the link " + link.string() + " (" + folder.string() + ") does not exist";
+  const fs::file_status status = fs::symlink_status(link, ec);
+  if (status.type() == fs::file_type::not_found) return std::nullopt;
+  if (ec) return "cannot look at " + link.string() + ": " + ec.message();
+  const std::string target = fs::is_symlink(status) ? fs::read_symlink(link, ec).string() : "";
+  const bool pty_link = target.starts_with("/dev/pts/") && target.size() > 9 &&
+                        target.find_first_not_of("0123456789", 9) == std::string::npos;
+  if (!pty_link)
+    return link.string() +
+           " exists and is not a link to a pty: it is left alone (remove it, "
+           "or choose another --link)";
+  return std::nullopt;
+}
+
 void PtyPort::make_link() {
-  // Replace whatever stands at the link path atomically: a stale link from a killed run
-  // must not keep the host from finding the port.
+  // Replace the stale link of a killed run atomically: it must not keep the host from
+  // finding the port.
   std::filesystem::path tmp = link_;
   tmp += ".tmp" + std::to_string(::getpid());
   std::error_code ec;

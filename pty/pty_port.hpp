@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,8 +34,15 @@ class PtyPort {
     std::function<void()> on_host_close;
   };
 
-  // Opens a new pseudo-terminal in raw mode at 115200 baud; throws std::system_error. Ports of
-  // a fleet share one watcher; without one the port makes its own.
+  // Why a port's symlink cannot be made at `link`, or nothing when it can: the folder must
+  // exist, and whatever stands at the path must be a symlink to a pty (/dev/pts/N), which is
+  // what this program makes (a stale one of an earlier run is replaced). Anything else (a
+  // file, a folder, a symlink elsewhere) is the user's and is left alone.
+  static std::optional<std::string> link_problem(const std::filesystem::path& link);
+
+  // Opens a new pseudo-terminal in raw mode at 115200 baud; throws std::system_error, and
+  // std::runtime_error when link_problem() names one. Ports of a fleet share one watcher;
+  // without one the port makes its own.
   PtyPort(boost::asio::any_io_executor executor, std::filesystem::path link = {},
           std::shared_ptr<OpenWatcher> watcher = {});
   ~PtyPort();

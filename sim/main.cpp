@@ -16,6 +16,7 @@
 
 #include "protocol/http/worker_pool.hpp"
 #include "pty/open_watcher.hpp"
+#include "pty/pty_port.hpp"
 #include "scenarios/engine/live.hpp"
 #include "sim/control/control_server.hpp"
 #include "sim/control/module_control.hpp"
@@ -126,6 +127,19 @@ std::unique_ptr<bg95::Transcript> open_transcript(bg95::ModuleHost& host, const 
   return t;
 }
 
+// False, having said why, when a port's symlink cannot be made at one of `links` (empty
+// ones are none).
+bool links_usable(const std::vector<std::string>& links) {
+  for (const std::string& link : links) {
+    const auto problem = link.empty() ? std::nullopt : bg95::pty::PtyPort::link_problem(link);
+    if (problem) {
+      std::cerr << "bg95sim: " << *problem << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -233,6 +247,9 @@ int main(int argc, char** argv) {
                  "<state>/transcripts/<scenario>-<time>");
   app.add_flag("-v,--verbose", o.verbose, "Log module events to stderr");
   CLI11_PARSE(app, argc, argv);
+  // The links are checked before any state folder or port is made: a wrong one stops the
+  // program with nothing created (a fleet's, once its plan is known).
+  if (o.count <= 1 && o.fleet_file.empty() && !links_usable({o.link, o.usb_link})) return 2;
   if (!o.fleet_file.empty() && app.count("--count") > 0) {
     std::cerr << "bg95sim: --fleet and --count: the fleet file says how many modules\n";
     return 2;
@@ -288,10 +305,17 @@ int main(int argc, char** argv) {
       plan = std::move(*loaded);
     }
   }
+  if (fleet) {
+    std::vector<std::string> links;
+    for (const auto& m : plan.modules)
+      links.insert(links.end(), {m.link, m.usb_link});
+    if (!links_usable(links)) return 2;
+  }
   // Each distinct default image made once, and its factory flash (<state>/.factory/) that new
   // state folders read from instead of each writing the image.
   bg95::fleet::DefaultImages images(base.state_dir / ".factory");
   const std::size_t count = fleet ? plan.modules.size() : 1;
+
   // One pool of download threads for the process, joined before the io_context goes. 16 keep
   // a fast-profile fleet of 1000 as busy as 1000 threads do (docs/performance.md); in the
   // realistic profile a download holds its thread while it is paced, so each module gets one.
@@ -368,9 +392,17 @@ int main(int argc, char** argv) {
   }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  // A settings file that cannot be written at exit (a full disk) is said, module by module,
+  // and the exit status is 1; the other modules are saved all the same.
+  int exit_status = 0;
   signals.async_wait([&](boost::system::error_code, int) {
-    for (auto& host : hosts)
-      host->module().shutdown();
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+      bg95::Module& m = hosts[i]->module();
+      if (m.shutdown()) continue;
+      std::cerr << fmt::format("bg95sim{}: settings not saved at exit: {}\n",
+                               fleet ? fmt::format("[{}]", i + 1) : "", m.save_error());
+      exit_status = 1;
+    }
     io.stop();
   });
   ::signal(SIGPIPE, SIG_IGN);
@@ -391,5 +423,5 @@ int main(int argc, char** argv) {
               << std::endl;
   }
   io.run();
-  return 0;
+  return exit_status;
 }

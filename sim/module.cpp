@@ -34,8 +34,41 @@ std::vector<std::uint8_t> flash_signature(const flash::Layout& layout) {
   return page;
 }
 
+// Removes the files of a state being made unless it was made whole: a start that fails
+// half-way (a full disk) must leave no settings and no half-written flash that the next start
+// would take for a module (one that then stays dark).
+class NewStateGuard {
+ public:
+  NewStateGuard(std::filesystem::path settings, std::filesystem::path flash)
+      : settings_(std::move(settings)), flash_(std::move(flash)) {
+    std::error_code ec;
+    fresh_ = !std::filesystem::exists(settings_, ec) && !std::filesystem::exists(flash_, ec);
+  }
+  ~NewStateGuard() {
+    if (!fresh_) return;
+    std::error_code ec;
+    for (const char* suffix : {"", ".blocks", ".tmp"}) {
+      std::filesystem::remove(std::filesystem::path(settings_) += suffix, ec);
+      std::filesystem::remove(std::filesystem::path(flash_) += suffix, ec);
+    }
+  }
+  NewStateGuard(const NewStateGuard&) = delete;
+  NewStateGuard& operator=(const NewStateGuard&) = delete;
+  void made() { fresh_ = false; }
+
+ private:
+  std::filesystem::path settings_;
+  std::filesystem::path flash_;
+  bool fresh_ = false;
+};
+
 std::string recreate_hint() {
   return " (start with --recreate-state to replace it)";
+}
+
+// Why the last write to the flash file failed (e.g. no space left), for a message; "" if none.
+std::string host_error_of(const flash::NandFlash& flash) {
+  return flash.last_host_error().empty() ? "" : ": " + flash.last_host_error();
 }
 
 }  // namespace
@@ -163,6 +196,7 @@ void Module::open_state() {
     std::filesystem::remove(settings_file);
     std::filesystem::remove(flash_file);
   }
+  NewStateGuard new_state(settings_file, flash_file);
   // Settings.
   if (std::filesystem::exists(settings_file)) {
     auto loaded = state::load_settings(settings_file);
@@ -193,13 +227,15 @@ void Module::open_state() {
   // Every program and erase passes here: the control interface's fault, then the observers'.
   flash_->set_fault_hook(
       [this](const flash::FlashOp& op, std::uint64_t index) { return flash_fault(op, index); });
+  flash_->set_host_error_log([this](const std::string& why) { log("flash write failed: " + why); });
   flash::PartitionView header(*flash_, layout_.header);
   const auto signature = flash_signature(layout_);
   std::vector<std::uint8_t> first(signature.size());
   header.read(0, first);
   if (header.page_erased(0)) {  // a new flash (a factory flash is formatted already)
     if (header.program_page(0, signature) != flash::FlashStatus::Ok)
-      throw state::StateError(flash_file.string() + ": cannot format flash");
+      throw state::StateError(flash_file.string() + ": cannot format flash" +
+                              host_error_of(*flash_));
   } else if (first != signature) {
     throw state::StateError(fmt::format("{}: not a bg95sim flash of layout {}{}",
                                         flash_file.string(), kLayoutVersion, recreate_hint()));
@@ -207,6 +243,7 @@ void Module::open_state() {
   flash::PartitionView active(*flash_, layout_.active);
   if (active.page_erased(0)) create_default_image();
   flash_baseline_ = flash_->op_count();
+  new_state.made();
 }
 
 std::vector<std::uint8_t> make_default_image(const std::string& model, std::uint64_t size,
@@ -258,7 +295,8 @@ void Module::create_default_image() {
   const std::vector<std::uint8_t>& image = usable ? *config_.default_image : own;
   flash::PartitionView active(*flash_, layout_.active);
   if (firmware::write_image(active, image) != flash::FlashStatus::Ok)
-    throw state::StateError(state_dir_.flash_file().string() + ": cannot write the default image");
+    throw state::StateError(state_dir_.flash_file().string() + ": cannot write the default image" +
+                            host_error_of(*flash_));
   log(fmt::format("created default firmware ({} bytes)", image.size()));
 }
 
@@ -271,6 +309,7 @@ bool Module::try_save_settings() {
     save_settings();
     return true;
   } catch (const std::exception& e) {
+    save_error_ = e.what();
     log(fmt::format("settings not saved: {}", e.what()));
     return false;
   }
@@ -407,7 +446,7 @@ void Module::power_cut() {
 
 void Module::power_off() {
   if (power_ == PowerState::Off) return;
-  save_settings();
+  try_save_settings();  // a settings file that cannot be written does not keep power on
   go_dark("power off", PowerEvent::Off);
 }
 
@@ -464,14 +503,15 @@ void Module::enter_dfota_mode() {
   power_event(PowerEvent::DfotaMode);
 }
 
-void Module::shutdown() {
+bool Module::shutdown() {
   lwm2m_->on_power_lost();
   dfota_->on_power_lost();
-  save_settings();
+  const bool saved = try_save_settings();
   ++life_;
   timer_.cancel();
   reset_ports(false);
   power_ = PowerState::Off;
+  return saved;
 }
 
 void Module::set_flash_fault(FlashFault fault, std::uint64_t nth) {
@@ -545,8 +585,7 @@ void Module::on_download_progress(std::uint64_t received, std::optional<std::uin
 }
 
 void Module::set_uart_baud(std::uint32_t baud) {
-  settings_.ipr = baud;
-  save_settings();
+  settings_.ipr = baud;  // AT+IPR saved it before its OK
   if (baud_observer_) baud_observer_(baud);
 }
 

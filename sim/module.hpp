@@ -182,7 +182,9 @@ class Module {
   // "+QIND: "FOTA","RESETTING"": the module restarts into DFOTA mode, where it takes no AT
   // commands and only prints URCs; the USB port goes away.
   void enter_dfota_mode();
-  void shutdown();  // process exit: state saved, timers stopped
+  // Process exit: state saved, timers stopped. False when the settings could not be saved
+  // (save_error() says why).
+  bool shutdown();
   // The host's DTR line (a pty has none: the control interface sets it). An on->off edge
   // leaves data mode under AT&D1 and drops the transfer under AT&D2.
   void set_dtr(bool on);
@@ -212,6 +214,7 @@ class Module {
   // Writes the settings file; false (and logged) when it cannot be written, so that a
   // command answers its error instead of the process aborting.
   bool try_save_settings();
+  const std::string& save_error() const { return save_error_; }  // of the last failed save
   void log_event(std::string_view event) { log(event); }
   const flash::Layout& layout() const { return layout_; }
   // A copy of the state folder as it is now (for a transcript's replay); see StateDir.
@@ -274,6 +277,7 @@ class Module {
   state::StateDir state_dir_;
   flash::Layout layout_;
   std::unique_ptr<flash::NandFlash> flash_;
+  std::string save_error_;
   state::Settings settings_;
   at::CommandTable commands_;
   // One AT engine per port, each with its own DTE profile (ATE0 on USB does not silence the

@@ -32,6 +32,81 @@ TEST_F(PtyTest, ReadyLineNamesThePortAndTheLink) {
   EXPECT_NE(s.ready_line().find("picocom -b 115200"), std::string::npos);
 }
 
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs bg95sim with `args` until it exits: its exit status and what it wrote to stderr.
+std::pair<int, std::string> run_to_exit(const std::vector<std::string>& args) {
+  int err[2];
+  if (::pipe2(err, O_CLOEXEC) != 0) return {-1, "pipe failed"};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(err[1], 2);
+    std::vector<char*> argv{const_cast<char*>(BG95SIM_BINARY)};
+    for (const auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(BG95SIM_BINARY, argv.data());
+    ::_exit(127);
+  }
+  ::close(err[1]);
+  std::string text;
+  char buf[512];
+  for (ssize_t n; (n = ::read(err[0], buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<std::size_t>(n));
+  ::close(err[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+// Starting must fail with `message` in stderr; nothing of the state folder is made.
+void expect_refused_start(const std::filesystem::path& state, const std::string& message) {
+  try {
+    SimProcess bad(SimProcess::Options{state, {}});
+    ADD_FAILURE() << "started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(state));
+}
+
+TEST_F(PtyTest, LinkReplacesOnlyItsOwnKindOfLink) {
+  // --link replaced whatever stood at the path and removed it at exit: a regular file was
+  // lost (issue 18). Only a symlink to a pty, which is what bg95sim makes, is replaced.
+  namespace fs = std::filesystem;
+  const fs::path state = dir.path() / "state";
+  const fs::path link = dir.path() / "state.port";  // where SimProcess puts --link
+  std::ofstream(link) << "precious";
+  const std::string refused = link.string() + " exists and is not a link to a pty";
+  expect_refused_start(state, refused);
+  EXPECT_EQ(read_file(link), "precious");
+  fs::remove(link);
+  fs::create_symlink(dir.path() / "elsewhere", link);
+  expect_refused_start(state, refused);
+  EXPECT_EQ(fs::read_symlink(link), dir.path() / "elsewhere");
+  fs::remove(link);
+  fs::create_directory(link);
+  expect_refused_start(state, refused);
+  EXPECT_TRUE(fs::is_directory(link));
+  fs::remove(link);
+  // A missing folder is said as such, before anything is made.
+  const fs::path missing = dir.path() / "missing" / "port";
+  EXPECT_EQ(run_to_exit({"--state", state.string(), "--link", missing.string()}),
+            std::make_pair(2, "bg95sim: the folder of the link " + missing.string() + " (" +
+                                  missing.parent_path().string() + ") does not exist\n"));
+  EXPECT_FALSE(fs::exists(state));
+  EXPECT_FALSE(fs::exists(missing.parent_path()));
+  // A stale link of an earlier run is replaced, and removed at exit.
+  fs::create_symlink("/dev/pts/999999", link);
+  start();
+  EXPECT_EQ(fs::read_symlink(link).string(), sim->pty_path());
+  sim->stop(SIGTERM);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(link)));
+}
+
 TEST_F(PtyTest, AtiEchoThenTheWholeAnswerEachInOneRead) {
   auto& port = start().open_port();
   port.write("ATI\r");

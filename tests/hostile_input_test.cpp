@@ -30,8 +30,10 @@
 #include "tests/support/coap_fake_server.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/note_checksum.hpp"
+#include "tests/support/scripted_server.hpp"
 #include "tests/support/sim_process.hpp"
 #include "tests/support/test_packages.hpp"
+#include "tests/support/test_pki.hpp"
 
 namespace bg95::test {
 namespace {
@@ -294,97 +296,6 @@ TEST_F(HostileTest, HostClosesThePortMidResponse) {
 // ---------------------------------------------------------------------------------------
 // The network
 
-// A TCP server on 127.0.0.1:<ephemeral> that reads each request's head and then runs a script
-// on the connection, one connection at a time, on a thread of its own.
-class ScriptedServer {
- public:
-  // The script writes with send_all() and paces with pause(), both of which notice a peer
-  // that has gone (and a server that is stopping).
-  using Script = std::function<void(ScriptedServer& s, int fd)>;
-
-  explicit ScriptedServer(Script script) : script_(std::move(script)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 4) != 0)
-      throw std::runtime_error("cannot listen");
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~ScriptedServer() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-  }
-  ScriptedServer(const ScriptedServer&) = delete;
-  ScriptedServer& operator=(const ScriptedServer&) = delete;
-
-  std::string url(const std::string& path) const {
-    return fmt::format("http://127.0.0.1:{}{}", port_, path);
-  }
-  // False once the peer closed (or the server stops). Never blocks for long: a peer that
-  // went away without reading leaves a full send buffer behind.
-  bool send_all(int fd, std::string_view bytes) {
-    while (!bytes.empty() && !stop_) {
-      pollfd p{fd, POLLOUT | POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      if ((p.revents & POLLIN) != 0 && !peer_open(fd)) return false;
-      if ((p.revents & POLLOUT) == 0) continue;
-      const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0 && errno == EAGAIN) continue;
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return !stop_;
-  }
-  // Waits `d`; false when the peer closed meanwhile (or the server stops).
-  bool pause(int fd, std::chrono::milliseconds d) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(d.count())) > 0 && !peer_open(fd)) return false;
-    return !stop_;
-  }
-  // After POLLIN on a connection whose request was read: more bytes, or its end.
-  static bool peer_open(int fd) {
-    char buf[4096];
-    const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    return n > 0 || (n < 0 && errno == EAGAIN);
-  }
-  int connections() const { return connections_; }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
-      ++connections_;
-      std::string head;
-      char buf[4096];
-      while (head.find("\r\n\r\n") == std::string::npos) {
-        pollfd q{c, POLLIN, 0};
-        if (::poll(&q, 1, 5000) <= 0) break;
-        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        head.append(buf, static_cast<std::size_t>(n));
-      }
-      script_(*this, c);
-      ::close(c);
-    }
-  }
-
-  Script script_;
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-  std::thread thread_;
-};
-
 std::string ok_head(std::size_t content_length) {
   return fmt::format(
       "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
@@ -457,6 +368,35 @@ TEST_F(HostileNetworkTest, EndlessResponseHeadersAreRefused) {
                                      "262144 bytes"),
             std::string::npos)
       << sim_->stderr_text();
+  expect_healthy(port);
+}
+
+TEST_F(HostileNetworkTest, LongStatusAndHeaderLinesEndTheDownloadAndTheModuleAnswers) {
+  // A status line of 30 KB or more crashed the whole process inside cpp-httplib (issue 18).
+  // Lines of 1 KB (the 404 after them ends the download with 706: the head was read), 64 KB
+  // and 16 MB, over HTTP and HTTPS: an HTTPEND code, and the module still answers.
+  const auto pki = TestPki::make(dir_.path());
+  const ScriptedServer::Tls tls{pki.server.cert_file, pki.server.key_file};
+  auto& port = start();
+  for (const bool https : {false, true}) {
+    for (const bool status_line : {true, false}) {
+      for (const std::size_t size :
+           {std::size_t{1000}, std::size_t{64'000}, std::size_t{16'000'000}}) {
+        SCOPED_TRACE(fmt::format("{} {} line of {} bytes", https ? "https" : "http",
+                                 status_line ? "status" : "header", size));
+        ScriptedServer server(long_head_line(status_line, size, 404),
+                              https ? std::optional(tls) : std::nullopt);
+        const std::string urcs = download(port, server.url("/update.bin"));
+        EXPECT_EQ(urcs, fmt::format("\r\n+QIND: \"FOTA\",\"HTTPSTART\"\r\n\r\n+QIND: "
+                                    "\"FOTA\",\"HTTPEND\",{}\r\n",
+                                    size == 1000 ? 706 : 703));
+        EXPECT_EQ(port.command("AT\r"), "\r\nOK\r\n");
+      }
+    }
+  }
+  EXPECT_NE(sim_->stderr_text().find("HTTP download ended with 703: the response head was "
+                                     "refused: the status line is longer than 1024 bytes"),
+            std::string::npos);
   expect_healthy(port);
 }
 

@@ -30,7 +30,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include "protocol/http/http_download.hpp"
+#include "protocol/http/response_head_guard.hpp"
 #include "tests/support/http_test_server.hpp"
+#include "tests/support/scripted_server.hpp"
 #include "tests/support/sim_process.hpp"
 #include "tests/support/test_pki.hpp"
 
@@ -334,6 +336,76 @@ TEST_F(HttpDownloadTest, RedirectNotFollowedIs703) {
   const auto result = fetch(url("http", plain_->port(), "/redirect"), {}, out);
   EXPECT_EQ(result.http_err, http_err::kRequestFailed) << result.detail;
   EXPECT_EQ(result.status, 302);
+}
+
+TEST_F(HttpDownloadTest, LongStatusAndHeaderLinesAreRefusedBeforeTheParserSeesThem) {
+  // cpp-httplib matched a status line of 30 KB with std::regex and overflowed the stack
+  // (issue 18): the whole process died. Lines up to the limits are taken; longer ones end
+  // the download with 703, over HTTP and over HTTPS.
+  const test::ScriptedServer::Tls tls{pki_.server.cert_file, pki_.server.key_file};
+  struct Case {
+    bool status_line;
+    std::size_t size;
+    int http_err;
+    const char* why;
+  };
+  const Case cases[] = {
+      {true, kMaxStatusLine, http_err::kOk, ""},
+      {true, kMaxStatusLine + 1, http_err::kRequestFailed,
+       "the status line is longer than 1024 bytes"},
+      {true, 40'000, http_err::kRequestFailed, "the status line is longer than 1024 bytes"},
+      {true, 16u << 20, http_err::kRequestFailed, "the status line is longer than 1024 bytes"},
+      {false, kMaxHeaderLine, http_err::kOk, ""},
+      {false, kMaxHeaderLine + 1, http_err::kRequestFailed,
+       "a header line is longer than 8192 bytes"},
+      {false, 16u << 20, http_err::kRequestFailed, "a header line is longer than 8192 bytes"},
+  };
+  for (const bool https : {false, true}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(https ? "https " : "http ") +
+                   (c.status_line ? "status " : "header ") + std::to_string(c.size));
+      test::ScriptedServer server(test::long_head_line(c.status_line, c.size, 200),
+                                  https ? std::optional(tls) : std::nullopt);
+      Outcome out;
+      const auto result = fetch(server.url("/pkg.bin"), {}, out);
+      EXPECT_EQ(result.http_err, c.http_err) << result.detail;
+      if (c.http_err == http_err::kOk) {
+        EXPECT_EQ(as_string(out.body), "abc");
+      } else {
+        EXPECT_EQ(result.detail, std::string("the response head was refused: ") + c.why);
+        EXPECT_EQ(out.chunks, 0u);
+      }
+    }
+  }
+}
+
+TEST_F(HttpDownloadTest, NoContentIs703) {
+  // cpp-httplib does not call the response handler for a 204: it came back as HTTPEND 0 with
+  // no byte (found by fuzz_http_head).
+  test::ScriptedServer server(
+      [](test::ScriptedServer& s, int fd) { s.send_all(fd, "HTTP/1.1 204 No Content\r\n\r\n"); });
+  Outcome out;
+  const auto result = fetch(server.url("/p.bin"), {}, out);
+  EXPECT_EQ(result.http_err, http_err::kRequestFailed) << result.detail;
+  EXPECT_EQ(result.status, 204);
+  EXPECT_EQ(result.detail, "HTTP 204 No Content");
+}
+
+TEST_F(HttpDownloadTest, ServerNameIndicationOnlyForHostNames) {
+  // RFC 6066, 3: "Literal IPv4 and IPv6 addresses are not permitted in HostName" (issue 18:
+  // 127.0.0.1 was sent).
+  test::ScriptedServer server(
+      [](test::ScriptedServer& s, int fd) {
+        s.send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc");
+      },
+      test::ScriptedServer::Tls{pki_.server.cert_file, pki_.server.key_file});
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    Outcome out;
+    const auto result =
+        fetch("https://" + host + ":" + std::to_string(server.port()) + "/p.bin", verified(), out);
+    EXPECT_EQ(result.http_err, http_err::kOk) << result.detail;
+    EXPECT_EQ(server.server_name(), host == "localhost" ? "localhost" : "") << host;
+  }
 }
 
 TEST_F(HttpDownloadTest, ConnectionRefusedIs702) {

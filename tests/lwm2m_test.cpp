@@ -81,6 +81,16 @@ class Lwm2mTest : public ::testing::Test {
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(http_->port()) + path;
   }
+  // The package of packages() was delivered: Update (/5/0/2) runs it, and the module comes
+  // back registered with the target's version and Update Result 1.
+  void expect_update_to_the_target(HostPort& port) {
+    EXPECT_EQ(read_text("/5/0/7"), packages().target_version);
+    EXPECT_EQ(lwm2m_.execute("/5/0/2").code, 204);
+    port.read_until("+QIND: \"FOTA\",\"END\",0\r\n", 60s);
+    lwm2m_.wait_registration(2, 30s);
+    EXPECT_EQ(read_text("/3/0/3"), packages().target_version);
+    EXPECT_EQ(read_text("/5/0/5"), "1");
+  }
   std::string read_text(const std::string& path) {
     const auto r = lwm2m_.read(path);
     EXPECT_EQ(r.code, 205) << path;
@@ -273,12 +283,35 @@ TEST_F(Lwm2mTest, InBandBlock1PushThenUpdate) {
   EXPECT_EQ(stages_of(urcs), (std::vector<std::string>{"+LWM2M: \"FOTA\",\"DOWNLOADING\",\"START\"",
                                                        "+LWM2M: \"FOTA\",\"DOWNLOADING\","
                                                        "\"COMPLETED\""}));
-  EXPECT_EQ(read_text("/5/0/7"), packages().target_version);
-  EXPECT_EQ(lwm2m_.execute("/5/0/2").code, 204);
-  port.read_until("+QIND: \"FOTA\",\"END\",0\r\n", 60s);
-  lwm2m_.wait_registration(2, 30s);
-  EXPECT_EQ(read_text("/3/0/3"), packages().target_version);
-  EXPECT_EQ(read_text("/5/0/5"), "1");
+  expect_update_to_the_target(port);
+}
+
+TEST_F(Lwm2mTest, InBandPushAsTlvThenUpdate) {
+  // Wakaama's server writes the Package as one TLV (Content-Format 11542); its header was
+  // taken for package bytes and the update ended with Result 6 (issue 18). TLV and opaque are
+  // decoded, in one PDU and block-wise; any other format is 4.15.
+  auto& port = start();
+  lwm2m_.wait_registration(1);
+  const auto tlv = [](const Bytes& value) {
+    const lwm2m::Tlv t{lwm2m::Tlv::Kind::Resource, 0, value, {}};
+    return as_string(lwm2m::encode_tlv(std::span(&t, 1)));
+  };
+  const std::string package = tlv(packages().package);
+  EXPECT_EQ(lwm2m_.push("/5/0/0", package, 6, 10s, 0).code, 415);    // text/plain
+  EXPECT_EQ(lwm2m_.push("/5/0/0", package, 6, 10s, 110).code, 415);  // SenML JSON
+  // A TLV of another resource, and one announcing more bytes than come: 4.00.
+  const lwm2m::Tlv other{lwm2m::Tlv::Kind::Resource, 1, packages().package, {}};
+  EXPECT_EQ(
+      lwm2m_.push("/5/0/0", as_string(lwm2m::encode_tlv(std::span(&other, 1))), 6, 10s, 11542).code,
+      400);
+  EXPECT_EQ(lwm2m_.push("/5/0/0", package.substr(0, package.size() - 1), 6, 10s, 11542).code, 400);
+  // A Package of one '\0' as a one-PDU TLV write resets the state machine.
+  EXPECT_EQ(lwm2m_.write("/5/0/0", tlv(Bytes{0}), 11542).code, 204);
+  EXPECT_EQ(read_text("/5/0/3"), "0");
+  EXPECT_EQ(lwm2m_.push("/5/0/0", package, 6, 10s, 11542).code, 204);
+  port.read_until("\"COMPLETED\"\r\n", 10s);
+  EXPECT_EQ(read_text("/5/0/3"), "2");
+  expect_update_to_the_target(port);
 }
 
 TEST_F(Lwm2mTest, InBandPushOfTwoMebibytes) {

@@ -308,6 +308,22 @@ TEST_F(PeerVerificationTest, HttpsVerifiesWheneverACaIsInstalledAndSaysSoWhenNot
                                      "HTTPEND", "HTTPS");
 }
 
+TEST_F(PeerVerificationTest, ACaFileThatDoesNotLoadIsNeverCalledVerified) {
+  // -v logged "verified against /datatx/fota_cacert.pem" before the file failed to load
+  // (issue 18): the log now says it cannot be, and the download ends with 702.
+  auto server = std::make_unique<httplib::SSLServer>(pki_.server.cert_file.c_str(),
+                                                     pki_.server.key_file.c_str());
+  RunningServer https(std::move(server));
+  auto& port = start();
+  upload(port, "/datatx/fota_cacert.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n");
+  EXPECT_EQ(fetch(port, fmt::format("https://127.0.0.1:{}/junk.bin", https.port()), "HTTPEND"),
+            std::make_pair(std::string("702"),
+                           std::string("/datatx/fota_cacert.pem holds no certificate that can be "
+                                       "loaded, so the server cannot be verified (the download "
+                                       "ends with 702)")));
+  EXPECT_EQ(sim_->stderr_text().find("verified against"), std::string::npos);
+}
+
 TEST_F(PeerVerificationTest, CoapsVerifiesWheneverACaIsInstalledAndSaysSoWhenNot) {
   CoapServer server(dir_.path(),
                     {"-c", pki_.server.cert_file.string(), "-j", pki_.server.key_file.string()});

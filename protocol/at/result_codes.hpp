@@ -17,6 +17,7 @@ namespace cme {
 inline constexpr int kOperationNotAllowed = 3;
 inline constexpr int kOperationNotSupported = 4;
 inline constexpr int kSimNotInserted = 10;
+inline constexpr int kMemoryFailure = 23;  // e.g. the settings file cannot be written
 inline constexpr int kIncorrectParameters = 50;
 inline constexpr int kFsInvalidInput = 400;
 inline constexpr int kFsFileNotFound = 405;

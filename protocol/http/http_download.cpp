@@ -2,13 +2,17 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <utility>
@@ -28,6 +32,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include "protocol/http/response_head_guard.hpp"
 #include "protocol/net/socket_stats.hpp"
 #include "protocol/net/url.hpp"
 
@@ -78,6 +83,141 @@ std::string millis(std::chrono::milliseconds ms) {
 constexpr std::uint64_t kMaxHeadBytes = 256 * 1024;
 constexpr std::chrono::milliseconds kHeadWatchPeriod{10};
 
+// RFC 6066, 3: the server name indication carries a host name, never an IP address literal.
+// cpp-httplib sets it from whatever the host is, so for an address it is taken out again when
+// the handshake starts, before the ClientHello is built.
+void no_server_name_for_addresses(const SSL* ssl, int where, int /*ret*/) {
+  // SSL_set_tlsext_host_name(ssl, nullptr), without the macro's C cast.
+  if ((where & SSL_CB_HANDSHAKE_START) != 0)
+    SSL_ctrl(const_cast<SSL*>(ssl), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             nullptr);
+}
+
+// The connection as cpp-httplib reads and writes it: the socket, or the TLS session over it,
+// with the library's timeouts. It exists so that every byte of the response head passes the
+// ResponseHeadGuard before the library's parser sees it (the library reads the head one byte
+// at a time); a refused line reads as an error, and the library gives up on the response.
+class GuardedStream final : public httplib::Stream {
+ public:
+  GuardedStream(int fd, SSL* ssl, std::chrono::microseconds read_timeout,
+                std::chrono::microseconds write_timeout, ResponseHeadGuard& guard)
+      : fd_(fd),
+        ssl_(ssl),
+        read_timeout_(read_timeout),
+        write_timeout_(write_timeout),
+        guard_(guard) {}
+
+  bool is_readable() const override {
+    return (ssl_ != nullptr && SSL_pending(ssl_) > 0) || wait_for(POLLIN, read_timeout_);
+  }
+  bool is_writable() const override { return wait_for(POLLOUT, write_timeout_); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (buffered_ == used_) {
+      // Large reads of the body go straight to the caller; small ones (the head's single
+      // bytes) are served from a buffer.
+      if (size >= buffer_.size() && guard_.head_done()) return receive(ptr, size);
+      const ssize_t n = receive(buffer_.data(), buffer_.size());
+      if (n <= 0) return n;
+      buffered_ = static_cast<std::size_t>(n);
+      used_ = 0;
+    }
+    const std::size_t n = std::min(size, buffered_ - used_);
+    const std::string_view bytes(buffer_.data() + used_, n);
+    if (!guard_.head_done() && !guard_.take(bytes)) return -1;
+    std::copy(bytes.begin(), bytes.end(), ptr);
+    used_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable()) return -1;
+    if (ssl_ == nullptr) return ::send(fd_, ptr, size, MSG_NOSIGNAL);
+    const int len = static_cast<int>(std::min<size_t>(size, INT32_MAX));
+    for (;;) {
+      const int n = SSL_write(ssl_, ptr, len);
+      if (n > 0) return n;
+      if (SSL_get_error(ssl_, n) != SSL_ERROR_WANT_WRITE || !is_writable()) return -1;
+    }
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    address_of(::getpeername, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    address_of(::getsockname, ip, port);
+  }
+  socket_t socket() const override { return fd_; }
+
+ private:
+  // Waits for `events` on the socket; false after `timeout` or on an error.
+  bool wait_for(short events, std::chrono::microseconds timeout) const {
+    pollfd p{fd_, events, 0};
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+    int rc = 0;
+    do {
+      rc = ::poll(&p, 1, static_cast<int>(ms));
+    } while (rc < 0 && errno == EINTR);
+    return rc > 0;
+  }
+  ssize_t receive(char* ptr, size_t size) {
+    if (!is_readable()) return -1;
+    if (ssl_ == nullptr) return ::recv(fd_, ptr, size, 0);
+    const int len = static_cast<int>(std::min<size_t>(size, INT32_MAX));
+    for (;;) {  // a record may arrive in pieces
+      const int n = SSL_read(ssl_, ptr, len);
+      if (n > 0 || SSL_get_error(ssl_, n) != SSL_ERROR_WANT_READ) return n;
+      if (!wait_for(POLLIN, read_timeout_)) return -1;
+    }
+  }
+  template <class Query>
+  void address_of(Query query, std::string& ip, int& port) const {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (query(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return;
+    std::array<char, NI_MAXHOST> host{};
+    std::array<char, NI_MAXSERV> serv{};
+    if (::getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host.data(), host.size(),
+                      serv.data(), serv.size(), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+      ip = host.data();
+      port = std::atoi(serv.data());
+    }
+  }
+
+  int fd_;
+  SSL* ssl_;
+  std::chrono::microseconds read_timeout_;
+  std::chrono::microseconds write_timeout_;
+  ResponseHeadGuard& guard_;
+  std::array<char, 4096> buffer_{};
+  std::size_t buffered_ = 0;
+  std::size_t used_ = 0;
+};
+
+// cpp-httplib's client (plain or TLS) with its connection read through a GuardedStream.
+// process_socket() is the library's one place where a connected socket becomes a Stream.
+template <class Client>
+class GuardedClient final : public Client {
+ public:
+  template <class... Args>
+  explicit GuardedClient(ResponseHeadGuard& guard, Args&&... args)
+      : Client(std::forward<Args>(args)...), guard_(guard) {}
+
+ private:
+  bool process_socket(const typename Client::Socket& socket,
+                      std::function<bool(httplib::Stream& strm)> callback) override {
+    using std::chrono::microseconds;
+    using std::chrono::seconds;
+    GuardedStream stream(
+        socket.sock, socket.ssl,
+        seconds(this->read_timeout_sec_) + microseconds(this->read_timeout_usec_),
+        seconds(this->write_timeout_sec_) + microseconds(this->write_timeout_usec_), guard_);
+    return callback(stream);
+  }
+
+  ResponseHeadGuard& guard_;
+};
+
 }  // namespace
 
 struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared> {
@@ -117,6 +257,7 @@ struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared>
   boost::asio::steady_timer head_watch;
   std::atomic<bool> head_done{false};       // on_response ran, or the worker ended
   std::atomic<bool> head_too_large{false};  // stopped for it
+  ResponseHeadGuard head_guard;             // the lines of the head (worker thread only)
 
   void watch_head() {
     head_watch.expires_after(kHeadWatchPeriod);
@@ -274,15 +415,16 @@ HttpDownloadResult HttpDownload::Shared::run() {
 
   const int port = url.port;
   if (!https) {
-    httplib::ClientImpl client(url.host, port);
+    GuardedClient<httplib::ClientImpl> client(head_guard, url.host, port);
     return transfer(client, nullptr);
   }
 
+  using SslClient = GuardedClient<httplib::SSLClient>;
   const bool client_cert = options.client_cert_file && options.client_key_file;
   std::unique_ptr<httplib::SSLClient> ssl =
-      client_cert ? std::make_unique<httplib::SSLClient>(url.host, port, *options.client_cert_file,
-                                                         *options.client_key_file)
-                  : std::make_unique<httplib::SSLClient>(url.host, port);
+      client_cert ? std::make_unique<SslClient>(head_guard, url.host, port,
+                                                *options.client_cert_file, *options.client_key_file)
+                  : std::make_unique<SslClient>(head_guard, url.host, port);
   if (!ssl->is_valid()) {
     result.http_err = http_err::kConnectFailed;
     result.detail = "TLS set-up failed: cannot load the client certificate \"" +
@@ -294,6 +436,8 @@ HttpDownloadResult HttpDownload::Shared::run() {
   }
   SSL_CTX* ctx = ssl->ssl_context();
   if (!options.allow_tls13) SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+  if (url.host_kind != net::HostKind::Name)
+    SSL_CTX_set_info_callback(ctx, no_server_name_for_addresses);
   if (options.ca_file) {
     ssl->set_ca_cert_path(*options.ca_file);
     ssl->enable_server_certificate_verification(true);
@@ -411,6 +555,11 @@ HttpDownloadResult HttpDownload::Shared::transfer(httplib::ClientImpl& client,
                     " bytes without ending (read so far, TLS included)";
     return result;
   }
+  if (head_guard.refused()) {
+    result.http_err = http_err::kRequestFailed;
+    result.detail = "the response head was refused: " + head_guard.why();
+    return result;
+  }
   if (stopping()) {
     result.http_err = http_err::kUnknown;
     result.detail = "stopped";
@@ -423,6 +572,14 @@ HttpDownloadResult HttpDownload::Shared::transfer(httplib::ClientImpl& client,
                                    ? "; server certificate verified against " + *options.ca_file
                                    : "; server certificate NOT verified (no CA file)";
 
+  if (error == httplib::Error::Success && res && res->status != 200 && res->status != 206) {
+    // cpp-httplib calls on_response only for responses that may have a body: a 204 (found by
+    // fuzz_http_head) came back as a success without a byte.
+    result.status = res->status;
+    result.http_err = http_err::kRequestFailed;
+    result.detail = "HTTP " + std::to_string(res->status) + " " + res->reason;
+    return result;
+  }
   if (error == httplib::Error::Success && res) {
     result.status = res->status;
     result.http_err = http_err::kOk;

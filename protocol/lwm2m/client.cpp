@@ -118,6 +118,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     std::uint64_t next = 0;
     int last_code = 0;
     std::uint32_t last_block = 0;
+    StreamFraming framing;  // from the first block's Content-Format and bytes
   };
 
   boost::asio::any_io_executor executor;
@@ -644,7 +645,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         return coap_pdu_set_code(response, pdu_code(model.execute(ids, args)));
       }
       if (auto b1 = uint_option(request, COAP_OPTION_BLOCK1))
-        return block_write(*b1, path, ids, r, payload, response);
+        return block_write(*b1, path, ids, r, content_format, payload, response);
       return coap_pdu_set_code(response,
                                pdu_code(model.write(ids, content_format, payload, senml())));
     }
@@ -686,7 +687,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   }
 
   void block_write(std::uint32_t b1, const std::string& path, const std::vector<std::uint16_t>& ids,
-                   const Resource* r, std::span<const std::uint8_t> payload, coap_pdu_t* response) {
+                   const Resource* r, std::optional<std::uint16_t> content_format,
+                   std::span<const std::uint8_t> payload, coap_pdu_t* response) {
     const std::uint32_t num = b1 >> 4;
     const bool more = (b1 & 0x08u) != 0;
     const unsigned szx = std::min(b1 & 0x07u, 6u);
@@ -703,7 +705,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     if ((r->ops & kWrite) == 0) return answer(code::kMethodNotAllowed);
     if (offset == 0 && !(stream.path == path && stream.next == payload.size() &&
                          num == stream.last_block && stream.last_code == code::kContinue)) {
-      stream = Stream{path, 0, 0, 0};
+      // A new write: its format (opaque, or one TLV) is known from its first block.
+      const auto framing = stream_framing(*r, content_format, payload);
+      if (const int* refused = std::get_if<int>(&framing)) {
+        stream = Stream{};
+        return answer(*refused);
+      }
+      stream = Stream{path, 0, 0, 0, std::get<StreamFraming>(framing)};
     }
     if (stream.path != path || offset != stream.next) {
       // A retransmission of the block just applied (our answer was lost): answer it again.
@@ -713,7 +721,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       return answer(code::kIncomplete);
     }
     if (more && payload.size() != (std::size_t{1} << (szx + 4))) return answer(code::kBadRequest);
-    int rc = r->write_stream(offset, payload, !more);
+    int rc = write_framed(*r, stream.framing, offset, payload, !more);
     if (more && rc == code::kChanged) rc = code::kContinue;
     stream.next = offset + payload.size();
     stream.last_block = num;

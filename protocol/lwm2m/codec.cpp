@@ -114,24 +114,32 @@ Bytes encode_tlv(std::span<const Tlv> entries) {
   return out;
 }
 
+std::optional<TlvHeader> decode_tlv_header(std::span<const std::uint8_t> bytes) {
+  if (bytes.empty()) return std::nullopt;
+  const std::uint8_t type = bytes[0];
+  const std::size_t id_bytes = (type & 0x20u) != 0 ? 2 : 1;
+  const std::size_t length_bytes = (type >> 3) & 0x03u;
+  TlvHeader h;
+  h.kind = static_cast<Tlv::Kind>(type >> 6);
+  h.size = 1 + id_bytes + length_bytes;
+  if (h.size > bytes.size()) return std::nullopt;
+  h.id = static_cast<std::uint16_t>(get_be(bytes.subspan(1, id_bytes)));
+  h.length = length_bytes > 0 ? get_be(bytes.subspan(1 + id_bytes, length_bytes)) : type & 0x07u;
+  return h;
+}
+
 std::optional<std::vector<Tlv>> decode_tlv(std::span<const std::uint8_t> bytes) {
   std::vector<Tlv> out;
   std::size_t i = 0;
   while (i < bytes.size()) {
-    const std::uint8_t type = bytes[i++];
+    const auto h = decode_tlv_header(bytes.subspan(i));
+    if (!h) return std::nullopt;
     Tlv t;
-    t.kind = static_cast<Tlv::Kind>(type >> 6);
-    const std::size_t id_bytes = (type & 0x20u) != 0 ? 2 : 1;
-    const std::size_t length_bytes = (type >> 3) & 0x03u;
-    if (i + id_bytes + length_bytes > bytes.size()) return std::nullopt;
-    t.id = static_cast<std::uint16_t>(get_be(bytes.subspan(i, id_bytes)));
-    i += id_bytes;
-    std::size_t n = type & 0x07u;
-    if (length_bytes > 0) {
-      n = static_cast<std::size_t>(get_be(bytes.subspan(i, length_bytes)));
-      i += length_bytes;
-    }
-    if (n > bytes.size() - i) return std::nullopt;
+    t.kind = h->kind;
+    t.id = h->id;
+    i += h->size;
+    if (h->length > bytes.size() - i) return std::nullopt;
+    const auto n = static_cast<std::size_t>(h->length);
     const auto body = bytes.subspan(i, n);
     i += n;
     if (t.kind == Tlv::Kind::ObjectInstance || t.kind == Tlv::Kind::MultipleResource) {

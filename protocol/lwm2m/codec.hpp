@@ -67,6 +67,15 @@ struct Tlv {
 };
 
 Bytes encode_tlv(std::span<const Tlv> entries);
+// The header of the TLV that `bytes` start with: what it is, its size (type, identifier and
+// length bytes) and the length of its value. nullopt when `bytes` are shorter than the header.
+struct TlvHeader {
+  Tlv::Kind kind = Tlv::Kind::Resource;
+  std::uint16_t id = 0;
+  std::size_t size = 0;
+  std::uint64_t length = 0;
+};
+std::optional<TlvHeader> decode_tlv_header(std::span<const std::uint8_t> bytes);
 // nullopt when the bytes are not a well formed sequence of TLVs (lengths past the end...).
 std::optional<std::vector<Tlv>> decode_tlv(std::span<const std::uint8_t> bytes);
 

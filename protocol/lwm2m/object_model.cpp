@@ -11,6 +11,27 @@ bool is_tlv(std::optional<std::uint16_t> f) {
 
 }  // namespace
 
+std::variant<StreamFraming, int> stream_framing(const Resource& r,
+                                                std::optional<std::uint16_t> content_format,
+                                                std::span<const std::uint8_t> first) {
+  if (!content_format || *content_format == format::kOpaque) return StreamFraming{};
+  if (!is_tlv(content_format)) return code::kUnsupportedFormat;
+  const auto h = decode_tlv_header(first);
+  if (!h || h->kind != Tlv::Kind::Resource || h->id != r.id) return code::kBadRequest;
+  return StreamFraming{true, h->size, h->length};
+}
+
+int write_framed(const Resource& r, const StreamFraming& framing, std::uint64_t offset,
+                 std::span<const std::uint8_t> bytes, bool last) {
+  if (!framing.tlv) return r.write_stream(offset, bytes, last);
+  const std::uint64_t end = framing.header + framing.length;  // of the TLV in the write
+  const std::uint64_t received = offset + bytes.size();
+  if (received > end || (last && received != end)) return code::kBadRequest;
+  const std::uint64_t skip = offset < framing.header ? framing.header - offset : 0;
+  if (skip > bytes.size()) return code::kBadRequest;  // the header did not fit the first block
+  return r.write_stream(offset + skip - framing.header, bytes.subspan(skip), last);
+}
+
 bool ObjectModel::exists(std::span<const std::uint16_t> path) const {
   if (path.empty()) return false;
   const auto o = objects_.find(path[0]);
@@ -100,7 +121,11 @@ ObjectModel::Content ObjectModel::read(std::span<const std::uint16_t> path,
 int ObjectModel::write_resource(const Resource& r, std::optional<std::uint16_t> content_format,
                                 std::span<const std::uint8_t> payload) const {
   if ((r.ops & kWrite) == 0) return code::kMethodNotAllowed;
-  if (r.write_stream) return r.write_stream(0, payload, true);
+  if (r.write_stream) {
+    const auto framing = stream_framing(r, content_format, payload);
+    if (const int* refused = std::get_if<int>(&framing)) return *refused;
+    return write_framed(r, std::get<StreamFraming>(framing), 0, payload, true);
+  }
   if (!r.write) return code::kMethodNotAllowed;
   std::optional<Value> v;
   if (is_tlv(content_format)) {

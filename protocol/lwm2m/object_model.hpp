@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "protocol/lwm2m/codec.hpp"
@@ -98,6 +99,24 @@ struct Object {
 // Attributes set by Write-Attributes, looked up per path (for Discover).
 using AttributeLookup =
     std::function<std::vector<std::pair<std::string, std::string>>(const std::string& path)>;
+
+// How the bytes of a write to a streamed resource (Resource::write_stream) carry its value:
+// as they are (Opaque, or no Content-Format), or as the one TLV of the resource (11542, or
+// 1542), whose header the first block holds. Wakaama's server writes a Package that way.
+struct StreamFraming {
+  bool tlv = false;
+  std::uint64_t header = 0;  // TLV header bytes before the value
+  std::uint64_t length = 0;  // the value's length the header announces
+};
+// The framing of a write from its Content-Format and its first bytes (offset 0), or the CoAP
+// code that refuses it: 4.15 for another format, 4.00 for a TLV that is not this resource's.
+std::variant<StreamFraming, int> stream_framing(const Resource& r,
+                                                std::optional<std::uint16_t> content_format,
+                                                std::span<const std::uint8_t> first);
+// Hands the value bytes among `bytes` (at `offset` of the write) to r.write_stream; 4.00 when
+// the write holds more or, at its end, fewer bytes than the TLV announced.
+int write_framed(const Resource& r, const StreamFraming& framing, std::uint64_t offset,
+                 std::span<const std::uint8_t> bytes, bool last);
 
 class ObjectModel {
  public:

@@ -463,7 +463,8 @@ Lwm2mServer::Response Lwm2mServer::wait_notification(const std::vector<std::uint
 }
 
 Lwm2mServer::Response Lwm2mServer::push(const std::string& path, const std::string& data,
-                                        unsigned szx, std::chrono::milliseconds per_block) {
+                                        unsigned szx, std::chrono::milliseconds per_block,
+                                        std::uint16_t format) {
   const std::size_t block = std::size_t{1} << (szx + 4);
   Response last;
   for (std::uint32_t num = 0;; ++num) {
@@ -472,7 +473,7 @@ Lwm2mServer::Response Lwm2mServer::push(const std::string& path, const std::stri
     Request r;
     r.method = 3;
     r.path = path;
-    r.content_format = 42;
+    r.content_format = format;
     r.block1 = (num << 4) | (more ? 0x08u : 0u) | szx;
     r.payload = data.substr(offset, block);
     last = request(r, per_block);

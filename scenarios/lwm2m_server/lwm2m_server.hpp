@@ -94,10 +94,12 @@ class Lwm2mServer {
   // Waits until a notification with this payload arrived (among all of that token so far).
   Response wait_notification(const std::vector<std::uint8_t>& token, const std::string& payload,
                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
-  // A Block1 write (PUT, opaque) of `data` in blocks of 2^(szx+4) bytes, each block waiting
-  // for its answer; returns the last answer (the first non-2.31 one).
+  // A Block1 write (PUT, opaque unless `format` says otherwise, e.g. 11542 for data that is a
+  // TLV) of `data` in blocks of 2^(szx+4) bytes, each block waiting for its answer; returns the
+  // last answer (the first non-2.31 one).
   Response push(const std::string& path, const std::string& data, unsigned szx = 6,
-                std::chrono::milliseconds per_block = std::chrono::seconds(10));
+                std::chrono::milliseconds per_block = std::chrono::seconds(10),
+                std::uint16_t format = 42);
 
   struct Impl;
 

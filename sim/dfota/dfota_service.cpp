@@ -4,6 +4,8 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
 #include <boost/asio/post.hpp>
 
 #include "protocol/at/data_session.hpp"
@@ -22,6 +24,16 @@ constexpr const char* kCaFile = "/datatx/fota_cacert.pem";
 constexpr const char* kClientCertFile = "/datatx/fota_client_cert.pem";
 constexpr const char* kClientKeyFile = "/datatx/fota_client_key.pem";
 constexpr const char* kPskFile = "/datatx/fota_coap_psk";
+
+// Whether a PEM file holds at least one certificate OpenSSL can load, as the downloaders will
+// load it: the log must not say "verified against" a file that then fails to load.
+bool ca_certificates_load(const std::string& file) {
+  X509_STORE* store = X509_STORE_new();
+  const bool ok = store != nullptr && X509_STORE_load_file(store, file.c_str()) == 1;
+  X509_STORE_free(store);
+  ERR_clear_error();
+  return ok;
+}
 
 }  // namespace
 
@@ -225,7 +237,7 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
   auto key = existing_file(kClientKeyFile);
   if (!cert || !key) cert.reset(), key.reset();
   const auto psk = protocol == Protocol::Coap ? read_psk() : std::nullopt;
-  log_peer_check(url, ca.has_value(), psk.has_value());
+  log_peer_check(url, ca, psk.has_value());
 
   // Chunks cross the radio link (where scenario faults act) on their way to the package area.
   download_total_.reset();
@@ -288,14 +300,20 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
 
 // The real module prints nothing about it, so the emulator says in its log (--verbose)
 // whether the server of a secure download is verified: with no CA file it is not, silently.
-void DfotaService::log_peer_check(const std::string& url, bool have_ca, bool have_psk) const {
+void DfotaService::log_peer_check(const std::string& url, const std::optional<std::string>& ca,
+                                  bool have_psk) const {
   const auto scheme = net::parse_url(url).scheme;
   if (scheme != net::Scheme::Https && scheme != net::Scheme::Coaps) return;
   const char* name = scheme == net::Scheme::Https ? "HTTPS" : "CoAPS";
   if (have_psk)
     m_.log_event(fmt::format("{} download: the server is authenticated by the pre-shared key of {}",
                              name, kPskFile));
-  else if (have_ca)
+  else if (ca && !ca_certificates_load(*ca))
+    m_.log_event(
+        fmt::format("{} download: {} holds no certificate that can be loaded, so the "
+                    "server cannot be verified (the download ends with 702)",
+                    name, kCaFile));
+  else if (ca)
     m_.log_event(
         fmt::format("{} download: the server's certificate is verified against {}", name, kCaFile));
   else

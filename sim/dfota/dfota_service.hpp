@@ -121,7 +121,8 @@ class DfotaService {
   void end_download(int err);
   std::optional<std::string> existing_file(const char* name) const;
   std::optional<std::pair<std::string, std::string>> read_psk() const;
-  void log_peer_check(const std::string& url, bool have_ca, bool have_psk) const;
+  void log_peer_check(const std::string& url, const std::optional<std::string>& ca,
+                      bool have_psk) const;
   void begin_update(bool announce_reset);
   void start_engine(bool resumed);
   void report_update(int percent);

@@ -147,7 +147,7 @@ void FactoryBase::detach(std::uint32_t block) {
   if (own_[block] != 0) return;
   const std::uint8_t one = 1;
   if (::pwrite(map_fd_, &one, 1, block) != 1)
-    throw FlashError(fmt::format("{}: cannot write: {}", map_file_.string(), why()));
+    throw HostWriteError(fmt::format("{}: cannot write: {}", map_file_.string(), why()));
   own_[block] = 1;
 }
 

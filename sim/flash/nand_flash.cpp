@@ -146,7 +146,10 @@ void NandFlash::pwrite_all(std::uint64_t offset, std::span<const std::uint8_t> s
     const ssize_t n = ::pwrite(fd_, stored.data() + done, stored.size() - done,
                                static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw FlashError(fmt::format("{}: write failed", file_.string()));
+    if (n < 0)
+      throw HostWriteError(
+          fmt::format("{}: write failed: {}", file_.string(), std::strerror(errno)));
+    if (n == 0) throw HostWriteError(fmt::format("{}: write failed", file_.string()));
     done += static_cast<std::size_t>(n);
   }
 }
@@ -194,6 +197,17 @@ Fault NandFlash::decide(const FlashOp& op) {
 
 FlashStatus NandFlash::apply(const FlashOp& op, std::uint32_t pages,
                              std::span<const std::uint8_t> data) {
+  try {
+    return apply_to_file(op, pages, data);
+  } catch (const HostWriteError& e) {
+    last_host_error_ = e.what();
+    if (host_error_log_) host_error_log_(last_host_error_);
+    return FlashStatus::Failed;
+  }
+}
+
+FlashStatus NandFlash::apply_to_file(const FlashOp& op, std::uint32_t pages,
+                                     std::span<const std::uint8_t> data) {
   if (power_lost_) return FlashStatus::PowerLost;
   if (op.kind == FlashOp::Kind::Erase) {
     const Fault fault = decide(op);

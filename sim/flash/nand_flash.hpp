@@ -61,6 +61,12 @@ class FlashError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A write to the backing file failed (what the system said is in what()).
+class HostWriteError : public FlashError {
+ public:
+  using FlashError::FlashError;
+};
+
 class NandFlash {
  public:
   using FaultHook = std::function<Fault(const FlashOp& op, std::uint64_t index)>;
@@ -96,6 +102,14 @@ class NandFlash {
   // of this object.
   std::uint64_t op_count() const { return op_count_; }
   void set_fault_hook(FaultHook hook) { fault_hook_ = std::move(hook); }
+  // A write to the backing file that fails (a full disk, a read-only or removed folder) is the
+  // operation failing, as a worn NAND page would: it reports Failed, and this says why (the
+  // file and the system's error), once per failed operation. Without one, it goes unsaid.
+  void set_host_error_log(std::function<void(const std::string& why)> log) {
+    host_error_log_ = std::move(log);
+  }
+  // The last such error ("" when none): e.g. for the message of a state that cannot be made.
+  const std::string& last_host_error() const { return last_host_error_; }
   // After a power cut every operation reports PowerLost until power comes back.
   bool power_lost() const { return power_lost_; }
   void restore_power() { power_lost_ = false; }
@@ -104,6 +118,8 @@ class NandFlash {
   // The one place where flash changes: an erase of op.block, or a program of `pages`
   // consecutive pages from (op.block, op.page) holding `data`.
   FlashStatus apply(const FlashOp& op, std::uint32_t pages, std::span<const std::uint8_t> data);
+  FlashStatus apply_to_file(const FlashOp& op, std::uint32_t pages,
+                            std::span<const std::uint8_t> data);
   // Numbers the next operation and asks the hook; PowerCut leaves the flash dark.
   Fault decide(const FlashOp& op);
   void erase_stored(std::uint64_t offset, std::size_t size);
@@ -113,6 +129,8 @@ class NandFlash {
   void pwrite_all(std::uint64_t offset, std::span<const std::uint8_t> stored);
   void check_block(std::uint32_t block) const;
 
+  std::function<void(const std::string&)> host_error_log_;
+  std::string last_host_error_;
   std::filesystem::path file_;
   Geometry geometry_;
   int fd_ = -1;

@@ -75,7 +75,7 @@ Lwm2mService::Lwm2mService(Module& module)
   if (!o.endpoint.empty() && (s.epns_mode != 1 || s.reg_epname != o.endpoint))
     s.epns_mode = 1, s.reg_epname = o.endpoint, changed = true;
   if (o.lifetime != 0 && s.lifetime != o.lifetime) s.lifetime = o.lifetime, changed = true;
-  if (changed) module.save_settings();
+  if (changed) module.try_save_settings();  // a failure is logged
   load_fw();
   build_model();
 }
@@ -169,7 +169,7 @@ void Lwm2mService::build_model() {
   model_.add(0, 0, readable(10, Type::Integer, num([&st] { return st.short_server_id; }), 0));
 
   // Server /1.
-  auto save = [this] { m_.save_settings(); };
+  auto save = [this] { m_.try_save_settings(); };  // a failure is logged
   auto uint_write = [save](std::uint32_t& field) {
     return [&field, save](const Value& v) {
       if (v.integer < 0 || v.integer > 0xffffffffLL) return code::kBadRequest;
@@ -184,7 +184,7 @@ void Lwm2mService::build_model() {
   lifetime.write = [this, &st](const Value& v) {
     if (v.integer <= 0 || v.integer > 0xffffffffLL) return code::kBadRequest;
     st.lifetime = static_cast<std::uint32_t>(v.integer);
-    m_.save_settings();
+    m_.try_save_settings();  // a failure is logged
     return code::kChanged;
   };
   model_.add(1, 0, std::move(lifetime));
@@ -416,7 +416,7 @@ bool Lwm2mService::reg() {
   if (m_.settings().lwm2m.server_uri.empty()) return false;
   if (!m_.settings().lwm2m.registered) {
     m_.settings().lwm2m.registered = true;
-    m_.save_settings();
+    m_.try_save_settings();  // a failure is logged
   }
   register_timer_.cancel();
   try_register();
@@ -427,7 +427,7 @@ void Lwm2mService::dereg(std::function<void()> done) {
   register_timer_.cancel();
   if (m_.settings().lwm2m.registered) {
     m_.settings().lwm2m.registered = false;
-    m_.save_settings();
+    m_.try_save_settings();  // a failure is logged
   }
   client_.deregister(std::move(done));
 }

@@ -100,9 +100,13 @@ void add_fota_commands(at::CommandTable& t, Module& m) {
              if (!state::storable_text(a.str(i))) return c.error();  // see storable_text
            }
            state::FotaApn apn{static_cast<int>(a.integer(1)), a.str(2), a.str(3), a.str(4)};
+           // "Remain valid after powering down": a settings file that cannot be written is
+           // +CME ERROR: 23, and the APN stays as it was.
+           const state::FotaApn before = m.settings().fota_apn;
            m.settings().fota_apn = apn;
-           m.save_settings();  // "Remain valid after powering down"
-           c.ok();
+           if (m.try_save_settings()) return c.ok();
+           m.settings().fota_apn = before;
+           c.cme(at::cme::kMemoryFailure);
          },
          at::Outcome::error()});
 }

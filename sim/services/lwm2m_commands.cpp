@@ -159,9 +159,13 @@ void qlwcfg(Call& c, Module& m) {
   } else {
     return c.cme(kBadParameter);
   }
+  // Kept across power cycles, used at the next registration: a settings file that cannot be
+  // written is +CME ERROR: 23, and nothing changes.
+  const state::Lwm2mSettings before = m.settings().lwm2m;
   m.settings().lwm2m = s;
-  m.save_settings();  // kept across power cycles; used at the next registration
-  c.ok();
+  if (m.try_save_settings()) return c.ok();
+  m.settings().lwm2m = before;
+  c.cme(at::cme::kMemoryFailure);
 }
 
 void qlwsvc(Call& c, Module& m) {

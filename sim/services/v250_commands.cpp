@@ -17,8 +17,7 @@ using at::Form;
 using at::integer;
 using at::optional;
 
-constexpr std::array<std::uint32_t, 10> kBaudRates{4800,   9600,   19200,  38400,  57600,
-                                                   115200, 230400, 460800, 921600, 3000000};
+constexpr const auto& kBaudRates = state::kIprRates;
 
 // A basic command that sets one profile field from "0"/"1"... ("ATE" alone means "ATE0").
 void add_flag(at::CommandTable& t, const char* name, std::int64_t max,
@@ -55,10 +54,16 @@ void add_v250_commands(at::CommandTable& t, Module& m) {
   // AT&F: factory defaults (not saved); ATZ: the profile saved by AT&W.
   add_flag(t, "&F", 0, [&m](P& p, std::int64_t) { p = m.factory_profile(); });
   add_flag(t, "Z", 0, [&m](P& p, std::int64_t) { p = m.settings().saved_profile; });
-  add_flag(t, "&W", 0, [&m](P& p, std::int64_t) {
-    m.settings().saved_profile = p;
-    m.save_settings();
-  });
+  // AT&W: a settings file that cannot be written (a full disk) is the module's memory failing.
+  const auto save_profile = [&m](Call& c) {
+    const P before = m.settings().saved_profile;
+    m.settings().saved_profile = c.profile();
+    if (m.try_save_settings()) return c.ok();
+    m.settings().saved_profile = before;
+    c.cme(at::cme::kMemoryFailure);
+  };
+  t.add({"&W", Form::Execute, {}, save_profile, at::Outcome::error()});
+  t.add({"&W", Form::Write, {integer(0, 0)}, save_profile, at::Outcome::error()});
   t.add({"&V",
          Form::Execute,
          {},
@@ -120,10 +125,18 @@ void add_v250_commands(at::CommandTable& t, Module& m) {
            if (rate != 0 &&
                std::find(kBaudRates.begin(), kBaudRates.end(), rate) == kBaudRates.end())
              return c.cme(at::cme::kIncorrectParameters);
-           // OK goes out at the old rate; the new one applies after it and is kept across power
-           // cycles, as on the real module.
+           // Kept across power cycles, as on the real module: saved first (a settings file that
+           // cannot be written is +CME ERROR: 23 and nothing changes). OK goes out at the old
+           // rate; the new one applies after it.
+           const std::uint32_t baud = rate == 0 ? 115200 : rate;
+           const std::uint32_t before = m.settings().ipr;
+           m.settings().ipr = baud;
+           if (!m.try_save_settings()) {
+             m.settings().ipr = before;
+             return c.cme(at::cme::kMemoryFailure);
+           }
            c.ok();
-           c.after_answer([&m, rate] { m.set_uart_baud(rate == 0 ? 115200 : rate); });
+           c.after_answer([&m, baud] { m.set_uart_baud(baud); });
          }});
 
   t.add({"+CSCS", Form::Test, {}, [](Call& c) {

@@ -1,9 +1,13 @@
 #include "sim/state/settings.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -12,10 +16,62 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/firmware/image.hpp"
+
 namespace bg95::state {
 namespace {
 
 using nlohmann::json;
+
+// A settings file is a few KiB; anything much larger is not one.
+constexpr std::int64_t kMaxSettingsFile = 1 << 20;
+
+// Reading one field: a value of the wrong type or out of range is an error naming the field
+// (nlohmann's own get<> would say neither, and would store 1000 in a byte as 232).
+// `section` is the object's name in the file ("profile", "pdp.1"); empty at the top level.
+std::string field_name(std::string_view section, const std::string& key) {
+  return section.empty() ? key : fmt::format("{}.{}", section, key);
+}
+std::int64_t integer(const json& j, std::string_view section, const std::string& key,
+                     std::int64_t lo, std::int64_t hi) {
+  const json& v = j.at(key);
+  const std::string name = field_name(section, key);
+  bool fits = false;
+  std::int64_t x = 0;
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    fits = u <= static_cast<std::uint64_t>(hi) && static_cast<std::int64_t>(u) >= lo;
+    x = static_cast<std::int64_t>(u);
+  } else if (v.is_number_integer()) {
+    x = v.get<std::int64_t>();
+    fits = x >= lo && x <= hi;
+  }
+  if (!fits)
+    throw std::out_of_range(
+        fmt::format("{} is {}, not an integer in {}..{}", name, v.dump(), lo, hi));
+  return x;
+}
+bool boolean(const json& j, std::string_view section, const std::string& key) {
+  const json& v = j.at(key);
+  const std::string name = field_name(section, key);
+  if (!v.is_boolean())
+    throw std::out_of_range(fmt::format("{} is {}, not true or false", name, v.dump()));
+  return v.get<bool>();
+}
+std::string text(const json& j, std::string_view section, const std::string& key, std::size_t max) {
+  const json& v = j.at(key);
+  const std::string name = field_name(section, key);
+  if (!v.is_string())
+    throw std::out_of_range(fmt::format("{} is {}, not a string", name, v.dump()));
+  std::string t = v.get<std::string>();
+  if (t.size() > max) throw std::out_of_range(fmt::format("{} is longer than {} bytes", name, max));
+  return t;
+}
+template <class T>
+T narrow(const json& j, std::string_view section, const std::string& key, std::int64_t lo,
+         std::int64_t hi) {
+  return static_cast<T>(integer(j, section, key, lo, hi));
+}
 
 json profile_to_json(const at::DteProfile& p) {
   return {{"echo", p.echo},
@@ -31,18 +87,16 @@ json profile_to_json(const at::DteProfile& p) {
 
 at::DteProfile profile_from_json(const json& j) {
   at::DteProfile p;
-  p.echo = j.at("echo").get<bool>();
-  p.verbose = j.at("verbose").get<bool>();
-  p.quiet = j.at("quiet").get<bool>();
-  const int cmee = j.at("cmee").get<int>();
-  if (cmee < 0 || cmee > 2) throw std::out_of_range("cmee must be 0..2");
-  p.cmee = static_cast<at::CmeMode>(cmee);
-  p.s3 = j.at("s3").get<std::uint8_t>();
-  p.s4 = j.at("s4").get<std::uint8_t>();
-  p.s5 = j.at("s5").get<std::uint8_t>();
-  p.dtr_mode = j.at("dtr_mode").get<std::uint8_t>();
-  p.dcd_mode = j.at("dcd_mode").get<std::uint8_t>();
-  if (p.dtr_mode > 2 || p.dcd_mode > 1) throw std::out_of_range("&D must be 0..2, &C 0..1");
+  p.echo = boolean(j, "profile", "echo");
+  p.verbose = boolean(j, "profile", "verbose");
+  p.quiet = boolean(j, "profile", "quiet");
+  p.cmee = narrow<at::CmeMode>(j, "profile", "cmee", 0, 2);
+  // S3, S4 and S5 take 0..127 (V.250 6.2.1 to 6.2.3), &D 0..2, &C 0..1.
+  p.s3 = narrow<std::uint8_t>(j, "profile", "s3", 0, 127);
+  p.s4 = narrow<std::uint8_t>(j, "profile", "s4", 0, 127);
+  p.s5 = narrow<std::uint8_t>(j, "profile", "s5", 0, 127);
+  p.dtr_mode = narrow<std::uint8_t>(j, "profile", "dtr_mode", 0, 2);
+  p.dcd_mode = narrow<std::uint8_t>(j, "profile", "dcd_mode", 0, 1);
   return p;
 }
 
@@ -65,28 +119,40 @@ json lwm2m_to_json(const Lwm2mSettings& l) {
           {"registered", l.registered}};
 }
 
-// Every field optional: a missing one keeps its default.
+// Every field optional: a missing one keeps its default. The ranges are AT+QLWCFG's; its
+// texts are bounded only by the command line.
+constexpr std::size_t kMaxLwm2mText = 4096;
 Lwm2mSettings lwm2m_from_json(const json& j) {
   Lwm2mSettings l;
-  auto get = [&j](const char* key, auto& field) {
-    if (j.contains(key)) field = j.at(key).get<std::remove_reference_t<decltype(field)>>();
+  auto get_int = [&j](const std::string& key, auto& field, std::int64_t lo, std::int64_t hi) {
+    using T = std::remove_reference_t<decltype(field)>;
+    if (j.contains(key)) field = narrow<T>(j, "lwm2m", key, lo, hi);
   };
-  get("ssid", l.ssid);
-  get("short_server_id", l.short_server_id);
-  get("server_uri", l.server_uri);
-  get("bootstrap", l.bootstrap);
-  get("security_mode", l.security_mode);
-  get("psk_id", l.psk_id);
-  get("psk", l.psk);
-  get("epns_mode", l.epns_mode);
-  get("bs_epname", l.bs_epname);
-  get("reg_epname", l.reg_epname);
-  get("lifetime", l.lifetime);
-  get("default_pmin", l.default_pmin);
-  get("default_pmax", l.default_pmax);
-  get("binding", l.binding);
-  get("version", l.version);
-  get("registered", l.registered);
+  auto get_text = [&j](const std::string& key, std::string& field, std::size_t max) {
+    if (j.contains(key)) field = text(j, "lwm2m", key, max);
+  };
+  auto get_bool = [&j](const std::string& key, bool& field) {
+    if (j.contains(key)) field = boolean(j, "lwm2m", key);
+  };
+  get_int("ssid", l.ssid, 0, 65534);
+  get_int("short_server_id", l.short_server_id, 1, 65534);
+  get_text("server_uri", l.server_uri, kMaxLwm2mText);
+  get_bool("bootstrap", l.bootstrap);
+  get_int("security_mode", l.security_mode, 0, 3);
+  if (l.security_mode != 0 && l.security_mode != 3)
+    throw std::out_of_range("lwm2m.security_mode must be 0 (PSK) or 3 (NoSec)");
+  get_text("psk_id", l.psk_id, kMaxLwm2mText);
+  get_text("psk", l.psk, kMaxLwm2mText);
+  get_int("epns_mode", l.epns_mode, 0, 1);
+  get_text("bs_epname", l.bs_epname, kMaxLwm2mText);
+  get_text("reg_epname", l.reg_epname, kMaxLwm2mText);
+  get_int("lifetime", l.lifetime, 1, 0xffffffffLL);
+  get_int("default_pmin", l.default_pmin, 0, 0xffffffffLL);
+  get_int("default_pmax", l.default_pmax, 0, 0xffffffffLL);
+  get_text("binding", l.binding, 3);
+  if (l.binding != "U") throw std::out_of_range("lwm2m.binding must be \"U\"");
+  get_int("version", l.version, 0, 1);
+  get_bool("registered", l.registered);
   return l;
 }
 
@@ -113,16 +179,14 @@ std::map<int, PdpProfile> pdp_from_json(const json& j) {
     if (cid < 1 || cid > 15 || std::to_string(cid) != key)
       throw std::out_of_range("pdp: context " + key + " is not 1..15");
     PdpProfile p;
-    p.type = v.at("type").get<std::string>();
+    const std::string section = "pdp." + key;
+    p.type = text(v, section, "type", 6);
     if (p.type != "IP" && p.type != "IPV6" && p.type != "IPV4V6" && p.type != "Non-IP")
-      throw std::out_of_range("pdp." + key + ".type must be IP, IPV6, IPV4V6 or Non-IP");
-    p.apn = v.at("apn").get<std::string>();
-    p.username = v.at("username").get<std::string>();
-    p.password = v.at("password").get<std::string>();
-    p.auth = v.at("auth").get<int>();
-    if (p.auth < 0 || p.auth > 3) throw std::out_of_range("pdp." + key + ".auth must be 0..3");
-    if (p.apn.size() > 99 || p.username.size() > 127 || p.password.size() > 127)
-      throw std::out_of_range("pdp." + key + ": APN, username or password too long");
+      throw std::out_of_range(section + ".type must be IP, IPV6, IPV4V6 or Non-IP");
+    p.apn = text(v, section, "apn", 99);
+    p.username = text(v, section, "username", 127);
+    p.password = text(v, section, "password", 127);
+    p.auth = narrow<int>(v, section, "auth", 0, 3);
     pdp[cid] = std::move(p);
   }
   return pdp;
@@ -132,9 +196,7 @@ std::map<std::string, std::string> strings_from_json(const json& j, const char* 
   std::map<std::string, std::string> out;
   for (const auto& [key, v] : j.items()) {
     if (key.empty() || key.size() > 64) throw std::out_of_range(std::string(what) + ": bad name");
-    std::string value = v.get<std::string>();
-    if (value.size() > 256) throw std::out_of_range(std::string(what) + "." + key + " too long");
-    out[key] = std::move(value);
+    out[key] = text(j, what, key, 256);
   }
   return out;
 }
@@ -143,42 +205,68 @@ bool all_digits(const std::string& s, std::size_t n) {
   return s.size() == n && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
+// The file's text; only a regular file is read, and opening it never blocks (a FIFO there
+// would wait for a writer for ever).
+util::Expected<std::string> read_settings_file(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return util::Error{fmt::format("{}: cannot read: {}", file.string(), std::strerror(errno))};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxSettingsFile) {
+    ::close(fd);
+    return util::Error{
+        fmt::format("{}: not a regular file of at most {} bytes", file.string(), kMaxSettingsFile)};
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  const ssize_t n = ::pread(fd, text.data(), text.size(), 0);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size()))
+    return util::Error{fmt::format("{}: cannot read", file.string())};
+  return text;
+}
+
+Settings settings_from_json(const json& j) {
+  Settings s;
+  s.model = text(j, "", "model", 32);
+  if (!firmware::known_model(s.model))
+    throw std::out_of_range(fmt::format("model \"{}\" is not a model bg95sim knows", s.model));
+  const json& id = j.at("identity");
+  s.identity.imei = text(id, "identity", "imei", 15);
+  s.identity.imsi = text(id, "identity", "imsi", 15);
+  s.identity.iccid = text(id, "identity", "iccid", 20);
+  if (!all_digits(s.identity.imei, 15) || !luhn_valid(s.identity.imei))
+    throw std::out_of_range("identity.imei is not a valid 15-digit IMEI");
+  if (!all_digits(s.identity.imsi, 15)) throw std::out_of_range("identity.imsi is not 15 digits");
+  if (!all_digits(s.identity.iccid.substr(0, 19), 19) ||
+      (s.identity.iccid.size() == 20 && s.identity.iccid.back() != 'F'))
+    throw std::out_of_range("identity.iccid is not 19 digits and an F");
+  s.saved_profile = profile_from_json(j.at("profile"));
+  s.ipr = narrow<std::uint32_t>(j, "", "ipr", 0, kIprRates.back());
+  if (s.ipr != 0 && std::find(kIprRates.begin(), kIprRates.end(), s.ipr) == kIprRates.end())
+    throw std::out_of_range(fmt::format("ipr is {}, not a rate AT+IPR takes", s.ipr));
+  const json& apn = j.at("fota_apn");
+  s.fota_apn.ip_type = narrow<int>(apn, "fota_apn", "ip_type", 0, 2);
+  s.fota_apn.apn = text(apn, "fota_apn", "apn", 99);
+  s.fota_apn.username = text(apn, "fota_apn", "username", 127);
+  s.fota_apn.password = text(apn, "fota_apn", "password", 127);
+  if (j.contains("lwm2m")) s.lwm2m = lwm2m_from_json(j.at("lwm2m"));
+  if (j.contains("pdp")) s.pdp = pdp_from_json(j.at("pdp"));
+  if (j.contains("qcfg")) s.qcfg = strings_from_json(j.at("qcfg"), "qcfg");
+  if (j.contains("at_nv")) s.at_nv = strings_from_json(j.at("at_nv"), "at_nv");
+  return s;
+}
+
 }  // namespace
 
 util::Expected<Settings> load_settings(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) return util::Error{fmt::format("{}: cannot read", file.string())};
-  std::stringstream text;
-  text << in.rdbuf();
+  auto text = read_settings_file(file);
+  if (!text) return util::Error{text.error()};
   try {
-    const json j = json::parse(text.str());
+    const json j = json::parse(*text);
     if (j.at("format").get<int>() != Settings::kFormat)
       return util::Error{
           fmt::format("{}: unsupported settings format {}", file.string(), j.at("format").dump())};
-    Settings s;
-    s.model = j.at("model").get<std::string>();
-    const json& id = j.at("identity");
-    s.identity.imei = id.at("imei").get<std::string>();
-    s.identity.imsi = id.at("imsi").get<std::string>();
-    s.identity.iccid = id.at("iccid").get<std::string>();
-    if (!all_digits(s.identity.imei, 15) || !luhn_valid(s.identity.imei))
-      return util::Error{
-          fmt::format("{}: identity.imei is not a valid 15-digit IMEI", file.string())};
-    if (!all_digits(s.identity.imsi, 15))
-      return util::Error{fmt::format("{}: identity.imsi is not 15 digits", file.string())};
-    s.saved_profile = profile_from_json(j.at("profile"));
-    s.ipr = j.at("ipr").get<std::uint32_t>();
-    const json& apn = j.at("fota_apn");
-    s.fota_apn.ip_type = apn.at("ip_type").get<int>();
-    if (s.fota_apn.ip_type < 0 || s.fota_apn.ip_type > 2) throw std::out_of_range("ip_type");
-    s.fota_apn.apn = apn.at("apn").get<std::string>();
-    s.fota_apn.username = apn.at("username").get<std::string>();
-    s.fota_apn.password = apn.at("password").get<std::string>();
-    if (j.contains("lwm2m")) s.lwm2m = lwm2m_from_json(j.at("lwm2m"));
-    if (j.contains("pdp")) s.pdp = pdp_from_json(j.at("pdp"));
-    if (j.contains("qcfg")) s.qcfg = strings_from_json(j.at("qcfg"), "qcfg");
-    if (j.contains("at_nv")) s.at_nv = strings_from_json(j.at("at_nv"), "at_nv");
-    return s;
+    return settings_from_json(j);
   } catch (const std::exception& e) {
     return util::Error{fmt::format("{}: corrupt settings: {}", file.string(), e.what())};
   }
@@ -208,9 +296,14 @@ void save_settings(const std::filesystem::path& file, const Settings& s) {
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), tmp.string());
   const ssize_t n = ::write(fd, text.data(), text.size());
-  const bool ok = n == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  // A short write is a full disk.
+  int error = n < 0 ? errno : n != static_cast<ssize_t>(text.size()) ? ENOSPC : 0;
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
   ::close(fd);
-  if (!ok) throw std::system_error(errno, std::generic_category(), tmp.string());
+  if (error != 0) {
+    ::unlink(tmp.c_str());  // the old file stays whole; no half-written copy beside it
+    throw std::system_error(error, std::generic_category(), tmp.string());
+  }
   std::filesystem::rename(tmp, file);
 }
 

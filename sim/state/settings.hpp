@@ -3,6 +3,7 @@
 // cycles (identity, the AT&W profile, AT+IPR, AT+QCFGEXT="fota_apn"). Stored as JSON in the
 // state folder, written atomically (temp file + rename) so a crash never leaves half a file.
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -81,6 +82,12 @@ struct Settings {
   std::map<std::string, std::string> at_nv;
 };
 
+// The rates AT+IPR takes besides 0 (autobauding), in ascending order.
+inline constexpr std::array<std::uint32_t, 10> kIprRates{4800,   9600,   19200,  38400,  57600,
+                                                         115200, 230400, 460800, 921600, 3000000};
+
+// Every field is checked: a value of the wrong type or outside what the commands that set it
+// take is an error naming the field. Only a regular file is read (a FIFO is an error at once).
 util::Expected<Settings> load_settings(const std::filesystem::path& file);
 // Throws std::system_error when the file cannot be written.
 void save_settings(const std::filesystem::path& file, const Settings& settings);
