@@ -223,7 +223,7 @@ void add_qcfg(at::CommandTable& t, Module& m) {
            for (const auto& v : values)
              text += (text.empty() ? "" : ",") + v;
            kept[row->name] = text;
-           if (!m.try_save_settings()) return c.error();
+           if (!m.try_save_settings()) return c.cme(at::cme::kMemoryFailure);
            c.ok();
          }});
 }
@@ -264,7 +264,7 @@ void add_time(at::CommandTable& t, Module& m) {
          }});
   t.add({"+CTZU", Form::Write, {integer(0, 1)}, [&m](Call& c) {
            m.settings().at_nv["+CTZU"] = std::to_string(c.args().integer(0));
-           return m.try_save_settings() ? c.ok() : c.error();
+           return m.try_save_settings() ? c.ok() : c.cme(at::cme::kMemoryFailure);
          }});
 
   t.add({"+CCLK", Form::Test, {}, [](Call& c) { c.ok(); }});
@@ -548,7 +548,7 @@ void add_housekeeping_commands(at::CommandTable& t, Module& m) {
            std::string port = util::ascii_lower(c.args().str(1));
            if (port != "usbat" && port != "usbmodem" && port != "uart1") return c.error();
            nv["+QURCCFG"] = port;
-           return m.try_save_settings() ? c.ok() : c.error();
+           return m.try_save_settings() ? c.ok() : c.cme(at::cme::kMemoryFailure);
          }});
 
   add_cell_info(t, m);

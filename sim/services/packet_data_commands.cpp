@@ -108,7 +108,7 @@ void add_cgdcont(at::CommandTable& t, Module& m) {
            state::PdpProfile p = pd.profile(cid) ? *pd.profile(cid) : state::PdpProfile{};
            p.type = type;
            p.apn = a.str(2);
-           if (!pd.define(cid, std::move(p))) return c.error();
+           if (!pd.define(cid, std::move(p))) return c.cme(at::cme::kMemoryFailure);
            c.ok();
          }});
 }
@@ -251,7 +251,7 @@ void add_qicsgp(at::CommandTable& t, Module& m) {
            p.username = a.str(3);
            p.password = a.str(4);
            p.auth = static_cast<int>(a.integer(5, 0));
-           if (!pd.define(cid, std::move(p))) return c.error();
+           if (!pd.define(cid, std::move(p))) return c.cme(at::cme::kMemoryFailure);
            c.ok();
          }});
 }

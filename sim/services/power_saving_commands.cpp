@@ -71,10 +71,11 @@ void add_psm(at::CommandTable& t, Module& m) {
              if (!psm::valid_bits(a.str(4), 8)) return c.cme(at::cme::kIncorrectParameters);
              r.active_time = a.str(4);
            }
-           return m.power_saving().set_request(r) ? c.ok() : c.error();
+           return m.power_saving().set_request(r) ? c.ok() : c.cme(at::cme::kMemoryFailure);
          }});
   t.add({"+CPSMS", Form::Execute, {}, [&m](Call& c) {
-           return m.power_saving().set_request(psm::Request{}) ? c.ok() : c.error();
+           return m.power_saving().set_request(psm::Request{}) ? c.ok()
+                                                               : c.cme(at::cme::kMemoryFailure);
          }});
 
   // AT+QPSMS: the same request with the timers in seconds.
@@ -114,7 +115,7 @@ void add_psm(at::CommandTable& t, Module& m) {
              if (!v || *v > 1116000) return c.cme(at::cme::kIncorrectParameters);
              r.active_time = psm::encode_timer2(std::chrono::seconds(*v));
            }
-           return m.power_saving().set_request(r) ? c.ok() : c.error();
+           return m.power_saving().set_request(r) ? c.ok() : c.cme(at::cme::kMemoryFailure);
          }});
 }
 
@@ -136,11 +137,12 @@ void add_edrx(at::CommandTable& t, Module& m) {
          [&m](Call& c) {
            const auto& a = c.args();
            const auto mode = a.integer(0);
-           if (mode == 0 || mode == 3) return store(m, kEdrxKey, std::nullopt) ? c.ok() : c.error();
+           if (mode == 0 || mode == 3)
+             return store(m, kEdrxKey, std::nullopt) ? c.ok() : c.cme(at::cme::kMemoryFailure);
            if (a.has(2) && !psm::valid_bits(a.str(2), 4))
              return c.cme(at::cme::kIncorrectParameters);
            const std::string value = fmt::format("{},\"{}\"", a.integer(1, 4), a.str(2, "0101"));
-           return store(m, kEdrxKey, value) ? c.ok() : c.error();
+           return store(m, kEdrxKey, value) ? c.ok() : c.cme(at::cme::kMemoryFailure);
          }});
   // AT+CEDRXRDP: what the network granted (the request, here) and the paging time window.
   t.add({"+CEDRXRDP", Form::Test, {}, [](Call& c) { c.ok(); }});
@@ -179,8 +181,9 @@ void add_edrx(at::CommandTable& t, Module& m) {
            const auto& a = c.args();
            const auto mode = a.integer(0);
            if (mode == 0 || mode == 3) {
-             return store(m, kEdrxKey, std::nullopt) && store(m, kPtwKey, std::nullopt) ? c.ok()
-                                                                                        : c.error();
+             return store(m, kEdrxKey, std::nullopt) && store(m, kPtwKey, std::nullopt)
+                        ? c.ok()
+                        : c.cme(at::cme::kMemoryFailure);
            }
            if ((a.has(2) && !psm::valid_bits(a.str(2), 4)) ||
                (a.has(3) && !psm::valid_bits(a.str(3), 4)))
@@ -188,7 +191,7 @@ void add_edrx(at::CommandTable& t, Module& m) {
            const bool ok =
                store(m, kEdrxKey, fmt::format("{},\"{}\"", a.integer(1, 4), a.str(2, "0101"))) &&
                store(m, kPtwKey, fmt::format("\"{}\"", a.str(3, "0011")));
-           return ok ? c.ok() : c.error();
+           return ok ? c.ok() : c.cme(at::cme::kMemoryFailure);
          }});
 }
 
