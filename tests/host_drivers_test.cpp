@@ -633,7 +633,7 @@ class FwupdDfota {
   static unsigned checksum(const std::string& d) {
     unsigned sum = 0;
     for (std::size_t i = 0; i < d.size(); i += 2) {
-      unsigned w = static_cast<unsigned char>(d[i]) << 8;
+      unsigned w = static_cast<unsigned>(static_cast<unsigned char>(d[i])) << 8U;
       if (i + 1 < d.size()) w |= static_cast<unsigned char>(d[i + 1]);
       sum ^= w;
     }
