@@ -11,6 +11,8 @@ packages=(
   googletest libgtest-dev libgmock-dev libssl-dev openssl
   libcli11-dev libyaml-cpp-dev libzstd-dev zstd nlohmann-json3-dev
   python3 gammu ppp picocom
+  # The Python package's tests (scripts/test_python.sh, run by scripts/test.sh).
+  python3-pytest python3-pip python3-setuptools
   bsdiff xdelta3 curl
   # The fuzz preset (scripts/fuzz.sh): libFuzzer and sanitizer runtimes, llvm-symbolizer.
   clang-14 libclang-rt-14-dev llvm-14

@@ -64,9 +64,11 @@ std::string encode_timer2(seconds s) {
 }  // namespace psm
 
 PowerSaving::PowerSaving(Module& module)
-    : m_(module), active_timer_(module.executor()), wake_timer_(module.executor()) {}
+    : m_(module), active_timer_(module.executor()), wake_timer_(module.executor()) {
+  request_ = load_request();
+}
 
-psm::Request PowerSaving::request() const {
+psm::Request PowerSaving::load_request() const {
   psm::Request r;
   const auto it = m_.settings().at_nv.find("+CPSMS");
   if (it == m_.settings().at_nv.end()) return r;
@@ -88,6 +90,7 @@ bool PowerSaving::set_request(const psm::Request& r) {
     nv = before;
     return false;
   }
+  request_ = r;
   if (r.mode == 1 && registered_) {
     report_timers();  // a new request is negotiated with a tracking area update
     arm_active_timer();

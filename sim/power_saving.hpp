@@ -48,7 +48,8 @@ class PowerSaving {
  public:
   explicit PowerSaving(Module& module);
 
-  psm::Request request() const;             // from NV
+  // The request kept in NV, parsed once (at start and when set): the host's every byte asks.
+  const psm::Request& request() const { return request_; }
   bool set_request(const psm::Request& r);  // false: NV not written
   // The granted timers while registered with PSM requested (+CEREG n=4/5).
   std::optional<std::pair<std::string, std::string>> granted() const;
@@ -61,6 +62,7 @@ class PowerSaving {
   bool asleep() const { return asleep_; }
 
  private:
+  psm::Request load_request() const;
   void arm_active_timer();
   void report_timers();
   void enter_psm();
@@ -69,6 +71,7 @@ class PowerSaving {
   Module& m_;
   bool registered_ = false;
   bool asleep_ = false;
+  psm::Request request_;
   boost::asio::steady_timer active_timer_;
   boost::asio::steady_timer wake_timer_;
 };

@@ -14,6 +14,7 @@
 #include "sim/fs/module_fs.hpp"
 #include "sim/module.hpp"
 #include "sim/services/services.hpp"
+#include "sim/util/text.hpp"
 
 namespace bg95::services {
 namespace {
@@ -34,12 +35,7 @@ void fail(Call& c, fs::Error e) {
   c.cme(fs::cme_code(e));
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using util::iequals;
 
 // AT+QFUPL in data mode: the bytes go straight to a temporary file; what ends data mode
 // decides whether the file is kept.

@@ -6,6 +6,7 @@
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/module.hpp"
 #include "sim/services/services.hpp"
+#include "sim/util/text.hpp"
 
 namespace bg95::services {
 namespace {
@@ -15,12 +16,7 @@ using at::Form;
 using at::integer;
 using at::optional;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using util::iequals;
 
 std::string fota_apn_line(const state::FotaApn& a) {
   std::string line = fmt::format("+QCFGEXT: \"fota_apn\",{},\"{}\"", a.ip_type, a.apn);
