@@ -11,6 +11,8 @@
 
 #include <httplib.h>
 
+#include "tests/support/no_sigpipe.hpp"
+
 namespace bg95::test {
 
 class RunningServer {
@@ -20,6 +22,7 @@ class RunningServer {
     port_ = server_->bind_to_any_port("127.0.0.1");
     if (port_ <= 0) throw std::runtime_error("bind failed");
     thread_ = std::thread([this] {
+      block_sigpipe_on_this_thread();  // before listening: its worker threads inherit the mask
       server_->listen_after_bind();
       returned_ = true;
     });

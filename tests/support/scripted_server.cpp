@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "tests/support/no_sigpipe.hpp"
+
 namespace bg95::test {
 
 ScriptedServer::ScriptedServer(Script script, std::optional<Tls> tls) : script_(std::move(script)) {
@@ -114,6 +116,7 @@ bool ScriptedServer::handshake(int fd) {
 }
 
 void ScriptedServer::serve() {
+  block_sigpipe_on_this_thread();  // SSL_write to a module that hung up
   while (!stop_) {
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, 20) <= 0) continue;
