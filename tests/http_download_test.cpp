@@ -30,7 +30,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "protocol/http/http_download.hpp"
-#include "protocol/http/response_head_guard.hpp"
+#include "protocol/http/response_guard.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/scripted_server.hpp"
 #include "tests/support/sim_process.hpp"
@@ -375,6 +375,53 @@ TEST_F(HttpDownloadTest, LongStatusAndHeaderLinesAreRefusedBeforeTheParserSeesTh
         EXPECT_EQ(result.detail, std::string("the response head was refused: ") + c.why);
         EXPECT_EQ(out.chunks, 0u);
       }
+    }
+  }
+}
+
+TEST_F(HttpDownloadTest, ChunkedFramingLinesAreBoundedAndChecked) {
+  // cpp-httplib reads chunk-size lines and the lines after chunks without a length limit: a
+  // server that never ends one grew the module's memory without end (issue 18). Lines up to
+  // kMaxChunkLine are taken; a longer one, a size that is not hex or does not fit 64 bits, ends
+  // the download with 701 after the bytes already delivered, over HTTP and over HTTPS.
+  const test::ScriptedServer::Tls tls{pki_.server.cert_file, pki_.server.key_file};
+  const std::string head = "HTTP/1.1 200 OK\r\ntransfer-encoding:  Chunked \r\n\r\n";
+  const std::string long_ext(kMaxChunkLine - 4, 'x');  // "3;" + ext + "\r\n" is the limit
+  struct Case {
+    std::string body;
+    int http_err;
+    std::string delivered;
+    const char* why;
+  };
+  const Case cases[] = {
+      {"3;name=value\r\nabc\r\nA\r\n0123456789\r\n0\r\n\r\n", http_err::kOk, "abc0123456789", ""},
+      {"3;" + long_ext + "\r\nabc\r\n0\r\n\r\n", http_err::kOk, "abc", ""},
+      {"3;" + long_ext + "x\r\nabc\r\n0\r\n\r\n", http_err::kUnknown, "",
+       "after 0 bytes: a chunk-size line is longer than 1024 bytes"},
+      {"3\r\nabc\r\n1;" + std::string(16u << 20, 'x'), http_err::kUnknown, "abc",
+       "after 3 bytes: a chunk-size line is longer than 1024 bytes"},
+      {"3\r\nabc\r\n10000000000000000\r\nabc\r\n", http_err::kUnknown, "abc",
+       "after 3 bytes: a chunk size is larger than 2^64 bytes"},
+      {"0x3\r\nabc\r\n0\r\n\r\n", http_err::kUnknown, "",
+       "after 0 bytes: a chunk-size line is not a hex number"},
+      {"3\r\nabc" + std::string(16u << 20, '\n'), http_err::kOk, "abc", ""},
+      {"3\r\nabc" + std::string(16u << 20, 'x'), http_err::kUnknown, "abc",
+       "after 3 bytes: the line after a chunk is longer than 1024 bytes"},
+      {"3\r\nabc\r\n0\r\n" + std::string(16u << 20, 'x'), http_err::kUnknown, "abc",
+       "after 3 bytes: the line after the last chunk is longer than 1024 bytes"},
+  };
+  for (const bool https : {false, true}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(https ? "https " : "http ") + c.body.substr(0, 40));
+      test::ScriptedServer server(
+          [&](test::ScriptedServer& s, int fd) { s.send_all(fd, head + c.body); },
+          https ? std::optional(tls) : std::nullopt);
+      Outcome out;
+      const auto result = fetch(server.url("/pkg.bin"), {}, out);
+      EXPECT_EQ(result.http_err, c.http_err) << result.detail;
+      EXPECT_EQ(as_string(out.body), c.delivered);
+      if (c.http_err != http_err::kOk)
+        EXPECT_EQ(result.detail, std::string("the chunked body was refused ") + c.why);
     }
   }
 }

@@ -32,7 +32,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
-#include "protocol/http/response_head_guard.hpp"
+#include "protocol/http/response_guard.hpp"
 #include "protocol/net/socket_stats.hpp"
 #include "protocol/net/url.hpp"
 
@@ -95,12 +95,13 @@ void no_server_name_for_addresses(const SSL* ssl, int where, int /*ret*/) {
 
 // The connection as cpp-httplib reads and writes it: the socket, or the TLS session over it,
 // with the library's timeouts. It exists so that every byte of the response head passes the
-// ResponseHeadGuard before the library's parser sees it (the library reads the head one byte
-// at a time); a refused line reads as an error, and the library gives up on the response.
+// ResponseGuard before the library's parser sees it (the library reads the head one byte at a
+// time), and so does every byte of a chunked body; a refused line reads as an error, and the
+// library gives up on the response.
 class GuardedStream final : public httplib::Stream {
  public:
   GuardedStream(int fd, SSL* ssl, std::chrono::microseconds read_timeout,
-                std::chrono::microseconds write_timeout, ResponseHeadGuard& guard)
+                std::chrono::microseconds write_timeout, ResponseGuard& guard)
       : fd_(fd),
         ssl_(ssl),
         read_timeout_(read_timeout),
@@ -114,9 +115,9 @@ class GuardedStream final : public httplib::Stream {
 
   ssize_t read(char* ptr, size_t size) override {
     if (buffered_ == used_) {
-      // Large reads of the body go straight to the caller; small ones (the head's single
-      // bytes) are served from a buffer.
-      if (size >= buffer_.size() && guard_.head_done()) return receive(ptr, size);
+      // Large reads of a body the guard no longer watches go straight to the caller; small
+      // ones (the head's single bytes) are served from a buffer.
+      if (size >= buffer_.size() && !guard_.watching()) return receive(ptr, size);
       const ssize_t n = receive(buffer_.data(), buffer_.size());
       if (n <= 0) return n;
       buffered_ = static_cast<std::size_t>(n);
@@ -124,7 +125,7 @@ class GuardedStream final : public httplib::Stream {
     }
     const std::size_t n = std::min(size, buffered_ - used_);
     const std::string_view bytes(buffer_.data() + used_, n);
-    if (!guard_.head_done() && !guard_.take(bytes)) return -1;
+    if (guard_.watching() && !guard_.take(bytes)) return -1;
     std::copy(bytes.begin(), bytes.end(), ptr);
     used_ += n;
     return static_cast<ssize_t>(n);
@@ -188,7 +189,7 @@ class GuardedStream final : public httplib::Stream {
   SSL* ssl_;
   std::chrono::microseconds read_timeout_;
   std::chrono::microseconds write_timeout_;
-  ResponseHeadGuard& guard_;
+  ResponseGuard& guard_;
   std::array<char, 4096> buffer_{};
   std::size_t buffered_ = 0;
   std::size_t used_ = 0;
@@ -200,7 +201,7 @@ template <class Client>
 class GuardedClient final : public Client {
  public:
   template <class... Args>
-  explicit GuardedClient(ResponseHeadGuard& guard, Args&&... args)
+  explicit GuardedClient(ResponseGuard& guard, Args&&... args)
       : Client(std::forward<Args>(args)...), guard_(guard) {}
 
  private:
@@ -215,7 +216,7 @@ class GuardedClient final : public Client {
     return callback(stream);
   }
 
-  ResponseHeadGuard& guard_;
+  ResponseGuard& guard_;
 };
 
 }  // namespace
@@ -257,7 +258,7 @@ struct HttpDownload::Shared : std::enable_shared_from_this<HttpDownload::Shared>
   boost::asio::steady_timer head_watch;
   std::atomic<bool> head_done{false};       // on_response ran, or the worker ended
   std::atomic<bool> head_too_large{false};  // stopped for it
-  ResponseHeadGuard head_guard;             // the lines of the head (worker thread only)
+  ResponseGuard response_guard;  // the lines of the head and chunked body (worker thread only)
 
   void watch_head() {
     head_watch.expires_after(kHeadWatchPeriod);
@@ -415,16 +416,16 @@ HttpDownloadResult HttpDownload::Shared::run() {
 
   const int port = url.port;
   if (!https) {
-    GuardedClient<httplib::ClientImpl> client(head_guard, url.host, port);
+    GuardedClient<httplib::ClientImpl> client(response_guard, url.host, port);
     return transfer(client, nullptr);
   }
 
   using SslClient = GuardedClient<httplib::SSLClient>;
   const bool client_cert = options.client_cert_file && options.client_key_file;
   std::unique_ptr<httplib::SSLClient> ssl =
-      client_cert ? std::make_unique<SslClient>(head_guard, url.host, port,
+      client_cert ? std::make_unique<SslClient>(response_guard, url.host, port,
                                                 *options.client_cert_file, *options.client_key_file)
-                  : std::make_unique<SslClient>(head_guard, url.host, port);
+                  : std::make_unique<SslClient>(response_guard, url.host, port);
   if (!ssl->is_valid()) {
     result.http_err = http_err::kConnectFailed;
     result.detail = "TLS set-up failed: cannot load the client certificate \"" +
@@ -555,9 +556,16 @@ HttpDownloadResult HttpDownload::Shared::transfer(httplib::ClientImpl& client,
                     " bytes without ending (read so far, TLS included)";
     return result;
   }
-  if (head_guard.refused()) {
+  if (response_guard.refused_in_body()) {
+    // Like any other body that breaks off: the head was fine (note, Table 1: 701 unknown).
+    result.http_err = http_err::kUnknown;
+    result.detail = "the chunked body was refused after " + std::to_string(received) +
+                    " bytes: " + response_guard.why();
+    return result;
+  }
+  if (response_guard.refused()) {
     result.http_err = http_err::kRequestFailed;
-    result.detail = "the response head was refused: " + head_guard.why();
+    result.detail = "the response head was refused: " + response_guard.why();
     return result;
   }
   if (stopping()) {

@@ -1,10 +1,11 @@
 // The response of an HTTP server as the module reads it (protocol/http/http_download.*): the
 // input is what a server on 127.0.0.1 sends after the request, then it closes the connection.
-// So the ResponseHeadGuard and cpp-httplib's parser behind it (status line, header lines,
+// So the ResponseGuard and cpp-httplib's parser behind it (status line, header lines,
 // interim 1xx heads, Content-Length and chunked bodies) take every input, through the real
 // downloader on its worker thread. A status line of 30 KB crashed the process here (issue 18).
 // Properties: every download ends, once, with a code of the note's table; a refused head is
-// 703; a success is status 200 or 206 and never more than the package area.
+// 703 and a refused chunked body 701; a success is status 200 or 206 and never more than the
+// package area.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -116,6 +117,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   BG95_FUZZ_CHECK(result->received == taken && taken <= options.max_size);
   if (result->detail.starts_with("the response head was refused"))
     BG95_FUZZ_CHECK(result->http_err == 703);
+  if (result->detail.starts_with("the chunked body was refused"))
+    BG95_FUZZ_CHECK(result->http_err == 701);
   if (result->http_err == 0) BG95_FUZZ_CHECK(result->status == 200 || result->status == 206);
   return 0;
 }
