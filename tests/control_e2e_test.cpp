@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -183,9 +184,11 @@ TEST_F(ControlE2eTest, PowerCutAtAFlashWriteOfTheUpdate) {
   ctl_ok("flash cut 3000");  // well inside the copy of a 4 MiB image (about 4100 operations)
   EXPECT_EQ(port.command("AT+QFOTADL=1\r"), "\r\nOK\r\n");
   port.read_until("\"START\"\r\n", std::chrono::seconds(30));
-  // The module goes dark; status says so once it has.
-  for (int i = 0; i < 200; ++i) {
-    if (ctl_ok("status").find("power=off") != std::string::npos) break;
+  // The module goes dark at flash operation 3000; status says so once it has. Polled against
+  // a deadline, not a count of queries: under load the update is slower than 200 queries.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         ctl_ok("status").find("power=off") == std::string::npos) {
   }
   EXPECT_NE(ctl_ok("status").find("power=off"), std::string::npos);
   port.read_for(std::chrono::milliseconds(50));

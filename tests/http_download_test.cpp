@@ -420,8 +420,9 @@ TEST_F(HttpDownloadTest, ChunkedFramingLinesAreBoundedAndChecked) {
       const auto result = fetch(server.url("/pkg.bin"), {}, out);
       EXPECT_EQ(result.http_err, c.http_err) << result.detail;
       EXPECT_EQ(as_string(out.body), c.delivered);
-      if (c.http_err != http_err::kOk)
+      if (c.http_err != http_err::kOk) {
         EXPECT_EQ(result.detail, std::string("the chunked body was refused ") + c.why);
+      }
     }
   }
 }
