@@ -52,6 +52,7 @@ void print_result(const RunResult& r) {
 
 int main(int argc, char** argv) {
   CLI::App app{"bg95-scenario: fault scenarios for the bg95sim emulator (docs/scenarios.md)"};
+  app.set_version_flag("--version", std::string("bg95-scenario ") + BG95SIM_VERSION);
   app.require_subcommand(1);
 
   std::vector<std::string> run_paths;

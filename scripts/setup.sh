@@ -11,6 +11,8 @@ packages=(
   googletest libgtest-dev libgmock-dev libssl-dev openssl
   libcli11-dev libyaml-cpp-dev libzstd-dev zstd nlohmann-json3-dev
   python3 gammu ppp picocom
+  # Man pages (cmake/Install.cmake) and the Debian package (cpack; dpkg-shlibdeps).
+  help2man dpkg-dev man-db bsdextrautils
   # The Python package's tests (scripts/test_python.sh, run by scripts/test.sh).
   python3-pytest python3-pip python3-setuptools
   bsdiff xdelta3 curl

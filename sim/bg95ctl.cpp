@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
       "With words, sends them as one request and prints the response; without, sends each line "
       "of standard input (blank lines and lines starting with # are skipped).\n"
       "Exit status: 0 OK, 1 ERR, 2 connection failure or usage error."};
+  app.set_version_flag("--version", std::string("bg95ctl ") + BG95SIM_VERSION);
   app.add_option("-c,--control", control, "The control socket of bg95sim")
       ->envname("BG95SIM_CONTROL")
       ->required();

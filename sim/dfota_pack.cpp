@@ -317,6 +317,7 @@ int cmd_apply(const std::string& source_path, const std::string& package_path,
 
 int main(int argc, char** argv) {
   CLI::App app{"dfota-pack: synthetic firmware images and DFOTA delta packages for bg95sim"};
+  app.set_version_flag("--version", std::string("dfota-pack ") + BG95SIM_VERSION);
   app.require_subcommand(1);
 
   FirmwareArgs fa;

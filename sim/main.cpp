@@ -147,6 +147,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "bg95sim: a virtual Quectel BG95/BG77 LTE-M/NB-IoT module on a pseudo-terminal.\n"
       "Prints one line naming the port when ready; open it like a serial port at 115200 baud."};
+  app.set_version_flag("--version", std::string("bg95sim ") + BG95SIM_VERSION);
   app.add_option("--state", o.state_dir,
                  "State folder (flash image, settings, file system). Default: "
                  "$XDG_STATE_HOME/bg95sim/default or ~/.local/state/bg95sim/default");

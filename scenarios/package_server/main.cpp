@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "bg95-pkgserver: serves a folder over HTTP, HTTPS, CoAP and CoAPS on loopback, "
       "with server-side faults (docs/package-server.md)"};
+  app.set_version_flag("--version", std::string("bg95-pkgserver ") + BG95SIM_VERSION);
   std::string config_file;
   std::string root;
   std::string pki_dir;
