@@ -1,6 +1,8 @@
 // bg95-scenario: runs fault scenarios against the emulator (docs/scenarios.md), writes a
 // summary and JUnit XML, checks scenario files, and replays transcripts as regression checks.
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -13,13 +15,16 @@
 #include "scenarios/engine/junit.hpp"
 #include "scenarios/engine/runner.hpp"
 #include "scenarios/engine/scenario.hpp"
+#include "scenarios/report/html_report.hpp"
 
 namespace {
 
 using bg95::scenario::RunResult;
 
-// The scenario files named: files as they are, folders as their *.yaml files in name order.
-std::vector<std::filesystem::path> expand(const std::vector<std::string>& paths) {
+// The files named: files as they are, folders as their files with that extension (scenarios:
+// *.yaml and *.yml) in name order.
+std::vector<std::filesystem::path> expand(const std::vector<std::string>& paths,
+                                          const std::string& extension = ".yaml") {
   std::vector<std::filesystem::path> out;
   for (const auto& p : paths) {
     if (!std::filesystem::is_directory(p)) {
@@ -28,13 +33,49 @@ std::vector<std::filesystem::path> expand(const std::vector<std::string>& paths)
     }
     std::vector<std::filesystem::path> found;
     for (const auto& e : std::filesystem::directory_iterator(p))
-      if (e.is_regular_file() &&
-          (e.path().extension() == ".yaml" || e.path().extension() == ".yml"))
+      if (e.is_regular_file() && (e.path().extension() == extension ||
+                                  (extension == ".yaml" && e.path().extension() == ".yml")))
         found.push_back(e.path());
     std::sort(found.begin(), found.end());
     out.insert(out.end(), found.begin(), found.end());
   }
   return out;
+}
+
+// A temporary folder, removed with what it holds.
+struct TempFolder {
+  std::filesystem::path path;
+  TempFolder() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "bg95-report-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("cannot make a temporary folder: " + pattern);
+    path = pattern;
+  }
+  ~TempFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  TempFolder(const TempFolder&) = delete;
+  TempFolder& operator=(const TempFolder&) = delete;
+};
+
+// Reads the transcripts and writes the HTML report; 0, or 2 with a message on stderr.
+int write_report(const std::vector<std::filesystem::path>& transcripts,
+                 const std::filesystem::path& out, const std::string& title) {
+  try {
+    std::vector<bg95::report::ModuleRun> runs;
+    for (const auto& t : transcripts)
+      runs.push_back(bg95::report::read_transcript(t));
+    if (runs.empty()) throw bg95::report::ReportError("no transcript to report on");
+    std::ofstream file(out, std::ios::trunc);
+    file << bg95::report::html_report(runs, title);
+    if (!file.flush()) throw bg95::report::ReportError(out.string() + ": cannot be written");
+    fmt::print("report: {} ({} module runs)\n", out.string(), runs.size());
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "bg95-scenario: " << e.what() << "\n";
+    return 2;
+  }
 }
 
 void print_result(const RunResult& r) {
@@ -83,7 +124,22 @@ int main(int argc, char** argv) {
   replay->add_option("--transcripts", transcripts, "Write the replay's own transcript here");
   replay->add_flag("-v,--verbose", verbose, "Print each step as it happens");
 
+  std::vector<std::string> report_paths;
+  std::string report_out, report_title = "bg95sim run";
+  auto* report = app.add_subcommand(
+      "report", "Make one self-contained HTML report of transcripts (.jsonl files or folders)");
+  report->add_option("transcripts", report_paths, "Transcripts' .jsonl files, or folders of them")
+      ->required();
+  report->add_option("-o,--output", report_out, "The HTML file to write")->required();
+  report->add_option("--title", report_title, "The report's title");
+  std::string html;
+  run->add_option("--html", html,
+                  "Also write an HTML report of the runs here (transcripts go to --transcripts, "
+                  "or a temporary folder)");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*report) return write_report(expand(report_paths, ".jsonl"), report_out, report_title);
 
   bg95::scenario::RunOptions options;
   options.work_dir = work;
@@ -131,6 +187,12 @@ int main(int argc, char** argv) {
     return r.verdict_pass ? 0 : 1;
   }
 
+  std::optional<TempFolder> html_transcripts;
+  if (!html.empty() && transcripts.empty()) {
+    html_transcripts.emplace();
+    options.transcript_dir = html_transcripts->path;
+  }
+
   std::vector<RunResult> results;
   int unreadable = 0;
   std::optional<std::regex> only;
@@ -165,6 +227,13 @@ int main(int argc, char** argv) {
       std::cerr << "bg95-scenario: " << junit << ": cannot be written\n";
       return 2;
     }
+  }
+  if (!html.empty()) {
+    std::vector<std::filesystem::path> files;
+    for (const RunResult& r : results)  // r.transcript is the .txt; its .jsonl is beside it
+      if (!r.transcript.empty())
+        files.push_back(std::filesystem::path(r.transcript).replace_extension(".jsonl"));
+    if (write_report(files, html, "bg95sim scenarios") != 0) return 2;
   }
   if (unreadable > 0) return 2;
   return passed == results.size() ? 0 : 1;

@@ -13,6 +13,8 @@ packages=(
   python3 gammu ppp picocom
   # Man pages (cmake/Install.cmake) and the Debian package (cpack; dpkg-shlibdeps).
   help2man dpkg-dev man-db bsdextrautils
+  # The HTML report in a real browser (tests/report_browser_test.sh).
+  chromium
   # The Python package's tests (scripts/test_python.sh, run by scripts/test.sh).
   python3-pytest python3-pip python3-setuptools
   bsdiff xdelta3 curl
