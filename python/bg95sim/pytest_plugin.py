@@ -22,12 +22,17 @@ build/ when run from a clone, else PATH.
 
 When a test fails, the transcript of every module it started (``BASE.txt``: each byte both
 ways and every module event) and bg95sim's stderr are attached to its report as sections,
-so the failure shows what the module said.
+so the failure shows what the module said; and an HTML report of those transcripts
+(``bg95-scenario report``: a timeline per module and one summary line per DFOTA) is written
+beside the first one, its path and DFOTA lines in a section of their own.
 """
 
 from __future__ import annotations
 
+import html
 import os
+import re
+import subprocess
 from pathlib import Path
 from typing import List, Optional
 
@@ -168,6 +173,28 @@ def _tail(text: str, limit: int, path) -> str:
     return text
 
 
+def _html_report(item, modules: List[Module]) -> Optional[tuple]:
+    """Writes the HTML report of the modules' transcripts; (title, text) of its section, or
+    None when there is no transcript."""
+    transcripts = [str(m.transcript_jsonl) for module in modules for m in module.modules
+                   if m.transcript_jsonl is not None and m.transcript_jsonl.exists()]
+    if not transcripts:
+        return None
+    out = Path(transcripts[0]).parent / "report.html"
+    try:
+        program = binaries.find_program("bg95-scenario")
+        done = subprocess.run([program, "report", *transcripts, "-o", str(out),
+                               "--title", item.nodeid], capture_output=True, text=True,
+                              timeout=60)
+    except (binaries.ProgramNotFound, OSError, subprocess.TimeoutExpired) as e:
+        return ("bg95sim HTML report", "not written: %s\n" % e)
+    if done.returncode != 0:
+        return ("bg95sim HTML report", "not written: %s" % (done.stderr or done.stdout))
+    lines = re.findall(r"<li>(.*?)</li>", out.read_text("utf-8", "replace"))
+    return ("bg95sim HTML report (%s)" % out,
+            "".join("DFOTA: %s\n" % html.unescape(line) for line in lines) or "no DFOTA\n")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -192,3 +219,6 @@ def pytest_runtest_makereport(item, call):
         if stderr:
             report.sections.append(("bg95sim stderr (%s)" % module.state,
                                     "\n".join(stderr) + "\n"))
+    section = _html_report(item, modules)
+    if section is not None:
+        report.sections.append(section)

@@ -3,10 +3,12 @@ loads it with -p (the package not installed), the example run as a user runs it,
 transcript attached to a failing test's report."""
 
 import os
+import re
 import shutil
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,6 +62,16 @@ def test_a_failing_test_gets_the_transcript_in_its_report(pytester, run_pytest):
     assert "uart  host> AT+CGMR\\r\\n" in section
     assert "uart  <mod  \\r\\nBG95M3LAR02A04\\r\\n\\r\\nOK\\r\\n" in section
     assert "power cut" in section
+    # And the HTML report of the transcript, beside it, with the DFOTA's summary line.
+    result.stdout.fnmatch_lines([
+        "*- bg95sim HTML report (*/bg95sim/report.html) -*",
+        "DFOTA: BG95M3LAR02A03_01.011.01.011 → BG95M3LAR02A04_01.012.01.012: HTTP download * s"
+        " (HTTPEND,0), *1 power cut at 50 %*; result END,0",
+    ])
+    report = re.search(r"- bg95sim HTML report \((.*/report.html)\) -", out).group(1)
+    page = Path(report).read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert '<g class="power-cut"><title>power cut at ' in page
 
 
 def test_only_failing_tests_get_the_transcript_and_fixtures_clean_up(pytester, run_pytest):
