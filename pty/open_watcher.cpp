@@ -3,6 +3,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 
 namespace bg95::pty {
@@ -54,6 +55,10 @@ void OpenWatcher::drain() {
   while (true) {
     const ssize_t n = ::read(descriptor_.native_handle(), buffer_.data(), buffer_.size());
     if (n <= 0) return;
+    // A read that did not fill the buffer took every queued event: no second read to learn
+    // that (it would come back empty).
+    const bool more =
+        static_cast<std::size_t>(n) + sizeof(inotify_event) + NAME_MAX + 1 > buffer_.size();
     std::size_t off = 0;
     while (off + sizeof(inotify_event) <= static_cast<std::size_t>(n)) {
       inotify_event ev{};
@@ -66,6 +71,7 @@ void OpenWatcher::drain() {
       if (ev.mask & IN_OPEN) handler(Event::Open);
       if (ev.mask & IN_CLOSE) handler(Event::Close);
     }
+    if (!more) return;
   }
 }
 

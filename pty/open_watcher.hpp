@@ -31,8 +31,10 @@ class OpenWatcher : public std::enable_shared_from_this<OpenWatcher> {
   // Watches `path`; returns a watch id, or -1 when it cannot be watched.
   int add(const std::string& path, Handler handler);
   void remove(int id);
-  // Reads and dispatches every pending event now. Ports call this before they answer a
-  // host's bytes or drop output for want of a listener, so an open is never seen late.
+  // Reads and dispatches every pending event now. Called when the descriptor is readable,
+  // and by a port that is about to drop output for want of a listener, so that a host that
+  // has just opened the port is not missed. (A host's bytes need no call: the port delivers
+  // them after the handlers already queued, the watcher's among them.)
   void drain();
 
  private:

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <boost/asio/defer.hpp>
+
 #include "pty/line_speed.hpp"
 
 namespace bg95::pty {
@@ -115,6 +117,9 @@ void PtyPort::start(Callbacks callbacks) {
 }
 
 void PtyPort::read_loop() {
+  // async_read_some, not async_wait and a read of our own: Asio re-arms a wait with an
+  // epoll_ctl each time, and it skips the speculative read itself after a read that came back
+  // short (the usual case: a command line is far below the buffer).
   master_.async_read_some(boost::asio::buffer(read_buffer_),
                           [this](boost::system::error_code ec, std::size_t n) {
                             if (ec == boost::asio::error::operation_aborted) return;
@@ -128,11 +133,23 @@ void PtyPort::read_loop() {
                                                  });
                               return;
                             }
-                            watcher_->drain();
-                            if (callbacks_.on_data)
-                              callbacks_.on_data(std::string_view(read_buffer_.data(), n));
-                            read_loop();
+                            deliver(n);
                           });
+}
+
+void PtyPort::deliver(std::size_t size) {
+  // The host opened the port before it wrote: that open must reach the module before these
+  // bytes do. The watcher's handler for it is already queued when this one runs (both
+  // descriptors were ready in the same epoll_wait, or the open in an earlier one), so the bytes
+  // are delivered from the queue's end, after it, rather than by reading the inotify
+  // descriptor here (issue 20: two reads per round trip, both usually empty). defer, not
+  // post: a continuation goes to this thread's own queue without waking the reactor. The next
+  // read waits for the delivery: the buffer is reused only then.
+  boost::asio::defer(master_.get_executor(), [this, alive = std::weak_ptr<void>(alive_), size] {
+    if (alive.expired()) return;
+    if (callbacks_.on_data) callbacks_.on_data(std::string_view(read_buffer_.data(), size));
+    if (!alive.expired()) read_loop();
+  });
 }
 
 void PtyPort::on_watch(OpenWatcher::Event event) {
@@ -158,7 +175,10 @@ void PtyPort::drop_output() {
 
 bool PtyPort::write(std::string bytes) {
   if (bytes.empty()) return true;
-  watcher_->drain();
+  // Nobody listens, as far as the events handled so far say: read the watcher now, in case a
+  // host has just opened the port, before the bytes are declared lost. With a host there is no
+  // decision to make, and no read.
+  if (!host_connected()) watcher_->drain();
   // Nobody listens: the bytes are lost (only known when the port is watched).
   if (!host_connected() && watch_id_ >= 0) return false;
   if (baud_mismatch()) garble(std::span(bytes.data(), bytes.size()));

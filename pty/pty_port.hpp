@@ -77,6 +77,7 @@ class PtyPort {
 
  private:
   void read_loop();
+  void deliver(std::size_t size);
   void on_watch(OpenWatcher::Event event);
   void try_write();
   // Drops the output the module queued and the bytes the pty holds for the host.
@@ -94,6 +95,9 @@ class PtyPort {
   std::filesystem::path link_;
   Callbacks callbacks_;
   std::array<char, 16384> read_buffer_{};  // per port: a fleet has a thousand
+  bool buffer_was_full_ = false;           // the last read filled it: read again at once
+  // Handlers posted by this port hold a weak pointer to it: they do nothing once it is gone.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::deque<std::string> out_;
   std::size_t out_offset_ = 0;  // bytes of out_.front() already written
   std::size_t queued_bytes_ = 0;
