@@ -6,6 +6,27 @@
 
 namespace bg95::at {
 
+namespace {
+
+// The final result code of a command or of a data session, as the profile frames it.
+std::string frame_final(const Outcome& outcome, const DteProfile& profile) {
+  switch (outcome.kind) {
+    case Outcome::Kind::Ok:
+      return frame_result(ResultCode::Ok, profile);
+    case Outcome::Kind::Error:
+      return frame_result(ResultCode::Error, profile);
+    case Outcome::Kind::Cme:
+      return frame_cme_error(outcome.cme, profile);
+    case Outcome::Kind::NoCarrier:
+      return frame_result(ResultCode::NoCarrier, profile);
+    case Outcome::Kind::Connect:
+      return frame_result(ResultCode::Connect, profile);
+  }
+  return {};
+}
+
+}  // namespace
+
 AtEngine::AtEngine(boost::asio::any_io_executor executor, const CommandTable& table,
                    DteProfile& profile, Writer writer)
     : executor_(executor),
@@ -20,28 +41,27 @@ AtEngine::AtEngine(boost::asio::any_io_executor executor, const CommandTable& ta
 
 AtEngine::~AtEngine() = default;
 
+std::shared_ptr<DataSession> AtEngine::enter(Mode next, std::shared_ptr<DataSession> session) {
+  mode_ = next;
+  return std::exchange(session_, std::move(session));
+}
+
 void AtEngine::reset() {
   ++generation_;
   ++call_id_;
-  if (data_) {
-    auto session = std::move(data_);
-    session->finish(DataEnd::Reset);
-  }
+  // A transfer under way (in data mode, or waiting for its CONNECT) hears of the reset.
+  if (auto session = enter(Mode::Idle)) session->finish(DataEnd::Reset);
   idle_timer_.cancel();
   escape_timer_.cancel();
   delay_timer_.cancel();
-  delayed_.reset();
   connect_timer_.cancel();
   answer_timer_.cancel();
   held_answer_.reset();
   after_answer_.clear();
-  if (connecting_) std::exchange(connecting_, nullptr)->finish(DataEnd::Reset);
   held_pluses_.clear();
   assembler_.reset();
   queue_.clear();
   line_output_.clear();
-  busy_ = false;
-  waiting_deferred_ = false;
   pending_input_.clear();
   urcs_.clear();
   urc_flush_posted_ = false;
@@ -49,11 +69,11 @@ void AtEngine::reset() {
 
 void AtEngine::receive(std::string_view bytes) {
   if (!accepting_ || bytes.empty()) return;
-  if (data_) {
+  if (mode_ == Mode::Data) {
     receive_data_bytes(bytes);
     return;
   }
-  if (!idle()) {
+  if (!at_rest()) {
     // The host typed ahead while a command is being answered; take it afterwards.
     const std::size_t room = kMaxTypeAhead - std::min(kMaxTypeAhead, pending_input_.size());
     pending_input_.append(bytes.substr(0, room));
@@ -63,7 +83,7 @@ void AtEngine::receive(std::string_view bytes) {
   receive_command_bytes(bytes, out);
   if (!out.empty()) writer_(std::move(out));
   if (!held_answer_) run_after_answer();
-  if (idle()) flush_urcs();
+  if (at_rest()) flush_urcs();
 }
 
 void AtEngine::run_after_answer() {
@@ -79,7 +99,7 @@ void AtEngine::flush_held_urcs() {
     held_answer_.reset();
     run_after_answer();
   }
-  if (idle()) flush_urcs();
+  if (at_rest()) flush_urcs();
 }
 
 void AtEngine::receive_command_bytes(std::string_view bytes, std::string& out) {
@@ -108,10 +128,10 @@ void AtEngine::receive_command_bytes(std::string_view bytes, std::string& out) {
     }
     start_line(std::move(body), out);
     if (echo_apart && !out.empty()) hold_answer(std::exchange(out, {}));
-    if (!idle()) {
+    if (!at_rest()) {
       // The rest of this read waits for the command (or becomes data).
       const std::string_view rest = bytes.substr(i + 1);
-      if (data_) {
+      if (mode_ == Mode::Data) {
         if (!out.empty()) writer_(std::exchange(out, {}));
         // Bytes behind the command line in the same read are the start of the data.
         if (!rest.empty()) receive_data_bytes(rest);
@@ -135,23 +155,21 @@ void AtEngine::start_line(std::string body, std::string& out) {
     out += frame_result(ResultCode::Ok, profile_);
     return;
   }
-  busy_ = true;
+  enter(Mode::Line);
   queue_.assign(std::make_move_iterator(parsed.commands.begin()),
                 std::make_move_iterator(parsed.commands.end()));
   line_output_.clear();
   run_commands(out);
 }
 
-void AtEngine::run_commands(std::string& out) {
+void AtEngine::run_commands(std::string& out, std::optional<Interception> resumed) {
   while (!queue_.empty()) {
     ParsedCommand command = std::move(queue_.front());
     queue_.pop_front();
-    std::optional<Interception> interception;
-    if (delayed_) {
-      // The delay of this command has passed; what else its interception says applies now.
-      interception = std::exchange(delayed_, std::nullopt);
-      interception->delay = {};
-    } else if (observer_.on_command || observer_.intercept) {
+    // A command whose delay has passed is not announced again; the rest of its interception
+    // applies now.
+    std::optional<Interception> interception = std::exchange(resumed, std::nullopt);
+    if (!interception && (observer_.on_command || observer_.intercept)) {
       const std::string text = command_text(command);
       if (observer_.on_command) observer_.on_command(text);
       if (observer_.intercept) interception = observer_.intercept(text);
@@ -160,14 +178,14 @@ void AtEngine::run_commands(std::string& out) {
       const Intercepted what = apply_interception(command, std::move(*interception), out);
       if (what == Intercepted::Waiting) return;
       if (what == Intercepted::Answered) {
-        if (!busy_) return;
+        if (mode_ != Mode::Line) return;
         continue;
       }
     }
     auto resolved = table_.resolve(command);
     if (auto* failure = std::get_if<Outcome>(&resolved)) {
       finish_command(Reply{{}, *failure, nullptr}, out);
-      if (!busy_) return;
+      if (mode_ != Mode::Line) return;
       continue;
     }
     auto& match = std::get<CommandTable::Match>(resolved);
@@ -179,12 +197,14 @@ void AtEngine::run_commands(std::string& out) {
     call.set_after_answer_sink(&after_answer_);
     match.command->handler(call);
     if (call.deferred()) {
-      waiting_deferred_ = true;  // the answers so far wait for the chain's end
+      // The answers so far wait for the chain's end. (A handler whose flash write met a power
+      // cut has reset the engine: no line is left to wait for.)
+      if (mode_ == Mode::Line) enter(Mode::Deferred);
       return;
     }
     if (!call.finished()) call.error();  // a handler that forgot to answer
     finish_command(call.take_reply(), out);
-    if (!busy_) return;
+    if (mode_ != Mode::Line) return;
   }
   finish_line(out);
 }
@@ -194,16 +214,16 @@ AtEngine::Intercepted AtEngine::apply_interception(ParsedCommand& command,
   if (interception.delay.count() > 0) {
     // The command goes back to the front of the line and runs when the delay is over.
     queue_.push_front(std::move(command));
-    delayed_ = std::move(interception);
-    waiting_deferred_ = true;
-    delay_timer_.expires_after(delayed_->delay);
-    delay_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
-      if (ec || generation != generation_ || !delayed_) return;
-      waiting_deferred_ = false;
+    enter(Mode::Delayed);
+    delay_timer_.expires_after(std::exchange(interception.delay, {}));
+    delay_timer_.async_wait([this, generation = generation_,
+                             rest = std::move(interception)](boost::system::error_code ec) mutable {
+      if (ec || generation != generation_ || mode_ != Mode::Delayed) return;
+      enter(Mode::Line);
       std::string later;
-      run_commands(later);
+      run_commands(later, std::move(rest));
       if (!later.empty()) write_answer(std::move(later));
-      if (idle()) {
+      if (at_rest()) {
         flush_urcs();
         continue_pending_input();
       }
@@ -215,7 +235,7 @@ AtEngine::Intercepted AtEngine::apply_interception(ParsedCommand& command,
     line_output_ += *interception.raw;
     queue_.clear();
     out += std::exchange(line_output_, {});
-    busy_ = false;
+    enter(Mode::Idle);
     return Intercepted::Answered;
   }
   if (interception.reply) {
@@ -227,47 +247,34 @@ AtEngine::Intercepted AtEngine::apply_interception(ParsedCommand& command,
 
 void AtEngine::finish_command(Reply reply, std::string& out) {
   line_output_ += frame_information(reply.lines, profile_);
-  switch (reply.outcome.kind) {
-    case Outcome::Kind::Ok:
-      return;  // the chain goes on; OK comes once at its end
-    case Outcome::Kind::Error:
-      line_output_ += frame_result(ResultCode::Error, profile_);
-      break;
-    case Outcome::Kind::Cme:
-      line_output_ += frame_cme_error(reply.outcome.cme, profile_);
-      break;
-    case Outcome::Kind::NoCarrier:
-      line_output_ += frame_result(ResultCode::NoCarrier, profile_);
-      break;
-    case Outcome::Kind::Connect:
-      line_output_ += frame_result(ResultCode::Connect, profile_);
-      queue_.clear();
-      busy_ = false;
-      if (connect_latency_.count() > 0) return connect_after_latency(std::move(reply.session));
-      out += std::exchange(line_output_, {});
-      enter_data_mode(std::move(reply.session));
-      return;
-  }
-  // An error ends the whole line: the commands after it are not run.
+  if (reply.outcome.kind == Outcome::Kind::Ok) return;  // the chain goes on; OK comes at its end
+  // CONNECT and the errors end the whole line: the commands after them are not run.
+  line_output_ += frame_final(reply.outcome, profile_);
   queue_.clear();
+  if (reply.outcome.kind == Outcome::Kind::Connect) {
+    if (connect_latency_.count() > 0) return connect_after_latency(std::move(reply.session));
+    out += std::exchange(line_output_, {});
+    enter_data_mode(std::move(reply.session));
+    return;
+  }
   out += std::exchange(line_output_, {});
-  busy_ = false;
+  enter(Mode::Idle);
 }
 
 void AtEngine::finish_line(std::string& out) {
   line_output_ += frame_result(ResultCode::Ok, profile_);
   out += std::exchange(line_output_, {});
-  busy_ = false;
+  enter(Mode::Idle);
 }
 
 void AtEngine::complete_deferred(std::uint64_t call_id, Reply reply) {
-  if (call_id != call_id_ || !waiting_deferred_) return;
-  waiting_deferred_ = false;
+  if (call_id != call_id_ || mode_ != Mode::Deferred) return;
+  enter(Mode::Line);
   std::string out;
   finish_command(std::move(reply), out);
-  if (busy_) run_commands(out);
+  if (mode_ == Mode::Line) run_commands(out);
   if (!out.empty()) write_answer(std::move(out));
-  if (idle()) {
+  if (at_rest()) {
     flush_urcs();
     continue_pending_input();
   }
@@ -277,7 +284,7 @@ void AtEngine::continue_pending_input() {
   if (pending_input_.empty()) return;
   // Run later so that a long typed-ahead stream cannot recurse.
   boost::asio::post(executor_, [this, generation = generation_] {
-    if (generation != generation_ || !idle()) return;
+    if (generation != generation_ || !at_rest()) return;
     std::string input = std::exchange(pending_input_, {});
     receive(input);
   });
@@ -285,7 +292,7 @@ void AtEngine::continue_pending_input() {
 
 void AtEngine::emit_urc(std::string_view text) {
   urcs_.push_back(frame_urc(text, profile_));
-  if (!idle()) return;
+  if (!at_rest()) return;
   if (coalesce_urcs_) return schedule_urc_flush();
   flush_urcs();
 }
@@ -296,7 +303,7 @@ void AtEngine::schedule_urc_flush() {
   boost::asio::post(executor_, [this, generation = generation_] {
     if (generation != generation_) return;
     urc_flush_posted_ = false;
-    if (idle()) flush_urcs();
+    if (at_rest()) flush_urcs();
   });
 }
 
@@ -339,7 +346,7 @@ void AtEngine::hold_answer(std::string answer) {
     held_answer_.reset();
     writer_(std::move(held));
     run_after_answer();
-    if (idle()) {
+    if (at_rest()) {
       flush_urcs();
       continue_pending_input();
     }
@@ -347,7 +354,7 @@ void AtEngine::hold_answer(std::string answer) {
 }
 
 void AtEngine::connect_after_latency(std::shared_ptr<DataSession> session) {
-  connecting_ = std::move(session);
+  enter(Mode::Connecting, std::move(session));
   // CONNECT is an answer too: not sooner than the answer gap after the echo.
   const auto gap_left =
       answer_gap_.count() > 0
@@ -355,21 +362,21 @@ void AtEngine::connect_after_latency(std::shared_ptr<DataSession> session) {
           : Clock::duration::zero();
   connect_timer_.expires_after(std::max<Clock::duration>(connect_latency_, gap_left));
   connect_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
-    if (ec || generation != generation_ || !connecting_) return;
+    if (ec || generation != generation_ || mode_ != Mode::Connecting) return;
     std::string early = std::exchange(pending_input_, {});
     // The LF of a line ended by CR LF came in while the module was answering: it belongs to
     // the command line, never to the data (fwupd sends AT+QFUPL="...",<size>,5,1\r\n and
     // then its chunks; storing that LF corrupted every such upload).
     if (!early.empty() && early.front() == '\n') early.erase(0, 1);
     writer_(std::exchange(line_output_, {}));
-    enter_data_mode(std::exchange(connecting_, nullptr));
+    enter_data_mode(session_);
     // Whatever else came before CONNECT is the start of the data.
     if (!early.empty()) receive_data_bytes(early);
   });
 }
 
 void AtEngine::enter_data_mode(std::shared_ptr<DataSession> session) {
-  data_ = std::move(session);
+  enter(Mode::Data, std::move(session));
   held_pluses_.clear();
   last_byte_ = now_();
   arm_idle_timer();
@@ -377,13 +384,13 @@ void AtEngine::enter_data_mode(std::shared_ptr<DataSession> session) {
 
 void AtEngine::arm_idle_timer() {
   idle_timer_.cancel();
-  if (!data_) return;
-  const double seconds = data_->idle_timeout_seconds();
+  if (mode_ != Mode::Data) return;
+  const double seconds = session_->idle_timeout_seconds();
   if (seconds <= 0) return;
   idle_timer_.expires_after(
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
   idle_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
-    if (ec || generation != generation_ || !data_) return;
+    if (ec || generation != generation_ || mode_ != Mode::Data) return;
     leave_data_mode(DataEnd::Timeout);
   });
 }
@@ -391,7 +398,7 @@ void AtEngine::arm_idle_timer() {
 void AtEngine::arm_escape_timer() {
   escape_timer_.expires_after(guard_);
   escape_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
-    if (ec || generation != generation_ || !data_ || held_pluses_.size() != 3) return;
+    if (ec || generation != generation_ || mode_ != Mode::Data || held_pluses_.size() != 3) return;
     held_pluses_.clear();
     leave_data_mode(DataEnd::Escape);
   });
@@ -419,7 +426,7 @@ void AtEngine::receive_data_bytes(std::string_view bytes) {
     if (!held_pluses_.empty()) {
       escape_timer_.cancel();
       deliver_data(std::exchange(held_pluses_, {}));
-      if (!data_) return;
+      if (mode_ != Mode::Data) return;
     }
     // A '+' can begin an escape only after a quiet guard time, which cannot happen inside
     // one read: the rest of the read is data.
@@ -430,38 +437,24 @@ void AtEngine::receive_data_bytes(std::string_view bytes) {
 }
 
 void AtEngine::deliver_data(std::string_view bytes) {
-  if (!data_ || bytes.empty()) return;
-  data_->on_data(bytes);
+  if (mode_ != Mode::Data || bytes.empty()) return;
+  session_->on_data(bytes);
   // Bytes past what the session asked for are dropped: real host tools pad their last chunk.
-  if (data_->complete()) leave_data_mode(DataEnd::Complete);
+  if (session_->complete()) leave_data_mode(DataEnd::Complete);
 }
 
 void AtEngine::end_data_mode(DataEnd why) {
-  if (data_) leave_data_mode(why);
+  if (mode_ == Mode::Data) leave_data_mode(why);
 }
 
 void AtEngine::leave_data_mode(DataEnd why) {
   idle_timer_.cancel();
   escape_timer_.cancel();
   held_pluses_.clear();
-  auto session = std::move(data_);
-  Reply reply = session->finish(why);
-  std::string out = frame_information(reply.lines, profile_);
-  switch (reply.outcome.kind) {
-    case Outcome::Kind::Error:
-      out += frame_result(ResultCode::Error, profile_);
-      break;
-    case Outcome::Kind::Cme:
-      out += frame_cme_error(reply.outcome.cme, profile_);
-      break;
-    case Outcome::Kind::NoCarrier:
-      out += frame_result(ResultCode::NoCarrier, profile_);
-      break;
-    default:
-      out += frame_result(ResultCode::Ok, profile_);
-      break;
-  }
-  writer_(std::move(out));
+  Reply reply = enter(Mode::Idle)->finish(why);
+  // A session ends with OK or a failure; CONNECT again would make no sense and reads as OK.
+  if (reply.outcome.kind == Outcome::Kind::Connect) reply.outcome = Outcome::ok();
+  writer_(frame_information(reply.lines, profile_) + frame_final(reply.outcome, profile_));
   flush_urcs();
   continue_pending_input();
 }

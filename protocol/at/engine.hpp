@@ -78,7 +78,7 @@ class AtEngine {
   // queued URCs. Deferred answers of the old life are ignored.
   void reset();
 
-  bool in_data_mode() const { return data_ != nullptr || connecting_ != nullptr; }
+  bool in_data_mode() const { return mode_ == Mode::Connecting || mode_ == Mode::Data; }
   // Leaves data mode from outside (DTR). Does nothing in command mode.
   void end_data_mode(DataEnd why);
   void set_guard_time(std::chrono::milliseconds guard) { guard_ = guard; }
@@ -107,15 +107,47 @@ class AtEngine {
   const DteProfile& profile() const { return profile_; }
 
  private:
+  // What the engine is doing: one mode at a time. The mode says what the host's bytes are (a
+  // command line, type-ahead that waits, the data of a transfer) and whether URCs may go out.
+  // Its transitions, each made by enter():
+  //   Idle -> Line                    a line with commands starts
+  //   Line -> Idle                    the line ends: OK, an error, or a scenario's raw bytes
+  //   Line -> Deferred -> Line        a handler answers later, then its answer comes
+  //   Line -> Delayed -> Line         a scenario holds a command back, then it runs
+  //   Line -> Connecting -> Data      CONNECT waits for the connect latency
+  //   Line -> Data                    CONNECT without a connect latency
+  //   Data -> Idle                    the session ended (complete, timeout, "+++", DTR)
+  //   any -> Idle                     reset()
+  enum class Mode {
+    Idle,        // between command lines: bytes are typed, URCs go out
+    Line,        // the commands of a line are running (within one call of the engine)
+    Deferred,    // a command of the line answers later (Call::defer); input waits
+    Delayed,     // a scenario holds the line's next command back (Interception::delay)
+    Connecting,  // a command answered CONNECT; it goes out after the connect latency
+    Data,        // the bytes go to the data session until it ends
+    // Declared for the next issues, not entered yet. The data-services issue adds Prompt (the
+    // "> " of AT+QISEND-like commands: the host types the bytes to send) and Transparent (a
+    // socket's transparent access mode, left with "+++"); the CMUX issue adds Cmux (27.010
+    // frames that carry the virtual channels).
+    Prompt,
+    Transparent,
+    Cmux,
+  };
+  // The one place the mode changes. `session` is the data session of Connecting and Data
+  // (null for the other modes); returns the session of the mode left, if it had one.
+  std::shared_ptr<DataSession> enter(Mode next, std::shared_ptr<DataSession> session = nullptr);
+
   void receive_command_bytes(std::string_view bytes, std::string& out);
   void receive_data_bytes(std::string_view bytes);
   void start_line(std::string body, std::string& out);
-  void run_commands(std::string& out);
+  // Runs the queued commands of the line; `resumed` is the interception of the command at the
+  // front whose delay has just passed.
+  void run_commands(std::string& out, std::optional<Interception> resumed = std::nullopt);
   void finish_command(Reply reply, std::string& out);
   void finish_line(std::string& out);
   void flush_urcs();
-  // Neither answering a command line nor in (or about to enter) data mode.
-  bool idle() const { return !busy_ && !data_ && !connecting_ && !held_answer_; }
+  // Idle, and no answer waits for the answer gap: typed bytes are read, URCs go out.
+  bool at_rest() const { return mode_ == Mode::Idle && !held_answer_; }
   // Writes an answer now, or holds it until the answer gap after the echo has passed.
   void write_answer(std::string answer);
   void run_after_answer();
@@ -144,26 +176,29 @@ class AtEngine {
   std::uint64_t generation_ = 1;  // bumped by reset(): timers of an old life do nothing
   std::uint64_t call_id_ = 0;     // the command a deferred answer belongs to
 
+  Mode mode_ = Mode::Idle;
+  // The transfer of Connecting and Data; set and cleared by enter() only.
+  std::shared_ptr<DataSession> session_;
+
   LineAssembler assembler_;
   std::string last_line_;
   // The command line being answered.
   std::deque<ParsedCommand> queue_;
   std::string line_output_;
-  bool busy_ = false;              // a command line is being answered
-  bool waiting_deferred_ = false;  // the current command deferred its answer
-  std::string pending_input_;      // bytes that came while busy
+  std::string pending_input_;  // bytes that came while not at rest
   std::deque<std::string> urcs_;
   bool coalesce_urcs_ = false;
   bool urc_flush_posted_ = false;
-  // A command whose interception asked for a delay: it runs when delay_timer_ fires.
-  std::optional<Interception> delayed_;
+  // Delayed: the command at the front of queue_ runs when delay_timer_ fires.
   boost::asio::steady_timer delay_timer_;
 
-  // A command answered CONNECT; it goes out, and data mode starts, when connect_timer_ fires.
-  std::shared_ptr<DataSession> connecting_;
+  // Connecting: CONNECT (in line_output_) goes out, and data mode starts, when connect_timer_
+  // fires.
   boost::asio::steady_timer connect_timer_;
   std::chrono::milliseconds connect_latency_{0};
-  // The answer gap: the echo went out at echo_at_; held_answer_ waits for answer_timer_.
+  // The answer gap: the echo went out at echo_at_; held_answer_ waits for answer_timer_. Not a
+  // mode: an answer waits in Idle (the line is over) and in Data (CONNECT, while the first
+  // data arrive).
   std::chrono::milliseconds answer_gap_{0};
   Clock::time_point echo_at_{};
   std::optional<std::string> held_answer_;
@@ -172,7 +207,6 @@ class AtEngine {
   boost::asio::steady_timer answer_timer_;
 
   // Data mode.
-  std::shared_ptr<DataSession> data_;
   std::chrono::milliseconds guard_{1000};
   Now now_ = [] { return Clock::now(); };
   Clock::time_point last_byte_{};

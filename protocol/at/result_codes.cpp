@@ -58,8 +58,8 @@ constexpr std::array<std::pair<int, std::string_view>, 34> kCmeTexts{{
 
 constexpr std::array<std::pair<int, std::string_view>, 3> kQuectelTexts{{
     {426, "file already opened"},
-    {590, "DFOTA input parameter invalid"},
-    {591, "DFOTA is ongoing"},
+    {cme::kDfotaInvalidParameter, "DFOTA input parameter invalid"},
+    {cme::kDfotaOngoing, "DFOTA is ongoing"},
 }};
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "protocol/at/dte_profile.hpp"
+#include "protocol/net/fota_error.hpp"
 
 namespace bg95::at {
 
@@ -28,8 +29,9 @@ inline constexpr int kFsNoSpace = 420;
 inline constexpr int kFsTimeout = 421;
 inline constexpr int kFsFileTooLarge = 423;
 inline constexpr int kFsInvalidParameter = 425;
-inline constexpr int kDfotaInvalidParameter = 590;
-inline constexpr int kDfotaOngoing = 591;
+// AT+QFOTADL's own (the DFOTA note's Table 3).
+inline constexpr int kDfotaInvalidParameter = net::code(net::FotaError::InvalidParameter);
+inline constexpr int kDfotaOngoing = net::code(net::FotaError::Ongoing);
 }  // namespace cme
 
 // Verbose text for AT+CMEE=2; numbers without a known text print as "unknown error".
