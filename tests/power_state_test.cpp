@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "scenarios/engine/rule_engine.hpp"
+#include "scenarios/engine/scenario.hpp"
 #include "sim/life_guard.hpp"
 #include "sim/module.hpp"
 #include "sim/power_state.hpp"
@@ -197,6 +199,34 @@ TEST_F(PowerStateModule, CutOffRestartAndTheTransitionsTheTableHasNot) {
   EXPECT_EQ(events_.seen,
             (std::vector<std::string>{"power on", "booted", "restart", "power on", "booted",
                                       "power cut", "power on", "booted", "power off"}));
+}
+
+TEST_F(PowerStateModule, ScenarioRulesTellAResetFromACut) {
+  const auto s = scenario::parse_scenario_text(R"(name: t
+rules:
+  - when: {power: reset}
+    do: {log: reset}
+  - when: {power: cut}
+    do: {log: cut}
+)",
+                                               "t.yaml");
+  scenario::RuleEngine::Hooks hooks;
+  std::vector<std::string> logged;
+  hooks.event = [&](std::string_view kind, std::string_view text) {
+    if (kind == "log") logged.emplace_back(text);
+  };
+  scenario::RuleEngine rules(*module_, s.rules, std::move(hooks));
+  rules.start();
+  module_->power_on();
+  ASSERT_TRUE(booted());
+  module_->reset();
+  ASSERT_TRUE(booted());
+  EXPECT_EQ(rules.fired_counts(), (std::vector<std::uint64_t>{1, 0}));
+  module_->power_cut();
+  EXPECT_EQ(rules.fired_counts(), (std::vector<std::uint64_t>{1, 1}));
+  io_.restart();
+  io_.poll();  // the rules' actions are posted
+  EXPECT_EQ(logged, (std::vector<std::string>{"reset", "cut"}));
 }
 
 }  // namespace
