@@ -73,42 +73,6 @@ std::string host_error_of(const flash::NandFlash& flash) {
 
 }  // namespace
 
-const char* power_event_name(PowerEvent e) {
-  switch (e) {
-    case PowerEvent::On:
-      return "power on";
-    case PowerEvent::Booted:
-      return "booted";
-    case PowerEvent::BootFailed:
-      return "boot failed";
-    case PowerEvent::DfotaMode:
-      return "DFOTA mode";
-    case PowerEvent::Restart:
-      return "restart";
-    case PowerEvent::Off:
-      return "power off";
-    case PowerEvent::Cut:
-      return "power cut";
-    case PowerEvent::Psm:
-      return "PSM";
-  }
-  return "power";
-}
-
-const char* power_state_name(PowerState s) {
-  switch (s) {
-    case PowerState::Off:
-      return "off";
-    case PowerState::Booting:
-      return "booting";
-    case PowerState::Normal:
-      return "normal";
-    case PowerState::Dfota:
-      return "dfota";
-  }
-  return "off";
-}
-
 Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
     : executor_(executor),
       config_(std::move(config)),
@@ -323,7 +287,7 @@ void Module::host_input(std::size_t port, std::string_view bytes) {
 }
 
 void Module::enter_psm() {
-  go_dark("PSM: asleep until T3412 or a power-on", PowerEvent::Psm);
+  enter(PowerState::Off, PowerEvent::Psm);
 }
 
 void Module::log(std::string_view event) {
@@ -331,7 +295,8 @@ void Module::log(std::string_view event) {
   notify([&](ModuleObserver& o) { o.on_log(event); });
 }
 
-void Module::power_event(PowerEvent event) {
+void Module::announce(PowerEvent event) {
+  if (const char* line = power_event_info(event).log; *line) log(line);
   notify([&](ModuleObserver& o) { o.on_power(event); });
 }
 
@@ -363,19 +328,98 @@ void Module::emit_urc(std::string_view text) {
     if (p->present) p->engine->emit_urc(text);
 }
 
-void Module::power_on() {
-  if (power_ != PowerState::Off) return;
-  ++life_;
-  power_ = PowerState::Booting;
+// ---- the state machine -------------------------------------------------------------------
+
+bool Module::enter(PowerState to, PowerEvent event) {
+  const PowerTransition* t = find_transition(power_, event);
+  if (!t || t->to != to) return false;
+  leave(event);
+  const bool through_off = passes_through_off(*t);
+  power_ = through_off ? PowerState::Off : to;
+  switch (power_) {
+    case PowerState::Off:
+      on_off_enter(event);
+      break;
+    case PowerState::Booting:
+      on_booting_enter();
+      break;
+    case PowerState::Normal:
+      on_normal_enter();
+      break;
+    case PowerState::Dfota:
+      on_dfota_enter();
+      break;
+  }
+  // A reset or a restart: off for an instant, then on again without a power loss in between.
+  if (through_off) enter(PowerState::Booting, PowerEvent::On);
+  return true;
+}
+
+void Module::leave(PowerEvent event) {
+  const PowerEventInfo& how = power_event_info(event);
+  // The three powered states stop the same way; how depends on the event. Off has nothing
+  // running, and a boot that ends by itself (booted, or failed) nothing yet.
+  const bool stops = power_ != PowerState::Off && how.stops;
+  if (stops) {
+    // A reset or a restart, not a sudden loss: what the module said before it is on the wire.
+    if (how.says_first)
+      for (auto& p : ports_)
+        p->engine->flush_held_urcs();
+    if (how.power_lost) {
+      cut_at_next_write_ = false;
+      // PSM is power saving's own doing: it keeps its timers (T3412 wakes the module).
+      if (event != PowerEvent::Psm) power_saving_->on_power_lost();
+    }
+    lwm2m_->on_power_lost();
+    // A restart keeps the update's state (the request it closes at the next boot).
+    if (how.power_lost) dfota_->on_power_lost();
+  }
+  // Whatever was scheduled in the old state is stale now.
+  life_.end();
+  timer_.cancel();
+  if (stops) reset_ports(false);
+}
+
+void Module::on_off_enter(PowerEvent event) {
+  network_.set_radio(false);
+  announce(event);
+}
+
+void Module::on_booting_enter() {
   flash_->restore_power();
   reset_ports(false);
   dfota_->on_power_on();
-  log("power on");
-  power_event(PowerEvent::On);
+  announce(PowerEvent::On);
   timer_.expires_after(config_.timing.boot());
-  timer_.async_wait([this, life = life_](boost::system::error_code ec) {
-    if (!ec && life == life_) finish_boot();
-  });
+  timer_.async_wait(life_.on_expiry([this] { finish_boot(); }));
+}
+
+void Module::on_normal_enter() {
+  ++boot_count_;
+  reset_ports(true);
+  set_usb_present(true);
+  if (baud_observer_) baud_observer_(settings_.ipr);
+  log(fmt::format("booted {}", running_image_.full_version));
+  announce(PowerEvent::Booted);
+  power_saving_->on_booted();
+  print_banner(0);
+  lwm2m_->on_boot();
+}
+
+void Module::on_dfota_enter() {
+  // No AT commands, nothing echoed (the ports were reset on the way); URCs still go out, on
+  // the UART only: the USB port goes away.
+  set_usb_present(false);
+  // "can only report URCs at fixed baud rate of 115200 bps" (the note, 2.2.1.1 note 1).
+  if (baud_observer_) baud_observer_(115200);
+  network_.set_radio(false);  // "the modem is not loaded"
+  announce(PowerEvent::DfotaMode);
+}
+
+// ---- what makes it move ----------------------------------------------------------------------
+
+void Module::power_on() {
+  enter(PowerState::Booting, PowerEvent::On);
 }
 
 void Module::finish_boot() {
@@ -392,8 +436,7 @@ void Module::finish_boot() {
   if (!image) {
     // A real module with a broken image prints nothing at all.
     log("firmware does not boot: " + image.error());
-    power_ = PowerState::Off;
-    power_event(PowerEvent::BootFailed);
+    enter(PowerState::Off, PowerEvent::BootFailed);
     return;
   }
   running_image_ = std::move(*image);
@@ -404,16 +447,7 @@ void Module::finish_boot() {
   set_rtc(std::chrono::sys_days{std::chrono::year{1980} / 1 / 6}, 0);
   packet_->on_boot();
   cfun_ = 1;
-  power_ = PowerState::Normal;
-  ++boot_count_;
-  reset_ports(true);
-  set_usb_present(true);
-  if (baud_observer_) baud_observer_(settings_.ipr);
-  log(fmt::format("booted {}", running_image_.full_version));
-  power_event(PowerEvent::Booted);
-  power_saving_->on_booted();
-  print_banner(0);
-  lwm2m_->on_boot();
+  enter(PowerState::Normal, PowerEvent::Booted);
 }
 
 void Module::print_banner(std::size_t line) {
@@ -425,91 +459,47 @@ void Module::print_banner(std::size_t line) {
       return;
     }
     timer_.expires_after(config_.timing.network_attach());
-    timer_.async_wait([this, life = life_](boost::system::error_code ec) {
-      if (!ec && life == life_ && cfun_ == 1) network_.set_radio(true);
-    });
+    timer_.async_wait(life_.on_expiry([this] {
+      if (cfun_ == 1) network_.set_radio(true);
+    }));
     return;
   }
   emit_urc(urc::kBootBanner[line]);
   const auto gap = config_.timing.banner_gap();
   if (gap.count() == 0) return print_banner(line + 1);
   timer_.expires_after(gap);
-  timer_.async_wait([this, life = life_, line](boost::system::error_code ec) {
-    if (!ec && life == life_) print_banner(line + 1);
-  });
+  timer_.async_wait(life_.on_expiry([this, line] { print_banner(line + 1); }));
 }
 
 void Module::power_cut() {
   if (power_ == PowerState::Off) return;
-  go_dark("power cut", PowerEvent::Cut);
+  enter(PowerState::Off, PowerEvent::Cut);
 }
 
 void Module::power_off() {
   if (power_ == PowerState::Off) return;
   try_save_settings();  // a settings file that cannot be written does not keep power on
-  go_dark("power off", PowerEvent::Off);
-}
-
-void Module::go_dark(std::string_view why, PowerEvent event) {
-  cut_at_next_write_ = false;
-  if (event != PowerEvent::Psm) power_saving_->on_power_lost();
-  lwm2m_->on_power_lost();
-  dfota_->on_power_lost();
-  ++life_;
-  timer_.cancel();
-  reset_ports(false);
-  power_ = PowerState::Off;
-  network_.set_radio(false);
-  log(why);
-  power_event(event);
+  enter(PowerState::Off, PowerEvent::Off);
 }
 
 void Module::reset() {
-  // A reset, not a power loss: the answer that asked for it (AT+CFUN=1,1's OK) is out first.
-  for (auto& p : ports_)
-    p->engine->flush_held_urcs();
-  power_cut();
-  power_on();
+  // A module that is off (the control socket's reset) just powers on.
+  if (power_ == PowerState::Off) return power_on();
+  enter(PowerState::Booting, PowerEvent::Reset);
 }
 
 void Module::reboot() {
-  lwm2m_->on_power_lost();
-  ++life_;
-  timer_.cancel();
-  // A restart, not a power loss: what the module said before it is on the wire.
-  for (auto& p : ports_)
-    p->engine->flush_held_urcs();
-  reset_ports(false);
-  network_.set_radio(false);
-  power_ = PowerState::Off;
-  log("restart");
-  power_event(PowerEvent::Restart);
-  power_on();
+  enter(PowerState::Booting, PowerEvent::Restart);
 }
 
 void Module::enter_dfota_mode() {
-  lwm2m_->on_power_lost();
-  ++life_;
-  timer_.cancel();
-  power_ = PowerState::Dfota;
-  for (auto& p : ports_)
-    p->engine->flush_held_urcs();  // "RESETTING" and what came before it are out
-  reset_ports(false);              // no AT commands, nothing echoed; URCs still go out
-  set_usb_present(false);
-  // "can only report URCs at fixed baud rate of 115200 bps" (the note, 2.2.1.1 note 1).
-  if (baud_observer_) baud_observer_(115200);
-  network_.set_radio(false);  // "the modem is not loaded"
-  log("DFOTA mode");
-  power_event(PowerEvent::DfotaMode);
+  enter(PowerState::Dfota, PowerEvent::DfotaMode);
 }
 
 bool Module::shutdown() {
-  lwm2m_->on_power_lost();
-  dfota_->on_power_lost();
   const bool saved = try_save_settings();
-  ++life_;
-  timer_.cancel();
-  reset_ports(false);
+  // The process ends: all stops as at a power-off, but nobody is told (there is no after).
+  leave(PowerEvent::Off);
   power_ = PowerState::Off;
   return saved;
 }
@@ -522,11 +512,11 @@ void Module::set_flash_fault(FlashFault fault, std::uint64_t nth) {
 void Module::power_cut_soon() {
   if (power_ == PowerState::Off) return;
   cut_at_next_write_ = true;
-  boost::asio::post(executor_, [this, life = life_] {
-    if (life != life_) return;  // the cut came at a flash write
+  // Unless the cut came at a flash write first.
+  boost::asio::post(executor_, life_.guard([this] {
     cut_at_next_write_ = false;
     power_cut();
-  });
+  }));
 }
 
 flash::Fault Module::flash_fault(const flash::FlashOp& op, std::uint64_t index) {

@@ -21,8 +21,10 @@
 #include "sim/firmware/image.hpp"
 #include "sim/flash/layout.hpp"
 #include "sim/flash/nand_flash.hpp"
+#include "sim/life_guard.hpp"
 #include "sim/module_observer.hpp"
 #include "sim/network.hpp"
+#include "sim/power_state.hpp"
 #include "sim/state/settings.hpp"
 #include "sim/state/state_dir.hpp"
 #include "sim/timing.hpp"
@@ -45,14 +47,6 @@ class PowerSaving;
 }
 
 namespace bg95 {
-
-enum class PowerState {
-  Off,      // no power, or the firmware does not boot
-  Booting,  // powered, banner not yet printed: input is ignored
-  Normal,   // AT commands
-  Dfota,    // DFOTA mode: no AT commands, URCs only
-};
-const char* power_state_name(PowerState s);
 
 // The firmware image a new module of this model writes into its flash (the same as
 // `dfota-pack firmware --model M --size S [--revision R --full-version V]`); empty revision
@@ -264,8 +258,17 @@ class Module {
   void on_network_change(const NetworkState& before, const NetworkState& after);
   void on_network_time();
   void log(std::string_view event);
-  void power_event(PowerEvent event);
-  void go_dark(std::string_view why, PowerEvent event);  // power cut or off: all stops
+  // The state machine (power_state.hpp): takes the table's transition for `event` from the
+  // current state, which must lead to `to`; false (nothing happens) when there is none.
+  bool enter(PowerState to, PowerEvent event);
+  // The leave step of the current state: what ran in it stops, as the event says.
+  void leave(PowerEvent event);
+  // The enter step of each state: its set-up, the log line, the observers told.
+  void on_off_enter(PowerEvent event);
+  void on_booting_enter();
+  void on_normal_enter();
+  void on_dfota_enter();
+  void announce(PowerEvent event);  // the event's log line, then the observers
   flash::Fault flash_fault(const flash::FlashOp& op, std::uint64_t index);
   struct AtPort;
   AtPort& make_port(std::string name);
@@ -301,7 +304,7 @@ class Module {
   Volatile volatile_;
   std::uint64_t boot_count_ = 0;
   bool dtr_ = true;
-  std::uint64_t life_ = 0;  // bumped at every power transition: stale timers do nothing
+  LifeGuard life_;  // ended at every transition: timers of an earlier state do nothing
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer supervisor_timer_;  // powers the module on again after a cut
   std::size_t next_cut_ = 0;

@@ -15,20 +15,9 @@
 #include "protocol/at/engine.hpp"
 #include "sim/flash/nand_flash.hpp"
 #include "sim/network.hpp"
+#include "sim/power_state.hpp"  // PowerEvent
 
 namespace bg95 {
-
-enum class PowerEvent {
-  On,          // power applied: the module starts booting
-  Booted,      // banner printed, AT commands accepted
-  BootFailed,  // the image in flash does not verify: the module stays dark
-  DfotaMode,   // restarted into DFOTA mode
-  Restart,     // the restart that ends DFOTA mode or AT+CFUN=1,1 (no power loss)
-  Off,         // orderly power-down
-  Cut,         // power lost without a clean shutdown
-  Psm,         // asleep in power saving mode (PSM) until T3412 or a power-on wakes it
-};
-const char* power_event_name(PowerEvent e);
 
 class ModuleObserver {
  public:

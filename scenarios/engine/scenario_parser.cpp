@@ -444,13 +444,14 @@ Trigger Parser::trigger(const YAML::Node& n, const std::string& w) const {
   } else if (tag.name == "power") {
     need();
     t.kind = Trigger::Kind::Power;
-    const std::string e =
-        r_.choice(tag.value, wt, {"on", "booted", "boot_failed", "dfota", "restart", "off", "cut"});
+    const std::string e = r_.choice(
+        tag.value, wt, {"on", "booted", "boot_failed", "dfota", "restart", "reset", "off", "cut"});
     t.power = e == "on"            ? PowerEvent::On
               : e == "booted"      ? PowerEvent::Booted
               : e == "boot_failed" ? PowerEvent::BootFailed
               : e == "dfota"       ? PowerEvent::DfotaMode
               : e == "restart"     ? PowerEvent::Restart
+              : e == "reset"       ? PowerEvent::Reset
               : e == "off"         ? PowerEvent::Off
                                    : PowerEvent::Cut;
   } else {

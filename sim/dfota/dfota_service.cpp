@@ -127,7 +127,7 @@ void DfotaService::on_power_on() {
 }
 
 void DfotaService::on_power_lost() {
-  ++life_;
+  life_.end();
   urc_timer_.cancel();
   update_urcs_.clear();
   after_urcs_ = nullptr;
@@ -161,9 +161,7 @@ void DfotaService::urc(const std::string& text) {
 void DfotaService::handle_area_status(AreaStatus status) {
   // The flash went dark under us (a power cut at a flash write): the whole module goes dark.
   if (status == AreaStatus::PowerLost)
-    boost::asio::post(m_.executor(), [this, life = life_] {
-      if (life == life_) m_.power_cut();
-    });
+    boost::asio::post(m_.executor(), life_.guard([this] { m_.power_cut(); }));
 }
 
 // ---- AT+QFOTADL=<url> / =<local file> -----------------------------------------------------
@@ -180,8 +178,7 @@ void DfotaService::start_download(at::Call& c, const std::string& target) {
     if (data->size() > area_->capacity()) return c.cme(at::cme::kDfotaInvalidParameter);
     c.ok();
     activity_ = Activity::Updating;
-    boost::asio::post(m_.executor(), [this, life = life_, bytes = std::move(*data)] {
-      if (life != life_) return;
+    boost::asio::post(m_.executor(), life_.guard([this, bytes = std::move(*data)] {
       AreaStatus s = area_->begin(bytes.size());
       if (s == AreaStatus::Ok)
         s = area_->append(
@@ -190,7 +187,7 @@ void DfotaService::start_download(at::Call& c, const std::string& target) {
       if (s == AreaStatus::PowerLost) return handle_area_status(s);
       // The updater that uses this path accepts only START / UPDATING / END: no RESETTING.
       begin_update(/*announce_reset=*/false);
-    });
+    }));
     return;
   }
   // A scheme the module does not speak is a bad parameter; a URL of a known scheme that
@@ -206,9 +203,9 @@ void DfotaService::start_download(at::Call& c, const std::string& target) {
   c.ok();
   activity_ = Activity::Downloading;
   progress_ = 0;
-  boost::asio::post(m_.executor(), [this, life = life_, target, coap] {
-    if (life == life_) download(target, coap ? Protocol::Coap : Protocol::Http);
-  });
+  boost::asio::post(m_.executor(), life_.guard([this, target, coap] {
+    download(target, coap ? Protocol::Coap : Protocol::Http);
+  }));
 }
 
 std::optional<std::string> DfotaService::existing_file(const char* name) const {
@@ -478,9 +475,8 @@ void DfotaService::extended(at::Call& c, std::int64_t function, std::optional<st
     case 1:  // start the update from the local package
       if (value) return c.error();
       c.ok();
-      boost::asio::post(m_.executor(), [this, life = life_] {
-        if (life == life_) begin_update(/*announce_reset=*/true);
-      });
+      boost::asio::post(m_.executor(),
+                        life_.guard([this] { begin_update(/*announce_reset=*/true); }));
       return;
     case 3:  // trigger mode
       if (!value) {
@@ -533,9 +529,7 @@ void DfotaService::begin_update(bool announce_reset) {
   m_.enter_dfota_mode();
   // START no sooner than the URC gap after RESETTING.
   timer_.expires_after(std::max(m_.config().timing.dfota_reset(), m_.config().timing.urc_gap()));
-  timer_.async_wait([this, life = life_](boost::system::error_code ec) {
-    if (!ec && life == life_) start_engine(/*resumed=*/false);
-  });
+  timer_.async_wait(life_.on_expiry([this] { start_engine(/*resumed=*/false); }));
 }
 
 void DfotaService::resume_update() {
@@ -590,15 +584,11 @@ void DfotaService::schedule_step() {
   const auto gap = m_.config().timing.update_gap(options_.update_pages_per_step *
                                                  m_.layout().geometry.page_size);
   if (gap.count() == 0) {
-    boost::asio::post(m_.executor(), [this, life = life_] {
-      if (life == life_) step();
-    });
+    boost::asio::post(m_.executor(), life_.guard([this] { step(); }));
     return;
   }
   timer_.expires_after(gap);
-  timer_.async_wait([this, life = life_](boost::system::error_code ec) {
-    if (!ec && life == life_) step();
-  });
+  timer_.async_wait(life_.on_expiry([this] { step(); }));
 }
 
 void DfotaService::step() {
@@ -622,11 +612,10 @@ void DfotaService::finish_update(int code) {
   // must find it alone (fwupd takes the first +QIND: "FOTA" of a read after waiting 100 ms).
   when_urcs_out([this, code] {
     timer_.expires_after(m_.config().timing.update_end_pause());
-    timer_.async_wait([this, code, life = life_](boost::system::error_code ec) {
-      if (ec || life != life_) return;
+    timer_.async_wait(life_.on_expiry([this, code] {
       announce(urc::fota("END", code));
       when_urcs_out([this, code] { end_update(code); });
-    });
+    }));
   });
 }
 
@@ -655,18 +644,17 @@ void DfotaService::pump_urcs() {
   urc_pumping_ = true;
   const PendingUrc next = std::move(update_urcs_.front());
   update_urcs_.pop_front();
-  const std::uint64_t life = life_;
+  // Each of the update's URCs in a read of its own for a host that reads as soon as data is
+  // there (fwupd matches the first +QIND: "FOTA" of each read only); made before the URC goes
+  // out, so that it does nothing if power went meanwhile.
+  auto next_after_gap = life_.guard([this, gap = !next.text.empty()] {
+    urc_timer_.expires_after(gap ? m_.config().timing.urc_gap() : std::chrono::milliseconds(0));
+    urc_timer_.async_wait(life_.on_expiry([this] { pump_urcs(); }));
+  });
   if (!next.text.empty()) urc(next.text);
   // Observers hear of the progress as the host sees it (a rule may cut power here).
   if (next.phase) m_.on_update_progress(next.phase, next.percent);
-  if (life != life_) return;
-  // Each of the update's URCs in a read of its own for a host that reads as soon as data is
-  // there (fwupd matches the first +QIND: "FOTA" of each read only).
-  urc_timer_.expires_after(next.text.empty() ? std::chrono::milliseconds(0)
-                                             : m_.config().timing.urc_gap());
-  urc_timer_.async_wait([this, life](boost::system::error_code ec) {
-    if (!ec && life == life_) pump_urcs();
-  });
+  next_after_gap();
 }
 
 void DfotaService::end_update(int code) {
@@ -677,9 +665,7 @@ void DfotaService::end_update(int code) {
     ended(code);
   }
   // Success or not, the module restarts in normal mode, on the new image or the old one.
-  boost::asio::post(m_.executor(), [this, life = life_] {
-    if (life == life_) m_.reboot();
-  });
+  boost::asio::post(m_.executor(), life_.guard([this] { m_.reboot(); }));
 }
 
 // ---- LwM2M ---------------------------------------------------------------------------------
@@ -692,9 +678,9 @@ bool DfotaService::start_lwm2m_download(const std::string& uri, std::function<vo
   activity_ = Activity::Downloading;
   progress_ = 0;
   lwm2m_download_done_ = std::move(done);
-  boost::asio::post(m_.executor(), [this, life = life_, uri, coap] {
-    if (life == life_) download(uri, coap ? Protocol::Coap : Protocol::Http);
-  });
+  boost::asio::post(m_.executor(), life_.guard([this, uri, coap] {
+    download(uri, coap ? Protocol::Coap : Protocol::Http);
+  }));
   return true;
 }
 
@@ -749,9 +735,7 @@ bool DfotaService::start_lwm2m_update(std::function<void(int)> ended) {
   if (activity_ != Activity::Idle || !area_->present()) return false;
   lwm2m_update_ended_ = std::move(ended);
   activity_ = Activity::Updating;
-  boost::asio::post(m_.executor(), [this, life = life_] {
-    if (life == life_) begin_update(/*announce_reset=*/false);
-  });
+  boost::asio::post(m_.executor(), life_.guard([this] { begin_update(/*announce_reset=*/false); }));
   return true;
 }
 

@@ -22,6 +22,7 @@
 #include "sim/dfota/package_area.hpp"
 #include "sim/dfota/update_engine.hpp"
 #include "sim/fs/module_fs.hpp"
+#include "sim/life_guard.hpp"
 #include "sim/network.hpp"
 
 namespace bg95::http {
@@ -161,7 +162,7 @@ class DfotaService {
   std::array<int, 2> phase_percent_{-1, -1};  // UPDATING and RESTORE printed so far
   int area_error_ = 0;             // a package-area failure seen during a download (707/708)
   bool close_on_restart_ = false;  // the update ended in error: close its request at restart
-  std::uint64_t life_ = 0;         // bumped at power loss: posted steps of an old life do nothing
+  LifeGuard life_;                 // ended at power loss: posted steps of an old life do nothing
   boost::asio::steady_timer timer_;
   struct PendingUrc {
     std::string text;             // empty: progress 0 (no URC, observers only)

@@ -138,7 +138,7 @@ void Lwm2mService::set_fw(FwState state, int result) {
 }
 
 void Lwm2mService::reset_to_idle() {
-  ++generation_;
+  download_.end();
   if (inband_) m_.dfota().lwm2m_package_abort();
   inband_ = false;
   package_uri_.clear();
@@ -225,9 +225,7 @@ void Lwm2mService::build_model() {
   reboot.execute = [this](std::string_view) {
     // After the answer went out; the reboot stops the client.
     action_timer_.expires_after(kActionDelay);
-    action_timer_.async_wait([this, life = life_](boost::system::error_code ec) {
-      if (!ec && life == life_) m_.reboot();
-    });
+    action_timer_.async_wait(life_.on_expiry([this] { m_.reboot(); }));
     return code::kChanged;
   };
   model_.add(3, 0, std::move(reboot));
@@ -293,9 +291,9 @@ int Lwm2mService::write_package_uri(const std::string& uri) {
     set_fw(FwState::Idle, fw_result::kInvalidUri);
     return code::kChanged;
   }
-  const auto gen = ++generation_;
-  const bool started = m_.dfota().start_lwm2m_download(uri, [this, gen](int e) {
-    if (gen != generation_) return;  // reset meanwhile
+  // The result of a download that was reset meanwhile is ignored.
+  download_.end();
+  const bool started = m_.dfota().start_lwm2m_download(uri, download_.guard([this](int e) {
     if (e != 0) return set_fw(FwState::Idle, update_result_for_download_error(e));
     if (auto h = m_.dfota().package_header()) pkg_version_ = h->target_version;
     const auto slash = package_uri_.find_last_of('/');
@@ -303,7 +301,7 @@ int Lwm2mService::write_package_uri(const std::string& uri) {
     set_fw(FwState::Downloaded, fw_result::kInitial);
     client_.changed("/5/0/6");
     client_.changed("/5/0/7");
-  });
+  }));
   if (!started) return code::kUnavailable;  // AT+QFOTADL is busy
   set_fw(FwState::Downloading, fw_result::kInitial);
   return code::kChanged;
@@ -325,7 +323,7 @@ int Lwm2mService::write_package(std::uint64_t offset, std::span<const std::uint8
       set_fw(FwState::Idle, e == err::kUnknown ? fw_result::kInitial : fw_result::kNoFlash);
       return e == err::kUnknown ? code::kUnavailable : code::kInternal;
     }
-    ++generation_;
+    download_.end();
     inband_ = true;
     package_uri_.clear();
     pkg_name_.clear();
@@ -365,14 +363,13 @@ int Lwm2mService::execute_update() {
   if (state_ != FwState::Downloaded) return code::kMethodNotAllowed;
   set_fw(FwState::Updating, fw_result::kInitial);
   action_timer_.expires_after(kActionDelay);
-  action_timer_.async_wait([this, life = life_](boost::system::error_code ec) {
-    if (ec || life != life_) return;
+  action_timer_.async_wait(life_.on_expiry([this] {
     const bool started = m_.dfota().start_lwm2m_update([this](int code) {
       // END,<code> was printed; the reboot comes next. What the server reads after it.
       set_fw(FwState::Idle, code == 0 ? fw_result::kSuccess : fw_result::kUpdateFailed);
     });
     if (!started) set_fw(FwState::Idle, fw_result::kUpdateFailed);
-  });
+  }));
   return code::kChanged;
 }
 
@@ -407,9 +404,7 @@ void Lwm2mService::try_register() {
   if (m_.network().view().registered()) return start_client();
   // No bearer yet (the network attaches after the banner): look again shortly.
   register_timer_.expires_after(std::chrono::milliseconds(200));
-  register_timer_.async_wait([this, life = life_](boost::system::error_code ec) {
-    if (!ec && life == life_) try_register();
-  });
+  register_timer_.async_wait(life_.on_expiry([this] { try_register(); }));
 }
 
 bool Lwm2mService::reg() {
@@ -439,7 +434,7 @@ bool Lwm2mService::update() {
 }
 
 void Lwm2mService::on_boot() {
-  ++life_;
+  life_.end();
   powered_ = true;
   // What the previous life left: an update whose END we did not see (the process ended in
   // the middle) is judged by the running firmware; an interrupted download failed.
@@ -458,7 +453,7 @@ void Lwm2mService::on_boot() {
 }
 
 void Lwm2mService::on_power_lost() {
-  ++life_;
+  life_.end();
   powered_ = false;
   register_timer_.cancel();
   action_timer_.cancel();

@@ -16,6 +16,7 @@
 
 #include "protocol/lwm2m/client.hpp"
 #include "protocol/lwm2m/object_model.hpp"
+#include "sim/life_guard.hpp"
 
 namespace bg95 {
 class Module;
@@ -87,10 +88,10 @@ class Lwm2mService {
   std::string package_uri_;
   std::string pkg_name_;
   std::string pkg_version_;
-  bool inband_ = false;           // an in-band (Block1) package is arriving
-  std::uint64_t generation_ = 0;  // bumped when a download's result must be ignored
+  bool inband_ = false;  // an in-band (Block1) package is arriving
+  LifeGuard download_;   // ended when a download's result must be ignored
   bool powered_ = false;
-  std::uint64_t life_ = 0;
+  LifeGuard life_;  // ended at boot and at power loss: timers of an earlier life do nothing
   boost::asio::steady_timer register_timer_;
   boost::asio::steady_timer action_timer_;
 };
