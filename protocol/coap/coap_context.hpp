@@ -52,10 +52,10 @@ class CoapContext {
 
   // Makes the libcoap context (libcoap's block-wise layer off: every user does its own) and
   // starts watching its epoll descriptor at once (see coap_context.cpp); closes the one open
-  // before. `owner` is what owner<T>()
-  // returns, and it is kept alive while an I/O step runs (its handlers may drop the last other
-  // reference). `after_io` runs after each I/O step, outside libcoap, unless closed meanwhile;
-  // it may close this or destroy the owner. False, with `error`, when it failed.
+  // before. `owner` is what owner<T>() returns, and it is kept alive while an I/O step runs (its
+  // handlers may drop the last other reference). `after_io` runs after each I/O step, outside
+  // libcoap, unless closed meanwhile; it may close this or drop the owner. False, with `error`,
+  // when it failed.
   template <typename Owner>
   bool open(const std::shared_ptr<Owner>& owner, std::string& error,
             std::function<void()> after_io = {}) {
