@@ -1,10 +1,5 @@
 #include "scenarios/lwm2m_server/lwm2m_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <array>
 #include <cstring>
 #include <stdexcept>
@@ -17,23 +12,6 @@
 #include "protocol/coap/coap_context.hpp"
 
 namespace bg95::peer {
-namespace {
-
-// An ephemeral UDP port of 127.0.0.1 that was free a moment ago (the bind below retries).
-std::uint16_t free_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-}  // namespace
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -237,13 +215,11 @@ Lwm2mServer::Lwm2mServer(Options options) : impl_(std::make_shared<Impl>()) {
   if (!d.coap.open(impl_, error)) throw std::runtime_error(error);
   if (options.psk && !d.coap.serve_psk({"bg95", options.psk->second, std::nullopt}))
     throw std::runtime_error("cannot set up DTLS with PSK");
-  bool bound = false;
-  for (int attempt = 0; attempt < 10 && !bound; ++attempt) {
-    port_ = free_udp_port();
-    bound = d.coap.listen({boost::asio::ip::address_v4::loopback(), port_}, options.psk.has_value())
-                .has_value();
-  }
-  if (!bound) throw std::runtime_error("cannot bind the LwM2M test server");
+  // An ephemeral port: the one the system picks.
+  const auto bound =
+      d.coap.listen({boost::asio::ip::address_v4::loopback(), 0}, options.psk.has_value());
+  if (!bound || *bound == 0) throw std::runtime_error("cannot bind the LwM2M test server");
+  port_ = *bound;
   psk_ = options.psk.has_value();
 
   coap_resource_t* rd = coap_resource_init(coap_make_str_const("rd"), 0);
