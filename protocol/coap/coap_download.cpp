@@ -1,24 +1,10 @@
 #include "protocol/coap/coap_download.hpp"
 
-// How libcoap's I/O lives inside the emulator's one event loop
-// ------------------------------------------------------------
-// Debian's libcoap 4.3.1 is built with epoll support: every coap_context_t owns an epoll
-// instance holding its sockets and a timerfd that libcoap arms for its next timeout
-// (retransmissions, DTLS timers). coap_context_get_coap_fd() returns that epoll descriptor, and
-// an epoll descriptor is itself pollable: it reads as ready whenever one of the descriptors in
-// it is ready, the timerfd included. So a single asio posix::stream_descriptor (on a dup() of
-// it) tells the event loop when libcoap has something to do, for I/O and timers alike; the
-// handler then calls coap_io_process(ctx, COAP_IO_NO_WAIT), which handles what is ready,
-// re-arms the timerfd and returns at once. No thread, no blocking call, no polling timer.
-//
-// One subtlety: asio registers descriptors edge-triggered, while libcoap's inner epoll is
-// level-triggered. An inner event that is still ready after coap_io_process (it reads a bounded
-// number of events per call) would not produce a new edge, so before waiting again we ask
-// poll() whether the epoll descriptor still reads as ready, and if so process again first.
-//
-// libcoap's callbacks (response, NACK, event) run inside coap_io_process; they only note what
-// happened. The owner's handlers run after coap_io_process has returned, so a handler may
-// cancel the download (which frees the libcoap context) or destroy the object safely.
+// libcoap runs on the event loop through CoapContext (coap_context.*: the epoll descriptor, the
+// I/O step, DTLS set-up). libcoap's callbacks (response, NACK, event) run inside its I/O step;
+// they only note what happened. The owner's handlers run in after_io(), after the step has
+// returned, so a handler may cancel the download (which frees the libcoap context) or destroy
+// the object safely.
 //
 // Block-wise transfer is done here, not by libcoap's block layer: COAP_BLOCK_USE_LIBCOAP with
 // COAP_BLOCK_SINGLE_BODY would buffer the whole body, and without SINGLE_BODY it still runs
@@ -26,47 +12,30 @@
 // each block as it arrives, lets the consumer refuse a block before the next is requested, and
 // puts the ETag/Size2/offset checks in one place.
 //
-// coap_startup() initialises libcoap's process-wide state (clock, PRNG, the TLS library); it is
-// called once per process through std::call_once and coap_cleanup() is never called (other
-// downloads may start at any time; the OS reclaims the rest at exit). Everything else belongs
-// to one Transfer: its context, session, descriptor and timers, freed when it ends.
-
-#include <fcntl.h>
-#include <poll.h>
-#include <unistd.h>
+// Everything of a transfer belongs to one Transfer: its libcoap context and session, its timers,
+// freed when it ends.
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
 
 #include <coap3/coap.h>
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/udp.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "protocol/coap/block2_receiver.hpp"
+#include "protocol/coap/coap_context.hpp"
 #include "protocol/net/url.hpp"
 
 namespace bg95::coap {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// libcoap's process-wide initialisation, once (see the comment at the top).
-void ensure_libcoap_started() {
-  static std::once_flag once;
-  std::call_once(once, [] { coap_startup(); });
-}
 
 std::string millis(std::chrono::milliseconds ms) {
   return std::to_string(ms.count()) + " ms";
@@ -165,13 +134,6 @@ std::string nack_text(coap_nack_reason_t reason) {
   return "unknown NACK reason " + std::to_string(static_cast<int>(reason));
 }
 
-struct ContextFree {
-  void operator()(coap_context_t* context) const { coap_free_context(context); }
-};
-struct SessionRelease {
-  void operator()(coap_session_t* session) const { coap_session_release(session); }
-};
-
 }  // namespace
 
 struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Transfer> {
@@ -182,7 +144,7 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
         options(std::move(o)),
         handlers(std::move(h)),
         resolver(executor),
-        descriptor(executor),
+        coap(executor),
         idle_timer(executor),
         handshake_timer(executor),
         pace_timer(executor),
@@ -212,11 +174,7 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
   int depth = 0;           // handlers running right now (one may cancel from inside)
 
   boost::asio::ip::udp::resolver resolver;
-  // libcoap objects: the session is declared after the context so that it goes first.
-  std::unique_ptr<coap_context_t, ContextFree> context;
-  std::unique_ptr<coap_session_t, SessionRelease> session;
-  boost::asio::posix::stream_descriptor descriptor;  // dup() of libcoap's epoll descriptor
-  bool waiting = false;                              // an async_wait on it is outstanding
+  CoapContext coap;  // libcoap's context and the one session to the server
   boost::asio::steady_timer idle_timer;
   boost::asio::steady_timer handshake_timer;
   boost::asio::steady_timer pace_timer;
@@ -234,20 +192,15 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
 
   // ---------------------------------------------------------------- ending
 
-  // Frees everything libcoap and asio hold for this transfer. Never called from inside
-  // coap_io_process (see the comment at the top).
+  // Frees everything libcoap and asio hold for this transfer.
   void teardown() {
     if (torn_down) return;
     torn_down = true;
-    boost::system::error_code ignored;
     resolver.cancel();
     idle_timer.cancel();
     handshake_timer.cancel();
     pace_timer.cancel();
-    descriptor.close(ignored);
-    if (session) coap_session_set_app_data(session.get(), nullptr);
-    session.reset();
-    context.reset();
+    coap.close();
   }
 
   void close() {
@@ -330,74 +283,24 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
   }
 
   void connect(const boost::asio::ip::udp::endpoint& endpoint) {
-    ensure_libcoap_started();
-    context.reset(coap_new_context(nullptr));
-    if (!context) {
-      finish(coap_err::kUnknown, "coap_new_context failed");
+    std::string error;
+    if (!coap.open(shared_from_this(), error, [this] { after_io(); })) {
+      finish(coap_err::kUnknown, error);
       return;
     }
-    coap_context_set_block_mode(context.get(), 0);  // block-wise transfer is ours
-    coap_register_response_handler(context.get(), &Transfer::on_response);
-    coap_register_nack_handler(context.get(), &Transfer::on_nack);
-    coap_register_event_handler(context.get(), &Transfer::on_event);
-
-    coap_address_t server;
-    coap_address_init(&server);
-    std::memcpy(&server.addr, endpoint.data(), endpoint.size());
-    server.size = static_cast<socklen_t>(endpoint.size());
+    coap_register_response_handler(coap.get(), &Transfer::on_response);
+    coap_register_nack_handler(coap.get(), &Transfer::on_nack);
+    coap_register_event_handler(coap.get(), &Transfer::on_event);
 
     secure = url.scheme == net::Scheme::Coaps;
-    std::string why;
-    if (!secure) {
-      session.reset(coap_new_client_session(context.get(), nullptr, &server, COAP_PROTO_UDP));
-      why = "cannot create the UDP session";
-    } else if (options.psk_identity || options.psk_key) {
-      if (!options.psk_identity || !options.psk_key || options.psk_key->empty()) {
-        finish(coap_err::kConnectFailed, "CoAPS with PSK needs both an identity and a key");
-        return;
-      }
-      session.reset(new_psk_session(server));
-      why = "cannot set up the DTLS session with PSK";
-    } else {
-      session.reset(new_pki_session(server));
-      why = "cannot set up the DTLS session with certificates (CA \"" +
-            options.ca_file.value_or("") + "\", certificate \"" +
-            options.client_cert_file.value_or("") + "\", key \"" +
-            options.client_key_file.value_or("") + "\")";
-    }
-    if (!session) {
+    ClientDtls dtls;
+    std::string why = "cannot create the UDP session";
+    if (secure && !dtls_setup(dtls, why)) return;
+    if (coap.connect(endpoint, secure ? &dtls : nullptr,
+                     Transmission{options.ack_timeout, options.max_retransmit}) == nullptr) {
       finish(coap_err::kConnectFailed, why);
       return;
     }
-    coap_session_set_app_data(session.get(), this);
-    // libcoap 4.3.1 accepts no ACK_TIMEOUT under 1 s and no MAX_RETRANSMIT of 0.
-    const auto ack_ms = std::clamp<std::int64_t>(options.ack_timeout.count(), 1000, 65535999);
-    coap_fixed_point_t ack{};
-    ack.integer_part = static_cast<std::uint16_t>(ack_ms / 1000);
-    ack.fractional_part = static_cast<std::uint16_t>(ack_ms % 1000);
-    coap_session_set_ack_timeout(session.get(), ack);
-    coap_session_set_max_retransmit(
-        session.get(), static_cast<std::uint16_t>(std::clamp(options.max_retransmit, 1u, 20u)));
-
-    const int coap_fd = coap_context_get_coap_fd(context.get());
-    if (coap_fd < 0) {
-      finish(coap_err::kUnknown, "libcoap was built without epoll support");
-      return;
-    }
-    const int copy = ::fcntl(coap_fd, F_DUPFD_CLOEXEC, 0);
-    if (copy < 0) {
-      finish(coap_err::kUnknown,
-             std::string("dup of libcoap's descriptor failed: ") + std::strerror(errno));
-      return;
-    }
-    boost::system::error_code ec;
-    descriptor.assign(copy, ec);
-    if (ec) {
-      ::close(copy);
-      finish(coap_err::kUnknown, "cannot watch libcoap's descriptor: " + ec.message());
-      return;
-    }
-
     if (secure) {
       // The request below waits in libcoap until the handshake is over.
       handshake_timer.expires_after(options.handshake_timeout);
@@ -409,70 +312,38 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
       });
     }
     if (!send_request()) return;
-    pump();
+    coap.process();
   }
 
-  coap_session_t* new_psk_session(const coap_address_t& server) {
-    coap_dtls_cpsk_t setup{};
-    setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
-    std::string sni = url.host_kind == net::HostKind::Name ? url.host : std::string();
-    setup.client_sni = sni.empty() ? nullptr : sni.data();
-    setup.psk_info.identity.s = reinterpret_cast<const std::uint8_t*>(options.psk_identity->data());
-    setup.psk_info.identity.length = options.psk_identity->size();
-    setup.psk_info.key.s = reinterpret_cast<const std::uint8_t*>(options.psk_key->data());
-    setup.psk_info.key.length = options.psk_key->size();
-    // libcoap copies identity, key and SNI into the session.
-    return coap_new_client_session_psk2(context.get(), nullptr, &server, COAP_PROTO_DTLS, &setup);
-  }
-
-  coap_session_t* new_pki_session(const coap_address_t& server) {
-    const bool verify = options.ca_file.has_value();
-    const bool client_cert = options.client_cert_file && options.client_key_file;
-    coap_dtls_pki_t setup{};
-    setup.version = COAP_DTLS_PKI_SETUP_VERSION;
-    setup.verify_peer_cert = verify ? 1 : 0;
-    setup.check_common_ca = verify ? 1 : 0;  // also what makes libcoap load ca_file
-    setup.allow_self_signed = verify ? 0 : 1;
-    setup.allow_expired_certs = 0;
-    setup.cert_chain_validation = 1;
-    setup.cert_chain_verify_depth = 3;
-    setup.check_cert_revocation = 0;
-    setup.allow_no_crl = 1;
-    setup.allow_expired_crl = 1;
-    std::string sni = url.host_kind == net::HostKind::Name ? url.host : std::string();
-    setup.client_sni = sni.empty() ? nullptr : sni.data();
-    setup.pki_key.key_type = COAP_PKI_KEY_PEM;
-    setup.pki_key.key.pem.ca_file = verify ? options.ca_file->c_str() : nullptr;
-    setup.pki_key.key.pem.public_cert = client_cert ? options.client_cert_file->c_str() : nullptr;
-    setup.pki_key.key.pem.private_key = client_cert ? options.client_key_file->c_str() : nullptr;
-    coap_session_t* made =
-        coap_new_client_session_pki(context.get(), nullptr, &server, COAP_PROTO_DTLS, &setup);
-    if (made == nullptr || !verify) return made;
-    // libcoap checks the chain but not that the certificate names the server. The handshake
-    // has only sent its ClientHello so far: the server's certificate is checked later, against
-    // the SSL object's parameters, which can still take the expected name or address.
-    coap_tls_library_t library = COAP_TLS_LIBRARY_NOTLS;
-    void* tls = coap_session_get_tls(made, &library);
-    if (tls == nullptr || library != COAP_TLS_LIBRARY_OPENSSL) {
-      coap_session_release(made);
-      return nullptr;
+  // CoAPS: PSK when an identity or a key is set (they win over certificates), else certificates.
+  // False when the transfer was finished; `why` is what to say if libcoap refuses the session.
+  bool dtls_setup(ClientDtls& dtls, std::string& why) {
+    const bool named = url.host_kind == net::HostKind::Name;
+    dtls.sni = named ? url.host : std::string();
+    dtls.host = url.host;
+    dtls.host_is_name = named;
+    if (options.psk_identity || options.psk_key) {
+      if (!options.psk_identity || !options.psk_key || options.psk_key->empty()) {
+        finish(coap_err::kConnectFailed, "CoAPS with PSK needs both an identity and a key");
+        return false;
+      }
+      dtls.credentials = Psk{*options.psk_identity, *options.psk_key};
+      why = "cannot set up the DTLS session with PSK";
+      return true;
     }
-    X509_VERIFY_PARAM* param = SSL_get0_param(static_cast<SSL*>(tls));
-    const int ok = url.host_kind == net::HostKind::Name
-                       ? X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size())
-                       : X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
-    if (ok != 1) {
-      coap_session_release(made);
-      return nullptr;
-    }
-    return made;
+    dtls.credentials =
+        ClientCertificates{options.ca_file, options.client_cert_file, options.client_key_file};
+    why = "cannot set up the DTLS session with certificates (CA \"" + options.ca_file.value_or("") +
+          "\", certificate \"" + options.client_cert_file.value_or("") + "\", key \"" +
+          options.client_key_file.value_or("") + "\")";
+    return true;
   }
 
   // ---------------------------------------------------------------- requests
 
   // Sends the GET for block_num at szx. False when it failed (the transfer is then finished).
   bool send_request() {
-    coap_session_t* s = session.get();
+    coap_session_t* s = coap.session();
     coap_pdu_t* pdu = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_GET, coap_new_message_id(s),
                                     coap_session_max_pdu_size(s));
     if (pdu == nullptr) {
@@ -516,33 +387,6 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
     return true;
   }
 
-  // ---------------------------------------------------------------- the I/O pump
-
-  void pump() {
-    if (closed) return;
-    coap_io_process(context.get(), COAP_IO_NO_WAIT);
-    after_io();
-    if (closed) return;
-    wait_for_io();
-  }
-
-  void wait_for_io() {
-    if (waiting || closed) return;
-    pollfd ready{descriptor.native_handle(), POLLIN, 0};
-    if (::poll(&ready, 1, 0) > 0) {
-      // Still ready: asio's edge-triggered registration would not report it again.
-      boost::asio::post(executor, [self = shared_from_this()] { self->pump(); });
-      return;
-    }
-    waiting = true;
-    descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                          [self = shared_from_this()](const boost::system::error_code& ec) {
-                            self->waiting = false;
-                            if (ec || self->closed) return;
-                            self->pump();
-                          });
-  }
-
   // One timer for silence: before the first block (no answer: 702; name resolution included)
   // and between blocks (704). It does not run during a DTLS handshake, which has a limit of its
   // own; the silence is counted from the handshake's end.
@@ -550,7 +394,7 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
     idle_timer.expires_at(last_activity + options.idle_timeout);
     idle_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
       if (ec || self->closed) return;
-      if (self->secure && self->session && !self->handshake_done) {
+      if (self->secure && self->coap.session() && !self->handshake_done) {
         self->last_activity = Clock::now();
       }
       if (Clock::now() < self->last_activity + self->options.idle_timeout) {
@@ -559,7 +403,7 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
       }
       const std::string limit = millis(self->options.idle_timeout);
       std::string detail;
-      if (!self->session) {
+      if (!self->coap.session()) {
         detail = "name resolution of \"" + self->url.host + "\" did not finish within " + limit;
       } else if (self->receiver.first_response()) {
         detail = "no answer from the server within " + limit;
@@ -571,7 +415,7 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
     });
   }
 
-  // Acts on what libcoap's callbacks noted during coap_io_process.
+  // Acts on what libcoap's callbacks noted during its I/O step.
   void after_io() {
     auto self = shared_from_this();  // a handler may drop the owner's reference
     if (pending.connected) {
@@ -655,11 +499,9 @@ struct CoapDownload::Transfer : std::enable_shared_from_this<CoapDownload::Trans
   }
 
   // ---------------------------------------------------------------- libcoap's callbacks
-  // These run inside coap_io_process (or coap_free_context): they only take notes.
+  // These run inside libcoap's I/O step: they only take notes.
 
-  static Transfer* owner(const coap_session_t* s) {
-    return static_cast<Transfer*>(coap_session_get_app_data(s));
-  }
+  static Transfer* owner(const coap_session_t* s) { return CoapContext::owner<Transfer>(s); }
 
   static coap_response_t on_response(coap_session_t* s, const coap_pdu_t* /*sent*/,
                                      const coap_pdu_t* received, const coap_mid_t /*mid*/) {

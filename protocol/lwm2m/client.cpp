@@ -1,41 +1,29 @@
 #include "protocol/lwm2m/client.hpp"
 
-// libcoap inside the event loop: the same scheme as protocol/coap/coap_download.cpp (read the
-// comment at its top). One coap_context_t per started client holds the one session to the
-// LwM2M server and a coap_resource_t per object, instance and resource path of the model; its
-// epoll descriptor (dup'ed) is watched with an asio stream_descriptor, and coap_io_process
-// (COAP_IO_NO_WAIT) runs when it is readable. Responses to our own requests (Register, Update,
-// De-register) are only noted by libcoap's callbacks and acted on after coap_io_process
-// returns; requests from the server are answered inside the resource handlers.
-
-#include <fcntl.h>
-#include <poll.h>
-#include <unistd.h>
+// libcoap inside the event loop through CoapContext (protocol/coap/coap_context.*). One libcoap
+// context per started client holds the one session to the LwM2M server and a coap_resource_t per
+// object, instance and resource path of the model. Responses to our own requests (Register,
+// Update, De-register) are only noted by libcoap's callbacks and acted on after its I/O step
+// returns (after_io); requests from the server are answered inside the resource handlers.
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <vector>
 
 #include <coap3/coap.h>
 #include <boost/asio/ip/udp.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "protocol/coap/coap_context.hpp"
 #include "protocol/net/url.hpp"
 
 namespace bg95::lwm2m {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-void ensure_libcoap_started() {
-  static std::once_flag once;
-  std::call_once(once, [] { coap_startup(); });
-}
 
 int code_of(coap_pdu_code_t c) {
   const auto v = static_cast<unsigned>(c);
@@ -57,10 +45,6 @@ std::optional<std::uint32_t> uint_option(const coap_pdu_t* pdu, std::uint16_t nu
   if (o == nullptr) return std::nullopt;
   return coap_decode_var_bytes(coap_opt_value(o), coap_opt_length(o));
 }
-
-struct ContextFree {
-  void operator()(coap_context_t* c) const { coap_free_context(c); }
-};
 
 // Attributes of Write-Attributes that we honour.
 struct Attributes {
@@ -91,7 +75,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         config(std::move(c)),
         events(std::move(e)),
         resolver(executor),
-        descriptor(executor),
+        coap(executor),
         lifetime_timer(executor),
         retry_timer(executor) {}
   ~Impl() { teardown(); }
@@ -126,13 +110,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   ClientConfig config;
   ClientEvents events;
   boost::asio::ip::udp::resolver resolver;
-  std::unique_ptr<coap_context_t, ContextFree> context;
-  coap_session_t* session = nullptr;  // owned by the context
-  boost::asio::posix::stream_descriptor descriptor;
-  bool waiting = false;
+  coap::CoapContext coap;
+  coap_session_t* session = nullptr;  // coap's
   bool closed = false;
-  bool in_io = false;
-  bool stop_after_io = false;
   boost::asio::steady_timer lifetime_timer;
   boost::asio::steady_timer retry_timer;
   ClientState state = ClientState::Stopped;
@@ -157,30 +137,17 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   // ------------------------------------------------------------ life
 
   void teardown() {
-    boost::system::error_code ignored;
     resolver.cancel();
-    lifetime_timer.cancel();
     retry_timer.cancel();
-    for (auto& [p, o] : observations) {
-      o->pmin_timer.cancel();
-      o->pmax_timer.cancel();
-    }
-    observations.clear();
-    descriptor.close(ignored);
-    resources.clear();
-    session = nullptr;
-    if (context) coap_set_app_data(context.get(), nullptr);
-    context.reset();
+    drop_session();
   }
 
+  // From inside libcoap's I/O step too (a model handler stopping the client): CoapContext
+  // frees libcoap's objects when the step returns.
   void close() {
     closed = true;
     events = {};
     deregistered = nullptr;
-    if (in_io) {
-      stop_after_io = true;  // freeing the context inside coap_io_process would crash
-      return;
-    }
     teardown();
   }
 
@@ -226,115 +193,43 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
   // Frees libcoap (observations die with the session) but keeps the object alive.
   void drop_session() {
-    boost::system::error_code ignored;
     for (auto& [p, o] : observations) {
       o->pmin_timer.cancel();
       o->pmax_timer.cancel();
     }
     observations.clear();
     lifetime_timer.cancel();
-    descriptor.close(ignored);
-    waiting = false;
     resources.clear();
     session = nullptr;
-    context.reset();
+    coap.close();
     outgoing.clear();
     location.clear();
   }
 
   void connect(const boost::asio::ip::udp::endpoint& endpoint, bool secure) {
-    ensure_libcoap_started();
-    context.reset(coap_new_context(nullptr));
-    if (!context) return fail_hard("coap_new_context failed");
-    coap_set_app_data(context.get(), this);
-    coap_context_set_block_mode(context.get(), 0);
-    coap_register_response_handler(context.get(), &Impl::on_response);
-    coap_register_nack_handler(context.get(), &Impl::on_nack);
+    std::string error;
+    if (!coap.open(shared_from_this(), error, [this] { after_io(); })) return fail_hard(error);
+    coap_register_response_handler(coap.get(), &Impl::on_response);
+    coap_register_nack_handler(coap.get(), &Impl::on_nack);
     make_resources();
 
-    coap_address_t server;
-    coap_address_init(&server);
-    std::memcpy(&server.addr, endpoint.data(), endpoint.size());
-    server.size = static_cast<socklen_t>(endpoint.size());
-    if (!secure) {
-      session = coap_new_client_session(context.get(), nullptr, &server, COAP_PROTO_UDP);
-    } else {
+    coap::ClientDtls dtls;  // PSK, without SNI
+    if (secure) {
       if (!config.psk_identity || !config.psk_key || config.psk_key->empty())
         return fail_hard("coaps:// needs a PSK identity and key");
-      coap_dtls_cpsk_t setup{};
-      setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
-      setup.psk_info.identity.s =
-          reinterpret_cast<const std::uint8_t*>(config.psk_identity->data());
-      setup.psk_info.identity.length = config.psk_identity->size();
-      setup.psk_info.key.s = reinterpret_cast<const std::uint8_t*>(config.psk_key->data());
-      setup.psk_info.key.length = config.psk_key->size();
-      session =
-          coap_new_client_session_psk2(context.get(), nullptr, &server, COAP_PROTO_DTLS, &setup);
+      dtls.credentials = coap::Psk{*config.psk_identity, *config.psk_key};
     }
+    session = coap.connect(endpoint, secure ? &dtls : nullptr,
+                           coap::Transmission{config.ack_timeout, config.max_retransmit});
     if (session == nullptr) return fail_hard("cannot create the CoAP session");
-    const auto ack_ms = std::clamp<std::int64_t>(config.ack_timeout.count(), 1000, 65535999);
-    coap_fixed_point_t ack{};
-    ack.integer_part = static_cast<std::uint16_t>(ack_ms / 1000);
-    ack.fractional_part = static_cast<std::uint16_t>(ack_ms % 1000);
-    coap_session_set_ack_timeout(session, ack);
-    coap_session_set_max_retransmit(
-        session, static_cast<std::uint16_t>(std::clamp(config.max_retransmit, 1u, 20u)));
-
-    const int fd = coap_context_get_coap_fd(context.get());
-    const int copy = fd < 0 ? -1 : ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (copy < 0) return fail_hard("cannot watch libcoap's descriptor");
-    boost::system::error_code ec;
-    descriptor.assign(copy, ec);
-    if (ec) {
-      ::close(copy);
-      return fail_hard("cannot watch libcoap's descriptor: " + ec.message());
-    }
     send_register();
-    pump();
+    coap.process();
   }
 
   void fail_hard(const std::string& why) {
     log(why);
     drop_session();
     set_state(ClientState::Stopped);
-  }
-
-  // ------------------------------------------------------------ I/O pump
-
-  void pump() {
-    if (closed || !context) return;
-    auto self = shared_from_this();
-    in_io = true;
-    coap_io_process(context.get(), COAP_IO_NO_WAIT);
-    in_io = false;
-    if (stop_after_io) {
-      teardown();
-      return;
-    }
-    after_io();
-    wait_for_io();
-  }
-
-  void post_pump() {
-    boost::asio::post(executor, [w = weak_from_this()] {
-      if (auto self = w.lock()) self->pump();
-    });
-  }
-
-  void wait_for_io() {
-    if (waiting || closed || !context) return;
-    pollfd ready{descriptor.native_handle(), POLLIN, 0};
-    if (::poll(&ready, 1, 0) > 0) {
-      post_pump();
-      return;
-    }
-    waiting = true;
-    descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                          [self = shared_from_this()](const boost::system::error_code& ec) {
-                            self->waiting = false;
-                            if (ec || self->closed) return;
-                            self->pump();
-                          });
   }
 
   // ------------------------------------------------------------ registration
@@ -358,7 +253,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     if (!payload.empty())
       coap_add_data(pdu, payload.size(), reinterpret_cast<const std::uint8_t*>(payload.data()));
     coap_send(session, pdu);
-    if (!in_io) post_pump();
+    coap.process_soon();
   }
 
   static void add_opt(coap_optlist_t** list, std::uint16_t number, const std::string& value) {
@@ -479,9 +374,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     return std::nullopt;
   }
 
-  static Impl* owner(const coap_session_t* s) {
-    return static_cast<Impl*>(coap_get_app_data(coap_session_get_context(s)));
-  }
+  static Impl* owner(const coap_session_t* s) { return coap::CoapContext::owner<Impl>(s); }
 
   static coap_response_t on_response(coap_session_t* s, const coap_pdu_t*,
                                      const coap_pdu_t* received, const coap_mid_t) {
@@ -532,7 +425,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       coap_register_request_handler(r, COAP_REQUEST_POST, &Impl::on_request);
       coap_register_request_handler(r, COAP_REQUEST_DELETE, &Impl::on_request);
       coap_resource_set_get_observable(r, 1);
-      coap_add_resource(context.get(), r);
+      coap_add_resource(coap.get(), r);
       resources["/" + p] = r;
     }
   }
@@ -787,7 +680,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     o->second->pending = false;
     coap_resource_notify_observers(r->second, nullptr);
     arm_pmax(path, *o->second);
-    if (!in_io) post_pump();
+    coap.process_soon();  // libcoap sends notifications in its I/O step
   }
 };
 
@@ -829,12 +722,9 @@ void Client::deregister(std::function<void()> done) {
 
 void Client::stop() {
   if (!impl_) return;
-  auto impl = std::move(impl_);
-  impl->close();
-  if (impl->in_io) {
-    // Keep it alive until coap_io_process returns (pump() holds a reference meanwhile).
-    return;
-  }
+  // From inside libcoap's I/O step, the step keeps the Impl alive until it returns.
+  impl_->close();
+  impl_.reset();
 }
 
 void Client::handle_request(const std::string& path, const coap_pdu_t* request,

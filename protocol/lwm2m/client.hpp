@@ -1,7 +1,7 @@
 #pragma once
 // An LwM2M 1.0 client (1.1 selectable for the Register "lwm2m=" parameter) on libcoap, UDP or
-// DTLS-PSK, running on the executor it is given (the emulator's one io_context): libcoap's
-// epoll descriptor is watched by asio exactly as in protocol/coap/coap_download.cpp.
+// DTLS-PSK, running on the executor it is given (the emulator's one io_context) through the
+// libcoap adapter protocol/coap/coap_context.hpp.
 //
 // Registration interface: Register (POST /rd?ep=&lt=&lwm2m=&b= with the CoRE link list of the
 // object model), Update (POST to the location the server returned, at 3/4 of the lifetime, and

@@ -1,37 +1,17 @@
 #include "scenarios/lwm2m_server/lwm2m_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <array>
-#include <atomic>
 #include <cstring>
 #include <stdexcept>
 
 #include <coap3/coap.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "protocol/coap/coap_context.hpp"
 
 namespace bg95::peer {
-namespace {
-
-// An ephemeral UDP port of 127.0.0.1 that was free a moment ago (the bind below retries).
-std::uint16_t free_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-}  // namespace
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -61,46 +41,28 @@ constexpr int kMaxRegistrations = 32;
 
 }  // namespace
 
+// libcoap runs on `io`, on `thread`: its callbacks, and every libcoap call (requests of a test
+// are posted there). `mutex` guards what a test reads: registrations, responses, notes.
 struct Lwm2mServer::Impl {
+  Impl() : coap(io.get_executor()) {}
   mutable std::mutex mutex;
   std::condition_variable cv;
-  coap_context_t* context = nullptr;
-  std::string psk_key;  // libcoap keeps a pointer to it (the setup is copied shallowly)
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  coap::CoapContext coap;
   coap_session_t* client = nullptr;  // of the latest registration (referenced)
-  int wake = -1;
-  std::atomic<bool> stopping{false};
   std::thread thread;
   std::vector<Registration> registrations;
   std::map<std::vector<std::uint8_t>, Response> responses;  // first answers, by token
   std::map<std::vector<std::uint8_t>, std::vector<Response>> notes;
   std::vector<std::vector<std::uint8_t>> answered;  // tokens whose first answer arrived
 
-  static Impl* of(coap_session_t* s) {
-    return static_cast<Impl*>(coap_get_app_data(coap_session_get_context(s)));
-  }
-
-  void run() {
-    const int fd = coap_context_get_coap_fd(context);
-    while (!stopping) {
-      std::array<pollfd, 2> fds{pollfd{fd, POLLIN, 0}, pollfd{wake, POLLIN, 0}};
-      ::poll(fds.data(), fds.size(), 1000);
-      if ((fds[1].revents & POLLIN) != 0) {
-        std::uint64_t v = 0;
-        [[maybe_unused]] auto n = ::read(wake, &v, sizeof v);
-      }
-      std::lock_guard lock(mutex);
-      coap_io_process(context, COAP_IO_NO_WAIT);
-    }
-  }
-
-  void poke() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake, &one, sizeof one);
-  }
+  static Impl* of(coap_session_t* s) { return coap::CoapContext::owner<Impl>(s); }
 
   static void on_register(coap_resource_t*, coap_session_t* s, const coap_pdu_t* request,
                           const coap_string_t* query, coap_pdu_t* response) {
     Impl* self = of(s);
+    std::lock_guard lock(self->mutex);
     Registration r;
     r.endpoint = query_value(query, "ep");
     r.lifetime = query_value(query, "lt");
@@ -135,6 +97,7 @@ struct Lwm2mServer::Impl {
   static void on_update(coap_resource_t* resource, coap_session_t* s, const coap_pdu_t*,
                         const coap_string_t*, coap_pdu_t* response) {
     Impl* self = of(s);
+    std::lock_guard lock(self->mutex);
     const int n = number_of(resource);
     if (n < 1 || static_cast<std::size_t>(n) > self->registrations.size() ||
         self->registrations[static_cast<std::size_t>(n) - 1].deregistered) {
@@ -149,6 +112,7 @@ struct Lwm2mServer::Impl {
   static void on_deregister(coap_resource_t* resource, coap_session_t* s, const coap_pdu_t*,
                             const coap_string_t*, coap_pdu_t* response) {
     Impl* self = of(s);
+    std::lock_guard lock(self->mutex);
     const int n = number_of(resource);
     if (n < 1 || static_cast<std::size_t>(n) > self->registrations.size()) {
       coap_pdu_set_code(response, COAP_RESPONSE_CODE_NOT_FOUND);
@@ -162,6 +126,7 @@ struct Lwm2mServer::Impl {
   static coap_response_t on_response(coap_session_t* s, const coap_pdu_t*,
                                      const coap_pdu_t* received, const coap_mid_t) {
     Impl* self = of(s);
+    std::lock_guard lock(self->mutex);
     Response r;
     const auto code = static_cast<unsigned>(coap_pdu_get_code(received));
     r.code = static_cast<int>((code >> 5) * 100 + (code & 0x1fu));
@@ -184,44 +149,82 @@ struct Lwm2mServer::Impl {
     self->cv.notify_all();
     return COAP_RESPONSE_OK;
   }
+
+  // Sends `r` to the client of the latest registration (on the server's thread, mutex held);
+  // returns its token.
+  std::vector<std::uint8_t> send(const Request& r) {
+    std::vector<std::uint8_t> token;
+    const auto method = static_cast<coap_pdu_code_t>(r.method);
+    coap_pdu_t* pdu = coap_pdu_init(COAP_MESSAGE_CON, method, coap_new_message_id(client),
+                                    coap_session_max_pdu_size(client));
+    if (r.token.empty()) {
+      std::array<std::uint8_t, 8> tok{};
+      std::size_t len = 0;
+      coap_session_new_token(client, &len, tok.data());
+      token.assign(tok.begin(), tok.begin() + static_cast<long>(len));
+    } else {
+      token = r.token;
+    }
+    coap_add_token(pdu, token.size(), token.data());
+    coap_optlist_t* list = nullptr;
+    auto add_uint = [&list](std::uint16_t number, std::uint32_t v) {
+      std::array<std::uint8_t, 4> buf{};
+      coap_insert_optlist(
+          &list,
+          coap_new_optlist(number, coap_encode_var_safe(buf.data(), buf.size(), v), buf.data()));
+    };
+    if (r.observe) add_uint(COAP_OPTION_OBSERVE, *r.observe);
+    std::string path = r.path;
+    while (!path.empty()) {
+      if (path.front() == '/') path.erase(0, 1);
+      const std::size_t slash = path.find('/');
+      const std::string seg = path.substr(0, slash);
+      if (!seg.empty())
+        coap_insert_optlist(&list,
+                            coap_new_optlist(COAP_OPTION_URI_PATH, seg.size(),
+                                             reinterpret_cast<const std::uint8_t*>(seg.data())));
+      path = slash == std::string::npos ? std::string() : path.substr(slash);
+    }
+    if (r.content_format) add_uint(COAP_OPTION_CONTENT_FORMAT, *r.content_format);
+    std::string query = r.query;
+    while (!query.empty()) {
+      const std::size_t amp = query.find('&');
+      const std::string term = query.substr(0, amp);
+      coap_insert_optlist(&list,
+                          coap_new_optlist(COAP_OPTION_URI_QUERY, term.size(),
+                                           reinterpret_cast<const std::uint8_t*>(term.data())));
+      query = amp == std::string::npos ? std::string() : query.substr(amp + 1);
+    }
+    if (r.accept) add_uint(COAP_OPTION_ACCEPT, *r.accept);
+    if (r.block2) add_uint(COAP_OPTION_BLOCK2, *r.block2);
+    if (r.block1) add_uint(COAP_OPTION_BLOCK1, *r.block1);
+    coap_add_optlist_pdu(pdu, &list);
+    coap_delete_optlist(list);
+    if (!r.payload.empty())
+      coap_add_data(pdu, r.payload.size(), reinterpret_cast<const std::uint8_t*>(r.payload.data()));
+    responses.erase(token);
+    coap_send(client, pdu);
+    coap.process_soon();
+    return token;
+  }
 };
 
-Lwm2mServer::Lwm2mServer(Options options) : impl_(std::make_unique<Impl>()) {
-  coap_startup();
+Lwm2mServer::Lwm2mServer(Options options) : impl_(std::make_shared<Impl>()) {
   Impl& d = *impl_;
-  d.context = coap_new_context(nullptr);
-  if (d.context == nullptr) throw std::runtime_error("coap_new_context failed");
-  coap_set_app_data(d.context, &d);
-  coap_context_set_block_mode(d.context, 0);
-  if (options.psk) {
-    coap_dtls_spsk_t setup{};
-    setup.version = COAP_DTLS_SPSK_SETUP_VERSION;
-    setup.psk_info.hint.s = reinterpret_cast<const std::uint8_t*>("bg95");
-    setup.psk_info.hint.length = 4;
-    d.psk_key = options.psk->second;
-    setup.psk_info.key.s = reinterpret_cast<const std::uint8_t*>(d.psk_key.data());
-    setup.psk_info.key.length = d.psk_key.size();
-    if (coap_context_set_psk2(d.context, &setup) != 1)
-      throw std::runtime_error("coap_context_set_psk2 failed");
-  }
-  bool bound = false;
-  for (int attempt = 0; attempt < 10 && !bound; ++attempt) {
-    port_ = free_udp_port();
-    coap_address_t addr;
-    coap_address_init(&addr);
-    addr.addr.sin.sin_family = AF_INET;
-    addr.addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.addr.sin.sin_port = htons(port_);
-    addr.size = sizeof(addr.addr.sin);
-    bound = coap_new_endpoint(d.context, &addr, options.psk ? COAP_PROTO_DTLS : COAP_PROTO_UDP) !=
-            nullptr;
-  }
-  if (!bound) throw std::runtime_error("cannot bind the LwM2M test server");
+  std::string error;
+  if (!d.coap.open(impl_, error)) throw std::runtime_error(error);
+  if (options.psk && !d.coap.serve_psk({"bg95", options.psk->second, std::nullopt}))
+    throw std::runtime_error("cannot set up DTLS with PSK");
+  // An ephemeral port: the one the system picks.
+  const auto bound =
+      d.coap.listen({boost::asio::ip::address_v4::loopback(), 0}, options.psk.has_value());
+  if (!bound || *bound == 0) throw std::runtime_error("cannot bind the LwM2M test server");
+  port_ = *bound;
   psk_ = options.psk.has_value();
 
   coap_resource_t* rd = coap_resource_init(coap_make_str_const("rd"), 0);
   coap_register_request_handler(rd, COAP_REQUEST_POST, &Impl::on_register);
-  coap_add_resource(d.context, rd);
+  coap_add_resource(d.coap.get(), rd);
   for (int n = 1; n <= kMaxRegistrations; ++n) {
     const std::string p = "rd/" + std::to_string(n);
     coap_resource_t* r = coap_resource_init(
@@ -229,21 +232,18 @@ Lwm2mServer::Lwm2mServer(Options options) : impl_(std::make_unique<Impl>()) {
         COAP_RESOURCE_FLAGS_RELEASE_URI);
     coap_register_request_handler(r, COAP_REQUEST_POST, &Impl::on_update);
     coap_register_request_handler(r, COAP_REQUEST_DELETE, &Impl::on_deregister);
-    coap_add_resource(d.context, r);
+    coap_add_resource(d.coap.get(), r);
   }
-  coap_register_response_handler(d.context, &Impl::on_response);
-  d.wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  d.thread = std::thread([&d] { d.run(); });
+  coap_register_response_handler(d.coap.get(), &Impl::on_response);
+  d.thread = std::thread([&d] { d.io.run(); });
 }
 
 Lwm2mServer::~Lwm2mServer() {
   Impl& d = *impl_;
-  d.stopping = true;
-  d.poke();
+  d.io.stop();
   d.thread.join();
   if (d.client != nullptr) coap_session_release(d.client);
-  coap_free_context(d.context);
-  ::close(d.wake);
+  d.coap.close();
 }
 
 std::string Lwm2mServer::uri() const {
@@ -290,66 +290,30 @@ bool Lwm2mServer::wait_deregistered(std::size_t number, std::chrono::millisecond
 
 Lwm2mServer::Response Lwm2mServer::request(Request r, std::chrono::milliseconds timeout) {
   Impl& d = *impl_;
-  std::vector<std::uint8_t> token;
-  {
+  struct Sent {
+    bool done = false;  // on the server's thread
+    bool no_client = false;
+    std::vector<std::uint8_t> token;
+  };
+  auto sent = std::make_shared<Sent>();  // guarded by d.mutex
+  const std::string path = r.path;
+  boost::asio::post(d.io, [&d, sent, r = std::move(r)] {
     std::lock_guard lock(d.mutex);
-    if (d.client == nullptr) throw std::runtime_error("no client registered");
-    const auto method = static_cast<coap_pdu_code_t>(r.method);
-    coap_pdu_t* pdu = coap_pdu_init(COAP_MESSAGE_CON, method, coap_new_message_id(d.client),
-                                    coap_session_max_pdu_size(d.client));
-    if (r.token.empty()) {
-      std::array<std::uint8_t, 8> tok{};
-      std::size_t len = 0;
-      coap_session_new_token(d.client, &len, tok.data());
-      token.assign(tok.begin(), tok.begin() + static_cast<long>(len));
+    if (d.client == nullptr) {
+      sent->no_client = true;
     } else {
-      token = r.token;
+      sent->token = d.send(r);
     }
-    coap_add_token(pdu, token.size(), token.data());
-    coap_optlist_t* list = nullptr;
-    auto add_uint = [&list](std::uint16_t number, std::uint32_t v) {
-      std::array<std::uint8_t, 4> buf{};
-      coap_insert_optlist(
-          &list,
-          coap_new_optlist(number, coap_encode_var_safe(buf.data(), buf.size(), v), buf.data()));
-    };
-    if (r.observe) add_uint(COAP_OPTION_OBSERVE, *r.observe);
-    std::string path = r.path;
-    while (!path.empty()) {
-      if (path.front() == '/') path.erase(0, 1);
-      const std::size_t slash = path.find('/');
-      const std::string seg = path.substr(0, slash);
-      if (!seg.empty())
-        coap_insert_optlist(&list,
-                            coap_new_optlist(COAP_OPTION_URI_PATH, seg.size(),
-                                             reinterpret_cast<const std::uint8_t*>(seg.data())));
-      path = slash == std::string::npos ? std::string() : path.substr(slash);
-    }
-    if (r.content_format) add_uint(COAP_OPTION_CONTENT_FORMAT, *r.content_format);
-    std::string query = r.query;
-    while (!query.empty()) {
-      const std::size_t amp = query.find('&');
-      const std::string term = query.substr(0, amp);
-      coap_insert_optlist(&list,
-                          coap_new_optlist(COAP_OPTION_URI_QUERY, term.size(),
-                                           reinterpret_cast<const std::uint8_t*>(term.data())));
-      query = amp == std::string::npos ? std::string() : query.substr(amp + 1);
-    }
-    if (r.accept) add_uint(COAP_OPTION_ACCEPT, *r.accept);
-    if (r.block2) add_uint(COAP_OPTION_BLOCK2, *r.block2);
-    if (r.block1) add_uint(COAP_OPTION_BLOCK1, *r.block1);
-    coap_add_optlist_pdu(pdu, &list);
-    coap_delete_optlist(list);
-    if (!r.payload.empty())
-      coap_add_data(pdu, r.payload.size(), reinterpret_cast<const std::uint8_t*>(r.payload.data()));
-    d.responses.erase(token);
-    coap_send(d.client, pdu);
-  }
-  d.poke();
+    sent->done = true;
+    d.cv.notify_all();
+  });
   std::unique_lock lock(d.mutex);
-  if (!d.cv.wait_for(lock, timeout, [&] { return d.responses.contains(token); }))
-    throw std::runtime_error("no answer to the request for " + r.path);
-  return d.responses.at(token);
+  const bool answered = d.cv.wait_for(lock, timeout, [&] {
+    return sent->done && (sent->no_client || d.responses.contains(sent->token));
+  });
+  if (sent->no_client) throw std::runtime_error("no client registered");
+  if (!answered) throw std::runtime_error("no answer to the request for " + path);
+  return d.responses.at(sent->token);
 }
 
 Lwm2mServer::Response Lwm2mServer::read(const std::string& path,

@@ -4,7 +4,8 @@
 // De-register DELETE /rd/<n>) and lets a test send Device Management requests (Read, Write,
 // Execute, Discover, Write-Attributes, Observe, Block1 writes) to the last registered client and
 // wait for the answers and notifications, each with a deadline. Nothing sleeps: waits are on a
-// condition variable; the thread waits on libcoap's epoll descriptor and a wake-up eventfd.
+// condition variable. The thread runs an io_context of its own, on which libcoap runs through
+// protocol/coap/coap_context.hpp; a test's requests are posted to it.
 
 #include <chrono>
 #include <condition_variable>
@@ -104,7 +105,7 @@ class Lwm2mServer {
   struct Impl;
 
  private:
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared: CoapContext keeps it alive during an I/O step
   std::uint16_t port_ = 0;
   bool psk_ = false;
 };

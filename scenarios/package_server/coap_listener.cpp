@@ -1,35 +1,22 @@
 #include "scenarios/package_server/coap_listener.hpp"
 
-// libcoap inside the caller's event loop: libcoap 4.3.1 keeps its sockets and a timerfd for its
-// next timeout (retransmissions, DTLS timers, delayed responses) in an epoll instance whose
-// descriptor coap_context_get_coap_fd() returns. That descriptor reads as ready whenever one of
-// those does, so one asio stream_descriptor (on a dup() of it) wakes the loop for I/O and timers
-// alike, and coap_io_process(COAP_IO_NO_WAIT) then does what is due. asio's registration is
-// edge-triggered while libcoap's epoll is level-triggered: before waiting again, poll() tells
-// whether something is still ready.
-//
-// libcoap's callbacks (the GET handler, events, the TLS set-up hook) run inside
-// coap_io_process; events for the owner are posted (ServerState::emit), never delivered there.
-
-#include <fcntl.h>
-#include <poll.h>
-#include <unistd.h>
+// libcoap inside the caller's event loop through CoapContext (protocol/coap/coap_context.*).
+// libcoap's callbacks (the GET handler, events, the TLS set-up hook) run inside its I/O step;
+// events for the owner are posted (ServerState::emit), never delivered there.
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <coap3/coap.h>
 #include <openssl/ssl.h>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/post.hpp>
 
+#include "protocol/coap/coap_context.hpp"
 #include "scenarios/package_server/content_store.hpp"
 #include "scenarios/package_server/openssl_handles.hpp"
 
@@ -41,28 +28,10 @@ using Clock = std::chrono::steady_clock;
 constexpr std::uint16_t kContentFormatOctetStream = 42;
 constexpr unsigned kMaxSzx = 6;  // 1024 bytes; 7 is BERT, for CoAP over TCP only
 
-struct ContextFree {
-  void operator()(coap_context_t* context) const { coap_free_context(context); }
-};
-
-void ensure_libcoap_started() {
-  static std::once_flag once;
-  std::call_once(once, [] { coap_startup(); });
-}
-
 std::string address_text(const coap_address_t* address) {
   std::array<unsigned char, 64> text{};
   const std::size_t n = coap_print_addr(address, text.data(), text.size());
   return std::string(reinterpret_cast<const char*>(text.data()), n);
-}
-
-// The port at the end of coap_endpoint_str(): "127.0.0.1:5683 UDP", "[::1]:5684 DTLS".
-std::uint16_t endpoint_port(const coap_endpoint_t* endpoint) {
-  const std::string text = coap_endpoint_str(endpoint);
-  const std::size_t space = text.rfind(' ');
-  const std::size_t colon = text.rfind(':', space);
-  if (colon == std::string::npos) return 0;
-  return static_cast<std::uint16_t>(std::stoul(text.substr(colon + 1, space - colon - 1)));
 }
 
 std::optional<std::uint32_t> uint_option(const coap_pdu_t* pdu, coap_option_num_t number) {
@@ -95,8 +64,7 @@ void add_uint_option(coap_pdu_t* pdu, coap_option_num_t number, std::uint64_t va
 }  // namespace
 
 struct CoapListener::Engine : std::enable_shared_from_this<CoapListener::Engine> {
-  explicit Engine(std::shared_ptr<ServerState> s)
-      : state(std::move(s)), descriptor(state->executor) {}
+  explicit Engine(std::shared_ptr<ServerState> s) : state(std::move(s)), coap(state->executor) {}
 
   // One block-wise download: what the fault rules count, and where pacing and stalls stand.
   struct Transfer {
@@ -116,35 +84,27 @@ struct CoapListener::Engine : std::enable_shared_from_this<CoapListener::Engine>
   };
 
   std::shared_ptr<ServerState> state;
-  std::unique_ptr<coap_context_t, ContextFree> context;
-  boost::asio::posix::stream_descriptor descriptor;
-  bool waiting = false;
+  coap::CoapContext coap;
   bool stopped = false;
   std::uint16_t coap_port = 0;
   std::uint16_t coaps_port = 0;
   std::map<coap_session_t*, Session> sessions;
 
-  // What libcoap keeps pointers to: file names, PSK identity and key, the wrong CA's identity.
-  std::string ca_file, cert_file, key_file;
-  std::string psk_identity, psk_key, psk_hint = "bg95-pkgserver";
-  coap_bin_const_t psk_key_bin{};
+  // The wrong CA's identity (tls_wrong_ca), put on a handshake at its ClientHello.
   Cert wrong_cert;
   Key wrong_key;
 
   static Engine* of(const coap_session_t* session) {
-    return static_cast<Engine*>(coap_get_app_data(coap_session_get_context(session)));
+    return coap::CoapContext::owner<Engine>(session);
   }
 
   // ---------------------------------------------------------------- set-up
 
   void start(const boost::asio::ip::address& address, const PackageServerConfig& config,
              const Pki* pki) {
-    ensure_libcoap_started();
-    context.reset(coap_new_context(nullptr));
-    if (!context) throw std::runtime_error("coap: coap_new_context failed");
-    coap_set_app_data(context.get(), this);
-    coap_context_set_block_mode(context.get(), 0);  // block-wise transfer is ours
-    coap_register_event_handler(context.get(), &Engine::on_event);
+    std::string error;
+    if (!coap.open(shared_from_this(), error)) throw std::runtime_error("coap: " + error);
+    coap_register_event_handler(coap.get(), &Engine::on_event);
 
     // Every path is the unknown resource's; other methods than GET get 4.05 (libcoap itself
     // would answer 4.04, and 2.02 to a DELETE).
@@ -154,149 +114,61 @@ struct CoapListener::Engine : std::enable_shared_from_this<CoapListener::Engine>
                                         COAP_REQUEST_PATCH, COAP_REQUEST_IPATCH}) {
       coap_register_request_handler(any, method, &Engine::on_other_method);
     }
-    coap_add_resource(context.get(), any);
+    coap_add_resource(coap.get(), any);
 
     if (config.coaps) set_up_dtls(config, *pki);
-    if (config.coap) coap_port = open_endpoint(address, *config.coap, COAP_PROTO_UDP, "coap");
-    if (config.coaps) coaps_port = open_endpoint(address, *config.coaps, COAP_PROTO_DTLS, "coaps");
-
-    const int fd = coap_context_get_coap_fd(context.get());
-    if (fd < 0) throw std::runtime_error("coap: libcoap was built without epoll support");
-    const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (copy < 0) throw std::runtime_error("coap: dup of libcoap's descriptor failed");
-    descriptor.assign(copy);
-    wait_for_io();
+    if (config.coap) coap_port = open_endpoint(address, *config.coap, false, "coap");
+    if (config.coaps) coaps_port = open_endpoint(address, *config.coaps, true, "coaps");
   }
 
   void set_up_dtls(const PackageServerConfig& config, const Pki& pki) {
-    if (config.coaps_psk) {
-      psk_identity = config.coaps_psk->identity;
-      psk_key = config.coaps_psk->key;
-      psk_key_bin.s = reinterpret_cast<const std::uint8_t*>(psk_key.data());
-      psk_key_bin.length = psk_key.size();
-      coap_dtls_spsk_t psk{};
-      psk.version = COAP_DTLS_SPSK_SETUP_VERSION;
-      psk.validate_id_call_back = &Engine::on_psk_identity;
-      psk.id_call_back_arg = this;
-      psk.psk_info.hint.s = reinterpret_cast<const std::uint8_t*>(psk_hint.data());
-      psk.psk_info.hint.length = psk_hint.size();
-      psk.psk_info.key = psk_key_bin;
-      if (coap_context_set_psk2(context.get(), &psk) != 1) {
-        throw std::runtime_error("coaps: cannot set up DTLS with PSK");
-      }
+    if (config.coaps_psk &&
+        !coap.serve_psk({"bg95-pkgserver", config.coaps_psk->key, config.coaps_psk->identity})) {
+      throw std::runtime_error("coaps: cannot set up DTLS with PSK");
     }
-    ca_file = pki.ca.cert_file.string();
-    cert_file = pki.server.cert_file.string();
-    key_file = pki.server.key_file.string();
     wrong_cert = cert_from_pem(pki.other_ca_server.cert_pem);
     wrong_key = key_from_pem(pki.other_ca_server.key_pem);
     if (!wrong_cert || !wrong_key)
       throw std::runtime_error("coaps: cannot read the wrong CA's pair");
-
-    coap_dtls_pki_t setup{};
-    setup.version = COAP_DTLS_PKI_SETUP_VERSION;
-    setup.verify_peer_cert = config.coaps_client_cert ? 1 : 0;
-    setup.check_common_ca = config.coaps_client_cert ? 1 : 0;
-    setup.allow_self_signed = 0;
-    setup.allow_expired_certs = 0;
-    setup.cert_chain_validation = 1;
-    setup.cert_chain_verify_depth = 3;
-    setup.check_cert_revocation = 0;
-    setup.allow_no_crl = 1;
-    setup.allow_expired_crl = 1;
-    setup.additional_tls_setup_call_back = &Engine::on_tls_setup;
-    setup.pki_key.key_type = COAP_PKI_KEY_PEM;
-    setup.pki_key.key.pem.ca_file = ca_file.c_str();
-    setup.pki_key.key.pem.public_cert = cert_file.c_str();
-    setup.pki_key.key.pem.private_key = key_file.c_str();
-    if (coap_context_set_pki(context.get(), &setup) != 1) {
+    if (!coap.serve_certificates({pki.ca.cert_file.string(), pki.server.cert_file.string(),
+                                  pki.server.key_file.string(), config.coaps_client_cert,
+                                  [this](void* tls, coap_session_t* session) {
+                                    return on_client_hello(static_cast<SSL*>(tls), session);
+                                  }})) {
       throw std::runtime_error("coaps: cannot set up DTLS with certificates");
     }
   }
 
   std::uint16_t open_endpoint(const boost::asio::ip::address& address, std::uint16_t port,
-                              coap_proto_t proto, const char* name) {
-    coap_address_t bind;
-    coap_address_init(&bind);
-    if (address.is_v4()) {
-      bind.addr.sin.sin_family = AF_INET;
-      const auto bytes = address.to_v4().to_bytes();
-      std::memcpy(&bind.addr.sin.sin_addr, bytes.data(), bytes.size());
-      bind.addr.sin.sin_port = htons(port);
-      bind.size = sizeof bind.addr.sin;
-    } else {
-      bind.addr.sin6.sin6_family = AF_INET6;
-      const auto bytes = address.to_v6().to_bytes();
-      std::memcpy(&bind.addr.sin6.sin6_addr, bytes.data(), bytes.size());
-      bind.addr.sin6.sin6_port = htons(port);
-      bind.size = sizeof bind.addr.sin6;
-    }
-    coap_endpoint_t* endpoint = coap_new_endpoint(context.get(), &bind, proto);
-    const std::string where =
-        (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
-        std::to_string(port);
-    if (endpoint == nullptr) {
+                              bool dtls, const char* name) {
+    const auto bound = coap.listen(boost::asio::ip::udp::endpoint(address, port), dtls);
+    if (!bound) {
+      const std::string where =
+          (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+          std::to_string(port);
       throw std::runtime_error("cannot listen on " + where + " for " + name +
                                " (libcoap could not bind the UDP port)");
     }
-    return endpoint_port(endpoint);
+    return *bound;
   }
 
   void stop() {
     if (stopped) return;
     stopped = true;
-    boost::system::error_code ignored;
-    descriptor.close(ignored);
-    context.reset();  // its session events find `stopped` set
+    coap.close();  // its session events find no owner
     sessions.clear();
-  }
-
-  // ---------------------------------------------------------------- the I/O pump
-
-  void pump() {
-    if (stopped) return;
-    coap_io_process(context.get(), COAP_IO_NO_WAIT);
-    wait_for_io();
-  }
-
-  void wait_for_io() {
-    if (waiting || stopped) return;
-    pollfd ready{descriptor.native_handle(), POLLIN, 0};
-    if (::poll(&ready, 1, 0) > 0) {
-      boost::asio::post(state->executor, [self = shared_from_this()] { self->pump(); });
-      return;
-    }
-    waiting = true;
-    descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                          [self = shared_from_this()](const boost::system::error_code& ec) {
-                            self->waiting = false;
-                            if (!ec) self->pump();
-                          });
   }
 
   // ---------------------------------------------------------------- libcoap's callbacks
 
-  static const coap_bin_const_t* on_psk_identity(coap_bin_const_t* identity,
-                                                 coap_session_t* /*session*/, void* arg) {
-    auto* self = static_cast<Engine*>(arg);
-    const std::string_view given(reinterpret_cast<const char*>(identity->s), identity->length);
-    return given == self->psk_identity ? &self->psk_key_bin : nullptr;
-  }
-
-  // Called per DTLS handshake, from the ClientHello: the moment to pick the certificate.
-  static int on_tls_setup(void* tls, coap_dtls_pki_t* /*setup*/) {
-    auto* ssl = static_cast<SSL*>(tls);
-    auto* session = static_cast<coap_session_t*>(SSL_get_app_data(ssl));
-    if (session == nullptr) return 1;
-    Engine* self = of(session);
-    if (self == nullptr || self->stopped) return 1;
-    const auto wrong = self->state->faults.wrong_ca_for_connection(Protocol::Coaps);
-    if (!wrong) return 1;
-    self->sessions[session].faults.push_back(*wrong);
-    return SSL_use_certificate(ssl, self->wrong_cert.get()) == 1 &&
-                   SSL_use_PrivateKey(ssl, self->wrong_key.get()) == 1
-               ? 1
-               : 0;
+  // tls_wrong_ca: the handshake that this ClientHello starts gets the wrong CA's certificate.
+  bool on_client_hello(SSL* ssl, coap_session_t* session) {
+    if (stopped) return true;
+    const auto wrong = state->faults.wrong_ca_for_connection(Protocol::Coaps);
+    if (!wrong) return true;
+    sessions[session].faults.push_back(*wrong);
+    return SSL_use_certificate(ssl, wrong_cert.get()) == 1 &&
+           SSL_use_PrivateKey(ssl, wrong_key.get()) == 1;
   }
 
   static int on_event(coap_session_t* session, const coap_event_t event) {

@@ -1,7 +1,7 @@
 #pragma once
 // The CoAP and CoAPS listeners on libcoap (libcoap3, Debian 12): one libcoap context with a UDP
-// and a DTLS endpoint, whose epoll descriptor sits in the caller's event loop (the way
-// protocol/coap/coap_download.cpp does it: no thread, no polling timer).
+// and a DTLS endpoint, in the caller's event loop through protocol/coap/coap_context.hpp (no
+// thread, no polling timer).
 //
 // GET of any path answers the file with Block2 (RFC 7959: the client's block size, at most
 // max_block_szx), Size2 and an ETag (a hash of the bytes: replacing a file changes it), content

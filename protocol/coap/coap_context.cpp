@@ -1,0 +1,210 @@
+#include "protocol/coap/coap_context.hpp"
+
+// How libcoap's I/O lives inside the emulator's one event loop
+// ------------------------------------------------------------
+// Debian's libcoap 4.3.1 is built with epoll support: every coap_context_t owns an epoll
+// instance holding its sockets and a timerfd that libcoap arms for its next timeout
+// (retransmissions, DTLS timers, delayed responses). coap_context_get_coap_fd() returns that
+// epoll descriptor, and an epoll descriptor is itself pollable: it reads as ready whenever one of
+// the descriptors in it is ready, the timerfd included. So a single asio
+// posix::stream_descriptor (on a dup() of it) tells the event loop when libcoap has something to
+// do, for I/O and timers alike; the handler then calls coap_io_process(ctx, COAP_IO_NO_WAIT),
+// which handles what is ready, re-arms the timerfd and returns at once. No thread, no blocking
+// call, no polling timer.
+//
+// One subtlety: asio registers descriptors edge-triggered, while libcoap's inner epoll is
+// level-triggered. An inner event that is still ready after coap_io_process (it reads a bounded
+// number of events per call) would not produce a new edge, so before waiting again we ask
+// poll() whether the epoll descriptor still reads as ready, and if so process again first. For
+// the same reason the wait starts as soon as the context exists, before any socket is in it.
+//
+// libcoap's callbacks (response, NACK, event, request handlers) run inside coap_io_process. The
+// owner's after_io runs after it has returned, so it may close the context or drop the owner.
+// Freeing the context inside coap_io_process would crash: close() from there leaves libcoap's
+// objects for the end of the step.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+
+namespace bg95::coap {
+
+void ensure_libcoap_started() {
+  static std::once_flag once;
+  std::call_once(once, [] { coap_startup(); });
+}
+
+coap_address_t coap_address(const boost::asio::ip::udp::endpoint& endpoint) {
+  coap_address_t address;
+  coap_address_init(&address);
+  std::memcpy(&address.addr, endpoint.data(), endpoint.size());
+  address.size = static_cast<socklen_t>(endpoint.size());
+  return address;
+}
+
+namespace {
+
+// The port at the end of coap_endpoint_str(): "127.0.0.1:5683 UDP", "[::1]:5684 DTLS".
+std::uint16_t endpoint_port(const coap_endpoint_t* endpoint) {
+  const std::string text = coap_endpoint_str(endpoint);
+  const std::size_t space = text.rfind(' ');
+  const std::size_t colon = text.rfind(':', space);
+  if (colon == std::string::npos) return 0;
+  return static_cast<std::uint16_t>(std::stoul(text.substr(colon + 1, space - colon - 1)));
+}
+
+}  // namespace
+
+CoapContext::CoapContext(boost::asio::any_io_executor executor)
+    : executor_(std::move(executor)), descriptor_(executor_) {}
+
+CoapContext::~CoapContext() {
+  close();
+}
+
+CoapContext* CoapContext::of(const coap_session_t* session) {
+  return static_cast<CoapContext*>(coap_get_app_data(coap_session_get_context(session)));
+}
+
+bool CoapContext::open_for(std::weak_ptr<void> alive, void* owner, std::string& error,
+                           std::function<void()> after_io) {
+  close();
+  ensure_libcoap_started();
+  context_.reset(coap_new_context(nullptr));
+  if (!context_) {
+    error = "coap_new_context failed";
+    return false;
+  }
+  coap_set_app_data(context_.get(), this);
+  coap_context_set_block_mode(context_.get(), 0);
+
+  const int coap_fd = coap_context_get_coap_fd(context_.get());
+  if (coap_fd < 0) {
+    error = "libcoap was built without epoll support";
+    close();
+    return false;
+  }
+  const int copy = ::fcntl(coap_fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    error = std::string("dup of libcoap's descriptor failed: ") + std::strerror(errno);
+    close();
+    return false;
+  }
+  boost::system::error_code ec;
+  descriptor_.assign(copy, ec);
+  if (ec) {
+    ::close(copy);
+    error = "cannot watch libcoap's descriptor: " + ec.message();
+    close();
+    return false;
+  }
+  alive_ = std::move(alive);
+  owner_ = owner;
+  after_io_ = std::move(after_io);
+  wait_for_io();
+  return true;
+}
+
+coap_session_t* CoapContext::connect(const boost::asio::ip::udp::endpoint& server,
+                                     const ClientDtls* dtls, const Transmission& transmission) {
+  if (!context_) return nullptr;
+  session_.reset(new_client_session(context_.get(), coap_address(server), dtls));
+  if (!session_) return nullptr;
+  const auto ack_ms = std::clamp<std::int64_t>(transmission.ack_timeout.count(), 1000, 65535999);
+  coap_fixed_point_t ack{};
+  ack.integer_part = static_cast<std::uint16_t>(ack_ms / 1000);
+  ack.fractional_part = static_cast<std::uint16_t>(ack_ms % 1000);
+  coap_session_set_ack_timeout(session_.get(), ack);
+  coap_session_set_max_retransmit(
+      session_.get(), static_cast<std::uint16_t>(std::clamp(transmission.max_retransmit, 1u, 20u)));
+  return session_.get();
+}
+
+std::optional<std::uint16_t> CoapContext::listen(const boost::asio::ip::udp::endpoint& local,
+                                                 bool dtls) {
+  if (!context_) return std::nullopt;
+  const coap_address_t address = coap_address(local);
+  const coap_endpoint_t* endpoint =
+      coap_new_endpoint(context_.get(), &address, dtls ? COAP_PROTO_DTLS : COAP_PROTO_UDP);
+  if (endpoint == nullptr) return std::nullopt;
+  return endpoint_port(endpoint);
+}
+
+void CoapContext::process() {
+  if (!context_ || in_io_) return;
+  const auto owner = alive_.lock();  // a callback may drop the owner's last other reference
+  if (!owner) return;
+  const unsigned generation = generation_;
+  in_io_ = true;
+  coap_io_process(context_.get(), COAP_IO_NO_WAIT);
+  in_io_ = false;
+  free_libcoap();  // what close() left from inside the step
+  if (generation != generation_) return;
+  if (after_io_) {
+    const auto after_io = after_io_;  // it may close this, which clears after_io_
+    after_io();
+    if (generation != generation_) return;
+  }
+  wait_for_io();
+}
+
+void CoapContext::process_soon() {
+  if (in_io_ || !context_) return;
+  boost::asio::post(executor_, [this, alive = alive_, generation = generation_] {
+    const auto owner = alive.lock();  // the owner alive: so is this, its member
+    if (owner && generation == generation_) process();
+  });
+}
+
+void CoapContext::wait_for_io() {
+  if (waiting_ || !context_) return;
+  pollfd ready{descriptor_.native_handle(), POLLIN, 0};
+  if (::poll(&ready, 1, 0) > 0) {
+    // Still ready: asio's edge-triggered registration would not report it again.
+    process_soon();
+    return;
+  }
+  waiting_ = true;
+  descriptor_.async_wait(
+      boost::asio::posix::stream_descriptor::wait_read,
+      [this, alive = alive_, generation = generation_](const boost::system::error_code& ec) {
+        const auto owner = alive.lock();
+        if (!owner || generation != generation_) return;
+        waiting_ = false;
+        if (!ec) process();
+      });
+}
+
+void CoapContext::close() {
+  ++generation_;
+  waiting_ = false;
+  owner_ = nullptr;
+  after_io_ = nullptr;
+  alive_.reset();
+  boost::system::error_code ignored;
+  descriptor_.close(ignored);
+  if (context_) {
+    coap_set_app_data(context_.get(), nullptr);  // callbacks find no owner now
+    doomed_session_ = std::move(session_);
+    doomed_context_ = std::move(context_);
+    doomed_secrets_ = std::move(secrets_);
+  }
+  if (!in_io_) free_libcoap();
+}
+
+void CoapContext::free_libcoap() {
+  doomed_session_.reset();  // before its context
+  doomed_context_.reset();
+  doomed_secrets_.reset();  // what libcoap pointed to, after it
+}
+
+}  // namespace bg95::coap

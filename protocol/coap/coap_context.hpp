@@ -1,0 +1,140 @@
+#pragma once
+// libcoap on the emulator's boost::asio event loop: the one adapter that the CoAP downloader,
+// the LwM2M client, the package server's CoAP listener and the LwM2M test server share. It
+// starts libcoap (once per process), makes a coap_context_t, watches its epoll descriptor on
+// the executor and runs libcoap's I/O step when it is ready, makes client sessions (UDP or DTLS)
+// and server endpoints, and keeps the DTLS key material that libcoap points to. What is said to
+// libcoap inside a session (requests, responses, resources) stays with its user.
+//
+// Everything runs on the executor given at construction: the owner calls the adapter from there
+// and libcoap's callbacks run there, inside process(). An owner finds itself from a callback with
+// CoapContext::owner<T>(session); after close() that is nullptr.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <coap3/coap.h>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include "protocol/coap/coap_security.hpp"
+
+namespace bg95::coap {
+
+// libcoap's process-wide state (clock, PRNG, the TLS library), once per process. coap_cleanup()
+// is never called: another user may start at any time, and the OS reclaims the rest at exit.
+// libcoap logs at its default level (warnings) to stderr.
+void ensure_libcoap_started();
+
+// A boost::asio endpoint as libcoap's address.
+coap_address_t coap_address(const boost::asio::ip::udp::endpoint& endpoint);
+
+// RFC 7252 transmission parameters of a client session.
+struct Transmission {
+  // The first retransmission after this (times a random factor 1..1.5), doubling. libcoap 4.3.1
+  // takes nothing under 1 s: smaller values are raised.
+  std::chrono::milliseconds ack_timeout{std::chrono::seconds(2)};
+  // At most this many retransmissions; 0 is raised to 1, more than 20 lowered to 20.
+  unsigned max_retransmit = 4;
+};
+
+class CoapContext {
+ public:
+  explicit CoapContext(boost::asio::any_io_executor executor);
+  ~CoapContext();  // = close()
+  CoapContext(const CoapContext&) = delete;
+  CoapContext& operator=(const CoapContext&) = delete;
+
+  // Makes the libcoap context (libcoap's block-wise layer off: every user does its own) and
+  // starts watching its epoll descriptor at once (see coap_context.cpp); closes the one open
+  // before. `owner` is what owner<T>() returns, and it is kept alive while an I/O step runs (its
+  // handlers may drop the last other reference). `after_io` runs after each I/O step, outside
+  // libcoap, unless closed meanwhile; it may close this or drop the owner. False, with `error`,
+  // when it failed.
+  template <typename Owner>
+  bool open(const std::shared_ptr<Owner>& owner, std::string& error,
+            std::function<void()> after_io = {}) {
+    return open_for(owner, owner.get(), error, std::move(after_io));
+  }
+
+  // A client session to `server` (UDP, or DTLS with `dtls`), held until close(). nullptr when
+  // libcoap refused it.
+  coap_session_t* connect(const boost::asio::ip::udp::endpoint& server, const ClientDtls* dtls,
+                          const Transmission& transmission);
+  coap_session_t* session() const { return session_.get(); }
+
+  // Server side: the DTLS set-up of the context (before listen() on a DTLS endpoint), and an
+  // endpoint; listen() returns the port it is bound to (useful for port 0), nullopt when libcoap
+  // could not bind it.
+  bool serve_psk(ServerPsk psk);
+  bool serve_certificates(ServerCertificates certificates);
+  std::optional<std::uint16_t> listen(const boost::asio::ip::udp::endpoint& local, bool dtls);
+
+  // One I/O step now: coap_io_process(COAP_IO_NO_WAIT) does what is ready or due, then after_io,
+  // then the descriptor is watched again.
+  void process();
+  // An I/O step soon (posted), e.g. after a request was queued or an observer was told of a
+  // change: libcoap sends notifications inside its I/O step. Nothing inside an I/O step.
+  void process_soon();
+  bool in_io() const { return in_io_; }
+
+  // Frees the session, the context and the descriptor; callbacks find no owner any more. From
+  // inside an I/O step libcoap's objects are freed when it returns. Idempotent.
+  void close();
+  bool is_open() const { return context_ != nullptr; }
+  coap_context_t* get() const { return context_.get(); }
+
+  // The owner given to open(), from inside one of libcoap's callbacks; nullptr once closed.
+  template <typename Owner>
+  static Owner* owner(const coap_session_t* session) {
+    const CoapContext* self = of(session);
+    return self == nullptr ? nullptr : static_cast<Owner*>(self->owner_);
+  }
+  static CoapContext* of(const coap_session_t* session);
+
+ private:
+  struct ContextFree {
+    void operator()(coap_context_t* context) const { coap_free_context(context); }
+  };
+  struct SessionRelease {
+    void operator()(coap_session_t* session) const { coap_session_release(session); }
+  };
+  // What libcoap keeps pointers to (its set-up structures are copied shallowly).
+  struct ServerSecrets {
+    ServerPsk psk;
+    coap_bin_const_t psk_key{};
+    ServerCertificates certificates;
+  };
+
+  bool open_for(std::weak_ptr<void> alive, void* owner, std::string& error,
+                std::function<void()> after_io);
+  void wait_for_io();
+  void free_libcoap();
+  static const coap_bin_const_t* on_psk_identity(coap_bin_const_t* identity,
+                                                 coap_session_t* session, void* arg);
+  static int on_tls_setup(void* tls, coap_dtls_pki_t* setup);
+
+  boost::asio::any_io_executor executor_;
+  boost::asio::posix::stream_descriptor descriptor_;  // a dup() of libcoap's epoll descriptor
+  // The session is declared after the context so that it goes first.
+  std::unique_ptr<coap_context_t, ContextFree> context_;
+  std::unique_ptr<coap_session_t, SessionRelease> session_;
+  std::unique_ptr<ServerSecrets> secrets_;
+  std::weak_ptr<void> alive_;
+  void* owner_ = nullptr;
+  std::function<void()> after_io_;
+  unsigned generation_ = 0;  // of the current open(): a wait of an earlier one does nothing
+  bool waiting_ = false;     // an async_wait on the descriptor is outstanding
+  bool in_io_ = false;
+  // Closed inside an I/O step: libcoap's objects wait here until it returns.
+  std::unique_ptr<coap_context_t, ContextFree> doomed_context_;
+  std::unique_ptr<coap_session_t, SessionRelease> doomed_session_;
+  std::unique_ptr<ServerSecrets> doomed_secrets_;
+};
+
+}  // namespace bg95::coap
