@@ -14,9 +14,13 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "sim/firmware/firmware_store.hpp"
 #include "sim/firmware/image.hpp"
 #include "sim/firmware/package.hpp"
 #include "sim/firmware/synthetic.hpp"
+#include "sim/flash/layout.hpp"
+#include "sim/flash/nand_flash.hpp"
+#include "sim/state/state_dir.hpp"
 #include "sim/util/bytes.hpp"
 #include "sim/util/sha256.hpp"
 
@@ -297,6 +301,28 @@ int cmd_inspect(const std::string& path, const std::string& source_path) {
       fmt::format("{}: neither a firmware image nor a DFOTA package (unknown magic)", path)};
 }
 
+// ---- export -------------------------------------------------------------------------------
+
+// The image the module's flash holds in its active partition, checked (header and body
+// SHA-256) and written to a file: what `inspect --source` and `diff` take as the old image.
+// The state folder is locked while it is read, so it is refused while a bg95sim runs on it.
+int cmd_export(const std::string& state, const std::string& output) {
+  if (!std::filesystem::is_regular_file(std::filesystem::path(state) / "flash.bin"))
+    throw Failure{fmt::format("{}: not a bg95sim state folder (no flash.bin)", state)};
+  bg95::state::StateDir dir{std::filesystem::path(state)};
+  const auto layout = bg95::flash::Layout::standard();
+  bg95::flash::NandFlash flash(dir.flash_file(), layout.geometry);
+  const bg95::flash::PartitionView active(flash, layout.active);
+  const auto header = fw::verify_partition_image(active);
+  if (!header)
+    throw Failure{fmt::format("{}: the active image does not verify: {}", state, header.error())};
+  Bytes image(static_cast<std::size_t>(header->image_size()));
+  active.read(0, image);
+  write_file(output, image);
+  fmt::print("{}: {} ({} bytes) from {}\n", output, header->full_version, image.size(), state);
+  return 0;
+}
+
 // ---- apply --------------------------------------------------------------------------------
 
 int cmd_apply(const std::string& source_path, const std::string& package_path,
@@ -381,8 +407,15 @@ int main(int argc, char** argv) {
   apply->add_option("package", apply_package, "Package")->required()->check(CLI::ExistingFile);
   apply->add_option("-o,--output", apply_output, "Target image to write")->required();
 
+  std::string export_state, export_output;
+  auto* exporting = app.add_subcommand(
+      "export", "Write the image a module's flash runs (its state folder) to a file");
+  exporting->add_option("--state", export_state, "The module's state folder")->required();
+  exporting->add_option("-o,--output", export_output, "Image to write")->required();
+
   CLI11_PARSE(app, argc, argv);
   try {
+    if (*exporting) return cmd_export(export_state, export_output);
     if (*firmware) return cmd_firmware(fa);
     if (*diff) return cmd_diff(da);
     if (*inspect) return cmd_inspect(inspect_path, inspect_source);

@@ -226,6 +226,12 @@ TEST_F(DfotaHttpTest, NotRegisteredCannotDownload) {
   auto& port = start({"--unregistered"});
   EXPECT_EQ(download(port, url("/update.bin")),
             "\r\n+QIND: \"FOTA\",\"HTTPSTART\"\r\n\r\n+QIND: \"FOTA\",\"HTTPEND\",702\r\n");
+  EXPECT_NE(sim_->stderr_text().find("DFOTA summary: HTTP download failed, HTTPEND,702 after "),
+            std::string::npos);
+  EXPECT_NE(sim_->stderr_text().find("s: not registered on the network: no data bearer; "
+                                     "BG95M3LAR02A03_01.011.01.011 stays"),
+            std::string::npos)
+      << sim_->stderr_text();
 }
 
 TEST_F(DfotaHttpTest, TheFotaApnMustBeOneTheNetworkAccepts) {
@@ -233,6 +239,9 @@ TEST_F(DfotaHttpTest, TheFotaApnMustBeOneTheNetworkAccepts) {
   EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\",0,\"wrong.apn\"\r"), "\r\nOK\r\n");
   EXPECT_EQ(download(port, url("/update.bin")),
             "\r\n+QIND: \"FOTA\",\"HTTPSTART\"\r\n\r\n+QIND: \"FOTA\",\"HTTPEND\",702\r\n");
+  EXPECT_NE(sim_->stderr_text().find("the network refuses the FOTA APN \"wrong.apn\" (it takes "
+                                     "\"telstra.internet\")"),
+            std::string::npos);
   EXPECT_EQ(port.command("AT+QCFGEXT=\"fota_apn\",0,\"telstra.internet\"\r"), "\r\nOK\r\n");
   EXPECT_TRUE(download(port, url("/update.bin")).ends_with("\"HTTPEND\",0\r\n"));
 }
@@ -271,6 +280,16 @@ TEST_F(DfotaHttpTest, PackageForAnotherSourceEndsWith511AndTheOldImageRuns) {
             "\r\n+QIND: \"FOTA\",\"END\",511\r\n\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\nAPP RDY\r\n"
             "\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\n+QIND: SMS DONE\r\n");
   EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
+  // The log says why, naming both images, and sums the DFOTA up in one line (issue 19).
+  const std::string log = sim_->stderr_text();
+  const std::string why = "update ended with 511: package is for BG95M3LAR02A0";
+  const auto at = log.find(why);
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string line = log.substr(at, log.find('\n', at) - at);
+  EXPECT_TRUE(line.ends_with(", flash holds BG95M3LAR02A03_01.011.01.011 (4194304 bytes)")) << line;
+  EXPECT_NE(log.find("DFOTA summary: BG95M3LAR02A03_01.011.01.011 stays, END,511 after "),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(DfotaHttpTest, ManualTriggerWaitsForQfotadl1) {
@@ -293,6 +312,8 @@ TEST_F(DfotaHttpTest, UpdateWithoutPackageIs505) {
   EXPECT_EQ(port.command("AT+QFOTADL=1\r"), "\r\nOK\r\n");
   EXPECT_EQ(port.read_until("\"END\",505\r\n", std::chrono::seconds(5)),
             "\r\n+QIND: \"FOTA\",\"END\",505\r\n");
+  EXPECT_NE(sim_->stderr_text().find("update ended with 505: no package in the package area"),
+            std::string::npos);
 }
 
 TEST_F(DfotaHttpTest, DfotaModeTakesNoCommands) {

@@ -4,16 +4,8 @@
 # Usage: host_tools_test.sh <bg95sim binary>
 set -euo pipefail
 sim="$1"
-work="$(mktemp -d)"
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-mkfifo "$work/ready"
-"$sim" --state "$work/state" --link "$work/port" > "$work/ready" 2> "$work/stderr" &
-pid=$!
-# The program prints its ready line once the port exists: wait for that line.
-exec 3<"$work/ready"
-read -r -t 30 line <&3 || { echo "no ready line"; cat "$work/stderr"; exit 1; }
-[[ "$line" == *" ready on "* ]] || { echo "unexpected: $line"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/support/start_sim.sh"
+start_sim "$sim" "$work/state" "$work/port"
 
 printf '[gammu]\ndevice = %s\nconnection = at115200\n' "$work/port" > "$work/gammurc"
 out="$(timeout 60 gammu -c "$work/gammurc" identify)"
@@ -50,6 +42,6 @@ printf '%s\n' "$out"
 grep -q $'^Revision: BG95M3LAR02A03\r$' <<<"$out"
 grep -q $'^OK\r$' <<<"$out"
 echo "picocom: ok"
-kill -TERM "$pid"
-wait "$pid"
+kill -TERM "$sim_pid"
+wait "$sim_pid"
 echo "1 passed, 0 failed"

@@ -45,7 +45,7 @@ check_tree() {
       printf "%s\n" "${COMPREPLY[@]}"' _ "$prefix/share/bash-completion/completions/bg95sim" "$@"
   }
   [[ "$(complete_words bg95sim --stat)" == "--state" ]] || { echo "completion of --stat"; exit 1; }
-  [[ "$(complete_words dfota-pack "" | sort | tr '\n' ' ')" == "apply diff firmware inspect " ]] || {
+  [[ "$(complete_words dfota-pack "" | sort | tr '\n' ' ')" == "apply diff export firmware inspect " ]] || {
     echo "completion of dfota-pack subcommands: $(complete_words dfota-pack "")"
     exit 1
   }

@@ -6,6 +6,7 @@
 // BG95_FULL_SWEEP=1 also cuts power at every flash operation of an update (and reports the
 // operation count of a 16 MiB update); the default run takes a spread of points.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -696,6 +697,7 @@ TEST(PackageArea, CutAtEveryUploadOperationNeverYieldsAPackage) {
 struct RunInfo {
   UpdateEngine::Status status;
   int result;
+  std::string message;
   std::uint64_t ops;
   std::vector<int> percents;
 };
@@ -710,6 +712,7 @@ RunInfo run_update(Rig& rig, std::size_t budget = 64) {
   while ((info.status = engine.step(budget)) == UpdateEngine::Status::Running) {
   }
   info.result = engine.result();
+  info.message = engine.message();
   info.ops = rig.flash().op_count() - before;
   return info;
 }
@@ -812,8 +815,21 @@ TEST(UpdateEngine, PackageForAnotherFirmwareIs511) {
   const RunInfo r = run_update(rig);
   EXPECT_EQ(r.status, UpdateEngine::Status::Error);
   EXPECT_EQ(r.result, kUpdateMismatch);
+  // The reason names both sides (issue 19): here the same version string, other bytes.
+  EXPECT_EQ(r.message,
+            "package is for another build of BG95M3LAR02A03_01.011.01.011 (its SHA-256 differs)");
   EXPECT_EQ(r.ops, 0u);
   EXPECT_EQ(rig.read_active(images().source.size()), images().source);
+  // A package for another version (of another size): both versions named, with their sizes.
+  auto backwards = firmware::make_package(images().target, images().source, {3, 0});
+  ASSERT_TRUE(backwards.ok());
+  Rig other;
+  other.prepare(*backwards);
+  const RunInfo o = run_update(other);
+  EXPECT_EQ(o.result, kUpdateMismatch);
+  EXPECT_EQ(o.message, fmt::format("package is for BG95M3LAR02A03_01.012.01.012 ({} bytes), flash "
+                                   "holds BG95M3LAR02A03_01.011.01.011 ({} bytes)",
+                                   images().target.size(), images().source.size()));
   // An unreadable current image is a mismatch too.
   Rig blank;
   blank.upload(images().package);

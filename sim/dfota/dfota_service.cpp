@@ -219,13 +219,23 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
   urc(urc::fota(protocol == Protocol::Http ? "HTTPSTART" : "COAPSTART"));
   last_percent_ = -1;
   area_error_ = 0;
+  download_start_ = std::chrono::steady_clock::now();
+  download_why_.clear();
   // No data bearer without registration; a FOTA APN the network refuses fails the same way.
   const NetworkState net = m_.network().view();
   const auto& apn = m_.settings().fota_apn.apn;
-  if (!net.registered() || (!net.accepted_apn.empty() && !apn.empty() && apn != net.accepted_apn))
+  if (!net.registered()) {
+    download_why_ = "not registered on the network: no data bearer";
     return end_download(http::http_err::kConnectFailed);
+  }
+  if (!net.accepted_apn.empty() && !apn.empty() && apn != net.accepted_apn) {
+    download_why_ = fmt::format("the network refuses the FOTA APN \"{}\" (it takes \"{}\")", apn,
+                                net.accepted_apn);
+    return end_download(http::http_err::kConnectFailed);
+  }
   if (const AreaStatus s = area_->begin(); s != AreaStatus::Ok) {
     if (s == AreaStatus::PowerLost) return handle_area_status(s);
+    download_why_ = "the package area cannot be written";
     return end_download(download_error(s));
   }
   // Note 4 of 2.2.1.1: the certificates in /datatx, when they are there (HTTPS and CoAPS).
@@ -266,6 +276,7 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
          },
          [this](const http::HttpDownloadResult& r) {
            m_.log_event(fmt::format("HTTP download ended with {}: {}", r.http_err, r.detail));
+           download_why_ = r.detail;
            download_link_->done(r.http_err);
          }});
     return;
@@ -291,6 +302,7 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
       {on_chunk, [this](const coap::CoapProgress& p) { download_total_ = p.total; },
        [this](const coap::CoapDownloadResult& r) {
          m_.log_event(fmt::format("CoAP download ended with {}: {}", r.coap_err, r.detail));
+         download_why_ = r.detail;
          download_link_->done(r.coap_err);
        }});
 }
@@ -433,7 +445,10 @@ void DfotaService::end_download(int err) {
   coap_.reset();
   download_link_.reset();
   // A failed download leaves no package behind: AT+QFOTADL=4 then reports 0.
-  if (err != 0) area_->remove();
+  if (err != 0) {
+    area_->remove();
+    download_failed(err);
+  }
   if (lwm2m_download_done_) {
     // LwM2M out-of-band (note 3.2.1.2 / 3.2.1.3): its own result URC, and no update.
     auto done = std::move(lwm2m_download_done_);
@@ -509,7 +524,9 @@ void DfotaService::begin_update(bool announce_reset) {
     // Nothing to apply: the module says so and does not reset.
     urc(urc::fota("END", kUpdateNoPackage));
     activity_ = Activity::Idle;
-    return;
+    update_start_ = std::chrono::steady_clock::now();
+    update_from_ = m_.running_image().full_version;
+    return update_ended(kUpdateNoPackage, "no package in the package area", "");
   }
   activity_ = Activity::Updating;
   progress_ = 0;
@@ -545,6 +562,16 @@ void DfotaService::start_engine(bool resumed) {
     announce(urc::fota("Last upgrade was not finished,continue upgrade"));
   } else {
     announce(urc::fota("START"));
+  }
+  if (resumed) {
+    ++resumes_;
+  } else {
+    resumes_ = 0;
+  }
+  // A process started on a state with an update under way has no start time: from now.
+  if (!resumed || update_start_ == std::chrono::steady_clock::time_point{}) {
+    update_start_ = std::chrono::steady_clock::now();
+    update_from_ = m_.running_image().full_version;
   }
   engine_ = std::make_unique<UpdateEngine>(m_.flash(), m_.layout(), *area_);
   phase_percent_ = {-1, -1};
@@ -607,6 +634,7 @@ void DfotaService::step() {
 
 void DfotaService::finish_update(int code) {
   close_on_restart_ = code != 0;
+  update_ended(code, engine_->message(), code == 0 ? engine_->header().target_version : "");
   engine_.reset();
   // The last UPDATING is out, then a pause, then END, then the restart: a host reading END
   // must find it alone (fwupd takes the first +QIND: "FOTA" of a read after waiting 100 ms).
@@ -617,6 +645,40 @@ void DfotaService::finish_update(int code) {
       when_urcs_out([this, code] { end_update(code); });
     }));
   });
+}
+
+void DfotaService::download_failed(int err) {
+  const char* end = protocol_ == Protocol::Http ? "HTTPEND" : "COAPEND";
+  const std::string why = download_why_.empty() ? "no reason given" : download_why_;
+  last_error_ = fmt::format("{} {}", err, why);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - download_start_).count();
+  // An LwM2M download reports +LWM2M: "FOTA","DOWNLOADED",<err> instead of HTTPEND/COAPEND.
+  const std::string result =
+      lwm2m_download_done_ ? fmt::format("DOWNLOADED,{}", err) : fmt::format("{},{}", end, err);
+  m_.log_event(fmt::format("DFOTA summary: {} download failed, {} after {:.3f} s: {}; {} stays",
+                           protocol_ == Protocol::Http ? "HTTP" : "CoAP", result, seconds, why,
+                           m_.running_image().full_version));
+}
+
+void DfotaService::update_ended(int code, const std::string& why, const std::string& target) {
+  if (update_from_.empty()) update_from_ = "the running image";  // resumed in a new process
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - update_start_).count();
+  const std::string resumed = resumes_ == 0
+                                  ? ""
+                                  : fmt::format(", picked up again {} time{} after a power loss",
+                                                resumes_, resumes_ == 1 ? "" : "s");
+  if (code == 0) {
+    last_error_.clear();
+    m_.log_event(fmt::format("DFOTA summary: {} -> {}, END,0 after {:.3f} s of update{}",
+                             update_from_, target, seconds, resumed));
+    return;
+  }
+  last_error_ = fmt::format("{} {}", code, why);
+  m_.log_event(fmt::format("update ended with {}: {}", code, why));
+  m_.log_event(fmt::format("DFOTA summary: {} stays, END,{} after {:.3f} s of update{}: {}",
+                           update_from_, code, seconds, resumed, why));
 }
 
 void DfotaService::when_urcs_out(std::function<void()> then) {

@@ -113,6 +113,10 @@ class DfotaService {
   int progress() const { return progress_; }
   std::uint64_t package_size() const { return area_ ? area_->size() : 0; }
   int trigger_mode() const { return trigger_mode_; }
+  // Why the last DFOTA failed, with its code ("511 package is for BG95M3LAR02A03_01.011.01.011,
+  // flash holds ..."); empty when it succeeded or none ran (issue 19: a user cannot act on a
+  // bare code). `bg95ctl status` shows it as last_error.
+  const std::string& last_error() const { return last_error_; }
 
  private:
   class ComUpload;
@@ -120,6 +124,10 @@ class DfotaService {
   void download(const std::string& url, Protocol protocol);
   void downloaded(int transfer_err);
   void end_download(int err);
+  // The module's own account of a DFOTA (issue 19): each failure logs why, with its code, and
+  // every DFOTA ends with one summary line in the log.
+  void download_failed(int err);
+  void update_ended(int code, const std::string& why, const std::string& target);
   std::optional<std::string> existing_file(const char* name) const;
   std::optional<std::pair<std::string, std::string>> read_psk() const;
   void log_peer_check(const std::string& url, const std::optional<std::string>& ca,
@@ -152,6 +160,13 @@ class DfotaService {
   std::unique_ptr<coap::CoapDownload> coap_;
   LinkConditions link_;
   std::unique_ptr<DownloadLink> download_link_;  // while a download runs
+  std::string download_why_;  // the downloader's account of how the download ended
+  std::string last_error_;
+  // What the summary line tells: when the download and the update started, from which image,
+  // and how often the update was picked up again after a power loss.
+  std::chrono::steady_clock::time_point download_start_{}, update_start_{};
+  std::string update_from_;
+  int resumes_ = 0;
   std::optional<std::uint64_t> download_total_;  // the size the server announced
   std::uint64_t download_written_ = 0;           // bytes that reached the package area
   Protocol protocol_ = Protocol::Http;

@@ -249,10 +249,12 @@ UpdateEngine::Status UpdateEngine::check_source(std::size_t& budget) {
   if (!hasher_) {
     auto h = firmware::read_image_header(active);
     if (!h) return fail(kUpdateMismatch, "current firmware unreadable: " + h.error());
+    running_version_ = h->full_version;
     if (h->image_size() != header_.source_size)
       return fail(kUpdateMismatch,
-                  fmt::format("current firmware {} has {} bytes, package source has {}",
-                              h->full_version, h->image_size(), header_.source_size));
+                  fmt::format("package is for {} ({} bytes), flash holds {} ({} bytes)",
+                              header_.source_version, header_.source_size, h->full_version,
+                              h->image_size()));
     source_ = firmware::ImageBuffer(header_.source_size);
     hasher_ = Hasher{};
     hasher_->size = header_.source_size;
@@ -263,7 +265,13 @@ UpdateEngine::Status UpdateEngine::check_source(std::size_t& budget) {
   hasher_.reset();
   if (!same) {
     source_.reset();
-    return fail(kUpdateMismatch, "current firmware is not the package's source (SHA-256 differs)");
+    // Same name, other bytes (a rebuilt image): say so, or the two names would read alike.
+    return fail(kUpdateMismatch,
+                running_version_ == header_.source_version
+                    ? fmt::format("package is for another build of {} (its SHA-256 differs)",
+                                  running_version_)
+                    : fmt::format("package is for {}, flash holds {}", header_.source_version,
+                                  running_version_));
   }
   if (auto s = journal(kBegin); s != Status::Running) return s;
   spend(budget);

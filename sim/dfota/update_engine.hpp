@@ -126,7 +126,11 @@ class UpdateEngine {
   Phase phase() const { return phase_; }
   // 0 after Done, the note's code after Error; kUpdateUnknown before the end.
   int result() const { return result_; }
+  // Why the update failed ("package is for BG95M3LAR02A03_01.011.01.011, flash holds ..."),
+  // for the log and `bg95ctl status`; empty before an error.
   const std::string& message() const { return message_; }
+  // The package's header once it was read (its source and target versions).
+  const firmware::PackageHeader& header() const { return header_; }
   // Percent of real work done (bytes decoded + bytes copied over twice the target size),
   // 100 only once Done; -1 before the target size is known.
   int percent() const { return reported_percent_; }
@@ -197,6 +201,7 @@ class UpdateEngine {
   bool id_known_ = false;
   bool resuming_copy_ = false;  // staging came from the journal: do not journal Staged again
   firmware::PackageHeader header_;
+  std::string running_version_;   // the active image's full version, once read
   std::uint32_t copy_block_ = 0;  // block of active being copied
   std::uint32_t copy_page_ = 0;   // next page within that block; 0 = erase first
   std::uint64_t decoded_ = 0;     // target bytes programmed into staging
