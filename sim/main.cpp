@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 #include "sim/control/control_server.hpp"
 #include "sim/control/module_control.hpp"
 #include "sim/dfota/dfota_service.hpp"
+#include "sim/faults.hpp"
 #include "sim/firmware/image.hpp"
 #include "sim/fleet/fleet_file.hpp"
 #include "sim/fleet/fleet_plan.hpp"
@@ -54,7 +56,8 @@ struct Options {
   bool percent_sign = false;
   bool coap_progress = false;
   double download_timeout_s = 60;
-  std::vector<int> cut_at_update;
+  // Faults set at start (sim/faults.hpp), by their option: the values given.
+  std::map<std::string_view, std::vector<std::int64_t>> start_faults;
   bg95::ModuleConfig::Lwm2mOptions lwm2m;  // --lwm2m-*
   int downloading_step = 1;
   int echo_default = 1;
@@ -91,8 +94,9 @@ bg95::ModuleConfig make_config(const Options& o) {
   c.dialect.resume_notice = o.resume_notice;
   c.download_idle_timeout =
       std::chrono::milliseconds(static_cast<long>(o.download_timeout_s * 1000));
-  c.power_cut_at_update_percent = o.cut_at_update;
-  std::sort(c.power_cut_at_update_percent.begin(), c.power_cut_at_update_percent.end());
+  for (const auto& [option, values] : o.start_faults)
+    for (const std::int64_t v : values)
+      bg95::faults::by_option(option)->configure(c, {v, {}, true});
   c.lwm2m = o.lwm2m;
   return c;
 }
@@ -206,10 +210,10 @@ int main(int argc, char** argv) {
   app.add_option("--download-timeout", o.download_timeout_s,
                  "Seconds without data before a DFOTA download fails with 704")
       ->check(CLI::Range(0.05, 3600.0));
-  app.add_option("--cut-power-at-update", o.cut_at_update,
-                 "Cut power when UPDATING reaches each of these percentages, then power on "
-                 "again (the update resumes)")
-      ->check(CLI::Range(1, 100));
+  for (const auto& f : bg95::faults::table())
+    if (!f.cli.empty())
+      app.add_option(std::string(f.cli), o.start_faults[f.cli], std::string(f.description))
+          ->check(CLI::Range(f.param.min, f.param.max));
   // LwM2M (docs/lwm2m.md): what AT+QLWCFG / AT+QLWSVC="reg" set, for a fleet without a host.
   app.add_option("--lwm2m-server", o.lwm2m.server,
                  "LwM2M server URI (coap://host:port or coaps://host:port); saved as "

@@ -16,6 +16,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "sim/faults.hpp"
 #include "sim/module.hpp"
 
 namespace bg95::scenario {
@@ -128,21 +129,7 @@ struct Count {
 
 struct Action {
   enum class Kind {
-    PowerCut,
-    PowerOff,
-    PowerOn,
-    Reset,
-    TornWrite,  // with a flash_write trigger: that write is left half done, power is lost
-    FlashFail,  // with a flash_write trigger: that write fails; else the next one
-    FlashFailAlways,
-    FlashOff,
-    Network,  // registration, signal, access technology
-    LinkDrop,
-    LinkStall,  // optionally for a duration, then released
-    LinkResume,
-    LinkThrottle,
-    LinkCorrupt,
-    Dtr,
+    Fault,       // faults of the table (sim/faults.hpp): one, or the keys of a group (network)
     Respond,     // with a command trigger: answer this instead
     RespondRaw,  // with a command trigger: write exactly these bytes instead
     Delay,       // with a command trigger: the answer comes this much later
@@ -154,19 +141,12 @@ struct Action {
   Kind kind = Kind::Log;
   Duration after{0};  // do it this long after the trigger
   // Parameters (by kind).
-  std::optional<bg95::RegStatus> reg;
-  std::optional<int> csq;
-  std::optional<bg95::Rat> rat;
-  std::optional<int> pdp_deact;             // Network: the network deactivates this context
-  std::optional<bool> attach_refused;       // Network: PS attach refused / allowed
-  std::optional<std::string> accepted_apn;  // Network: the only APN for data ("" any)
-  std::optional<Duration> duration;         // LinkStall for, Delay by
-  std::uint64_t amount = 0;                 // LinkThrottle bytes/s, LinkCorrupt bytes
-  bool high = true;                         // Dtr
-  std::string text;                         // Urc, RespondRaw, Log, Verdict reason
-  at::Reply reply;                          // Respond
-  bool pass = true;                         // Verdict
-  YAML::Node server;                        // Server: the faults (package server schema)
+  std::vector<faults::Call> faults;  // Fault
+  std::optional<Duration> duration;  // Delay by
+  std::string text;                  // Urc, RespondRaw, Log, Verdict reason
+  at::Reply reply;                   // Respond
+  bool pass = true;                  // Verdict
+  YAML::Node server;                 // Server: the faults (package server schema)
   std::string describe() const;
 };
 
