@@ -121,6 +121,15 @@ const Fault kTable[] = {
      .description = "no more flash faults",
      .perform = [](Module& m, const Value&) { m.set_flash_fault(FF::Off, 1); },
      .scenario_rank = 8},
+    {.name = "flash_slow",
+     .control = "flash slow",
+     .param = {Type::Duration, "by", "", 0, 60000, "<ms>"},
+     .description = "every flash program takes this much longer (0: as normal)",
+     .perform =
+         [](Module& m, const Value& v) {
+           m.flash().set_program_delay(std::chrono::milliseconds(v.number));
+         },
+     .shown = "{} ms"},
     {.name = "torn_write",
      .description = "power is lost half-way through that flash write",
      // Not decided on a flash write's own trigger: the next write fails.

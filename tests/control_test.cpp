@@ -263,6 +263,28 @@ TEST_F(ControlTest, BadRequestsGetErrAndTheConnectionStaysUsable) {
   EXPECT_EQ(module->power_state(), PowerState::Normal);
 }
 
+// The flash gets slow: each program keeps it busy that much longer, which whoever paces flash
+// work (the update's steps) waits for; erases and reads are not slowed; 0 ends it.
+TEST_F(ControlTest, FlashSlow) {
+  Client c(server->path());
+  flash::NandFlash& flash = module->flash();
+  const std::uint32_t block = flash.geometry().block_count - 1;
+  const std::vector<std::uint8_t> page(flash.geometry().page_size, 0x5A);
+  ASSERT_EQ(flash.erase(block), flash::FlashStatus::Ok);
+  EXPECT_EQ(flash.busy_for().count(), 0);
+  EXPECT_EQ(request(c, "flash slow 1000"), "OK");
+  EXPECT_EQ(flash.erase(block), flash::FlashStatus::Ok);
+  EXPECT_EQ(flash.busy_for().count(), 0);
+  ASSERT_EQ(flash.program_pages(block, 0, std::vector<std::uint8_t>(3 * page.size(), 0x5A)),
+            flash::FlashStatus::Ok);
+  EXPECT_GT(flash.busy_for(), 2000ms);  // three programs, a second each, from now
+  EXPECT_LE(flash.busy_for(), 3000ms);
+  EXPECT_EQ(request(c, "flash slow 0"), "OK");
+  const auto before = flash.busy_for();
+  ASSERT_EQ(flash.program(block, 3, page), flash::FlashStatus::Ok);
+  EXPECT_LE(flash.busy_for(), before);  // no longer than it already was
+}
+
 TEST_F(ControlTest, PipelinedRequestsAnsweredInOrder) {
   Client c(server->path());
   c.write("dtr low\nbogus\nstatus\n");
@@ -491,12 +513,14 @@ TEST(ControlServerAlone, HelpAndUsageFromTheFaultTable) {
             "OK commands=\"power on|off|cut; reset; dtr low|high; "
             "net reg <0-5|none|home|searching|denied|unknown|roaming>; net csq <0-31|99>; "
             "net rat emtc|nbiot; net pdpdeact <1-15>; net attach refuse|allow; net apn <APN>|any; "
-            "flash fail once|always; flash cut <n>; flash off; status; modules; help\" "
+            "flash fail once|always; flash cut <n>; flash off; flash slow <ms>; status; modules; "
+            "help\" "
             "selector=\"@<index>|@<i>,<j>-<k>|@all (default @0)\"");
   const std::string net =
       "ERR usage: net reg <stat> | net csq <0-31|99> | net rat emtc|nbiot | net pdpdeact <cid> | "
       "net attach refuse|allow | net apn <APN>|any";
-  const std::string flash = "ERR usage: flash fail once|always | flash cut <n> | flash off";
+  const std::string flash =
+      "ERR usage: flash fail once|always | flash cut <n> | flash off | flash slow <ms>";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"power", "ERR usage: power on|off|cut"},
       {"power on now", "ERR usage: power on|off|cut"},
@@ -516,6 +540,8 @@ TEST(ControlServerAlone, HelpAndUsageFromTheFaultTable) {
       {"flash off now", flash},
       {"flash cut 0", "ERR usage: flash cut <n> (n >= 1)"},
       {"flash cut x", "ERR usage: flash cut <n> (n >= 1)"},
+      {"flash slow", flash},
+      {"flash slow 60001", "ERR usage: flash slow <ms>"},
       {"FLASH CUT 3", "ERR no module"},
       {"net apn Corp", "ERR no module"},
   };

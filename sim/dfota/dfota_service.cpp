@@ -588,7 +588,8 @@ void DfotaService::schedule_step() {
   // still says each step in a write of its own.
   if (!update_urcs_.empty()) return when_urcs_out([this] { schedule_step(); });
   const auto gap = m_.config().timing.update_gap(options_.update_pages_per_step *
-                                                 m_.layout().geometry.page_size);
+                                                 m_.layout().geometry.page_size) +
+                   m_.flash().busy_for();  // a slow flash (a fault) holds the update up
   if (gap.count() == 0) {
     boost::asio::post(m_.executor(), [this, life = life_] {
       if (life == life_) step();
@@ -621,7 +622,7 @@ void DfotaService::finish_update(int code) {
   // The last UPDATING is out, then a pause, then END, then the restart: a host reading END
   // must find it alone (fwupd takes the first +QIND: "FOTA" of a read after waiting 100 ms).
   when_urcs_out([this, code] {
-    timer_.expires_after(m_.config().timing.update_end_pause());
+    timer_.expires_after(m_.config().timing.update_end_pause() + m_.flash().busy_for());
     timer_.async_wait([this, code, life = life_](boost::system::error_code ec) {
       if (ec || life != life_) return;
       announce(urc::fota("END", code));
