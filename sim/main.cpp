@@ -28,6 +28,7 @@
 #include "sim/fleet/fleet_plan.hpp"
 #include "sim/module.hpp"
 #include "sim/module_host.hpp"
+#include "sim/options.hpp"
 #include "sim/transcript.hpp"
 
 namespace {
@@ -53,19 +54,15 @@ struct Options {
   std::string fleet_file;
   int download_threads = 0;  // 0: 16, or one per module in the realistic profile
   int guard_ms = 1000;
-  bool percent_sign = false;
-  bool coap_progress = false;
   double download_timeout_s = 60;
   // Faults set at start (sim/faults.hpp), by their option: the values given.
   std::map<std::string_view, std::vector<std::int64_t>> start_faults;
   bg95::ModuleConfig::Lwm2mOptions lwm2m;  // --lwm2m-*
-  int downloading_step = 1;
-  int echo_default = 1;
-  bool coalesce_urcs = false;
-  bool restore_phase = false;
-  bool resume_notice = false;
   std::string scenario;
   std::string transcript;
+  // The dialect (sim/options.hpp); a Switch option is read as a number, then set here.
+  bg95::Dialect dialect;
+  std::map<std::string_view, int> switches;
 };
 
 bg95::ModuleConfig make_config(const Options& o) {
@@ -85,13 +82,9 @@ bg95::ModuleConfig make_config(const Options& o) {
   c.network.accepted_apn = o.accepted_apn;
   c.default_image_size = o.firmware_size;
   c.guard_time = std::chrono::milliseconds(o.guard_ms);
-  c.dialect.percent_sign = o.percent_sign;
-  c.dialect.coap_progress = o.coap_progress;
-  c.dialect.downloading_step = o.downloading_step;
-  c.dialect.echo = o.echo_default != 0;
-  c.dialect.coalesce_urcs = o.coalesce_urcs;
-  c.dialect.restore_phase = o.restore_phase;
-  c.dialect.resume_notice = o.resume_notice;
+  c.dialect = o.dialect;
+  for (const auto& opt : bg95::options::dialect_options())
+    if (opt.kind == bg95::options::Kind::Switch) c.dialect.*opt.flag = o.switches.at(opt.cli) != 0;
   c.download_idle_timeout =
       std::chrono::milliseconds(static_cast<long>(o.download_timeout_s * 1000));
   for (const auto& [option, values] : o.start_faults)
@@ -99,6 +92,26 @@ bg95::ModuleConfig make_config(const Options& o) {
       bg95::faults::by_option(option)->configure(c, {v, {}, true});
   c.lwm2m = o.lwm2m;
   return c;
+}
+
+// The dialect's options, from the option table (sim/options.hpp).
+void add_dialect_options(CLI::App& app, Options& o) {
+  using bg95::options::Kind;
+  for (const auto& opt : bg95::options::dialect_options()) {
+    const std::string name(opt.cli), help(opt.help);
+    switch (opt.kind) {
+      case Kind::Flag:
+        app.add_flag(name, o.dialect.*opt.flag, help);
+        break;
+      case Kind::Number:
+        app.add_option(name, o.dialect.*opt.number, help)->check(CLI::Range(opt.min, opt.max));
+        break;
+      case Kind::Switch:
+        o.switches[opt.cli] = o.dialect.*opt.flag ? 1 : 0;
+        app.add_option(name, o.switches[opt.cli], help)->check(CLI::Range(0, 1));
+        break;
+    }
+  }
 }
 
 // A transcript of this module from now on; the state folder as it is now is kept beside it,
@@ -203,10 +216,6 @@ int main(int argc, char** argv) {
   app.add_option("--guard-time", o.guard_ms,
                  "Guard time of the +++ escape in milliseconds (the note's 2.1.6: 1000)")
       ->check(CLI::Range(1, 10000));
-  app.add_flag("--percent-sign", o.percent_sign,
-               "Print DFOTA progress as \"5%\" (the note's example) instead of \"5\"");
-  app.add_flag("--coap-progress", o.coap_progress,
-               "Print DOWNLOADING progress for CoAP downloads too (the note prints none)");
   app.add_option("--download-timeout", o.download_timeout_s,
                  "Seconds without data before a DFOTA download fails with 704")
       ->check(CLI::Range(0.05, 3600.0));
@@ -227,19 +236,7 @@ int main(int argc, char** argv) {
   app.add_flag("--lwm2m-autoreg", o.lwm2m.autoreg,
                "Register with the LwM2M server at every boot (as after AT+QLWSVC=\"reg\")");
   // Dialects: the variations host drivers meet in the field (docs/scenarios.md).
-  app.add_option("--downloading-step", o.downloading_step,
-                 "Print DOWNLOADING at every multiple of this percentage (default 1)")
-      ->check(CLI::Range(1, 100));
-  app.add_option("--echo-default", o.echo_default,
-                 "ATE of a new state and of AT&F: 1 (echo, default) or 0")
-      ->check(CLI::Range(0, 1));
-  app.add_flag("--coalesce-urcs", o.coalesce_urcs,
-               "Write URCs raised at the same moment in one write instead of one write each");
-  app.add_flag("--restore-phase", o.restore_phase,
-               "BG96 dialect: a RESTORE,<percent> phase after UPDATING");
-  app.add_flag("--resume-notice", o.resume_notice,
-               "BG96 dialect: after a power loss during the update, print \"Last upgrade was not "
-               "finished,continue upgrade\" instead of START");
+  add_dialect_options(app, o);
   // Scenarios and transcripts (docs/scenarios.md).
   app.add_option("--scenario", o.scenario,
                  "Set the module up and run the rules of this scenario file (its host script is "

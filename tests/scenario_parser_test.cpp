@@ -13,6 +13,7 @@
 #include "scenarios/engine/packages.hpp"
 #include "scenarios/engine/scenario.hpp"
 #include "sim/faults.hpp"
+#include "sim/options.hpp"
 
 namespace {
 
@@ -252,6 +253,32 @@ TEST(ScenarioParserTest, EveryFaultIsDocumented) {
     }
     if (!f.control.empty()) {
       EXPECT_NE(control.find("`" + std::string(f.control)), std::string::npos) << f.control;
+    }
+  }
+}
+
+// Every module option of the table (sim/options.hpp) is in docs/scenarios.md's Dialects table,
+// by key and option, and a scenario sets it.
+TEST(ScenarioParserTest, EveryDialectOptionIsDocumentedAndParsed) {
+  std::ifstream in(fs::path(BG95SIM_SOURCE_DIR) / "docs" / "scenarios.md");
+  const std::string doc(std::istreambuf_iterator<char>(in), {});
+  for (const auto& o : bg95::options::dialect_options()) {
+    const std::string key(o.key), cli(o.cli);
+    EXPECT_NE(doc.find("| `" + key + "` | `" + cli), std::string::npos) << key;
+    // Each set to what it is not by default.
+    const bool number = o.kind == bg95::options::Kind::Number;
+    const bool flag = number || !(bg95::Dialect{}.*o.flag);
+    const auto s = parse_scenario_text("module:\n  dialect: {" + key + ": " +
+                                           (number ? "7"
+                                            : flag ? "true"
+                                                   : "false") +
+                                           "}\n",
+                                       "t.yaml");
+    const bg95::Dialect& d = s.module.config.dialect;
+    if (number) {
+      EXPECT_EQ(d.*o.number, 7) << key;
+    } else {
+      EXPECT_EQ(d.*o.flag, flag) << key;
     }
   }
 }

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "sim/options.hpp"
+
 namespace bg95::scenario {
 
 LiveScenario::LiveScenario(Scenario scenario, boost::asio::any_io_executor executor,
@@ -100,14 +102,15 @@ std::string session_scenario(const ModuleConfig& c, bool usb_port) {
       << "scale" << YAML::Value << c.timing.scale << YAML::Key << "download_timeout" << YAML::Value
       << duration(c.download_idle_timeout) << YAML::Key << "guard_time" << YAML::Value
       << duration(c.guard_time) << YAML::EndMap;
-  const Dialect& d = c.dialect;
-  out << YAML::Key << "dialect" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
-      << "percent_sign" << YAML::Value << d.percent_sign << YAML::Key << "downloading_step"
-      << YAML::Value << d.downloading_step << YAML::Key << "echo" << YAML::Value << d.echo
-      << YAML::Key << "coalesce_urcs" << YAML::Value << d.coalesce_urcs << YAML::Key
-      << "coap_progress" << YAML::Value << d.coap_progress << YAML::Key << "restore_phase"
-      << YAML::Value << d.restore_phase << YAML::Key << "resume_notice" << YAML::Value
-      << d.resume_notice << YAML::EndMap;
+  out << YAML::Key << "dialect" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  for (const auto& o : options::dialect_options()) {
+    out << YAML::Key << std::string(o.key) << YAML::Value;
+    if (o.kind == options::Kind::Number)
+      out << c.dialect.*o.number;
+    else
+      out << c.dialect.*o.flag;
+  }
+  out << YAML::EndMap;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -11,6 +11,7 @@
 #include "scenarios/engine/scenario.hpp"
 #include "scenarios/engine/yaml_reader.hpp"
 #include "sim/firmware/image.hpp"
+#include "sim/options.hpp"
 
 namespace bg95::scenario {
 namespace {
@@ -318,22 +319,20 @@ void Parser::timing(const YAML::Node& n, const std::string& w, ModuleConfig& c) 
   }
 }
 
+// The keys and their members come from the option table (sim/options.hpp).
 void Parser::dialect(const YAML::Node& n, const std::string& w, Dialect& d) const {
-  r_.expect_map(n, w,
-                {"percent_sign", "downloading_step", "echo", "coalesce_urcs", "coap_progress",
-                 "restore_phase", "resume_notice"});
-  auto flag = [&](const char* key, bool& v) {
-    if (n[key]) v = r_.boolean(n[key], at(w, key));
-  };
-  flag("percent_sign", d.percent_sign);
-  flag("echo", d.echo);
-  flag("coalesce_urcs", d.coalesce_urcs);
-  flag("coap_progress", d.coap_progress);
-  flag("restore_phase", d.restore_phase);
-  flag("resume_notice", d.resume_notice);
-  if (n["downloading_step"])
-    d.downloading_step =
-        static_cast<int>(r_.integer(n["downloading_step"], at(w, "downloading_step"), 1, 100));
+  std::vector<std::string_view> keys;
+  for (const auto& o : options::dialect_options())
+    keys.push_back(o.key);
+  r_.expect_map(n, w, keys);
+  for (const auto& o : options::dialect_options()) {
+    const std::string key(o.key);
+    if (!n[key]) continue;
+    if (o.kind == options::Kind::Number)
+      d.*o.number = static_cast<int>(r_.integer(n[key], at(w, key), o.min, o.max));
+    else
+      d.*o.flag = r_.boolean(n[key], at(w, key));
+  }
 }
 
 FileSpec Parser::file_spec(const YAML::Node& n, const std::string& w) const {
