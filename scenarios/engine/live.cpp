@@ -60,27 +60,9 @@ void LiveScenario::start() {
 std::string session_scenario(const ModuleConfig& c, bool usb_port) {
   YAML::Emitter out;
   auto duration = [](std::chrono::milliseconds d) { return fmt::format("{}ms", d.count()); };
-  const char* reg = "home";
-  switch (c.network.status) {
-    case RegStatus::Home:
-      reg = "home";
-      break;
-    case RegStatus::Roaming:
-      reg = "roaming";
-      break;
-    case RegStatus::Searching:
-      reg = "searching";
-      break;
-    case RegStatus::Denied:
-      reg = "denied";
-      break;
-    case RegStatus::Unknown:
-      reg = "unknown";
-      break;
-    case RegStatus::NotRegistered:
-      reg = "unregistered";
-      break;
-  }
+  std::string_view reg = "home";
+  for (const auto& [name, stat] : kRegNames)
+    if (stat == c.network.status) reg = name;
   out << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << "session";
   out << YAML::Key << "description" << YAML::Value
@@ -89,10 +71,10 @@ std::string session_scenario(const ModuleConfig& c, bool usb_port) {
   if (!c.model.empty()) out << YAML::Key << "model" << YAML::Value << c.model;
   out << YAML::Key << "usb_port" << YAML::Value << usb_port;
   out << YAML::Key << "network" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "reg"
-      << YAML::Value << reg << YAML::Key << "csq" << YAML::Value << c.network.csq_rssi << YAML::Key
-      << "rat" << YAML::Value << (c.network.rat == Rat::NbIot ? "nbiot" : "emtc") << YAML::Key
-      << "operator" << YAML::Value << c.network.operator_name << YAML::Key << "plmn" << YAML::Value
-      << c.network.plmn;
+      << YAML::Value << std::string(reg) << YAML::Key << "csq" << YAML::Value << c.network.csq_rssi
+      << YAML::Key << "rat" << YAML::Value << (c.network.rat == Rat::NbIot ? "nbiot" : "emtc")
+      << YAML::Key << "operator" << YAML::Value << c.network.operator_name << YAML::Key << "plmn"
+      << YAML::Value << c.network.plmn;
   if (!c.network.accepted_apn.empty())
     out << YAML::Key << "accepted_apn" << YAML::Value << c.network.accepted_apn;
   out << YAML::EndMap;

@@ -12,6 +12,8 @@
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -46,6 +48,17 @@ struct Pattern {
 Pattern literal(const std::string& text);
 
 // ---- the module ---------------------------------------------------------------------------
+
+// A scenario's words for the <stat> the cell grants (`reg: searching`), in the order its errors
+// list them.
+inline constexpr std::pair<std::string_view, bg95::RegStatus> kRegNames[] = {
+    {"home", bg95::RegStatus::Home},
+    {"roaming", bg95::RegStatus::Roaming},
+    {"searching", bg95::RegStatus::Searching},
+    {"denied", bg95::RegStatus::Denied},
+    {"unregistered", bg95::RegStatus::NotRegistered},
+    {"unknown", bg95::RegStatus::Unknown},
+};
 
 struct FirmwareSpec {
   std::string revision;      // empty: the model's default

@@ -267,14 +267,13 @@ std::string Parser::image_field(const YAML::Node& map, const std::string& w, con
 }
 
 std::optional<RegStatus> Parser::reg_status(const YAML::Node& n, const std::string& w) const {
-  const std::string s =
-      r_.choice(n, w, {"home", "roaming", "searching", "denied", "unregistered", "unknown"});
-  if (s == "home") return RegStatus::Home;
-  if (s == "roaming") return RegStatus::Roaming;
-  if (s == "searching") return RegStatus::Searching;
-  if (s == "denied") return RegStatus::Denied;
-  if (s == "unknown") return RegStatus::Unknown;
-  return RegStatus::NotRegistered;
+  std::vector<std::string_view> names;
+  for (const auto& [name, stat] : kRegNames)
+    names.push_back(name);
+  const std::string s = r_.choice(n, w, names);
+  for (const auto& [name, stat] : kRegNames)
+    if (name == s) return stat;
+  return std::nullopt;
 }
 
 // AT+CSQ's <rssi>: 0..31, or 99 (not known). What lies between is no signal a module reports
