@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <optional>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -21,11 +23,13 @@
 #include "sim/control/control_server.hpp"
 #include "sim/control/module_control.hpp"
 #include "sim/dfota/dfota_service.hpp"
+#include "sim/faults.hpp"
 #include "sim/firmware/image.hpp"
 #include "sim/fleet/fleet_file.hpp"
 #include "sim/fleet/fleet_plan.hpp"
 #include "sim/module.hpp"
 #include "sim/module_host.hpp"
+#include "sim/options.hpp"
 #include "sim/transcript.hpp"
 
 namespace {
@@ -51,18 +55,15 @@ struct Options {
   std::string fleet_file;
   int download_threads = 0;  // 0: 16, or one per module in the realistic profile
   int guard_ms = 1000;
-  bool percent_sign = false;
-  bool coap_progress = false;
   double download_timeout_s = 60;
-  std::vector<int> cut_at_update;
+  // Faults set at start (sim/faults.hpp), by their option: the values given.
+  std::map<std::string_view, std::vector<std::int64_t>> start_faults;
   bg95::ModuleConfig::Lwm2mOptions lwm2m;  // --lwm2m-*
-  int downloading_step = 1;
-  int echo_default = 1;
-  bool coalesce_urcs = false;
-  bool restore_phase = false;
-  bool resume_notice = false;
   std::string scenario;
   std::string transcript;
+  // The dialect (sim/options.hpp); a Switch option is read as a number, then set here.
+  bg95::Dialect dialect;
+  std::map<std::string_view, int> switches;
 };
 
 bg95::ModuleConfig make_config(const Options& o) {
@@ -82,19 +83,36 @@ bg95::ModuleConfig make_config(const Options& o) {
   c.network.accepted_apn = o.accepted_apn;
   c.default_image_size = o.firmware_size;
   c.guard_time = std::chrono::milliseconds(o.guard_ms);
-  c.dialect.percent_sign = o.percent_sign;
-  c.dialect.coap_progress = o.coap_progress;
-  c.dialect.downloading_step = o.downloading_step;
-  c.dialect.echo = o.echo_default != 0;
-  c.dialect.coalesce_urcs = o.coalesce_urcs;
-  c.dialect.restore_phase = o.restore_phase;
-  c.dialect.resume_notice = o.resume_notice;
+  c.dialect = o.dialect;
+  for (const auto& opt : bg95::options::dialect_options())
+    if (opt.kind == bg95::options::Kind::Switch) c.dialect.*opt.flag = o.switches.at(opt.cli) != 0;
   c.download_idle_timeout =
       std::chrono::milliseconds(static_cast<long>(o.download_timeout_s * 1000));
-  c.power_cut_at_update_percent = o.cut_at_update;
-  std::sort(c.power_cut_at_update_percent.begin(), c.power_cut_at_update_percent.end());
+  for (const auto& [option, values] : o.start_faults)
+    for (const std::int64_t v : values)
+      bg95::faults::by_option(option)->configure(c, {v, {}, true});
   c.lwm2m = o.lwm2m;
   return c;
+}
+
+// The dialect's options, from the option table (sim/options.hpp).
+void add_dialect_options(CLI::App& app, Options& o) {
+  using bg95::options::Kind;
+  for (const auto& opt : bg95::options::dialect_options()) {
+    const std::string name(opt.cli), help(opt.help);
+    switch (opt.kind) {
+      case Kind::Flag:
+        app.add_flag(name, o.dialect.*opt.flag, help);
+        break;
+      case Kind::Number:
+        app.add_option(name, o.dialect.*opt.number, help)->check(CLI::Range(opt.min, opt.max));
+        break;
+      case Kind::Switch:
+        o.switches[opt.cli] = o.dialect.*opt.flag ? 1 : 0;
+        app.add_option(name, o.switches[opt.cli], help)->check(CLI::Range(0, 1));
+        break;
+    }
+  }
 }
 
 // A transcript of this module from now on; the state folder as it is now is kept beside it,
@@ -140,14 +158,12 @@ bool links_usable(const std::vector<std::string>& links) {
   return true;
 }
 
-}  // namespace
+// ---- parse: the command line
 
-int main(int argc, char** argv) {
-  Options o;
-  CLI::App app{
-      "bg95sim: a virtual Quectel BG95/BG77 LTE-M/NB-IoT module on a pseudo-terminal.\n"
-      "Prints one line naming the port when ready; open it like a serial port at 115200 baud."};
-  app.set_version_flag("--version", std::string("bg95sim ") + BG95SIM_VERSION);
+// Reads the command line into `o`. The exit status when the program ends here: --help, a wrong
+// option, links that cannot be made.
+// Every option of the command line, bound to `o`.
+void declare_options(CLI::App& app, Options& o) {
   app.add_option("--state", o.state_dir,
                  "State folder (flash image, settings, file system). Default: "
                  "$XDG_STATE_HOME/bg95sim/default or ~/.local/state/bg95sim/default");
@@ -200,17 +216,13 @@ int main(int argc, char** argv) {
   app.add_option("--guard-time", o.guard_ms,
                  "Guard time of the +++ escape in milliseconds (the note's 2.1.6: 1000)")
       ->check(CLI::Range(1, 10000));
-  app.add_flag("--percent-sign", o.percent_sign,
-               "Print DFOTA progress as \"5%\" (the note's example) instead of \"5\"");
-  app.add_flag("--coap-progress", o.coap_progress,
-               "Print DOWNLOADING progress for CoAP downloads too (the note prints none)");
   app.add_option("--download-timeout", o.download_timeout_s,
                  "Seconds without data before a DFOTA download fails with 704")
       ->check(CLI::Range(0.05, 3600.0));
-  app.add_option("--cut-power-at-update", o.cut_at_update,
-                 "Cut power when UPDATING reaches each of these percentages, then power on "
-                 "again (the update resumes)")
-      ->check(CLI::Range(1, 100));
+  for (const auto& f : bg95::faults::table())
+    if (!f.cli.empty())
+      app.add_option(std::string(f.cli), o.start_faults[f.cli], std::string(f.description))
+          ->check(CLI::Range(f.param.min, f.param.max));
   // LwM2M (docs/lwm2m.md): what AT+QLWCFG / AT+QLWSVC="reg" set, for a fleet without a host.
   app.add_option("--lwm2m-server", o.lwm2m.server,
                  "LwM2M server URI (coap://host:port or coaps://host:port); saved as "
@@ -224,19 +236,7 @@ int main(int argc, char** argv) {
   app.add_flag("--lwm2m-autoreg", o.lwm2m.autoreg,
                "Register with the LwM2M server at every boot (as after AT+QLWSVC=\"reg\")");
   // Dialects: the variations host drivers meet in the field (docs/scenarios.md).
-  app.add_option("--downloading-step", o.downloading_step,
-                 "Print DOWNLOADING at every multiple of this percentage (default 1)")
-      ->check(CLI::Range(1, 100));
-  app.add_option("--echo-default", o.echo_default,
-                 "ATE of a new state and of AT&F: 1 (echo, default) or 0")
-      ->check(CLI::Range(0, 1));
-  app.add_flag("--coalesce-urcs", o.coalesce_urcs,
-               "Write URCs raised at the same moment in one write instead of one write each");
-  app.add_flag("--restore-phase", o.restore_phase,
-               "BG96 dialect: a RESTORE,<percent> phase after UPDATING");
-  app.add_flag("--resume-notice", o.resume_notice,
-               "BG96 dialect: after a power loss during the update, print \"Last upgrade was not "
-               "finished,continue upgrade\" instead of START");
+  add_dialect_options(app, o);
   // Scenarios and transcripts (docs/scenarios.md).
   app.add_option("--scenario", o.scenario,
                  "Set the module up and run the rules of this scenario file (its host script is "
@@ -247,7 +247,19 @@ int main(int argc, char** argv) {
                  "bg95-scenario replay BASE.jsonl); default with --scenario: "
                  "<state>/transcripts/<scenario>-<time>");
   app.add_flag("-v,--verbose", o.verbose, "Log module events to stderr");
-  CLI11_PARSE(app, argc, argv);
+}
+
+std::optional<int> parse(int argc, char** argv, Options& o) {
+  CLI::App app{
+      "bg95sim: a virtual Quectel BG95/BG77 LTE-M/NB-IoT module on a pseudo-terminal.\n"
+      "Prints one line naming the port when ready; open it like a serial port at 115200 baud."};
+  app.set_version_flag("--version", std::string("bg95sim ") + BG95SIM_VERSION);
+  declare_options(app, o);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
   // The links are checked before any state folder or port is made: a wrong one stops the
   // program with nothing created (a fleet's, once its plan is known).
   if (o.count <= 1 && o.fleet_file.empty() && !links_usable({o.link, o.usb_link})) return 2;
@@ -255,67 +267,142 @@ int main(int argc, char** argv) {
     std::cerr << "bg95sim: --fleet and --count: the fleet file says how many modules\n";
     return 2;
   }
+  return std::nullopt;
+}
 
-  // A fleet does not fit in the default limit of open files: each module holds a few.
-  rlimit files{};
-  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-    files.rlim_cur = files.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &files);
-  }
+// ---- plan: the modules, their transcripts, the scenario and the control socket
 
-  boost::asio::io_context io;
-  const auto watcher = bg95::pty::OpenWatcher::create(io.get_executor());
+struct Program {
+  explicit Program(boost::asio::io_context& context)
+      : io(context), watcher(bg95::pty::OpenWatcher::create(io.get_executor())) {}
+
+  boost::asio::io_context& io;
+  std::shared_ptr<bg95::pty::OpenWatcher> watcher;
+  bool fleet = false;
   std::vector<std::unique_ptr<bg95::Transcript>> transcripts;  // outlived by the modules
   std::vector<std::unique_ptr<bg95::ModuleHost>> hosts;
-  bg95::ModuleConfig base = make_config(o);
   // A scenario sets the module up (its module section) and brings its servers and rules.
   std::unique_ptr<bg95::scenario::LiveScenario> scenario;
-  if (!o.scenario.empty()) {
-    try {
-      scenario = std::make_unique<bg95::scenario::LiveScenario>(
-          bg95::scenario::parse_scenario(o.scenario), io.get_executor(),
-          base.state_dir.parent_path() / (base.state_dir.filename().string() + ".scenario"));
-      bg95::ModuleConfig from = scenario->setup().module_config(base.state_dir);
-      base = std::move(from);
-    } catch (const std::exception& e) {
-      std::cerr << "bg95sim: " << e.what() << "\n";
-      return 2;
-    }
-    if (scenario->scenario().host.present)
-      std::cerr << "bg95sim: the scenario's host script is not run here (bg95-scenario run "
-                << o.scenario << " runs it); you are the host\n";
-    for (const auto& line : scenario->addresses())
-      std::cerr << "bg95sim: scenario " << scenario->scenario().name << ": " << line << "\n";
+  // Declared after the modules, so it is destroyed (and its socket file removed) first.
+  std::unique_ptr<bg95::control::ControlServer> control;
+};
+
+// The scenario of --scenario, whose module section replaces the module options in `base`.
+bool load_scenario(const Options& o, Program& p, bg95::ModuleConfig& base) {
+  try {
+    p.scenario = std::make_unique<bg95::scenario::LiveScenario>(
+        bg95::scenario::parse_scenario(o.scenario), p.io.get_executor(),
+        base.state_dir.parent_path() / (base.state_dir.filename().string() + ".scenario"));
+    bg95::ModuleConfig from = p.scenario->setup().module_config(base.state_dir);
+    base = std::move(from);
+  } catch (const std::exception& e) {
+    std::cerr << "bg95sim: " << e.what() << "\n";
+    return false;
   }
-  // A fleet: the plan of every module, from --count or the fleet file. Module n (from 1)
-  // keeps its state in <state>/<nnnn> and its links at the --link pattern with {} replaced by
-  // n (or "-<n>" appended when there is no {}), unless the fleet file says otherwise.
-  const bool fleet = o.count > 1 || !o.fleet_file.empty();
+  if (p.scenario->scenario().host.present)
+    std::cerr << "bg95sim: the scenario's host script is not run here (bg95-scenario run "
+              << o.scenario << " runs it); you are the host\n";
+  for (const auto& line : p.scenario->addresses())
+    std::cerr << "bg95sim: scenario " << p.scenario->scenario().name << ": " << line << "\n";
+  return true;
+}
+
+// A fleet's plan of every module, from --count or the fleet file. Module n (from 1) keeps its
+// state in <state>/<nnnn> and its links at the --link pattern with {} replaced by n (or "-<n>"
+// appended when there is no {}), unless the fleet file says otherwise.
+std::optional<bg95::fleet::FleetPlan> fleet_plan(const Options& o, const bg95::ModuleConfig& base) {
+  const bg95::fleet::FleetDefaults defaults{o.model, o.link, o.usb_link, base.state_dir,
+                                            o.lwm2m.endpoint};
   bg95::fleet::FleetPlan plan;
-  if (fleet) {
-    const bg95::fleet::FleetDefaults defaults{o.model, o.link, o.usb_link, base.state_dir,
-                                              o.lwm2m.endpoint};
-    if (o.fleet_file.empty()) {
-      plan = bg95::fleet::plan_from_options(o.count, defaults);
-    } else {
-      auto loaded = bg95::fleet::load_fleet_file(o.fleet_file, defaults);
-      if (!loaded) {
-        std::cerr << "bg95sim: " << loaded.error() << "\n";
-        return 2;
-      }
-      plan = std::move(*loaded);
+  if (o.fleet_file.empty()) {
+    plan = bg95::fleet::plan_from_options(o.count, defaults);
+  } else {
+    auto loaded = bg95::fleet::load_fleet_file(o.fleet_file, defaults);
+    if (!loaded) {
+      std::cerr << "bg95sim: " << loaded.error() << "\n";
+      return std::nullopt;
     }
+    plan = std::move(*loaded);
   }
-  if (fleet) {
-    std::vector<std::string> links;
-    for (const auto& m : plan.modules)
-      links.insert(links.end(), {m.link, m.usb_link});
-    if (!links_usable(links)) return 2;
+  std::vector<std::string> links;
+  for (const auto& m : plan.modules)
+    links.insert(links.end(), {m.link, m.usb_link});
+  if (!links_usable(links)) return std::nullopt;
+  return plan;
+}
+
+// Module i (from 0) with its ports, its transcript and the scenario's rules. Throws what
+// stops the program.
+void add_module(const Options& o, Program& p, std::size_t i, bg95::ModuleConfig config,
+                bg95::PortOptions ports) {
+  const std::filesystem::path usb_link = ports.usb_link;
+  p.hosts.push_back(std::make_unique<bg95::ModuleHost>(p.io.get_executor(), std::move(config),
+                                                       std::move(ports), p.watcher));
+  bg95::ModuleHost& host = *p.hosts.back();
+  auto* scenario = p.scenario.get();
+  if (scenario) scenario->prepare(host);
+  const std::string name = p.fleet ? fmt::format("[{}]", i + 1) : "";
+  std::string base_name = o.transcript;
+  if (base_name.empty() && scenario)
+    base_name = (host.module().config().state_dir / "transcripts" /
+                 fmt::format("{}-{:%Y%m%d-%H%M%S}", scenario->scenario().name,
+                             fmt::localtime(std::time(nullptr))))
+                    .string();
+  if (!base_name.empty()) {
+    if (p.fleet) base_name += fmt::format("-{:04}", i + 1);
+    p.transcripts.push_back(open_transcript(host, base_name, scenario, usb_link));
+    std::cerr << fmt::format("bg95sim{}: transcript {}\n", name,
+                             p.transcripts.back()->text_file().string());
   }
+  if (scenario)
+    scenario->attach(host, p.transcripts.empty() ? nullptr : p.transcripts.back().get(), name,
+                     static_cast<unsigned>(i + 1), [name](const std::string& line) {
+                       std::cout << "bg95sim" << name << ": " << line << std::endl;
+                     });
+}
+
+// The control socket (docs/control.md): power, DTR, network, faults and status for tests and
+// bg95ctl. Module n of a fleet is @n-1 on it.
+bool open_control(const Options& o, Program& p) {
+  try {
+    p.control = std::make_unique<bg95::control::ControlServer>(p.io.get_executor(), o.control);
+  } catch (const std::exception& e) {
+    std::cerr << "bg95sim: " << e.what() << "\n";
+    return false;
+  }
+  for (auto& host : p.hosts) {
+    bg95::Module& m = host->module();
+    p.control->add_target(std::make_unique<bg95::control::ModuleControl>(
+        m, bg95::control::ModuleControl::Providers{
+               {"package",
+                [&m] {
+                  const auto size = m.dfota().package_size();
+                  return size ? std::to_string(size) : std::string("none");
+                }},
+               {"dfota", [&m] { return std::string(m.dfota().activity_name()); }},
+               {"progress", [&m] { return std::to_string(m.dfota().progress()); }},
+               // Why the last DFOTA failed (docs/dfota.md); "none" after a success.
+               {"last_error",
+                [&m] {
+                  const auto& e = m.dfota().last_error();
+                  return e.empty() ? std::string("none") : e;
+                }},
+           }));
+  }
+  return true;
+}
+
+// Makes everything the program runs; false (having said why) when it cannot.
+bool plan(const Options& o, Program& p) {
+  bg95::ModuleConfig base = make_config(o);
+  if (!o.scenario.empty() && !load_scenario(o, p, base)) return false;
+  p.fleet = o.count > 1 || !o.fleet_file.empty();
+  std::optional<bg95::fleet::FleetPlan> fleet;
+  if (p.fleet && !(fleet = fleet_plan(o, base))) return false;
   // Each distinct default image made once, and its factory flash (<state>/.factory/) that new
   // state folders read from instead of each writing the image.
   bg95::fleet::DefaultImages images(base.state_dir / ".factory");
-  const std::size_t count = fleet ? plan.modules.size() : 1;
+  const std::size_t count = p.fleet ? fleet->modules.size() : 1;
 
   // One pool of download threads for the process, joined before the io_context goes. 16 keep
   // a fast-profile fleet of 1000 as busy as 1000 threads do (docs/performance.md); in the
@@ -331,98 +418,77 @@ int main(int argc, char** argv) {
     ports.time_scale = base.timing.scale;
     ports.verbose = o.verbose;
     try {
-      if (!fleet) {
+      if (!p.fleet) {
         ports.link = o.link;
         ports.usb_link = o.usb_link;
       } else {
-        bg95::fleet::configure(plan.modules[i], config, ports, images);
+        bg95::fleet::configure(fleet->modules[i], config, ports, images);
       }
-      hosts.push_back(std::make_unique<bg95::ModuleHost>(io.get_executor(), std::move(config),
-                                                         std::move(ports), watcher));
-      bg95::ModuleHost& host = *hosts.back();
-      if (scenario) scenario->prepare(host);
-      const std::string name = fleet ? fmt::format("[{}]", i + 1) : "";
-      std::string base_name = o.transcript;
-      if (base_name.empty() && scenario)
-        base_name = (host.module().config().state_dir / "transcripts" /
-                     fmt::format("{}-{:%Y%m%d-%H%M%S}", scenario->scenario().name,
-                                 fmt::localtime(std::time(nullptr))))
-                        .string();
-      if (!base_name.empty()) {
-        if (fleet) base_name += fmt::format("-{:04}", i + 1);
-        transcripts.push_back(open_transcript(host, base_name, scenario.get(), ports.usb_link));
-        std::cerr << fmt::format("bg95sim{}: transcript {}\n", name,
-                                 transcripts.back()->text_file().string());
-      }
-      if (scenario)
-        scenario->attach(host, transcripts.empty() ? nullptr : transcripts.back().get(), name,
-                         static_cast<unsigned>(i + 1), [name](const std::string& line) {
-                           std::cout << "bg95sim" << name << ": " << line << std::endl;
-                         });
+      add_module(o, p, i, std::move(config), std::move(ports));
     } catch (const std::exception& e) {
-      std::cerr << "bg95sim: " << (fleet ? fmt::format("module {}: ", i + 1) : "") << e.what()
+      std::cerr << "bg95sim: " << (p.fleet ? fmt::format("module {}: ", i + 1) : "") << e.what()
                 << "\n";
-      return 2;
+      return false;
     }
   }
+  return o.control.empty() || open_control(o, p);
+}
 
-  // The control socket (docs/control.md): power, DTR, network and status for tests and bg95ctl.
-  // Declared after the module, so it is destroyed (and its socket file removed) first.
-  std::unique_ptr<bg95::control::ControlServer> control;
-  if (!o.control.empty()) {
-    try {
-      control = std::make_unique<bg95::control::ControlServer>(io.get_executor(), o.control);
-    } catch (const std::exception& e) {
-      std::cerr << "bg95sim: " << e.what() << "\n";
-      return 2;
-    }
-    // Module n of a fleet is @n-1 on the control socket.
-    for (auto& host : hosts) {
-      bg95::Module& m = host->module();
-      control->add_target(std::make_unique<bg95::control::ModuleControl>(
-          m, bg95::control::ModuleControl::Providers{
-                 {"package",
-                  [&m] {
-                    const auto size = m.dfota().package_size();
-                    return size ? std::to_string(size) : std::string("none");
-                  }},
-                 {"dfota", [&m] { return std::string(m.dfota().activity_name()); }},
-                 {"progress", [&m] { return std::to_string(m.dfota().progress()); }},
-             }));
-    }
-  }
+// ---- run: power on and serve until SIGINT or SIGTERM
 
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+int run(const Options& o, Program& p) {
+  boost::asio::signal_set signals(p.io, SIGINT, SIGTERM);
   // A settings file that cannot be written at exit (a full disk) is said, module by module,
   // and the exit status is 1; the other modules are saved all the same.
   int exit_status = 0;
   signals.async_wait([&](boost::system::error_code, int) {
-    for (std::size_t i = 0; i < hosts.size(); ++i) {
-      bg95::Module& m = hosts[i]->module();
+    for (std::size_t i = 0; i < p.hosts.size(); ++i) {
+      bg95::Module& m = p.hosts[i]->module();
       if (m.shutdown()) continue;
       std::cerr << fmt::format("bg95sim{}: settings not saved at exit: {}\n",
-                               fleet ? fmt::format("[{}]", i + 1) : "", m.save_error());
+                               p.fleet ? fmt::format("[{}]", i + 1) : "", m.save_error());
       exit_status = 1;
     }
-    io.stop();
+    p.io.stop();
   });
   ::signal(SIGPIPE, SIG_IGN);
 
-  if (scenario) scenario->start();
-  for (auto& host : hosts)
+  if (p.scenario) p.scenario->start();
+  for (auto& host : p.hosts)
     host->module().power_on();
-  if (!fleet) {
-    const std::string where = hosts[0]->where();
+  if (!p.fleet) {
+    const std::string where = p.hosts[0]->where();
     std::cout << fmt::format("bg95sim: {} (open with: picocom -b 115200 {}  or  screen {} 115200)",
-                             hosts[0]->describe(), where, where)
+                             p.hosts[0]->describe(), where, where)
               << std::endl;
   } else {
-    for (std::size_t i = 0; i < hosts.size(); ++i)
-      std::cout << fmt::format("bg95sim[{}]: {}\n", i + 1, hosts[i]->describe());
-    std::cout << fmt::format("bg95sim: fleet of {} modules ready (control: {})", hosts.size(),
+    for (std::size_t i = 0; i < p.hosts.size(); ++i)
+      std::cout << fmt::format("bg95sim[{}]: {}\n", i + 1, p.hosts[i]->describe());
+    std::cout << fmt::format("bg95sim: fleet of {} modules ready (control: {})", p.hosts.size(),
                              o.control.empty() ? "none" : o.control)
               << std::endl;
   }
-  io.run();
+  p.io.run();
   return exit_status;
+}
+
+// A fleet does not fit in the default limit of open files: each module holds a few.
+void raise_file_limit() {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (const auto status = parse(argc, argv, o)) return *status;
+  raise_file_limit();
+  boost::asio::io_context io;
+  Program p(io);
+  if (!plan(o, p)) return 2;
+  return run(o, p);
 }

@@ -173,6 +173,25 @@ TEST_F(ControlE2eTest, FlashFailureDuringTheUpdateIs504AndTheOldImageBoots) {
   EXPECT_EQ(port.command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A04\r\n\r\nOK\r\n");
 }
 
+TEST_F(ControlE2eTest, StatusSaysWhyTheLastDfotaFailed) {
+  // issue 19: a bare END,511 says nothing a user can act on; status names both images.
+  auto& port = start();
+  EXPECT_NE(ctl_ok("status").find(" last_error=none"), std::string::npos);
+  const Bytes other = next_image(default_image(), 3);
+  const std::string pkg = as_string(make_package(other, next_image(other)));
+  EXPECT_EQ(port.command("AT+QFOTADL=\"COM:\"," + std::to_string(pkg.size()) + "\r"),
+            "\r\nCONNECT\r\n");
+  port.write(pkg);
+  port.read_until("OK\r\n", std::chrono::seconds(30));
+  EXPECT_EQ(port.command("AT+QFOTADL=1\r"), "\r\nOK\r\n");
+  port.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(60));
+  const std::string status = ctl_ok("status");
+  EXPECT_NE(status.find(" last_error=\"511 package is for "), std::string::npos) << status;
+  EXPECT_NE(status.find(", flash holds BG95M3LAR02A03_01.011.01.011 (4194304 bytes)\""),
+            std::string::npos)
+      << status;
+}
+
 TEST_F(ControlE2eTest, PowerCutAtAFlashWriteOfTheUpdate) {
   auto& port = start();
   const Bytes source = default_image();

@@ -263,6 +263,28 @@ TEST_F(ControlTest, BadRequestsGetErrAndTheConnectionStaysUsable) {
   EXPECT_EQ(module->power_state(), PowerState::Normal);
 }
 
+// The flash gets slow: each program keeps it busy that much longer, which whoever paces flash
+// work (the update's steps) waits for; erases and reads are not slowed; 0 ends it.
+TEST_F(ControlTest, FlashSlow) {
+  Client c(server->path());
+  flash::NandFlash& flash = module->flash();
+  const std::uint32_t block = flash.geometry().block_count - 1;
+  const std::vector<std::uint8_t> page(flash.geometry().page_size, 0x5A);
+  ASSERT_EQ(flash.erase(block), flash::FlashStatus::Ok);
+  EXPECT_EQ(flash.busy_for().count(), 0);
+  EXPECT_EQ(request(c, "flash slow 1000"), "OK");
+  EXPECT_EQ(flash.erase(block), flash::FlashStatus::Ok);
+  EXPECT_EQ(flash.busy_for().count(), 0);
+  ASSERT_EQ(flash.program_pages(block, 0, std::vector<std::uint8_t>(3 * page.size(), 0x5A)),
+            flash::FlashStatus::Ok);
+  EXPECT_GT(flash.busy_for(), 2000ms);  // three programs, a second each, from now
+  EXPECT_LE(flash.busy_for(), 3000ms);
+  EXPECT_EQ(request(c, "flash slow 0"), "OK");
+  const auto before = flash.busy_for();
+  ASSERT_EQ(flash.program(block, 3, page), flash::FlashStatus::Ok);
+  EXPECT_LE(flash.busy_for(), before);  // no longer than it already was
+}
+
 TEST_F(ControlTest, PipelinedRequestsAnsweredInOrder) {
   Client c(server->path());
   c.write("dtr low\nbogus\nstatus\n");
@@ -481,6 +503,52 @@ TEST(ControlServerAlone, NoModuleAndFormatting) {
   EXPECT_EQ(format_pair("v", "BG95M3LAR02A03_01.011.01.011"), "v=BG95M3LAR02A03_01.011.01.011");
 }
 
+// The help and every usage error, to the byte: they are made from the fault table
+// (sim/faults.hpp) and must read as they always have.
+TEST(ControlServerAlone, HelpAndUsageFromTheFaultTable) {
+  TempDir dir;
+  boost::asio::io_context io;
+  ControlServer server(io.get_executor(), dir.path() / "ctl.sock");
+  EXPECT_EQ(server.handle_line("help"),
+            "OK commands=\"power on|off|cut; reset; dtr low|high; "
+            "net reg <0-5|none|home|searching|denied|unknown|roaming>; net csq <0-31|99>; "
+            "net rat emtc|nbiot; net pdpdeact <1-15>; net attach refuse|allow; net apn <APN>|any; "
+            "flash fail once|always; flash cut <n>; flash off; flash slow <ms>; status; modules; "
+            "help\" "
+            "selector=\"@<index>|@<i>,<j>-<k>|@all (default @0)\"");
+  const std::string net =
+      "ERR usage: net reg <stat> | net csq <0-31|99> | net rat emtc|nbiot | net pdpdeact <cid> | "
+      "net attach refuse|allow | net apn <APN>|any";
+  const std::string flash =
+      "ERR usage: flash fail once|always | flash cut <n> | flash off | flash slow <ms>";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"power", "ERR usage: power on|off|cut"},
+      {"power on now", "ERR usage: power on|off|cut"},
+      {"reset 1", "ERR usage: reset"},
+      {"dtr", "ERR usage: dtr low|high"},
+      {"dtr medium", "ERR usage: dtr low|high"},
+      {"net", net},
+      {"net reg", net},
+      {"net reg 6", "ERR usage: net reg <0-5|none|home|searching|denied|unknown|roaming>"},
+      {"net csq 32", "ERR usage: net csq <0-31|99>"},
+      {"net rat gsm", net},
+      {"net pdpdeact 0", "ERR usage: net pdpdeact <1-15>"},
+      {"net attach maybe", net},
+      {"net apn", net},
+      {"flash", flash},
+      {"flash fail sometimes", flash},
+      {"flash off now", flash},
+      {"flash cut 0", "ERR usage: flash cut <n> (n >= 1)"},
+      {"flash cut x", "ERR usage: flash cut <n> (n >= 1)"},
+      {"flash slow", flash},
+      {"flash slow 60001", "ERR usage: flash slow <ms>"},
+      {"FLASH CUT 3", "ERR no module"},
+      {"net apn Corp", "ERR no module"},
+  };
+  for (const auto& [request, answer] : cases)
+    EXPECT_EQ(server.handle_line(request), answer) << request;
+}
+
 TEST(ControlServerAlone, PathTooLong) {
   TempDir dir;
   boost::asio::io_context io;
@@ -491,14 +559,12 @@ TEST(ControlServerAlone, PathTooLong) {
 class FakeTarget : public ControlTarget {
  public:
   explicit FakeTarget(std::vector<std::string>& log, bool fail) : log_(log), fail_(fail) {}
-  void power_on() override { act("on"); }
-  void power_off() override { act("off"); }
-  void power_cut() override { act("cut"); }
-  void reset() override { act("reset"); }
-  void set_dtr(bool high) override { act(high ? "dtr1" : "dtr0"); }
-  void set_registration(RegStatus s) override { act(fmt::format("reg{}", static_cast<int>(s))); }
-  void set_signal(int csq) override { act(fmt::format("csq{}", csq)); }
-  void set_rat(Rat) override { act("rat"); }
+  // "net csq 7": the fault's words and its value.
+  void apply(const faults::Call& call) override {
+    const bool valued = call.fault->param.type != faults::Type::None;
+    act(std::string(call.fault->control) +
+        (valued ? " " + faults::show(*call.fault, call.value) : std::string()));
+  }
   std::map<std::string, std::string> status() override {
     return {{"zeta", "1"}, {"power", "normal"}, {"alpha", "two words"}};
   }
@@ -521,7 +587,7 @@ TEST(ControlServerAlone, FleetOfTargets) {
   EXPECT_EQ(server.add_target(std::make_unique<FakeTarget>(log, false)), 1u);
   EXPECT_EQ(server.handle_line("@1 net csq 7"), "OK");
   EXPECT_EQ(server.handle_line("@all power cut"), "OK");
-  EXPECT_EQ(log, (std::vector<std::string>{"csq7", "cut", "cut"}));
+  EXPECT_EQ(log, (std::vector<std::string>{"net csq 7", "power cut", "power cut"}));
   EXPECT_EQ(server.handle_line("@1 status"), "OK power=normal alpha=\"two words\" zeta=1");
   EXPECT_EQ(server.handle_line("@all status"),
             "OK 0.power=normal 0.alpha=\"two words\" 0.zeta=1 1.power=normal "

@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "scenarios/engine/packages.hpp"
 #include "scenarios/engine/scenario.hpp"
+#include "sim/faults.hpp"
+#include "sim/options.hpp"
 
 namespace {
 
@@ -129,7 +133,7 @@ TEST(ScenarioParserTest, CsqIsAnRssiOrNinetyNine) {
             99);
   const auto s =
       parse_scenario_text("rules:\n  - {when: {at: 1s}, do: {network: {csq: 31}}}\n", "t.yaml");
-  EXPECT_EQ(s.rules.at(0).actions.at(0).csq, 31);
+  EXPECT_EQ(s.rules.at(0).actions.at(0).faults.at(0).value.number, 31);
 }
 
 TEST(ScenarioParserTest, AHugeCorruptCountFlipsOnlyTheBytesThereAre) {
@@ -188,4 +192,93 @@ TEST(ScenarioParserTest, ModuleNumbersOutsideAFleetAreErrors) {
             "all)");
   EXPECT_EQ(error_of(rule + "[2, {x: 1}]}\n"),
             "t.yaml:2: rules[0].modules[1]: expected a module number or FIRST-LAST");
+}
+
+// Fault actions come from the fault table (sim/faults.hpp); their errors and descriptions read
+// as they always have.
+TEST(ScenarioParserTest, FaultActionsErrorsAndDescriptions) {
+  const std::string rule = "rules:\n  - {when: {at: 1s}, do: ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {rule + "frobnicate}\n",
+       "t.yaml:2: rules[0].do: unknown action \"frobnicate\" (known: power_cut, power_off, "
+       "power_on, reset, torn_write, flash_fail, flash_fail_always, flash_off, network, "
+       "link_drop, link_stall, link_resume, link_throttle, link_corrupt, dtr, flash_slow, "
+       "respond, respond_raw, delay, urc, server, log, verdict)"},
+      {rule + "{power_cut: 1}}\n",
+       "t.yaml:2: rules[0].do.power_cut: takes no value (only {after: <duration>})"},
+      {rule + "{network: 3}}\n",
+       "t.yaml:2: rules[0].do.network: expected {reg: ..., csq: ..., rat: ...}"},
+      {rule + "{network: {after: 1s}}}\n",
+       "t.yaml:2: rules[0].do.network: give reg, csq, rat, pdp_deact, attach or accepted_apn"},
+      {rule + "{network: {pdp_deact: 16}}}\n",
+       "t.yaml:2: rules[0].do.network.pdp_deact: 16 is out of range (1..15)"},
+      {rule + "{dtr: {after: 1s}}}\n", "t.yaml:2: rules[0].do.dtr: needs low or high"},
+      {rule + "{link_throttle: {after: 1s}}}\n", "t.yaml:2: rules[0].do.link_throttle: needs rate"},
+      {rule + "{link_stall: 2s}}\n",
+       "t.yaml:2: rules[0].do.link_stall: expected {for: <duration>, after: <duration>} or "
+       "nothing"},
+      {rule + "torn_write}\n", "t.yaml:2: rules[0].do: torn_write needs a flash_write trigger"},
+      {"host:\n  steps:\n    - do: torn_write\n",
+       "t.yaml:3: host.steps[0].do: respond, respond_raw, delay and torn_write belong in rules"},
+  };
+  for (const auto& [text, error] : cases)
+    EXPECT_EQ(error_of(text), error) << text;
+
+  const auto s = parse_scenario_text(
+      rule +
+          "[power_cut, {dtr: low}, {link_stall: {for: 2s}}, {link_throttle: 1KiB}, "
+          "{network: {reg: searching, rat: nbiot, attach: refuse, accepted_apn: corp}}]}\n",
+      "t.yaml");
+  std::vector<std::string> described;
+  for (const auto& a : s.rules.at(0).actions)
+    described.push_back(a.describe());
+  EXPECT_EQ(described,
+            (std::vector<std::string>{
+                "power_cut", "dtr low", "link_stall for 2000 ms", "link_throttle 1024 B/s",
+                "network reg=2 rat=NBIoT attach=refuse accepted_apn=\"corp\""}));
+}
+
+// Every fault of the table is documented: its action in docs/scenarios.md, its request in
+// docs/control.md.
+TEST(ScenarioParserTest, EveryFaultIsDocumented) {
+  auto read = [](const char* name) {
+    std::ifstream in(fs::path(BG95SIM_SOURCE_DIR) / "docs" / name);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string scenarios = read("scenarios.md"), control = read("control.md");
+  for (const auto& f : bg95::faults::table()) {
+    const std::string name(f.group().empty() ? f.name : f.key());
+    if (!name.empty()) {
+      EXPECT_NE(scenarios.find(name), std::string::npos) << name;
+    }
+    if (!f.control.empty()) {
+      EXPECT_NE(control.find("`" + std::string(f.control)), std::string::npos) << f.control;
+    }
+  }
+}
+
+// Every module option of the table (sim/options.hpp) is in docs/scenarios.md's Dialects table,
+// by key and option, and a scenario sets it.
+TEST(ScenarioParserTest, EveryDialectOptionIsDocumentedAndParsed) {
+  std::ifstream in(fs::path(BG95SIM_SOURCE_DIR) / "docs" / "scenarios.md");
+  const std::string doc(std::istreambuf_iterator<char>(in), {});
+  for (const auto& o : bg95::options::dialect_options()) {
+    const std::string key(o.key), cli(o.cli);
+    EXPECT_NE(doc.find("| `" + key + "` | `" + cli), std::string::npos) << key;
+    // Each set to what it is not by default.
+    const bool number = o.kind == bg95::options::Kind::Number;
+    const bool flag = number || !(bg95::Dialect{}.*o.flag);
+    const auto s = parse_scenario_text("module:\n  dialect: {" + key + ": " +
+                                           (number ? "7"
+                                            : flag ? "true"
+                                                   : "false") +
+                                           "}\n",
+                                       "t.yaml");
+    const bg95::Dialect& d = s.module.config.dialect;
+    if (number) {
+      EXPECT_EQ(d.*o.number, 7) << key;
+    } else {
+      EXPECT_EQ(d.*o.flag, flag) << key;
+    }
+  }
 }

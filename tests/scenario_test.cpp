@@ -69,6 +69,40 @@ INSTANTIATE_TEST_SUITE_P(Files, ScenarioLibrary, ::testing::ValuesIn(library_fil
                            return name;
                          });
 
+// A slow flash (the fault table's flash_slow) slows the update: its steps wait for the flash.
+// Without the fault this update is over well within the second of silence asked for.
+TEST(ScenarioFaults, ASlowFlashSlowsTheUpdate) {
+  const std::string text = R"(name: slow-flash-during-update
+module:
+  firmware: {size: 16KiB}
+packages:
+  update: {change: 0.05}
+server:
+  http: 0
+  packages: {/update.bin: update}
+rules:
+  - name: slow
+    when: {urc: 'HTTPEND'}
+    do: {flash_slow: 150ms}
+host:
+  timeout: 30s
+  steps:
+    - expect: "+QIND: SMS DONE"
+    - send: "AT+QFOTADL=\"${server.http}/update.bin\"\r"
+    - expect: '+QIND: "FOTA","START"'
+    - expect_not: {pattern: 'END', within: 2s}
+    - expect: '+QIND: "FOTA","END",0'
+expect:
+  verdict: pass
+  firmware: {target_of: update}
+)";
+  TempDir dir;
+  scenario::RunOptions o;
+  o.transcript_dir = dir.path();
+  const auto r = scenario::run_scenario(scenario::parse_scenario_text(text, "t.yaml"), o);
+  EXPECT_TRUE(r.passed) << r.reason << "\nhost received (end): " << r.host_tail;
+}
+
 TEST(ScenarioLibraryFiles, AtLeastTwentyAndAllNamedAsTheirFile) {
   const auto files = library_files();
   EXPECT_GE(files.size(), 20u);

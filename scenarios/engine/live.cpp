@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "sim/options.hpp"
+
 namespace bg95::scenario {
 
 LiveScenario::LiveScenario(Scenario scenario, boost::asio::any_io_executor executor,
@@ -58,27 +60,9 @@ void LiveScenario::start() {
 std::string session_scenario(const ModuleConfig& c, bool usb_port) {
   YAML::Emitter out;
   auto duration = [](std::chrono::milliseconds d) { return fmt::format("{}ms", d.count()); };
-  const char* reg = "home";
-  switch (c.network.status) {
-    case RegStatus::Home:
-      reg = "home";
-      break;
-    case RegStatus::Roaming:
-      reg = "roaming";
-      break;
-    case RegStatus::Searching:
-      reg = "searching";
-      break;
-    case RegStatus::Denied:
-      reg = "denied";
-      break;
-    case RegStatus::Unknown:
-      reg = "unknown";
-      break;
-    case RegStatus::NotRegistered:
-      reg = "unregistered";
-      break;
-  }
+  std::string_view reg = "home";
+  for (const auto& [name, stat] : kRegNames)
+    if (stat == c.network.status) reg = name;
   out << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << "session";
   out << YAML::Key << "description" << YAML::Value
@@ -87,10 +71,10 @@ std::string session_scenario(const ModuleConfig& c, bool usb_port) {
   if (!c.model.empty()) out << YAML::Key << "model" << YAML::Value << c.model;
   out << YAML::Key << "usb_port" << YAML::Value << usb_port;
   out << YAML::Key << "network" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "reg"
-      << YAML::Value << reg << YAML::Key << "csq" << YAML::Value << c.network.csq_rssi << YAML::Key
-      << "rat" << YAML::Value << (c.network.rat == Rat::NbIot ? "nbiot" : "emtc") << YAML::Key
-      << "operator" << YAML::Value << c.network.operator_name << YAML::Key << "plmn" << YAML::Value
-      << c.network.plmn;
+      << YAML::Value << std::string(reg) << YAML::Key << "csq" << YAML::Value << c.network.csq_rssi
+      << YAML::Key << "rat" << YAML::Value << (c.network.rat == Rat::NbIot ? "nbiot" : "emtc")
+      << YAML::Key << "operator" << YAML::Value << c.network.operator_name << YAML::Key << "plmn"
+      << YAML::Value << c.network.plmn;
   if (!c.network.accepted_apn.empty())
     out << YAML::Key << "accepted_apn" << YAML::Value << c.network.accepted_apn;
   out << YAML::EndMap;
@@ -100,14 +84,15 @@ std::string session_scenario(const ModuleConfig& c, bool usb_port) {
       << "scale" << YAML::Value << c.timing.scale << YAML::Key << "download_timeout" << YAML::Value
       << duration(c.download_idle_timeout) << YAML::Key << "guard_time" << YAML::Value
       << duration(c.guard_time) << YAML::EndMap;
-  const Dialect& d = c.dialect;
-  out << YAML::Key << "dialect" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
-      << "percent_sign" << YAML::Value << d.percent_sign << YAML::Key << "downloading_step"
-      << YAML::Value << d.downloading_step << YAML::Key << "echo" << YAML::Value << d.echo
-      << YAML::Key << "coalesce_urcs" << YAML::Value << d.coalesce_urcs << YAML::Key
-      << "coap_progress" << YAML::Value << d.coap_progress << YAML::Key << "restore_phase"
-      << YAML::Value << d.restore_phase << YAML::Key << "resume_notice" << YAML::Value
-      << d.resume_notice << YAML::EndMap;
+  out << YAML::Key << "dialect" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  for (const auto& o : options::dialect_options()) {
+    out << YAML::Key << std::string(o.key) << YAML::Value;
+    if (o.kind == options::Kind::Number)
+      out << c.dialect.*o.number;
+    else
+      out << c.dialect.*o.flag;
+  }
+  out << YAML::EndMap;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

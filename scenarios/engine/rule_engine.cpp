@@ -3,8 +3,7 @@
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
 
-#include "sim/dfota/dfota_service.hpp"
-#include "sim/packet/packet_data.hpp"
+#include <algorithm>
 
 namespace bg95::scenario {
 
@@ -70,12 +69,11 @@ void RuleEngine::fire(RuleState& r, const std::string& context, flash::Fault* fl
   for (const auto& a : r.rule.actions) {
     using K = Action::Kind;
     const bool now = a.after.count() == 0;
+    // The members of a group (network) are applied alike: the first one says how.
+    const faults::Fault* fault = a.kind == K::Fault ? a.faults.front().fault : nullptr;
     // Decisions of the flash write that triggered the rule.
-    if (flash && now &&
-        (a.kind == K::PowerCut || a.kind == K::TornWrite || a.kind == K::FlashFail)) {
-      *flash = a.kind == K::PowerCut    ? flash::Fault::PowerCut
-               : a.kind == K::TornWrite ? flash::Fault::TornWrite
-                                        : flash::Fault::Fail;
+    if (flash && now && fault && fault->on_flash_write != flash::Fault::None) {
+      *flash = fault->on_flash_write;
       continue;
     }
     // Answers of the command that triggered the rule.
@@ -89,16 +87,13 @@ void RuleEngine::fire(RuleState& r, const std::string& context, flash::Fault* fl
     }
     // A power cut waits for no posted handler: it lands before the module's next flash write
     // (the chunk or update step under way goes no further), or right after this handler.
-    if (now && a.kind == K::PowerCut) {
-      perform(a);
-      continue;
-    }
     // The link's and the cell's conditions change at once, so that they apply to the very
     // next byte (a posted change would come after chunks already queued). Not from inside a
     // URC being emitted: a network change raises URCs of its own, which must come after it.
-    const bool state_only = a.kind == K::LinkCorrupt || a.kind == K::LinkThrottle ||
-                            a.kind == K::LinkStall || a.kind == K::Network;
-    if (now && state_only && r.rule.when.kind != Trigger::Kind::Urc) {
+    using faults::InRule;
+    if (now && fault &&
+        (fault->in_rule == InRule::AtOnce ||
+         (fault->in_rule == InRule::AtOnceState && r.rule.when.kind != Trigger::Kind::Urc))) {
       perform(a);
       continue;
     }
@@ -127,54 +122,9 @@ void RuleEngine::schedule(const Action& action, const std::string& why) {
 
 void RuleEngine::perform(const Action& a) {
   using K = Action::Kind;
-  auto& dfota = module_.dfota();
   switch (a.kind) {
-    case K::PowerCut:
-      // Between two flash writes of whatever the module is doing: before the next one.
-      return module_.power_cut_soon();
-    case K::PowerOff:
-      return module_.power_off();
-    case K::PowerOn:
-      return module_.power_on();
-    case K::Reset:
-      return module_.reset();
-    case K::TornWrite:
-    case K::FlashFail:
-      // Not decided on a flash write's own trigger: the next write fails.
-      return module_.set_flash_fault(Module::FlashFault::FailOnce, 1);
-    case K::FlashFailAlways:
-      return module_.set_flash_fault(Module::FlashFault::FailAlways, 1);
-    case K::FlashOff:
-      return module_.set_flash_fault(Module::FlashFault::Off, 1);
-    case K::Network: {
-      NetworkState cell = module_.network().cell();
-      if (a.reg) cell.status = *a.reg;
-      if (a.csq) cell.csq_rssi = *a.csq;
-      if (a.rat) cell.rat = *a.rat;
-      if (a.accepted_apn) cell.accepted_apn = *a.accepted_apn;
-      module_.network().set_cell(std::move(cell));
-      if (a.attach_refused) module_.packet_data().set_attach_refused(*a.attach_refused);
-      if (a.pdp_deact) module_.packet_data().network_deactivate(*a.pdp_deact);
-      return;
-    }
-    case K::LinkDrop:
-      return dfota.link_drop();
-    case K::LinkStall:
-      dfota.link_stall(true);
-      if (a.duration)
-        after(*a.duration, [this] {
-          if (hooks_.event) hooks_.event("action", "link stall over");
-          module_.dfota().link_stall(false);
-        });
-      return;
-    case K::LinkResume:
-      return dfota.link_stall(false);
-    case K::LinkThrottle:
-      return dfota.link_throttle(a.amount);
-    case K::LinkCorrupt:
-      return dfota.link_corrupt(a.amount);
-    case K::Dtr:
-      return module_.set_dtr(a.high);
+    case K::Fault:
+      return perform_faults(a.faults);
     case K::Urc:
       return module_.emit_urc(hooks_.substitute ? hooks_.substitute(a.text) : a.text);
     case K::Server:
@@ -191,6 +141,30 @@ void RuleEngine::perform(const Action& a) {
     case K::RespondRaw:
     case K::Delay:
       return;  // only on their command's trigger (the parser sees to it)
+  }
+}
+
+void RuleEngine::perform_faults(const std::vector<faults::Call>& calls) {
+  const faults::Fault& first = *calls.front().fault;
+  if (calls.size() == 1 && first.perform_in_rule) {
+    first.perform_in_rule(module_, calls.front().value);
+  } else {
+    try {
+      faults::perform(module_, calls);
+    } catch (const faults::Refused&) {
+      // What the module cannot do now (a context that is not active) is not done: as on a
+      // real network, nothing happens.
+    }
+  }
+  // A fault for a while ({link_stall: {for: 2s}}): undone when the while has passed.
+  for (const auto& c : calls) {
+    if (!c.fault->undo || !c.value.given) continue;
+    after(std::chrono::milliseconds(c.value.number), [this, f = c.fault] {
+      std::string name(f->name);
+      std::replace(name.begin(), name.end(), '_', ' ');
+      if (hooks_.event) hooks_.event("action", name + " over");
+      f->undo(module_);
+    });
   }
 }
 

@@ -76,6 +76,7 @@ class RuleEngine : public ModuleObserver, public PortTap {
             std::optional<at::Interception>* interception = nullptr);
   void schedule(const Action& action, const std::string& why);
   void perform(const Action& action);
+  void perform_faults(const std::vector<faults::Call>& calls);
   void after(std::chrono::milliseconds delay, std::function<void()> f);
 
   Module& module_;

@@ -83,59 +83,31 @@ std::vector<Rule> rules_for(const std::vector<Rule>& rules, unsigned module_numb
   return out;
 }
 
+namespace {
+
+// "power_cut", "dtr low", "link_throttle 131072 B/s", "network reg=2 csq=5".
+std::string describe_faults(const std::vector<faults::Call>& calls) {
+  if (calls.empty()) return "?";
+  const faults::Fault& first = *calls.front().fault;
+  if (!first.group().empty()) {
+    std::string s(first.group());
+    for (const auto& c : calls)
+      s += fmt::format(" {}={}", c.fault->key(), faults::show(*c.fault, c.value));
+    return s;
+  }
+  std::string s(first.name);
+  if (first.param.type != faults::Type::None && calls.front().value.given)
+    s += " " + fmt::format(fmt::runtime(first.shown), faults::show(first, calls.front().value));
+  return s;
+}
+
+}  // namespace
+
 std::string Action::describe() const {
   std::string s;
   switch (kind) {
-    case Kind::PowerCut:
-      s = "power_cut";
-      break;
-    case Kind::PowerOff:
-      s = "power_off";
-      break;
-    case Kind::PowerOn:
-      s = "power_on";
-      break;
-    case Kind::Reset:
-      s = "reset";
-      break;
-    case Kind::TornWrite:
-      s = "torn_write";
-      break;
-    case Kind::FlashFail:
-      s = "flash_fail";
-      break;
-    case Kind::FlashFailAlways:
-      s = "flash_fail_always";
-      break;
-    case Kind::FlashOff:
-      s = "flash_off";
-      break;
-    case Kind::Network:
-      s = "network";
-      if (reg) s += fmt::format(" reg={}", static_cast<int>(*reg));
-      if (csq) s += fmt::format(" csq={}", *csq);
-      if (rat) s += fmt::format(" rat={}", rat_name(*rat));
-      if (pdp_deact) s += fmt::format(" pdp_deact={}", *pdp_deact);
-      if (attach_refused) s += *attach_refused ? " attach=refuse" : " attach=allow";
-      if (accepted_apn) s += fmt::format(" accepted_apn=\"{}\"", *accepted_apn);
-      break;
-    case Kind::LinkDrop:
-      s = "link_drop";
-      break;
-    case Kind::LinkStall:
-      s = duration ? fmt::format("link_stall for {} ms", duration->count()) : "link_stall";
-      break;
-    case Kind::LinkResume:
-      s = "link_resume";
-      break;
-    case Kind::LinkThrottle:
-      s = fmt::format("link_throttle {} B/s", amount);
-      break;
-    case Kind::LinkCorrupt:
-      s = fmt::format("link_corrupt {} bytes", amount);
-      break;
-    case Kind::Dtr:
-      s = high ? "dtr high" : "dtr low";
+    case Kind::Fault:
+      s = describe_faults(faults);
       break;
     case Kind::Respond:
       s = "respond";

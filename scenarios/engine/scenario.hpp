@@ -12,10 +12,13 @@
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
 
+#include "sim/faults.hpp"
 #include "sim/module.hpp"
 
 namespace bg95::scenario {
@@ -45,6 +48,17 @@ struct Pattern {
 Pattern literal(const std::string& text);
 
 // ---- the module ---------------------------------------------------------------------------
+
+// A scenario's words for the <stat> the cell grants (`reg: searching`), in the order its errors
+// list them.
+inline constexpr std::pair<std::string_view, bg95::RegStatus> kRegNames[] = {
+    {"home", bg95::RegStatus::Home},
+    {"roaming", bg95::RegStatus::Roaming},
+    {"searching", bg95::RegStatus::Searching},
+    {"denied", bg95::RegStatus::Denied},
+    {"unregistered", bg95::RegStatus::NotRegistered},
+    {"unknown", bg95::RegStatus::Unknown},
+};
 
 struct FirmwareSpec {
   std::string revision;      // empty: the model's default
@@ -128,21 +142,7 @@ struct Count {
 
 struct Action {
   enum class Kind {
-    PowerCut,
-    PowerOff,
-    PowerOn,
-    Reset,
-    TornWrite,  // with a flash_write trigger: that write is left half done, power is lost
-    FlashFail,  // with a flash_write trigger: that write fails; else the next one
-    FlashFailAlways,
-    FlashOff,
-    Network,  // registration, signal, access technology
-    LinkDrop,
-    LinkStall,  // optionally for a duration, then released
-    LinkResume,
-    LinkThrottle,
-    LinkCorrupt,
-    Dtr,
+    Fault,       // faults of the table (sim/faults.hpp): one, or the keys of a group (network)
     Respond,     // with a command trigger: answer this instead
     RespondRaw,  // with a command trigger: write exactly these bytes instead
     Delay,       // with a command trigger: the answer comes this much later
@@ -154,19 +154,12 @@ struct Action {
   Kind kind = Kind::Log;
   Duration after{0};  // do it this long after the trigger
   // Parameters (by kind).
-  std::optional<bg95::RegStatus> reg;
-  std::optional<int> csq;
-  std::optional<bg95::Rat> rat;
-  std::optional<int> pdp_deact;             // Network: the network deactivates this context
-  std::optional<bool> attach_refused;       // Network: PS attach refused / allowed
-  std::optional<std::string> accepted_apn;  // Network: the only APN for data ("" any)
-  std::optional<Duration> duration;         // LinkStall for, Delay by
-  std::uint64_t amount = 0;                 // LinkThrottle bytes/s, LinkCorrupt bytes
-  bool high = true;                         // Dtr
-  std::string text;                         // Urc, RespondRaw, Log, Verdict reason
-  at::Reply reply;                          // Respond
-  bool pass = true;                         // Verdict
-  YAML::Node server;                        // Server: the faults (package server schema)
+  std::vector<faults::Call> faults;  // Fault
+  std::optional<Duration> duration;  // Delay by
+  std::string text;                  // Urc, RespondRaw, Log, Verdict reason
+  at::Reply reply;                   // Respond
+  bool pass = true;                  // Verdict
+  YAML::Node server;                 // Server: the faults (package server schema)
   std::string describe() const;
 };
 

@@ -11,6 +11,7 @@
 #include "scenarios/engine/scenario.hpp"
 #include "scenarios/engine/yaml_reader.hpp"
 #include "sim/firmware/image.hpp"
+#include "sim/options.hpp"
 
 namespace bg95::scenario {
 namespace {
@@ -28,6 +29,37 @@ YAML::Node none() {
 }
 bool present(const YAML::Node& n) {
   return n.IsDefined() && !n.IsNull();
+}
+
+// "a, b or c".
+std::string or_list(const std::vector<std::string_view>& items, std::string_view last = " or ") {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    out += std::string(i == 0 ? "" : i + 1 == items.size() ? last : ", ") + std::string(items[i]);
+  return out;
+}
+
+// Every action a rule can do: the faults of the table (a group by its name), in the order the
+// parser has always listed them, then the scenario's own.
+std::string known_actions() {
+  std::vector<const faults::Fault*> listed;
+  for (const faults::Fault& f : faults::table())
+    if (!f.name.empty()) listed.push_back(&f);
+  std::stable_sort(listed.begin(), listed.end(),
+                   [](const faults::Fault* a, const faults::Fault* b) {
+                     return a->scenario_rank < b->scenario_rank;
+                   });
+  std::vector<std::string_view> names;
+  for (const faults::Fault* f : listed) {
+    const std::string_view name = f->group().empty() ? f->name : f->group();
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  for (const char* own : {"respond", "respond_raw", "delay", "urc", "server", "log", "verdict"})
+    names.push_back(own);
+  std::string out;
+  for (const auto name : names)
+    out += (out.empty() ? "" : ", ") + std::string(name);
+  return out;
 }
 
 // A one-key mapping {name: value}, or a bare name: the form of actions and triggers.
@@ -59,6 +91,13 @@ class Parser {
   std::vector<ModuleRange> modules(const YAML::Node& n, const std::string& where) const;
   std::vector<Action> actions(const YAML::Node& n, const std::string& where) const;
   Action action(const YAML::Node& n, const std::string& where) const;
+  faults::Call fault(const faults::Fault& f, const YAML::Node& n, const YAML::Node& params,
+                     const YAML::Node& scalar, const std::string& where) const;
+  std::vector<faults::Call> fault_group(const std::vector<const faults::Fault*>& group,
+                                        const YAML::Node& n, const YAML::Node& params,
+                                        const std::string& where) const;
+  faults::Value fault_value(const faults::Fault& f, const YAML::Node& v,
+                            const std::string& where) const;
   at::Reply reply(const YAML::Node& n, const std::string& where) const;
   HostScript host(const YAML::Node& n, const std::string& where) const;
   HostStep step(const YAML::Node& n, const std::string& where) const;
@@ -228,14 +267,13 @@ std::string Parser::image_field(const YAML::Node& map, const std::string& w, con
 }
 
 std::optional<RegStatus> Parser::reg_status(const YAML::Node& n, const std::string& w) const {
-  const std::string s =
-      r_.choice(n, w, {"home", "roaming", "searching", "denied", "unregistered", "unknown"});
-  if (s == "home") return RegStatus::Home;
-  if (s == "roaming") return RegStatus::Roaming;
-  if (s == "searching") return RegStatus::Searching;
-  if (s == "denied") return RegStatus::Denied;
-  if (s == "unknown") return RegStatus::Unknown;
-  return RegStatus::NotRegistered;
+  std::vector<std::string_view> names;
+  for (const auto& [name, stat] : kRegNames)
+    names.push_back(name);
+  const std::string s = r_.choice(n, w, names);
+  for (const auto& [name, stat] : kRegNames)
+    if (name == s) return stat;
+  return std::nullopt;
 }
 
 // AT+CSQ's <rssi>: 0..31, or 99 (not known). What lies between is no signal a module reports
@@ -280,22 +318,20 @@ void Parser::timing(const YAML::Node& n, const std::string& w, ModuleConfig& c) 
   }
 }
 
+// The keys and their members come from the option table (sim/options.hpp).
 void Parser::dialect(const YAML::Node& n, const std::string& w, Dialect& d) const {
-  r_.expect_map(n, w,
-                {"percent_sign", "downloading_step", "echo", "coalesce_urcs", "coap_progress",
-                 "restore_phase", "resume_notice"});
-  auto flag = [&](const char* key, bool& v) {
-    if (n[key]) v = r_.boolean(n[key], at(w, key));
-  };
-  flag("percent_sign", d.percent_sign);
-  flag("echo", d.echo);
-  flag("coalesce_urcs", d.coalesce_urcs);
-  flag("coap_progress", d.coap_progress);
-  flag("restore_phase", d.restore_phase);
-  flag("resume_notice", d.resume_notice);
-  if (n["downloading_step"])
-    d.downloading_step =
-        static_cast<int>(r_.integer(n["downloading_step"], at(w, "downloading_step"), 1, 100));
+  std::vector<std::string_view> keys;
+  for (const auto& o : options::dialect_options())
+    keys.push_back(o.key);
+  r_.expect_map(n, w, keys);
+  for (const auto& o : options::dialect_options()) {
+    const std::string key(o.key);
+    if (!n[key]) continue;
+    if (o.kind == options::Kind::Number)
+      d.*o.number = static_cast<int>(r_.integer(n[key], at(w, key), o.min, o.max));
+    else
+      d.*o.flag = r_.boolean(n[key], at(w, key));
+  }
 }
 
 FileSpec Parser::file_spec(const YAML::Node& n, const std::string& w) const {
@@ -374,8 +410,9 @@ Rule Parser::rule(const YAML::Node& n, const std::string& w) const {
         k == Action::Kind::Respond || k == Action::Kind::RespondRaw || k == Action::Kind::Delay;
     if (answer && rule.when.kind != Trigger::Kind::Command)
       r_.fail(n["do"], at(w, "do"), "respond, respond_raw and delay need a command trigger");
-    if (k == Action::Kind::TornWrite && rule.when.kind != Trigger::Kind::FlashWrite)
-      r_.fail(n["do"], at(w, "do"), "torn_write needs a flash_write trigger");
+    for (const faults::Call& c : rule.actions[i].faults)
+      if (c.fault->rules_only && rule.when.kind != Trigger::Kind::FlashWrite)
+        r_.fail(n["do"], at(w, "do"), std::string(c.fault->name) + " needs a flash_write trigger");
   }
   return rule;
 }
@@ -581,63 +618,21 @@ Action Parser::action(const YAML::Node& n, const std::string& w) const {
     if (present(params)) r_.expect_map(params, wa, keys);
   };
   using K = Action::Kind;
-  static const std::map<std::string, K> simple = {
-      {"power_cut", K::PowerCut},
-      {"power_off", K::PowerOff},
-      {"power_on", K::PowerOn},
-      {"reset", K::Reset},
-      {"torn_write", K::TornWrite},
-      {"flash_fail", K::FlashFail},
-      {"flash_fail_always", K::FlashFailAlways},
-      {"flash_off", K::FlashOff},
-      {"link_drop", K::LinkDrop},
-      {"link_resume", K::LinkResume},
-  };
-  if (const auto it = simple.find(t.name); it != simple.end()) {
-    a.kind = it->second;
-    if (present(scalar)) r_.fail(scalar, wa, "takes no value (only {after: <duration>})");
-    only({"after"});
+  // A fault of the table (sim/faults.hpp), or a group of them ({network: {reg: ..., csq: ...}}).
+  std::vector<const faults::Fault*> group;
+  for (const faults::Fault& f : faults::table())
+    if (!f.name.empty() && f.group() == t.name) group.push_back(&f);
+  if (!group.empty()) {
+    a.kind = K::Fault;
+    a.faults = fault_group(group, n, params, wa);
     return a;
   }
-  if (t.name == "network") {
-    a.kind = K::Network;
-    if (!present(params)) r_.fail(n, wa, "expected {reg: ..., csq: ..., rat: ...}");
-    only({"reg", "csq", "rat", "pdp_deact", "attach", "accepted_apn", "after"});
-    if (params["reg"]) a.reg = reg_status(params["reg"], at(wa, "reg"));
-    if (params["csq"]) a.csq = csq(params["csq"], at(wa, "csq"));
-    if (params["rat"])
-      a.rat = r_.choice(params["rat"], at(wa, "rat"), {"emtc", "nbiot"}) == "nbiot" ? Rat::NbIot
-                                                                                    : Rat::EMtc;
-    if (params["pdp_deact"]) {
-      a.pdp_deact = static_cast<int>(r_.integer(params["pdp_deact"], at(wa, "pdp_deact"), 1, 15));
-    }
-    if (params["attach"])
-      a.attach_refused =
-          r_.choice(params["attach"], at(wa, "attach"), {"refuse", "allow"}) == "refuse";
-    if (params["accepted_apn"])
-      a.accepted_apn = r_.str(params["accepted_apn"], at(wa, "accepted_apn"));
-    if (!a.reg && !a.csq && !a.rat && !a.pdp_deact && !a.attach_refused && !a.accepted_apn)
-      r_.fail(n, wa, "give reg, csq, rat, pdp_deact, attach or accepted_apn");
-  } else if (t.name == "link_stall") {
-    a.kind = K::LinkStall;
-    if (present(scalar))
-      r_.fail(scalar, wa, "expected {for: <duration>, after: <duration>} or nothing");
-    only({"for", "after"});
-    if (present(params)) a.duration = r_.opt_duration(params, wa, "for");
-  } else if (t.name == "link_throttle" || t.name == "link_corrupt") {
-    a.kind = t.name == "link_throttle" ? K::LinkThrottle : K::LinkCorrupt;
-    const char* key = a.kind == K::LinkThrottle ? "rate" : "bytes";
-    only({key, "after"});
-    const YAML::Node v = present(scalar) ? scalar : present(params) ? params[key] : none();
-    if (!present(v)) r_.fail(n, wa, std::string("needs ") + key);
-    a.amount = r_.size(v, wa);
-  } else if (t.name == "dtr") {
-    a.kind = K::Dtr;
-    only({"level", "after"});
-    const YAML::Node v = present(scalar) ? scalar : present(params) ? params["level"] : none();
-    if (!present(v)) r_.fail(n, wa, "needs low or high");
-    a.high = r_.choice(v, wa, {"low", "high"}) == "high";
-  } else if (t.name == "respond") {
+  if (const faults::Fault* f = faults::by_name(t.name); f && f->group().empty()) {
+    a.kind = K::Fault;
+    a.faults.push_back(fault(*f, n, params, scalar, wa));
+    return a;
+  }
+  if (t.name == "respond") {
     a.kind = K::Respond;
     if (!present(t.value) || present(params))
       r_.fail(n, wa, "expected the answer's lines, the last one OK, ERROR ...");
@@ -667,14 +662,98 @@ Action Parser::action(const YAML::Node& n, const std::string& w) const {
     a.pass = r_.choice(v, wa, {"pass", "fail"}) == "pass";
     if (present(params)) a.text = r_.opt_str(params, wa, "reason").value_or("");
   } else {
-    r_.fail(n, w,
-            "unknown action \"" + t.name +
-                "\" (known: power_cut, power_off, power_on, reset, torn_write, flash_fail, "
-                "flash_fail_always, flash_off, network, link_drop, link_stall, link_resume, "
-                "link_throttle, link_corrupt, dtr, respond, respond_raw, delay, urc, server, log, "
-                "verdict)");
+    r_.fail(n, w, "unknown action \"" + t.name + "\" (known: " + known_actions() + ")");
   }
   return a;
+}
+
+faults::Call Parser::fault(const faults::Fault& f, const YAML::Node& n, const YAML::Node& params,
+                           const YAML::Node& scalar, const std::string& wa) const {
+  faults::Call call{&f, {}};
+  const faults::Param& p = f.param;
+  const std::string key(p.key);
+  if (p.type == faults::Type::None) {
+    if (present(scalar)) r_.fail(scalar, wa, "takes no value (only {after: <duration>})");
+    if (present(params)) r_.expect_map(params, wa, {"after"});
+    return call;
+  }
+  if (present(params)) r_.expect_map(params, wa, {key, "after"});
+  // An optional parameter only in the mapping form: {link_stall: {for: 2s}}.
+  if (p.optional) {
+    if (present(scalar))
+      r_.fail(scalar, wa,
+              fmt::format("expected {{{}: {}, after: <duration>}} or nothing", key, p.placeholder));
+    if (present(params) && params[key]) call.value = fault_value(f, params[key], at(wa, key));
+    return call;
+  }
+  const YAML::Node v = present(scalar) ? scalar : present(params) ? params[key] : none();
+  if (!present(v))
+    r_.fail(n, wa, "needs " + (p.type == faults::Type::Choice ? or_list(faults::words(p)) : key));
+  call.value = fault_value(f, v, wa);
+  return call;
+}
+
+// The keys of a group in one mapping: {network: {reg: searching, csq: 5}}.
+std::vector<faults::Call> Parser::fault_group(const std::vector<const faults::Fault*>& group,
+                                              const YAML::Node& n, const YAML::Node& params,
+                                              const std::string& wa) const {
+  std::vector<std::string_view> keys;
+  for (const faults::Fault* f : group)
+    keys.push_back(f->key());
+  if (!present(params)) {
+    std::string some;
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, keys.size()); ++i)
+      some += fmt::format("{}{}: ...", i == 0 ? "" : ", ", keys[i]);
+    r_.fail(n, wa, "expected {" + some + "}");
+  }
+  keys.push_back("after");
+  r_.expect_map(params, wa, keys);
+  keys.pop_back();
+  std::vector<faults::Call> calls;
+  for (const faults::Fault* f : group) {
+    const std::string key(f->key());
+    if (params[key]) calls.push_back({f, fault_value(*f, params[key], at(wa, key))});
+  }
+  if (calls.empty()) r_.fail(n, wa, "give " + or_list(keys));
+  return calls;
+}
+
+faults::Value Parser::fault_value(const faults::Fault& f, const YAML::Node& v,
+                                  const std::string& w) const {
+  using faults::Type;
+  const faults::Param& p = f.param;
+  faults::Value out;
+  out.given = true;
+  switch (p.type) {
+    case Type::None:
+      break;
+    case Type::Choice:
+    case Type::Rat: {
+      const auto words = faults::words(p);
+      const std::string s = r_.choice(v, w, words);
+      out.number = std::find(words.begin(), words.end(), s) - words.begin();
+      break;
+    }
+    case Type::Integer:
+      out.number = r_.integer(v, w, p.min, p.max);
+      break;
+    case Type::Csq:
+      out.number = csq(v, w);
+      break;
+    case Type::Reg:
+      out.number = static_cast<int>(*reg_status(v, w));
+      break;
+    case Type::Apn:
+      out.text = r_.str(v, w);
+      break;
+    case Type::Size:
+      out.number = static_cast<std::int64_t>(r_.size(v, w));
+      break;
+    case Type::Duration:
+      out.number = r_.duration(v, w).count();
+      break;
+  }
+  return out;
 }
 
 // ---- host --------------------------------------------------------------------------------
@@ -754,10 +833,15 @@ HostStep Parser::step(const YAML::Node& n, const std::string& w) const {
     s.kind = HostStep::Kind::Do;
     if (!present(v)) r_.fail(n, ws, "needs actions");
     s.actions = actions(v, ws);
+    std::vector<std::string_view> rules_only = {"respond", "respond_raw", "delay"};
+    for (const faults::Fault& f : faults::table())
+      if (f.rules_only) rules_only.push_back(f.name);
     for (const auto& a : s.actions)
       if (a.kind == Action::Kind::Respond || a.kind == Action::Kind::RespondRaw ||
-          a.kind == Action::Kind::Delay || a.kind == Action::Kind::TornWrite)
-        r_.fail(v, ws, "respond, respond_raw, delay and torn_write belong in rules");
+          a.kind == Action::Kind::Delay ||
+          std::any_of(a.faults.begin(), a.faults.end(),
+                      [](const faults::Call& c) { return c.fault->rules_only; }))
+        r_.fail(v, ws, or_list(rules_only, " and ") + " belong in rules");
   } else if (t.name == "lwm2m") {
     s.kind = HostStep::Kind::Lwm2m;
     if (!present(v) || !v.IsMap())

@@ -16,6 +16,11 @@ void YamlReader::fail(const YAML::Node& node, const std::string& where,
 
 void YamlReader::expect_map(const YAML::Node& node, const std::string& where,
                             std::initializer_list<std::string_view> allowed) const {
+  expect_map(node, where, std::span(allowed.begin(), allowed.size()));
+}
+
+void YamlReader::expect_map(const YAML::Node& node, const std::string& where,
+                            std::span<const std::string_view> allowed) const {
   if (!node.IsMap()) fail(node, where, "expected a mapping (key: value lines)");
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
@@ -118,6 +123,11 @@ std::string YamlReader::pattern_text(const YAML::Node& node, const std::string& 
 
 std::string YamlReader::choice(const YAML::Node& node, const std::string& where,
                                std::initializer_list<std::string_view> choices) const {
+  return choice(node, where, std::span(choices.begin(), choices.size()));
+}
+
+std::string YamlReader::choice(const YAML::Node& node, const std::string& where,
+                               std::span<const std::string_view> choices) const {
   const std::string s = str(node, where);
   if (std::find(choices.begin(), choices.end(), s) != choices.end()) return s;
   std::string known;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,8 @@ class YamlReader {
   // The node must be a mapping whose keys are all among `allowed`.
   void expect_map(const YAML::Node& node, const std::string& where,
                   std::initializer_list<std::string_view> allowed) const;
+  void expect_map(const YAML::Node& node, const std::string& where,
+                  std::span<const std::string_view> allowed) const;
   void expect_seq(const YAML::Node& node, const std::string& where) const;
 
   std::string str(const YAML::Node& node, const std::string& where) const;
@@ -41,6 +44,8 @@ class YamlReader {
   // One of `choices` (as written in the file).
   std::string choice(const YAML::Node& node, const std::string& where,
                      std::initializer_list<std::string_view> choices) const;
+  std::string choice(const YAML::Node& node, const std::string& where,
+                     std::span<const std::string_view> choices) const;
 
   // Optional members of a mapping.
   std::optional<std::string> opt_str(const YAML::Node& map, const std::string& where,

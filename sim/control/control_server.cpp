@@ -24,6 +24,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "sim/network.hpp"
+
 namespace bg95::control {
 
 using boost::asio::local::stream_protocol;
@@ -214,11 +216,144 @@ std::optional<RegStatus> parse_reg(std::string_view s) {
   return std::nullopt;
 }
 
-constexpr std::string_view kHelp =
-    "power on|off|cut; reset; dtr low|high; "
-    "net reg <0-5|none|home|searching|denied|unknown|roaming>; net csq <0-31|99>; "
-    "net rat emtc|nbiot; net pdpdeact <1-15>; net attach refuse|allow; net apn <APN>|any; "
-    "flash fail once|always; flash cut <n>; flash off; status; modules; help";
+// The words of a fault's control form ("net reg" -> net, reg).
+std::vector<std::string_view> split_words(std::string_view s) {
+  std::vector<std::string_view> out;
+  while (!s.empty()) {
+    const std::size_t space = s.find(' ');
+    out.push_back(s.substr(0, space));
+    if (space == std::string_view::npos) break;
+    s.remove_prefix(space + 1);
+  }
+  return out;
+}
+
+// A parameter as a list of a command's forms shows it ("<stat>"), and as help and the usage of
+// a bad value do ("<0-5|none|...>").
+std::string_view placeholder(const faults::Param& p) {
+  return p.placeholder.empty() ? p.words : p.placeholder;
+}
+std::string_view values(const faults::Param& p) {
+  return p.values.empty() ? placeholder(p) : p.values;
+}
+
+// The forms of the faults on the socket, those of one command (first word) or of all (empty):
+// rows that differ only in their last word and take no parameter make one ("power on|off|cut").
+std::vector<std::string> fault_forms(std::string_view command, bool full) {
+  std::vector<std::string> out;
+  std::string_view last_prefix;
+  bool mergeable = false;
+  for (const faults::Fault& f : faults::table()) {
+    if (f.control.empty() || (!command.empty() && split_words(f.control)[0] != command)) continue;
+    const bool bare = f.param.type == faults::Type::None;
+    const std::size_t space = f.control.rfind(' ');
+    const std::string_view prefix =
+        space == std::string_view::npos ? std::string_view() : f.control.substr(0, space);
+    if (bare && mergeable && !prefix.empty() && prefix == last_prefix) {
+      out.back() += "|" + std::string(f.control.substr(space + 1));
+      continue;
+    }
+    std::string form(f.control);
+    if (!bare) form += " " + std::string(full ? values(f.param) : placeholder(f.param));
+    out.push_back(std::move(form));
+    mergeable = bare;
+    last_prefix = prefix;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view between) {
+  std::string out;
+  for (const auto& p : parts)
+    out += (out.empty() ? "" : std::string(between)) + p;
+  return out;
+}
+
+// The value of a fault's parameter in one word of a request.
+std::optional<faults::Value> parse_value(const faults::Param& p, std::string_view word) {
+  using faults::Type;
+  faults::Value v;
+  v.given = true;
+  switch (p.type) {
+    case Type::None:
+      return std::nullopt;
+    case Type::Choice:
+    case Type::Rat: {
+      const auto choices = faults::words(p);
+      const auto it = std::find(choices.begin(), choices.end(), word);
+      if (it == choices.end()) return std::nullopt;
+      v.number = it - choices.begin();
+      return v;
+    }
+    case Type::Integer:
+    case Type::Size:
+    case Type::Duration: {
+      const auto n = parse_uint(word, static_cast<int>(p.max));
+      if (!n || *n < p.min) return std::nullopt;
+      v.number = *n;
+      return v;
+    }
+    case Type::Csq: {
+      const auto n = parse_uint(word, 99);
+      if (!n || (*n > 31 && *n != 99)) return std::nullopt;
+      v.number = *n;
+      return v;
+    }
+    case Type::Reg: {
+      const auto stat = parse_reg(word);
+      if (!stat) return std::nullopt;
+      v.number = static_cast<int>(*stat);
+      return v;
+    }
+    case Type::Apn:
+      v.text = word == "any" ? std::string() : std::string(word);
+      return v;
+  }
+  return std::nullopt;
+}
+
+// A bad value of these is told the command's own usage; of a choice, all the forms of the
+// command (as "net rat gsm" is).
+bool own_usage(const faults::Param& p) {
+  return p.type != faults::Type::Choice && p.type != faults::Type::Rat;
+}
+
+// The fault a request names (its words without the selector) with its value; or the ERR
+// answer when the words start like a fault but do not fit; or neither (not a fault).
+struct FaultRequest {
+  std::optional<faults::Call> call;
+  std::optional<std::string> error;
+};
+
+FaultRequest parse_fault(const std::vector<std::string>& words) {
+  bool command_known = false;
+  for (const faults::Fault& f : faults::table()) {
+    if (f.control.empty()) continue;
+    const auto form = split_words(f.control);
+    if (form[0] != words[0]) continue;
+    command_known = true;
+    const bool bare = f.param.type == faults::Type::None;
+    if (words.size() != form.size() + (bare ? 0 : 1) ||
+        !std::equal(form.begin(), form.end(), words.begin()))
+      continue;
+    faults::Call call{&f, {}};
+    if (!bare) {
+      const auto value = parse_value(f.param, words.back());
+      if (!value && own_usage(f.param))
+        return {std::nullopt,
+                fmt::format("usage: {} {}{}", f.control, values(f.param), f.param.note)};
+      if (!value) break;
+      call.value = *value;
+    }
+    return {call, std::nullopt};
+  }
+  if (!command_known) return {};
+  return {std::nullopt, "usage: " + join(fault_forms(words[0], false), " | ")};
+}
+
+std::string help_text() {
+  return join(fault_forms("", true), "; ") + "; status; modules; help";
+}
 
 // The keys every status starts with, in this order; then the others by name.
 constexpr std::array<std::string_view, 9> kStatusOrder = {
@@ -516,80 +651,21 @@ std::string ControlServer::Impl::handle(std::string_view line) {
   }
   const std::string& cmd = words[0];
   const std::size_t argc = words.size() - 1;
-  auto arg = [&](std::size_t i) -> const std::string& { return words[i + 1]; };
 
   if (cmd == "help" && argc == 0)
-    return "OK " + format_pair("commands", kHelp) + " " +
+    return "OK " + format_pair("commands", help_text()) + " " +
            format_pair("selector", "@<index>|@<i>,<j>-<k>|@all (default @0)");
   if (cmd == "modules" && argc == 0) return fmt::format("OK count={}", targets.size());
 
-  // Everything else acts on modules.
+  // Everything else acts on modules: their status, or a fault of the table (sim/faults.hpp).
   std::function<void(ControlTarget&)> action;
-  bool is_status = false;
-  if (cmd == "status" && argc == 0) {
-    is_status = true;
-  } else if (cmd == "power" && argc == 1 && arg(0) == "on") {
-    action = [](ControlTarget& t) { t.power_on(); };
-  } else if (cmd == "power" && argc == 1 && arg(0) == "off") {
-    action = [](ControlTarget& t) { t.power_off(); };
-  } else if (cmd == "power" && argc == 1 && arg(0) == "cut") {
-    action = [](ControlTarget& t) { t.power_cut(); };
-  } else if (cmd == "power") {
-    return err("usage: power on|off|cut");
-  } else if (cmd == "reset" && argc == 0) {
-    action = [](ControlTarget& t) { t.reset(); };
-  } else if (cmd == "reset") {
-    return err("usage: reset");
-  } else if (cmd == "dtr" && argc == 1 && (arg(0) == "low" || arg(0) == "high")) {
-    const bool high = arg(0) == "high";
-    action = [high](ControlTarget& t) { t.set_dtr(high); };
-  } else if (cmd == "dtr") {
-    return err("usage: dtr low|high");
-  } else if (cmd == "net" && argc == 2 && arg(0) == "reg") {
-    const auto stat = parse_reg(arg(1));
-    if (!stat) return err("usage: net reg <0-5|none|home|searching|denied|unknown|roaming>");
-    action = [s = *stat](ControlTarget& t) { t.set_registration(s); };
-  } else if (cmd == "net" && argc == 2 && arg(0) == "csq") {
-    const auto csq = parse_uint(arg(1), 99);
-    if (!csq || (*csq > 31 && *csq != 99)) return err("usage: net csq <0-31|99>");
-    action = [v = *csq](ControlTarget& t) { t.set_signal(v); };
-  } else if (cmd == "net" && argc == 2 && arg(0) == "rat" &&
-             (arg(1) == "emtc" || arg(1) == "nbiot")) {
-    const Rat rat = arg(1) == "emtc" ? Rat::EMtc : Rat::NbIot;
-    action = [rat](ControlTarget& t) { t.set_rat(rat); };
-  } else if (cmd == "net" && argc == 2 && arg(0) == "pdpdeact") {
-    const auto cid = parse_uint(arg(1), 15);
-    if (!cid || *cid == 0) return err("usage: net pdpdeact <1-15>");
-    action = [c = *cid](ControlTarget& t) {
-      if (!t.deactivate_pdp(c)) throw std::runtime_error("context is not active");
-    };
-  } else if (cmd == "net" && argc == 2 && arg(0) == "attach" &&
-             (arg(1) == "refuse" || arg(1) == "allow")) {
-    const bool refuse = arg(1) == "refuse";
-    action = [refuse](ControlTarget& t) { t.set_attach_refused(refuse); };
-  } else if (cmd == "net" && argc == 2 && arg(0) == "apn") {
-    const std::string apn = arg(1) == "any" ? std::string() : std::string(arg(1));
-    action = [apn](ControlTarget& t) { t.set_accepted_apn(apn); };
-  } else if (cmd == "net") {
-    return err(
-        "usage: net reg <stat> | net csq <0-31|99> | net rat emtc|nbiot | net pdpdeact <cid> | "
-        "net attach refuse|allow | net apn <APN>|any");
-  } else if (cmd == "flash" && argc == 2 && arg(0) == "fail" &&
-             (arg(1) == "once" || arg(1) == "always")) {
-    const std::string mode = arg(1) == "once" ? "fail-once" : "fail-always";
-    action = [mode](ControlTarget& t) { t.set_flash_fault(mode, 1); };
-  } else if (cmd == "flash" && argc == 2 && arg(0) == "cut") {
-    const auto n = parse_uint(arg(1), 100000000);
-    if (!n || *n == 0) return err("usage: flash cut <n> (n >= 1)");
-    action = [n = *n](ControlTarget& t) {
-      t.set_flash_fault("cut", static_cast<std::uint64_t>(n));
-    };
-  } else if (cmd == "flash" && argc == 1 && arg(0) == "off") {
-    action = [](ControlTarget& t) { t.set_flash_fault("off", 0); };
-  } else if (cmd == "flash") {
-    return err("usage: flash fail once|always | flash cut <n> | flash off");
-  } else {
-    return err(fmt::format("unknown command \"{}\" (try help)", printable(cmd, 40)));
+  const bool is_status = cmd == "status" && argc == 0;
+  if (!is_status) {
+    FaultRequest request = parse_fault(words);
+    if (request.error) return err(*request.error);
+    if (!request.call)
+      return err(fmt::format("unknown command \"{}\" (try help)", printable(cmd, 40)));
+    action = [call = *request.call](ControlTarget& t) { t.apply(call); };
   }
 
   if (targets.empty()) return err("no module");

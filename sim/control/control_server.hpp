@@ -20,7 +20,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "sim/network.hpp"
+#include "sim/faults.hpp"
 
 namespace bg95::control {
 
@@ -30,34 +30,9 @@ class ControlTarget {
  public:
   virtual ~ControlTarget() = default;
 
-  virtual void power_on() = 0;
-  virtual void power_off() = 0;  // orderly
-  virtual void power_cut() = 0;  // no clean shutdown
-  virtual void reset() = 0;
-  virtual void set_dtr(bool high) = 0;
-  virtual void set_registration(RegStatus status) = 0;
-  virtual void set_signal(int csq) = 0;  // AT+CSQ <rssi>: 0..31, or 99 (not known)
-  virtual void set_rat(Rat rat) = 0;
-  // Packet data faults: the network deactivates context <cid> (false: it was not active);
-  // refuses (or allows again) PS attach; accepts only this APN for data (empty: any).
-  virtual bool deactivate_pdp(int cid) {
-    (void)cid;
-    throw std::runtime_error("this target has no packet data");
-  }
-  virtual void set_attach_refused(bool refused) {
-    (void)refused;
-    throw std::runtime_error("this target has no packet data");
-  }
-  virtual void set_accepted_apn(const std::string& apn) {
-    (void)apn;
-    throw std::runtime_error("this target has no packet data");
-  }
-  // Flash faults: "fail" the next operation (once) or all from now (always), "cut" power at
-  // the n-th operation from now, or "off". Targets without a flash say so.
-  virtual void set_flash_fault(const std::string& mode, std::uint64_t nth) {
-    (void)mode, (void)nth;
-    throw std::runtime_error("this target has no flash faults");
-  }
+  // Does one fault of the table (sim/faults.hpp): power, DTR, the cell, packet data, the
+  // flash chip.
+  virtual void apply(const faults::Call& call) = 0;
   // Keys and values without line breaks. The server prints power, mode, firmware, revision,
   // package, dfota, progress, dtr and boots first, in that order, then the others by name.
   virtual std::map<std::string, std::string> status() = 0;

@@ -29,56 +29,8 @@ void ModuleControl::set_status_provider(std::string key, StatusProvider provider
   providers_[std::move(key)] = std::move(provider);
 }
 
-void ModuleControl::power_on() {
-  module_.power_on();
-}
-
-void ModuleControl::power_off() {
-  module_.power_off();
-}
-
-void ModuleControl::power_cut() {
-  module_.power_cut();
-}
-
-void ModuleControl::reset() {
-  module_.reset();
-}
-
-void ModuleControl::set_dtr(bool high) {
-  module_.set_dtr(high);
-}
-
-void ModuleControl::set_registration(RegStatus status) {
-  NetworkState cell = module_.network().cell();
-  cell.status = status;
-  module_.network().set_cell(std::move(cell));
-}
-
-void ModuleControl::set_signal(int csq) {
-  NetworkState cell = module_.network().cell();
-  cell.csq_rssi = csq;
-  module_.network().set_cell(std::move(cell));
-}
-
-void ModuleControl::set_rat(Rat rat) {
-  NetworkState cell = module_.network().cell();
-  cell.rat = rat;
-  module_.network().set_cell(std::move(cell));
-}
-
-bool ModuleControl::deactivate_pdp(int cid) {
-  return module_.packet_data().network_deactivate(cid);
-}
-
-void ModuleControl::set_attach_refused(bool refused) {
-  module_.packet_data().set_attach_refused(refused);
-}
-
-void ModuleControl::set_accepted_apn(const std::string& apn) {
-  NetworkState cell = module_.network().cell();
-  cell.accepted_apn = apn;
-  module_.network().set_cell(std::move(cell));
+void ModuleControl::apply(const faults::Call& call) {
+  faults::perform(module_, std::span(&call, 1));
 }
 
 std::map<std::string, std::string> ModuleControl::status() {
@@ -125,15 +77,6 @@ std::map<std::string, std::string> ModuleControl::status() {
   for (const auto& [key, provider] : providers_)
     if (provider) s[key] = provider();
   return s;
-}
-
-void ModuleControl::set_flash_fault(const std::string& mode, std::uint64_t nth) {
-  using F = Module::FlashFault;
-  const F fault = mode == "fail-once"     ? F::FailOnce
-                  : mode == "fail-always" ? F::FailAlways
-                  : mode == "cut"         ? F::CutAt
-                                          : F::Off;
-  module_.set_flash_fault(fault, nth);
 }
 
 }  // namespace bg95::control

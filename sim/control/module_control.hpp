@@ -1,6 +1,6 @@
 #pragma once
-// The control interface's view of one bg95::Module: actions go to the module's power, DTR and
-// network inputs; status() reads its state.
+// The control interface's view of one bg95::Module: faults are made on it as the fault table
+// says (sim/faults.hpp); status() reads its state.
 
 #include <functional>
 #include <map>
@@ -26,18 +26,8 @@ class ModuleControl : public ControlTarget {
   // Plugs in (or replaces) one status field later, e.g. when the DFOTA service is created.
   void set_status_provider(std::string key, StatusProvider provider);
 
-  void power_on() override;
-  void power_off() override;
-  void power_cut() override;
-  void reset() override;
-  void set_dtr(bool high) override;
-  void set_registration(RegStatus status) override;
-  void set_signal(int csq) override;
-  void set_rat(Rat rat) override;
-  bool deactivate_pdp(int cid) override;
-  void set_attach_refused(bool refused) override;
-  void set_accepted_apn(const std::string& apn) override;
-  void set_flash_fault(const std::string& mode, std::uint64_t nth) override;
+  // The fault's call on the module (sim/faults.hpp).
+  void apply(const faults::Call& call) override;
   // power (off|booting|normal|dfota), mode (command|data on the main UART; none when it takes
   // no AT commands), firmware and revision (of the image last booted; before the first boot,
   // of the image in flash; "none" when there is none), package, dfota, progress, dtr (low|high),

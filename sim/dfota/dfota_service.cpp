@@ -609,7 +609,8 @@ void DfotaService::schedule_step() {
   // still says each step in a write of its own.
   if (!update_urcs_.empty()) return when_urcs_out([this] { schedule_step(); });
   const auto gap = m_.config().timing.update_gap(options_.update_pages_per_step *
-                                                 m_.layout().geometry.page_size);
+                                                 m_.layout().geometry.page_size) +
+                   m_.flash().busy_for();  // a slow flash (a fault) holds the update up
   if (gap.count() == 0) {
     boost::asio::post(m_.executor(), life_.guard([this] { step(); }));
     return;
@@ -639,7 +640,7 @@ void DfotaService::finish_update(int code) {
   // The last UPDATING is out, then a pause, then END, then the restart: a host reading END
   // must find it alone (fwupd takes the first +QIND: "FOTA" of a read after waiting 100 ms).
   when_urcs_out([this, code] {
-    timer_.expires_after(m_.config().timing.update_end_pause());
+    timer_.expires_after(m_.config().timing.update_end_pause() + m_.flash().busy_for());
     timer_.async_wait(life_.on_expiry([this, code] {
       announce(urc::fota("END", code));
       when_urcs_out([this, code] { end_update(code); });

@@ -190,9 +190,17 @@ FlashStatus NandFlash::erase(std::uint32_t block) {
 
 Fault NandFlash::decide(const FlashOp& op) {
   const std::uint64_t index = ++op_count_;
+  if (op.kind == FlashOp::Kind::Program && program_delay_.count() > 0)
+    busy_until_ = std::max(busy_until_, std::chrono::steady_clock::now()) + program_delay_;
   const Fault fault = fault_hook_ ? fault_hook_(op, index) : Fault::None;
   if (fault == Fault::PowerCut) power_lost_ = true;
   return fault;
+}
+
+std::chrono::milliseconds NandFlash::busy_for() const {
+  const auto left = busy_until_ - std::chrono::steady_clock::now();
+  if (left <= std::chrono::steady_clock::duration::zero()) return std::chrono::milliseconds(0);
+  return std::chrono::ceil<std::chrono::milliseconds>(left);
 }
 
 FlashStatus NandFlash::apply(const FlashOp& op, std::uint32_t pages,

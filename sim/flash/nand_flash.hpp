@@ -17,6 +17,7 @@
 // programmed from a read-only factory file shared by the fleet; such a block becomes the
 // module's own inside apply(), at the first operation that changes it.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -110,6 +111,12 @@ class NandFlash {
   }
   // The last such error ("" when none): e.g. for the message of a state that cannot be made.
   const std::string& last_host_error() const { return last_host_error_; }
+  // A fault: every program takes `extra` longer (0: as normal). Nothing sleeps (one event loop
+  // drives every module of the process): the flash stays busy that much longer after each
+  // program, and the work paced by the flash (the update's steps) waits until it is not.
+  void set_program_delay(std::chrono::milliseconds extra) { program_delay_ = extra; }
+  // How much longer the flash is busy with that extra time (zero when it is not).
+  std::chrono::milliseconds busy_for() const;
   // After a power cut every operation reports PowerLost until power comes back.
   bool power_lost() const { return power_lost_; }
   void restore_power() { power_lost_ = false; }
@@ -143,6 +150,8 @@ class NandFlash {
   std::uint64_t op_count_ = 0;
   bool power_lost_ = false;
   FaultHook fault_hook_;
+  std::chrono::milliseconds program_delay_{0};
+  std::chrono::steady_clock::time_point busy_until_{};
 };
 
 }  // namespace bg95::flash

@@ -1,0 +1,44 @@
+#include "sim/options.hpp"
+
+namespace bg95::options {
+namespace {
+
+constexpr DialectOption flag(std::string_view cli, std::string_view key, std::string_view help,
+                             bool Dialect::*member, Kind kind = Kind::Flag) {
+  return {cli, key, help, kind, member, nullptr, 0, 0};
+}
+constexpr DialectOption number(std::string_view cli, std::string_view key, std::string_view help,
+                               int Dialect::*member, int min, int max) {
+  return {cli, key, help, Kind::Number, nullptr, member, min, max};
+}
+
+constexpr DialectOption kDialect[] = {
+    flag("--percent-sign", "percent_sign",
+         "Print DFOTA progress as \"5%\" (the note's example) instead of \"5\"",
+         &Dialect::percent_sign),
+    number("--downloading-step", "downloading_step",
+           "Print DOWNLOADING at every multiple of this percentage (default 1)",
+           &Dialect::downloading_step, 1, 100),
+    flag("--echo-default", "echo", "ATE of a new state and of AT&F: 1 (echo, default) or 0",
+         &Dialect::echo, Kind::Switch),
+    flag("--coalesce-urcs", "coalesce_urcs",
+         "Write URCs raised at the same moment in one write instead of one write each",
+         &Dialect::coalesce_urcs),
+    flag("--coap-progress", "coap_progress",
+         "Print DOWNLOADING progress for CoAP downloads too (the note prints none)",
+         &Dialect::coap_progress),
+    flag("--restore-phase", "restore_phase",
+         "BG96 dialect: a RESTORE,<percent> phase after UPDATING", &Dialect::restore_phase),
+    flag("--resume-notice", "resume_notice",
+         "BG96 dialect: after a power loss during the update, print \"Last upgrade was not "
+         "finished,continue upgrade\" instead of START",
+         &Dialect::resume_notice),
+};
+
+}  // namespace
+
+std::span<const DialectOption> dialect_options() {
+  return kDialect;
+}
+
+}  // namespace bg95::options
