@@ -16,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "protocol/coap/block2_receiver.hpp"
+#include "protocol/coap/coap_context.hpp"
 #include "protocol/lwm2m/client.hpp"
 #include "protocol/lwm2m/object_model.hpp"
 
@@ -31,7 +32,7 @@ using Pdu = std::unique_ptr<coap_pdu_t, PduFree>;
 
 Pdu parse(const Bytes& datagram) {
   static const bool started = [] {
-    coap_startup();
+    coap::ensure_libcoap_started();
     return true;
   }();
   (void)started;

@@ -521,12 +521,14 @@ void DfotaService::extended(at::Call& c, std::int64_t function, std::optional<st
 
 void DfotaService::begin_update(bool announce_reset) {
   if (!area_->present()) {
-    // Nothing to apply: the module says so and does not reset.
-    urc(urc::fota("END", kUpdateNoPackage));
-    activity_ = Activity::Idle;
+    // Nothing to apply: the module says so and does not reset. The log first, as for every
+    // END: a host that reads END finds the reason already written.
     update_start_ = std::chrono::steady_clock::now();
     update_from_ = m_.running_image().full_version;
-    return update_ended(kUpdateNoPackage, "no package in the package area", "");
+    update_ended(kUpdateNoPackage, "no package in the package area", "");
+    urc(urc::fota("END", kUpdateNoPackage));
+    activity_ = Activity::Idle;
+    return;
   }
   activity_ = Activity::Updating;
   progress_ = 0;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "protocol/net/fota_error.hpp"
 #include "sim/util/bytes.hpp"
 #include "sim/util/crc32.hpp"
 
@@ -143,14 +144,14 @@ int download_error(AreaStatus status) {
     case AreaStatus::Ok:
       return 0;
     case AreaStatus::TooLarge:
-      return 708;
+      return net::code(net::FotaError::TooLarge);
     case AreaStatus::WriteFailed:
     case AreaStatus::PowerLost:
-      return 707;
+      return net::code(net::FotaError::WriteFailed);
     case AreaStatus::NotReceiving:
       break;
   }
-  return 701;
+  return net::code(net::FotaError::DownloadUnknown);
 }
 
 PackageArea::PackageArea(flash::NandFlash& flash, const flash::Layout& layout)

@@ -49,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/net/fota_error.hpp"
 #include "sim/dfota/package_area.hpp"
 #include "sim/firmware/image_buffer.hpp"
 #include "sim/firmware/package.hpp"
@@ -57,13 +58,15 @@
 
 namespace bg95::dfota {
 
-// The note's update results (table 2, `+QIND: "FOTA","END",<err>`).
-inline constexpr int kUpdateOk = 0;
-inline constexpr int kUpdateFailed = 504;              // firmware update failed (flash)
-inline constexpr int kUpdateNoPackage = 505;           // update package does not exist
-inline constexpr int kUpdatePackageCheckFailed = 506;  // bad header, integrity or payload
-inline constexpr int kUpdateMismatch = 511;            // package is not for this firmware
-inline constexpr int kUpdateUnknown = 512;             // DFOTA unknown error
+// The update's results (`+QIND: "FOTA","END",<err>`; the note's chapter 5, Table 2), from the
+// one table of its codes.
+inline constexpr int kUpdateOk = net::code(net::FotaError::Ok);
+inline constexpr int kUpdateFailed = net::code(net::FotaError::UpdateFailed);
+inline constexpr int kUpdateNoPackage = net::code(net::FotaError::UpdateNoPackage);
+inline constexpr int kUpdatePackageCheckFailed =
+    net::code(net::FotaError::UpdatePackageCheckFailed);
+inline constexpr int kUpdateMismatch = net::code(net::FotaError::UpdateMismatch);
+inline constexpr int kUpdateUnknown = net::code(net::FotaError::UpdateUnknown);
 
 class UpdateEngine {
  public:

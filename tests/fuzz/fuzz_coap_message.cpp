@@ -25,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "protocol/coap/block2_receiver.hpp"
+#include "protocol/coap/coap_context.hpp"
 #include "protocol/lwm2m/client.hpp"
 #include "protocol/lwm2m/object_model.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
@@ -57,7 +58,7 @@ Pdu parse(std::span<const std::uint8_t> datagram) {
 
 struct Started {
   Started() {
-    coap_startup();
+    coap::ensure_libcoap_started();
     coap_set_log_level(LOG_EMERG);
   }
 };
