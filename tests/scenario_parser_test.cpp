@@ -282,3 +282,54 @@ TEST(ScenarioParserTest, EveryDialectOptionIsDocumentedAndParsed) {
     }
   }
 }
+
+namespace bg95::scenario {
+namespace {
+
+TEST(ScenarioVariablesTest, EveryNameIsCheckedWhenTheFileIsRead) {
+  // issue 19: `bg95-scenario check` passed a file with ${server.nothing}; the docs promise
+  // the names are checked before power-on. They are now checked as the file is read.
+  const std::string head =
+      "packages:\n  update: {change: 0.05}\n  blob: {random: 100}\nserver:\n  http: 0\n"
+      "host:\n  steps:\n";
+  auto error = [&](const std::string& step) {
+    try {
+      parse_scenario_text(head + "    - send: \"" + step + "\"\n", "t.yaml");
+    } catch (const ScenarioError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  for (const char* ok : {"${server.http}/u.bin", "${server.http.port}", "${package.update.size}",
+                         "${package.update.target_revision}", "${package.blob.checksum}",
+                         "${module.imei} ${module.version}"})
+    EXPECT_EQ(error(ok), "no error") << ok;
+  const std::string known =
+      "(known: module.imei, module.model, module.revision, module.version, package.blob.checksum, "
+      "package.blob.size, package.update.checksum, package.update.size, "
+      "package.update.source_version, package.update.target_revision, "
+      "package.update.target_version, server.http, server.http.port)";
+  EXPECT_EQ(error("${server.nothing}"),
+            "t.yaml:8: host step: ${server.nothing} is not known in this scenario " + known);
+  // No HTTPS listener, and a random package has no revisions.
+  EXPECT_EQ(error("${server.https}"),
+            "t.yaml:8: host step: ${server.https} is not known in this scenario " + known);
+  EXPECT_EQ(error("${package.blob.target_revision}"),
+            "t.yaml:8: host step: ${package.blob.target_revision} is not known in this "
+            "scenario " +
+                known);
+  // In a rule's action too.
+  try {
+    parse_scenario_text(
+        "rules:\n  - name: x\n    when: {command: CSQ}\n    do: {log: \"${lwm2m.uri}\"}\n",
+        "r.yaml");
+    ADD_FAILURE() << "no error";
+  } catch (const ScenarioError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "r.yaml:2: rule \"x\": ${lwm2m.uri} is not known in this scenario (known: "
+              "module.imei, module.model, module.revision, module.version)");
+  }
+}
+
+}  // namespace
+}  // namespace bg95::scenario

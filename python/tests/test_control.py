@@ -10,7 +10,7 @@ FRESH_STATUS = {
     "power": "normal", "mode": "command", "firmware": "BG95M3LAR02A03_01.011.01.011",
     "revision": "BG95M3LAR02A03", "package": "none", "dfota": "idle", "progress": "0",
     "dtr": "high", "boots": "1", "attached": "1", "cfun": "1", "csq": "26",
-    "model": "BG95-M3", "pdp": "1", "rat": "emtc", "reg": "1",
+    "last_error": "none", "model": "BG95-M3", "pdp": "1", "rat": "emtc", "reg": "1",
 }
 
 
@@ -89,7 +89,8 @@ def test_flash_faults_are_taken_and_errors_are_raised(bg95):
     c.flash_off()
     with pytest.raises(ControlError) as caught:
         c.request("flash fail sometimes")
-    assert caught.value.reason == "usage: flash fail once|always | flash cut <n> | flash off"
+    assert caught.value.reason == ("usage: flash fail once|always | flash cut <n> | flash off"
+                                   " | flash slow <ms>")
     with pytest.raises(ControlError) as caught:
         c.request("bogus")
     assert caught.value.reason == 'unknown command "bogus" (try help)'

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <regex>
 
 #include <fmt/format.h>
 
@@ -161,6 +162,56 @@ std::string HostStep::describe() const {
       return "lwm2m " + op + " " + path;
   }
   return "?";
+}
+
+std::set<std::string> variable_names(const Scenario& s) {
+  std::set<std::string> names{"module.model", "module.revision", "module.version", "module.imei"};
+  for (const auto& p : s.packages) {
+    const std::string at = "package." + p.name;
+    names.insert({at + ".size", at + ".checksum"});
+    if (p.kind == PackageSpec::Kind::Delta)
+      names.insert({at + ".target_revision", at + ".target_version", at + ".source_version"});
+  }
+  // A listener the server: mapping names (with any port, 0 included) is there in every run.
+  if (s.server && s.server->IsMap())
+    for (const char* key : {"http", "https", "coap", "coaps"})
+      if ((*s.server)[key])
+        names.insert({std::string("server.") + key, std::string("server.") + key + ".port"});
+  if (s.lwm2m_server) names.insert("lwm2m.uri");
+  return names;
+}
+
+void check_variable_names(const Scenario& s) {
+  static const std::regex var(R"(\$\{([A-Za-z0-9_.\-]+)\})");
+  const std::set<std::string> known = variable_names(s);
+  // `at`: "file:line: what", as the parser's own errors begin.
+  auto check = [&](const std::string& text, const std::string& at) {
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), var);
+         it != std::sregex_iterator(); ++it) {
+      const std::string name = (*it)[1].str();
+      if (known.contains(name)) continue;
+      std::string list;
+      for (const auto& k : known)
+        list += (list.empty() ? "" : ", ") + k;
+      throw ScenarioError(
+          fmt::format("{}: ${{{}}} is not known in this scenario (known: {})", at, name, list));
+    }
+  };
+  const std::string file = s.file.string();
+  check(s.module.config.lwm2m.server, file + ": module.lwm2m.server");
+  for (const auto& f : s.module.files)
+    if (f.source == FileSpec::Source::Text) check(f.value, file + ": module.files " + f.name);
+  for (const auto& r : s.rules)
+    for (const auto& a : r.actions)
+      check(a.text, fmt::format("{}:{}: rule \"{}\"", file, r.line, r.name));
+  for (const auto& st : s.host.steps) {
+    const std::string at = fmt::format("{}:{}: host step", file, st.line);
+    check(st.text, at);
+    check(st.value, at);
+    if (st.pattern) check(st.pattern->text, at);
+    for (const auto& a : st.actions)
+      check(a.text, at);
+  }
 }
 
 }  // namespace bg95::scenario

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <regex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -255,9 +256,18 @@ struct Scenario {
   Duration timeout{std::chrono::seconds(60)};  // the whole run
 };
 
-// Reads a scenario; throws ScenarioError naming the file, line and key of the first problem.
+// Reads a scenario; throws ScenarioError naming the file, line and key of the first problem,
+// an unknown ${...} name included (check_variable_names).
 Scenario parse_scenario(const std::filesystem::path& file);
 Scenario parse_scenario_text(const std::string& text, const std::filesystem::path& name);
+
+// The ${...} names a run of the scenario defines (docs/scenarios.md, "Variables"): what its
+// packages, server listeners and LwM2M server make, and the module's own.
+std::set<std::string> variable_names(const Scenario& s);
+// Every ${...} of the texts a run substitutes names one of variable_names(s); else
+// ScenarioError naming the file, the line, the name and the known ones. Done when the file is
+// read, so before any power-on, and by `bg95-scenario check`.
+void check_variable_names(const Scenario& s);
 
 // "250ms", "2s", "1.5s", "2min"; bare numbers are seconds. Throws std::invalid_argument.
 Duration parse_duration(const std::string& text);

@@ -908,7 +908,9 @@ Scenario parse_scenario_text(const std::string& text, const std::filesystem::pat
         fmt::format("{}:{}: not valid YAML: {}", name.string(), e.mark.line + 1, e.msg));
   }
   if (!root || root.IsNull()) throw ScenarioError(name.string() + ": the file is empty");
-  return Parser(name).parse(root, text);
+  Scenario s = Parser(name).parse(root, text);
+  check_variable_names(s);
+  return s;
 }
 
 Scenario parse_scenario(const std::filesystem::path& file) {

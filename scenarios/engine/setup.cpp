@@ -151,27 +151,6 @@ void ScenarioSetup::prepare_module(Module& m) {
   }
 }
 
-void ScenarioSetup::check_variables() const {
-  auto check = [&](const std::string& text, const std::string& where) {
-    try {
-      (void)substitute(text);
-    } catch (const ScenarioError& e) {
-      throw ScenarioError(fmt::format("{}: {}: {}", s_.file.string(), where, e.what()));
-    }
-  };
-  for (const auto& r : s_.rules)
-    for (const auto& a : r.actions)
-      check(a.text, fmt::format("rule \"{}\" (line {})", r.name, r.line));
-  for (const auto& st : s_.host.steps) {
-    const std::string where = fmt::format("host step at line {}", st.line);
-    check(st.text, where);
-    check(st.value, where);
-    if (st.pattern) check(st.pattern->text, where);
-    for (const auto& a : st.actions)
-      check(a.text, where);
-  }
-}
-
 std::string ScenarioSetup::substitute(const std::string& text) const {
   static const std::regex var(R"(\$\{([A-Za-z0-9_.\-]+)\})");
   std::string out;

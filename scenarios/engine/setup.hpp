@@ -61,7 +61,6 @@ class ScenarioSetup {
   std::optional<std::string> check(Module& module) const;
 
  private:
-  void check_variables() const;
   void start_package_server(boost::asio::any_io_executor executor,
                             const std::filesystem::path& work_dir);
 
