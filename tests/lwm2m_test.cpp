@@ -4,6 +4,8 @@
 
 #include <regex>
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -159,6 +161,27 @@ TEST_F(Lwm2mTest, RegistersWithItsObjectsAndAnswersReads) {
   EXPECT_EQ(port.command("AT+QLWSVC=\"state\"\r"), "\r\n+QLWSVC: \"state\",0\r\n\r\nOK\r\n");
   EXPECT_EQ(port.command("AT+QLWSVC=\"reg\"\r"), "\r\nOK\r\n");
   lwm2m_.wait_registration(2);
+}
+
+TEST_F(Lwm2mTest, ARegistrationAPlainCoapServerRefusesSaysWhatToCheck) {
+  // issue 19: "registration failed (405)" said nothing a user could act on. The package
+  // server's CoAP listener (a plain CoAP server, not an LwM2M server) answers POST /rd 4.05.
+  const auto scenario = dir_.path() / "to-the-package-server.yaml";
+  std::ofstream(scenario) << "name: to-the-package-server\n"
+                             "server:\n  coap: 0\n"
+                             "module:\n  lwm2m: {server: \"${server.coap}\", endpoint: bg95-test, "
+                             "autoreg: true}\n";
+  sim_ = std::make_unique<SimProcess>(
+      SimProcess::Options{dir_.path() / "state", {"--scenario", scenario.string()}});
+  ASSERT_TRUE(sim_->wait_for_stderr("registration failed", 30s)) << sim_->stderr_text();
+  const std::string log = sim_->stderr_text();
+  const auto at = log.find("registration failed: coap://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << log;
+  EXPECT_NE(log.find(" takes no registration (4.05): is it an LwM2M server? (a plain CoAP "
+                     "server, such as bg95-pkgserver, answers so)",
+                     at),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(Lwm2mTest, UpdatesTheRegistrationBeforeTheLifetimeRunsOut) {

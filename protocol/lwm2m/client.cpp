@@ -30,6 +30,33 @@ int code_of(coap_pdu_code_t c) {
   return static_cast<int>((v >> 5) * 100 + (v & 0x1fu));
 }
 
+// Why a Register failed, in words a user can act on (issue 19: "registration failed (405)"
+// said nothing). `code` as code_of() makes it; 0 is no answer at all. The codes are CoAP's
+// (RFC 7252 12.1.2); what they mean for a Register is LwM2M 1.0's (OMA-TS-LightweightM2M-V1_0
+// 8.2.3: 4.00 Bad Request, 4.03 Forbidden, 4.12 Precondition Failed).
+std::string registration_problem(int code, const std::string& server) {
+  const std::string coap =
+      std::to_string(code / 100) + "." + (code % 100 < 10 ? "0" : "") + std::to_string(code % 100);
+  switch (code) {
+    case 0:
+      return "no answer from " + server +
+             " (is an LwM2M server running there? for coaps, do the PSK identity and key match?)";
+    case 400:
+      return "the server refused the request (4.00 Bad Request: a parameter it does not take)";
+    case 403:
+      return "the server does not accept this endpoint or its credentials (4.03 Forbidden)";
+    case 404:
+    case 405:
+      return server + " takes no registration (" + coap +
+             "): is it an LwM2M server? (a plain CoAP server, such as bg95-pkgserver, answers "
+             "so)";
+    case 412:
+      return "the server wants another LwM2M version or binding (4.12 Precondition Failed)";
+    default:
+      return "the server answered " + coap;
+  }
+}
+
 coap_pdu_code_t pdu_code(int code) {
   return static_cast<coap_pdu_code_t>(((code / 100) << 5) | (code % 100));
 }
@@ -338,7 +365,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
             set_state(ClientState::Registered);
             schedule_update();
           } else {
-            log("registration failed (" + std::to_string(a.code) + ")");
+            log("registration failed: " + registration_problem(a.code, config.server_uri));
             retry_later();
           }
           break;

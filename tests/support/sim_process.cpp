@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -284,6 +285,25 @@ std::string SimProcess::stderr_text() const {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+bool SimProcess::wait_for_stderr(const std::string& text, std::chrono::milliseconds timeout) const {
+  const int fd = ::inotify_init1(IN_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("inotify_init1 failed");
+  ::inotify_add_watch(fd, stderr_file_.c_str(), IN_MODIFY);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool found = false;
+  // Watching before the first look: a write between the look and the wait still wakes it.
+  while (!(found = stderr_text().find(text) != std::string::npos)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char events[4096];
+    (void)::read(fd, events, sizeof events);
+  }
+  ::close(fd);
+  return found;
 }
 
 std::pair<int, std::string> run_bg95ctl(const std::filesystem::path& socket,

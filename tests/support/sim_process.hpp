@@ -93,6 +93,9 @@ class SimProcess {
   bool running();
   // Whatever the program wrote to stderr so far.
   std::string stderr_text() const;
+  // Waits until bg95sim's stderr holds `text` (woken by inotify at each write, no polling);
+  // true when it does, false after `timeout`.
+  bool wait_for_stderr(const std::string& text, std::chrono::milliseconds timeout) const;
 
  private:
   Options options_;
