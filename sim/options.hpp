@@ -1,9 +1,10 @@
 #pragma once
 // Module options declared once: one row an option, with its bg95sim flag, its key in a
 // scenario's `module.dialect` (docs/scenarios.md, "Dialects"), its help text and the member of
-// bg95::Dialect it sets. bg95sim's command line, the scenario parser and the scenario a plain
-// session's transcript records (scenarios/engine/live.cpp) all read this table: a new option
-// is one row here plus its use in the module.
+// bg95::Dialect it sets. bg95sim's command line, the scenario parser, the fleet file's
+// `dialect` (docs/fleet.md) and the scenario a plain session's transcript records
+// (scenarios/engine/live.cpp) all read this table: a new option is one row here plus its use
+// in the module.
 
 #include <functional>
 #include <span>
