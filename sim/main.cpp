@@ -311,8 +311,9 @@ bool load_scenario(const Options& o, Program& p, bg95::ModuleConfig& base) {
 // state in <state>/<nnnn> and its links at the --link pattern with {} replaced by n (or "-<n>"
 // appended when there is no {}), unless the fleet file says otherwise.
 std::optional<bg95::fleet::FleetPlan> fleet_plan(const Options& o, const bg95::ModuleConfig& base) {
-  const bg95::fleet::FleetDefaults defaults{o.model, o.link, o.usb_link, base.state_dir,
-                                            o.lwm2m.endpoint};
+  // The dialect: the command line's, or the scenario's module section (which replaced it).
+  const bg95::fleet::FleetDefaults defaults{o.model,        o.link,           o.usb_link,
+                                            base.state_dir, o.lwm2m.endpoint, base.dialect};
   bg95::fleet::FleetPlan plan;
   if (o.fleet_file.empty()) {
     plan = bg95::fleet::plan_from_options(o.count, defaults);

@@ -1,5 +1,7 @@
 #include "sim/options.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 namespace bg95::options {
 namespace {
 
@@ -39,6 +41,24 @@ constexpr DialectOption kDialect[] = {
 
 std::span<const DialectOption> dialect_options() {
   return kDialect;
+}
+
+std::vector<std::string_view> dialect_keys() {
+  std::vector<std::string_view> keys;
+  for (const DialectOption& o : kDialect)
+    keys.push_back(o.key);
+  return keys;
+}
+
+void read_dialect(const YAML::Node& map, Dialect& d, const ValueReader& read) {
+  for (const DialectOption& o : kDialect) {
+    const YAML::Node value = map[std::string(o.key)];
+    if (!value) continue;
+    if (o.kind == Kind::Number)
+      d.*o.number = read.number(value, o);
+    else
+      d.*o.flag = read.boolean(value, o);
+  }
 }
 
 }  // namespace bg95::options

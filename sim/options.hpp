@@ -1,14 +1,21 @@
 #pragma once
 // Module options declared once: one row an option, with its bg95sim flag, its key in a
 // scenario's `module.dialect` (docs/scenarios.md, "Dialects"), its help text and the member of
-// bg95::Dialect it sets. bg95sim's command line, the scenario parser and the scenario a plain
-// session's transcript records (scenarios/engine/live.cpp) all read this table: a new option
-// is one row here plus its use in the module.
+// bg95::Dialect it sets. bg95sim's command line, the scenario parser, the fleet file's
+// `dialect` (docs/fleet.md) and the scenario a plain session's transcript records
+// (scenarios/engine/live.cpp) all read this table: a new option is one row here plus its use
+// in the module.
 
+#include <functional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "sim/module.hpp"
+
+namespace YAML {
+class Node;
+}
 
 namespace bg95::options {
 
@@ -30,5 +37,20 @@ struct DialectOption {
 
 // In the order the scenario parser lists the keys and a session's scenario writes them.
 std::span<const DialectOption> dialect_options();
+
+// A `dialect` mapping (a scenario's module.dialect, a fleet file's defaults.dialect and
+// modules[i].dialect) has these keys, in the table's order: its reader's list of known keys.
+std::vector<std::string_view> dialect_keys();
+
+// How the reader of a `dialect` mapping reads one value, failing (by throwing) in its own
+// words with the file, line and key: a Number's an int in o.min..o.max, the others' a bool.
+struct ValueReader {
+  std::function<int(const YAML::Node& value, const DialectOption& o)> number;
+  std::function<bool(const YAML::Node& value, const DialectOption& o)> boolean;
+};
+
+// Sets in `d` each option that the mapping `map` gives, and leaves the others: what the scenario
+// parser and the fleet file share. The reader checks the keys (dialect_keys()) first.
+void read_dialect(const YAML::Node& map, Dialect& d, const ValueReader& read);
 
 }  // namespace bg95::options

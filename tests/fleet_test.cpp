@@ -16,6 +16,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "sim/fleet/fleet_file.hpp"
+#include "sim/options.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/sim_process.hpp"
 #include "tests/support/test_packages.hpp"
@@ -236,7 +238,7 @@ TEST(FleetFile, ErrorsNameFileLineAndKeyAndStartNothing) {
   const std::pair<std::string, std::string> cases[] = {
       {"count: 5\ndefaults: {modle: BG77}\n",
        ":2:12: defaults.modle: unknown key (known: model, firmware, imei_start, imsi_start, "
-       "iccid_start, link, usb_link, state, lwm2m_endpoint)"},
+       "iccid_start, link, usb_link, state, lwm2m_endpoint, dialect)"},
       {"count: 5\nmodules:\n  - {range: 0-3, model: BG77}\n",
        ":3:13: modules[0].range: 0-3 is not within 1..5 (count)"},
       {"count: 5\nmodules:\n  - {range: 2, model: BG77, firmware: BG95M3LAR02A02_01.010.01.010}\n",
@@ -260,6 +262,17 @@ TEST(FleetFile, ErrorsNameFileLineAndKeyAndStartNothing) {
       {"count: 3\ncount: 4\n", ":2:1: count: given twice"},
       {"modules: []\n", ":1:1: count: missing (how many modules)"},
       {"count: 20000\n", ":1:8: count: \"20000\" is not a number in 1..10000"},
+      // The module options of a `dialect` (sim/options.hpp).
+      {"count: 2\ndefaults:\n  dialect: {echoo: false}\n",
+       ":3:13: defaults.dialect.echoo: unknown key (known: percent_sign, downloading_step, echo, "
+       "coalesce_urcs, coap_progress, restore_phase, resume_notice)"},
+      {"count: 2\nmodules:\n  - {range: 1, dialect: {echo: true}}\n  - range: 2\n"
+       "    dialect: {downloading_step: 0}\n",
+       ":5:33: modules[1].dialect.downloading_step: \"0\" is not a number in 1..100"},
+      {"count: 2\ndefaults: {dialect: {echo: 1}}\n",
+       ":2:28: defaults.dialect.echo: \"1\" is not true or false"},
+      {"count: 2\ndefaults: {dialect: echo}\n",
+       ":2:21: defaults.dialect: a map of module options (docs/scenarios.md, \"Dialects\")"},
   };
   for (const auto& [text, error] : cases) {
     SCOPED_TRACE(text);
@@ -268,6 +281,85 @@ TEST(FleetFile, ErrorsNameFileLineAndKeyAndStartNothing) {
     EXPECT_EQ(out, "bg95sim: " + f + error + "\n");
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "state"));  // nothing was created
   }
+}
+
+// ---- the module options (sim/options.hpp) in a fleet file's `dialect`
+
+// The defaults set an option for every module, an entry overrides it per key for its range,
+// and the command line's (here percent_sign) stays what neither sets.
+TEST(FleetFile, DialectOfTheDefaultsAndEntriesOverridesPerKey) {
+  TempDir dir;
+  const auto file = write_file(dir.path() / "fleet.yaml", R"(count: 3
+defaults:
+  dialect: {downloading_step: 5, echo: false}
+modules:
+  - range: 2-3
+    dialect: {downloading_step: 25}
+  - {range: 3, dialect: {echo: true, coalesce_urcs: true}}
+)");
+  fleet::FleetDefaults defaults;
+  defaults.state = dir.path() / "state";
+  defaults.dialect.percent_sign = true;
+  const auto plan = fleet::load_fleet_file(file, defaults);
+  ASSERT_TRUE(plan) << plan.error();
+  ASSERT_EQ(plan->modules.size(), 3u);
+  const auto& m = plan->modules;
+  EXPECT_EQ(m[0].dialect.downloading_step, 5);
+  EXPECT_EQ(m[1].dialect.downloading_step, 25);
+  EXPECT_EQ(m[2].dialect.downloading_step, 25);
+  EXPECT_FALSE(m[0].dialect.echo);
+  EXPECT_FALSE(m[1].dialect.echo);
+  EXPECT_TRUE(m[2].dialect.echo);
+  EXPECT_FALSE(m[1].dialect.coalesce_urcs);
+  EXPECT_TRUE(m[2].dialect.coalesce_urcs);
+  for (const auto& module : m)
+    EXPECT_TRUE(module.dialect.percent_sign) << module.number;
+}
+
+// Every option of the table is a key of a fleet file's `dialect`, set as in a scenario.
+TEST(FleetFile, EveryDialectOptionIsAKey) {
+  TempDir dir;
+  fleet::FleetDefaults defaults;
+  defaults.state = dir.path() / "state";
+  for (const auto& o : options::dialect_options()) {
+    SCOPED_TRACE(o.key);
+    const bool number = o.kind == options::Kind::Number;
+    const bool flag = number || !(Dialect{}.*o.flag);
+    const auto file = write_file(dir.path() / "fleet.yaml",
+                                 fmt::format("count: 1\ndefaults: {{dialect: {{{}: {}}}}}\n", o.key,
+                                             number ? "7"
+                                             : flag ? "true"
+                                                    : "false"));
+    const auto plan = fleet::load_fleet_file(file, defaults);
+    ASSERT_TRUE(plan) << plan.error();
+    const Dialect& d = plan->modules.at(0).dialect;
+    if (number) {
+      EXPECT_EQ(d.*o.number, 7);
+    } else {
+      EXPECT_EQ(d.*o.flag, flag);
+    }
+  }
+}
+
+// End to end: module 1 has the command line's dialect (no echo), module 2 its entry's (echo),
+// module 3 the later entry's, over the first.
+TEST(FleetFile, EachModuleRunsItsDialect) {
+  TempDir dir;
+  const auto file = write_file(dir.path() / "fleet.yaml", R"(count: 3
+modules:
+  - {range: 2-3, dialect: {echo: true}}
+  - {range: 3, dialect: {echo: false}}
+)");
+  SimProcess sim(
+      SimProcess::Options{dir.path() / "state", {"--fleet", file.string(), "--echo-default", "0"}});
+  std::vector<std::unique_ptr<HostPort>> ports;
+  for (int n = 1; n <= 3; ++n) {
+    ports.push_back(std::make_unique<HostPort>(sim.link().string() + "-" + std::to_string(n)));
+    wait_until_ready(*ports.back());
+  }
+  EXPECT_EQ(ports[0]->command("AT\r"), "\r\nOK\r\n");
+  EXPECT_EQ(ports[1]->command("AT\r"), "AT\r\r\nOK\r\n");
+  EXPECT_EQ(ports[2]->command("AT\r"), "\r\nOK\r\n");
 }
 
 }  // namespace

@@ -320,18 +320,14 @@ void Parser::timing(const YAML::Node& n, const std::string& w, ModuleConfig& c) 
 
 // The keys and their members come from the option table (sim/options.hpp).
 void Parser::dialect(const YAML::Node& n, const std::string& w, Dialect& d) const {
-  std::vector<std::string_view> keys;
-  for (const auto& o : options::dialect_options())
-    keys.push_back(o.key);
-  r_.expect_map(n, w, keys);
-  for (const auto& o : options::dialect_options()) {
-    const std::string key(o.key);
-    if (!n[key]) continue;
-    if (o.kind == options::Kind::Number)
-      d.*o.number = static_cast<int>(r_.integer(n[key], at(w, key), o.min, o.max));
-    else
-      d.*o.flag = r_.boolean(n[key], at(w, key));
-  }
+  r_.expect_map(n, w, options::dialect_keys());
+  options::read_dialect(n, d,
+                        {[&](const YAML::Node& v, const options::DialectOption& o) {
+                           return static_cast<int>(r_.integer(v, at(w, o.key), o.min, o.max));
+                         },
+                         [&](const YAML::Node& v, const options::DialectOption& o) {
+                           return r_.boolean(v, at(w, o.key));
+                         }});
 }
 
 FileSpec Parser::file_spec(const YAML::Node& n, const std::string& w) const {

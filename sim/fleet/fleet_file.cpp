@@ -6,22 +6,25 @@
 #include <array>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <set>
+#include <span>
 #include <string_view>
 
 #include <fmt/format.h>
 
 #include "sim/firmware/image.hpp"
 #include "sim/fleet/identity_range.hpp"
+#include "sim/options.hpp"
 #include "sim/state/settings.hpp"
 
 namespace bg95::fleet {
 namespace {
 
 constexpr int kMaxModules = 10000;  // as --count
-constexpr std::array<std::string_view, 9> kModuleKeys{
-    "model", "firmware", "imei_start", "imsi_start",    "iccid_start",
-    "link",  "usb_link", "state",      "lwm2m_endpoint"};
+constexpr std::array<std::string_view, 10> kModuleKeys{
+    "model", "firmware", "imei_start", "imsi_start",     "iccid_start",
+    "link",  "usb_link", "state",      "lwm2m_endpoint", "dialect"};
 constexpr std::array<std::string_view, 3> kTopKeys{"count", "defaults", "modules"};
 
 // A reason to refuse the file, found while reading it.
@@ -40,6 +43,10 @@ struct Setting {
 struct Layer {
   int first = 1, last = 0;
   std::map<std::string, Setting, std::less<>> settings;
+  // Its `dialect` mapping, checked, and the key path of it ("modules[1].dialect"): each
+  // module it holds reads it over what the layers before set, so that it overrides per key.
+  std::optional<YAML::Node> dialect;
+  std::string dialect_at;
 };
 
 class Reader {
@@ -93,9 +100,8 @@ class Reader {
   }
 
  private:
-  template <std::size_t N>
   void check_keys(const YAML::Node& map, const std::string& where,
-                  const std::array<std::string_view, N>& known, bool range_too = false) const {
+                  std::span<const std::string_view> known, bool range_too = false) const {
     std::set<std::string> seen;
     for (const auto& kv : map) {
       const std::string key = kv.first.Scalar();
@@ -125,6 +131,13 @@ class Reader {
     if (ec != std::errc() || end != text.data() + text.size() || v < low || v > high)
       refuse(node.Mark(), key, fmt::format("\"{}\" is not a number in {}..{}", text, low, high));
     return v;
+  }
+
+  bool boolean(const YAML::Node& node, const std::string& key) const {
+    const std::string text = scalar(node, key);
+    if (text == "true" || text == "yes" || text == "on") return true;
+    if (text == "false" || text == "no" || text == "off") return false;
+    refuse(node.Mark(), key, fmt::format("\"{}\" is not true or false", text));
   }
 
   // "7" or "3-10", within 1..count.
@@ -160,10 +173,38 @@ class Reader {
       const std::string key = kv.first.Scalar();
       if (key == "range") continue;
       const std::string path = where + "." + key;
+      if (key == "dialect") {
+        read_dialect_map(kv.second, path, layer);
+        continue;
+      }
       Setting s{scalar(kv.second, path), kv.second.Mark(), path};
       check_value(key, s);
       layer.settings[key] = std::move(s);
     }
+  }
+
+  // The module options of sim/options.hpp, by their scenario keys, checked now: a module
+  // reads them later (apply_dialect).
+  void read_dialect_map(const YAML::Node& map, const std::string& where, Layer& layer) const {
+    if (!map.IsMap())
+      refuse(map.Mark(), where, "a map of module options (docs/scenarios.md, \"Dialects\")");
+    check_keys(map, where, options::dialect_keys());
+    layer.dialect = map;
+    layer.dialect_at = where;
+    Dialect checked;
+    apply_dialect(layer, checked);
+  }
+
+  void apply_dialect(const Layer& layer, Dialect& d) const {
+    const auto at = [&](const options::DialectOption& o) {
+      return layer.dialect_at + "." + std::string(o.key);
+    };
+    options::read_dialect(
+        *layer.dialect, d,
+        {[&](const YAML::Node& v, const options::DialectOption& o) {
+           return integer(v, at(o), o.min, o.max);
+         },
+         [&](const YAML::Node& v, const options::DialectOption& o) { return boolean(v, at(o)); }});
   }
 
   // What can be checked of a value alone.
@@ -255,6 +296,9 @@ class Reader {
     const Setting* state = find(n, layers, "state");
     m.state_dir =
         state ? std::filesystem::path(expand(state->value, n)) : d.state / fmt::format("{:04}", n);
+    m.dialect = d.dialect;
+    for (const Layer& l : layers)
+      if (n >= l.first && n <= l.last && l.dialect) apply_dialect(l, m.dialect);
     return m;
   }
 

@@ -7,10 +7,11 @@
 //   defaults: {model: BG95-M3, imei_start: "865341040062814", link: "/tmp/bg95-{:04}"}
 //   modules:
 //     - {range: 1-10, model: BG77, firmware: BG77LAR02A04_01.012.01.012}
-//     - {range: 50, firmware: BG95M3LAR02A02_01.010.01.010}
+//     - {range: 50, firmware: BG95M3LAR02A02_01.010.01.010, dialect: {echo: false}}
 //
 // A module takes the command line's settings, then `defaults`, then every entry whose range
-// holds it, in file order: the last one to set a key wins. Identities count up from where the
+// holds it, in file order: the last one to set a key wins (a key of `dialect`, the module
+// options of sim/options.hpp, counts on its own). Identities count up from where the
 // `*_start` key was given: module n of an entry for a-b whose imei_start is S gets S's serial
 // number + (n - a).
 //

@@ -30,6 +30,7 @@ FleetPlan plan_from_options(int count, const FleetDefaults& defaults) {
     m.usb_link = expand(defaults.usb_link, n);
     m.lwm2m_endpoint = expand(defaults.lwm2m_endpoint, n);
     m.state_dir = defaults.state / fmt::format("{:04}", n);
+    m.dialect = defaults.dialect;
     plan.modules.push_back(std::move(m));
   }
   return plan;
@@ -96,6 +97,7 @@ void configure(const ModulePlan& plan, ModuleConfig& config, PortOptions& ports,
     config.identity = id;
   }
   config.lwm2m.endpoint = plan.lwm2m_endpoint;
+  config.dialect = plan.dialect;
   ports.link = plan.link;
   ports.usb_link = plan.usb_link;
   ports.log_prefix = fmt::format("bg95sim[{}]", plan.number);

@@ -1,8 +1,8 @@
 #pragma once
 // What each module of a fleet is: its number, model, firmware of a new state, identity, links,
-// state folder and LwM2M endpoint name. Made from `--count N` and the command line alone, or
-// from a fleet file (fleet_file.hpp, docs/fleet.md); bg95sim's main then configures each
-// module from its plan.
+// state folder, LwM2M endpoint name and dialect. Made from `--count N` and the command line alone,
+// or from a fleet file (fleet_file.hpp, docs/fleet.md); bg95sim's main then configures each module
+// from its plan.
 
 #include <cstdint>
 #include <filesystem>
@@ -25,6 +25,7 @@ struct FleetDefaults {
   std::string usb_link;         // --usb-port pattern
   std::filesystem::path state;  // --state: module n in <state>/<nnnn> unless a pattern says
   std::string lwm2m_endpoint;   // --lwm2m-endpoint pattern
+  Dialect dialect;              // --percent-sign etc. (or a --scenario's module.dialect)
 };
 
 struct ModulePlan {
@@ -37,6 +38,7 @@ struct ModulePlan {
   std::optional<std::string> imei, imsi, iccid;
   std::string link, usb_link, lwm2m_endpoint;  // empty: none (endpoint: urn:imei:<IMEI>)
   std::filesystem::path state_dir;
+  Dialect dialect;  // the module options (sim/options.hpp)
 };
 
 struct FleetPlan {
