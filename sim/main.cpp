@@ -197,9 +197,9 @@ void declare_options(CLI::App& app, Options& o) {
       ->check(CLI::Range(1, 10000));
   app.add_option("--fleet", o.fleet_file,
                  "Run the fleet a YAML file describes: count, and per module or range of "
-                 "modules model, firmware, IMEI/IMSI/ICCID range, link, state folder and "
-                 "LwM2M endpoint patterns (docs/fleet.md); the command line's options are the "
-                 "defaults")
+                 "modules model, firmware, IMEI/IMSI/ICCID range, link, state folder, "
+                 "LwM2M endpoint patterns and dialect (docs/fleet.md); the command line's "
+                 "options are the defaults")
       ->check(CLI::ExistingFile);
   app.add_option("--download-threads", o.download_threads,
                  "Threads for HTTP(S) downloads, shared by all modules; more downloads at once "
