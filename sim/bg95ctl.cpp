@@ -16,7 +16,9 @@
 #include <chrono>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -103,6 +105,52 @@ class Connection {
   std::string pending_;
 };
 
+// The words of a response line: split at spaces outside "..." (a value with spaces is quoted,
+// with \" and \\ inside, as the server's format_pair writes it).
+std::vector<std::string> words_of(const std::string& line) {
+  std::vector<std::string> out;
+  std::string word;
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '\\' && i + 1 < line.size()) {
+      word += c;
+      word += line[++i];
+      continue;
+    }
+    if (c == '"') quoted = !quoted;
+    if (c == ' ' && !quoted) {
+      if (!word.empty()) out.push_back(std::exchange(word, {}));
+      continue;
+    }
+    word += c;
+  }
+  if (!word.empty()) out.push_back(word);
+  return out;
+}
+
+// A status of several modules ("OK 0.power=normal ... 1.power=off ...", some 4 KB for a fleet)
+// is printed one module a line: "OK", then "@0 power=normal ...", "@1 power=off ..."; any other
+// response as it came.
+std::string for_people(const std::string& response) {
+  const auto words = words_of(response);
+  if (words.size() < 2 || words[0] != "OK") return response;
+  std::map<int, std::string> modules;
+  for (std::size_t i = 1; i < words.size(); ++i) {
+    const auto dot = words[i].find('.');
+    const auto eq = words[i].find('=');
+    if (dot == std::string::npos || dot == 0 || eq < dot ||
+        words[i].find_first_not_of("0123456789") != dot)
+      return response;
+    std::string& line = modules[std::stoi(words[i].substr(0, dot))];
+    line += ' ' + words[i].substr(dot + 1);
+  }
+  std::string out = "OK";
+  for (const auto& [index, line] : modules)
+    out += "\n@" + std::to_string(index) + line;
+  return out;
+}
+
 bool is_ok(const std::string& response) {
   return response == "OK" || response.rfind("OK ", 0) == 0;
 }
@@ -149,7 +197,7 @@ int main(int argc, char** argv) {
     auto run = [&](const std::string& line) {
       const std::string response = conn.request(line);
       const bool ok = is_ok(response);
-      if (!ok || !quiet) std::cout << response << std::endl;
+      if (!ok || !quiet) std::cout << for_people(response) << std::endl;
       return ok;
     };
     if (!words.empty()) {
