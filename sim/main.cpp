@@ -24,7 +24,10 @@
 #include "sim/control/module_control.hpp"
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/faults.hpp"
+#include "sim/firmware/firmware_store.hpp"
 #include "sim/firmware/image.hpp"
+#include "sim/flash/layout.hpp"
+#include "sim/flash/nand_flash.hpp"
 #include "sim/fleet/fleet_file.hpp"
 #include "sim/fleet/fleet_plan.hpp"
 #include "sim/module.hpp"
@@ -287,6 +290,48 @@ struct Program {
   std::unique_ptr<bg95::control::ControlServer> control;
 };
 
+// The image an existing state folder's flash runs, or nullopt when the folder has no flash yet.
+std::optional<bg95::firmware::ImageHeader> image_in(const std::filesystem::path& state) {
+  const auto file = state / "flash.bin";
+  if (!std::filesystem::is_regular_file(file)) return std::nullopt;
+  const auto layout = bg95::flash::Layout::standard();
+  bg95::flash::NandFlash flash(file, layout.geometry);
+  const bg95::flash::PartitionView active(flash, layout.active);
+  auto header = bg95::firmware::read_image_header(active);
+  if (!header) return bg95::firmware::ImageHeader{};  // unreadable: not the scenario's either
+  return *header;
+}
+
+// A scenario's module section sets up a new module; an existing state folder keeps its own
+// image, so the scenario's firmware would be silently ignored (issue 19). A state (or a fleet
+// module's state below it) whose image is not the scenario's is refused, with what to do.
+bool state_fits_scenario(const bg95::ModuleConfig& base) {
+  const auto wanted = bg95::firmware::decode_image_header(*base.default_image);
+  std::vector<std::filesystem::path> states{base.state_dir};
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(base.state_dir, ec))
+    if (e.is_directory(ec)) states.push_back(e.path());
+  for (const auto& state : states) {
+    std::optional<bg95::firmware::ImageHeader> held;
+    try {
+      held = image_in(state);
+    } catch (const std::exception&) {
+      continue;  // not a flash the module could run either: the module says so at start
+    }
+    if (!held || (wanted && held->full_version == wanted->full_version &&
+                  held->image_size() == wanted->image_size()))
+      continue;
+    std::cerr << fmt::format(
+        "bg95sim: {} holds firmware {} ({} bytes), not the scenario's {} ({} bytes): a "
+        "scenario's module section sets up a new state folder. Give --state a folder that "
+        "does not exist yet, or remove this one.\n",
+        state.string(), held->full_version.empty() ? "(unreadable)" : held->full_version,
+        held->image_size(), wanted ? wanted->full_version : "?", wanted ? wanted->image_size() : 0);
+    return false;
+  }
+  return true;
+}
+
 // The scenario of --scenario, whose module section replaces the module options in `base`.
 bool load_scenario(const Options& o, Program& p, bg95::ModuleConfig& base) {
   try {
@@ -299,6 +344,7 @@ bool load_scenario(const Options& o, Program& p, bg95::ModuleConfig& base) {
     std::cerr << "bg95sim: " << e.what() << "\n";
     return false;
   }
+  if (!state_fits_scenario(base)) return false;
   if (p.scenario->scenario().host.present)
     std::cerr << "bg95sim: the scenario's host script is not run here (bg95-scenario run "
               << o.scenario << " runs it); you are the host\n";

@@ -269,6 +269,32 @@ TEST(SimScenario, RulesFireForAHostOnThePortAndTheTranscriptReplays) {
   EXPECT_EQ(run_cli({"replay", base.string() + ".jsonl"}, log), 0) << read_text(log);
 }
 
+TEST(SimScenario, AStateWithAnotherImageIsRefusedNotSilentlyKept) {
+  // issue 19: --scenario on an existing state ran that state's image and ignored the
+  // scenario's firmware. A state whose image is the scenario's is taken; another is refused.
+  TempDir dir;
+  const std::string scenario =
+      (fs::path(BG95SIM_SOURCE_DIR) / "scenarios" / "power-cut-during-update.yaml").string();
+  { SimProcess plain({.state_dir = dir.path() / "state", .extra_args = {}}); }  // 4 MiB image
+  try {
+    SimProcess sim({.state_dir = dir.path() / "state", .extra_args = {"--scenario", scenario}});
+    ADD_FAILURE() << "started on a state with another image";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "state holds firmware BG95M3LAR02A03_01.011.01.011 (4194304 bytes), not the "
+                  "scenario's BG95M3LAR02A03_01.011.01.011 (524288 bytes): a scenario's module "
+                  "section sets up a new state folder. Give --state a folder that does not exist "
+                  "yet, or remove this one."),
+              std::string::npos)
+        << e.what();
+  }
+  // A new state, then the same state again: the scenario's own image, taken both times.
+  { SimProcess first({.state_dir = dir.path() / "fresh", .extra_args = {"--scenario", scenario}}); }
+  SimProcess again({.state_dir = dir.path() / "fresh", .extra_args = {"--scenario", scenario}});
+  EXPECT_EQ(again.open_port().command("ATI\r"),
+            "ATI\r\r\nQuectel\r\nBG95-M3\r\nRevision: BG95M3LAR02A03\r\n\r\nOK\r\n");
+}
+
 TEST(SimScenario, APlainSessionIsRecordedAndReplays) {
   TempDir dir;
   const fs::path base = dir.path() / "plain";
