@@ -373,6 +373,10 @@ TEST_F(Lwm2mTest, FailuresSetTheUpdateResult) {
   EXPECT_EQ(lwm2m_.write("/5/0/1", url("/missing.bin")).code, 204);
   port.read_until("+LWM2M: \"FOTA\",\"DOWNLOADED\",706\r\n", 30s);
   EXPECT_EQ(read_text("/5/0/5"), "7");
+  // The log says why (issue 19), with the download's own reason.
+  EXPECT_NE(sim_->stderr_text().find("lwm2m: Update Result 7 (invalid URI): DFOTA 706 HTTP 404"),
+            std::string::npos)
+      << sim_->stderr_text();
   // A damaged package (HTTP): 710 on the port, 5 in the object.
   EXPECT_EQ(lwm2m_.write("/5/0/1", url("/damaged.bin")).code, 204);
   port.read_until("+LWM2M: \"FOTA\",\"DOWNLOADED\",710\r\n", 30s);

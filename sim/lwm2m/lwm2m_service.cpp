@@ -127,9 +127,29 @@ void Lwm2mService::save_fw() const {
   std::filesystem::rename(tmp, fw_file_, ec);
 }
 
+namespace {
+
+// The Update Result's meaning (OMA LwM2M 1.0, object 5, resource 5).
+const char* update_result_name(int result) {
+  static constexpr const char* kNames[] = {"initial",          "success",
+                                           "not enough flash", "out of RAM",
+                                           "connection lost",  "integrity failure",
+                                           "unsupported type", "invalid URI",
+                                           "update failed",    "unsupported protocol"};
+  return result >= 0 && result < 10 ? kNames[result] : "unknown";
+}
+
+}  // namespace
+
 void Lwm2mService::set_fw(FwState state, int result) {
   const bool state_changed = state != state_;
   const bool result_changed = result != result_;
+  // A failed result says why in the log (issue 19): the DFOTA's own reason where it has one.
+  if (result_changed && result >= fw_result::kNoFlash) {
+    const std::string& why = m_.dfota().last_error();
+    m_.log_event(fmt::format("lwm2m: Update Result {} ({}){}", result, update_result_name(result),
+                             why.empty() ? "" : ": DFOTA " + why));
+  }
   state_ = state;
   result_ = result;
   save_fw();
