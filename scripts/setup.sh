@@ -15,8 +15,9 @@ packages=(
   help2man dpkg-dev man-db bsdextrautils
   # The HTML report in a real browser (tests/report_browser_test.sh).
   chromium
-  # The Python package's tests (scripts/test_python.sh, run by scripts/test.sh).
-  python3-pytest python3-pip python3-setuptools
+  # The Python package's tests (scripts/test_python.sh, run by scripts/test.sh; pyserial for
+  # its second port backend).
+  python3-pytest python3-pip python3-setuptools python3-serial
   bsdiff xdelta3 curl
   # The fuzz preset (scripts/fuzz.sh): libFuzzer and sanitizer runtimes, llvm-symbolizer.
   clang-14 libclang-rt-14-dev llvm-14

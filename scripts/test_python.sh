@@ -15,14 +15,14 @@ if [[ ! -x "$build/sim/bg95sim" ]]; then
   exit 1
 fi
 # pip and setuptools: the tests install the package offline, as a user does.
-if ! "$python" -c 'import pytest, pip, setuptools' 2>/dev/null; then
-  echo "test_python: installing python3-pytest python3-pip python3-setuptools" >&2
+if ! "$python" -c 'import pytest, pip, setuptools, serial' 2>/dev/null; then
+  echo "test_python: installing python3-pytest python3-pip python3-setuptools python3-serial" >&2
   sudo_cmd=()
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends python3-pytest python3-pip \
-    python3-setuptools >&2
+    python3-setuptools python3-serial >&2
 fi
 
 status=0
