@@ -64,16 +64,17 @@ TEST(Fleet, ModulesAreIndependent) {
   const std::string ctl = fmt::format("{} --control {} ", BG95CTL_BINARY, socket.string());
   EXPECT_EQ(run(ctl + "modules"), "OK count=3\n");
   EXPECT_EQ(run(ctl + "@1 power cut"), "OK\n");
+  // bg95ctl prints a status of several modules one module a line.
   const std::string all = run(ctl + "@all status");
-  EXPECT_NE(all.find("0.power=normal"), std::string::npos) << all;
-  EXPECT_NE(all.find("1.power=off"), std::string::npos) << all;
-  EXPECT_NE(all.find("2.power=normal"), std::string::npos) << all;
+  EXPECT_NE(all.find("\n@0 power=normal "), std::string::npos) << all;
+  EXPECT_NE(all.find("\n@1 power=off "), std::string::npos) << all;
+  EXPECT_NE(all.find("\n@2 power=normal "), std::string::npos) << all;
   EXPECT_EQ(ports[2]->command("AT+CGMR\r"), "AT+CGMR\r\r\nBG95M3LAR02A03\r\n\r\nOK\r\n");
   // A set of modules: @0,2 (module 1 and 3).
   const std::string set = run(ctl + "@0,2 status");
-  EXPECT_NE(set.find("0.power=normal"), std::string::npos) << set;
-  EXPECT_NE(set.find("2.power=normal"), std::string::npos) << set;
-  EXPECT_EQ(set.find("1.power"), std::string::npos) << set;
+  EXPECT_NE(set.find("\n@0 power=normal "), std::string::npos) << set;
+  EXPECT_NE(set.find("\n@2 power=normal "), std::string::npos) << set;
+  EXPECT_EQ(set.find("\n@1 "), std::string::npos) << set;
   EXPECT_EQ(run(ctl + "@1-2 power on"), "OK\n");
   // Each its own state folder.
   for (int n = 1; n <= 3; ++n)

@@ -13,16 +13,12 @@
 #include "sim/fs/checksum.hpp"
 #include "sim/fs/module_fs.hpp"
 #include "sim/module.hpp"
+#include "sim/services/handler_names.hpp"
 #include "sim/services/services.hpp"
 #include "sim/util/text.hpp"
 
 namespace bg95::services {
 namespace {
-
-using at::Call;
-using at::Form;
-using at::integer;
-using at::optional;
 
 constexpr std::int64_t kDefaultUploadSize = 10240;  // BG96 FILE manual
 constexpr std::int64_t kDefaultUploadTimeout = 5;   // seconds

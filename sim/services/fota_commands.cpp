@@ -5,16 +5,12 @@
 #include "protocol/at/result_codes.hpp"
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/module.hpp"
+#include "sim/services/handler_names.hpp"
 #include "sim/services/services.hpp"
 #include "sim/util/text.hpp"
 
 namespace bg95::services {
 namespace {
-
-using at::Call;
-using at::Form;
-using at::integer;
-using at::optional;
 
 using util::iequals;
 

@@ -17,17 +17,13 @@
 #include "protocol/at/result_codes.hpp"
 #include "sim/module.hpp"
 #include "sim/packet/packet_data.hpp"
+#include "sim/services/handler_names.hpp"
 #include "sim/services/services.hpp"
 #include "sim/urc.hpp"
 #include "sim/util/text.hpp"
 
 namespace bg95::services {
 namespace {
-
-using at::Call;
-using at::Form;
-using at::integer;
-using at::optional;
 
 // A command that takes 0/1.. and reads back "+NAME: <n>" from a field of the module.
 void add_setting(at::CommandTable& t, const char* name, const char* range, std::int64_t min,

@@ -6,16 +6,12 @@
 #include "protocol/at/result_codes.hpp"
 #include "sim/module.hpp"
 #include "sim/power_saving.hpp"
+#include "sim/services/handler_names.hpp"
 #include "sim/services/services.hpp"
 #include "sim/urc.hpp"
 
 namespace bg95::services {
 namespace {
-
-using at::Call;
-using at::Form;
-using at::integer;
-using at::optional;
 
 // +CREG / +CGREG / +CEREG share their forms; only the status they report and the highest
 // <n> differ (27.007: +CREG has no PSM fields, so 0-3; +CGREG and +CEREG 0-5).

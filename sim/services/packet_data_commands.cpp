@@ -10,16 +10,13 @@
 #include "sim/module.hpp"
 #include "sim/packet/host_resolver.hpp"
 #include "sim/packet/packet_data.hpp"
+#include "sim/services/handler_names.hpp"
 #include "sim/services/services.hpp"
 #include "sim/util/text.hpp"
 
 namespace bg95::services {
 namespace {
 
-using at::Call;
-using at::Form;
-using at::integer;
-using at::optional;
 using packet::kMaxCid;
 using packet::kMinCid;
 using packet::PacketData;

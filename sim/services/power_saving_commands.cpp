@@ -7,15 +7,11 @@
 #include "protocol/at/result_codes.hpp"
 #include "sim/module.hpp"
 #include "sim/power_saving.hpp"
+#include "sim/services/handler_names.hpp"
 #include "sim/services/services.hpp"
 
 namespace bg95::services {
 namespace {
-
-using at::Call;
-using at::Form;
-using at::integer;
-using at::optional;
 
 // AT+CEDRXS / AT+QEDRXCFG values, kept in NV as "<AcT-type>,\"<eDRX>\"[,\"<PTW>\"]".
 constexpr const char* kEdrxKey = "+CEDRXS";

@@ -7,15 +7,11 @@
 
 #include "protocol/at/result_codes.hpp"
 #include "sim/module.hpp"
+#include "sim/services/handler_names.hpp"
 #include "sim/services/services.hpp"
 
 namespace bg95::services {
 namespace {
-
-using at::Call;
-using at::Form;
-using at::integer;
-using at::optional;
 
 constexpr const auto& kBaudRates = state::kIprRates;
 
