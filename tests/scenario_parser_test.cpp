@@ -333,3 +333,36 @@ TEST(ScenarioVariablesTest, EveryNameIsCheckedWhenTheFileIsRead) {
 
 }  // namespace
 }  // namespace bg95::scenario
+
+namespace bg95::scenario {
+namespace {
+
+TEST(ScenarioPatternsTest, RepetitionCountsOverAThousandAreRefused) {
+  // libstdc++'s regex compiler overflowed a long on a back-reference of 29 digits (undefined
+  // behaviour, found by fuzz_scenario), and would on a brace count as long; both are checked
+  // before it sees them.
+  auto error = [](const std::string& pattern) {
+    try {
+      parse_scenario_text("rules:\n  - when: {command: '" + pattern + "'}\n    do: reset\n",
+                          "p.yaml");
+    } catch (const ScenarioError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  for (const char* ok : {"^AT{2}$", "A{1000}", "A{3,}", "A{0,1000}", "\\{99999\\}"})
+    EXPECT_EQ(error(ok), "no error") << ok;
+  EXPECT_EQ(error("A{5555555555555555555}"),
+            "p.yaml:2: rules[0].when.command: not a valid regular expression (a repetition count "
+            "over 1000: {5555555555555555555}): A{5555555555555555555}");
+  EXPECT_EQ(error("^AT\\55555555555555555555555555555+QFOTADL="),
+            "p.yaml:2: rules[0].when.command: not a valid regular expression (a back-reference "
+            "number over 1000: \\55555555555555555555555555555): "
+            "^AT\\55555555555555555555555555555+QFOTADL=");
+  EXPECT_EQ(error("A{2,1001}"),
+            "p.yaml:2: rules[0].when.command: not a valid regular expression (a repetition count "
+            "over 1000: {2,1001}): A{2,1001}");
+}
+
+}  // namespace
+}  // namespace bg95::scenario

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -97,9 +98,53 @@ std::uint64_t YamlReader::size(const YAML::Node& node, const std::string& where)
   }
 }
 
+namespace {
+
+// libstdc++'s regex compiler multiplies a brace count or a back-reference number into a long
+// without a check: 19 digits are signed overflow, undefined behaviour (fuzz_scenario found
+// "\5555555555555555555555555555"), and a large count builds an automaton with that many
+// states. Numbers over kMaxRepeat are refused before the compiler sees them. A literal brace is
+// written "\{".
+constexpr std::uint64_t kMaxRepeat = 1000;
+
+std::optional<std::string> repeat_too_large(std::string_view p) {
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      // A back-reference ("\12") goes through the same unchecked multiplication.
+      std::size_t j = i + 1;
+      std::uint64_t value = 0;
+      for (; j < p.size() && p[j] >= '0' && p[j] <= '9'; ++j)
+        if (value <= kMaxRepeat) value = value * 10 + static_cast<std::uint64_t>(p[j] - '0');
+      if (value > kMaxRepeat)
+        return fmt::format("a back-reference number over {}: {}", kMaxRepeat,
+                           p.substr(i, std::min<std::size_t>(j - i, 32)));
+      i = std::max(i + 1, j - 1);
+      continue;
+    }
+    if (p[i] != '{') continue;
+    std::size_t j = i + 1;
+    for (int bound = 0; bound < 2; ++bound) {  // {n}, {n,} or {n,m}
+      const std::size_t first = j;
+      std::uint64_t value = 0;
+      for (; j < p.size() && p[j] >= '0' && p[j] <= '9'; ++j)
+        if (value <= kMaxRepeat) value = value * 10 + static_cast<std::uint64_t>(p[j] - '0');
+      if (j > first && value > kMaxRepeat)
+        return fmt::format("a repetition count over {}: {}", kMaxRepeat,
+                           p.substr(i, std::min<std::size_t>(j - i + 1, 32)));
+      if (j >= p.size() || p[j] != ',') break;
+      ++j;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Pattern YamlReader::pattern(const YAML::Node& node, const std::string& where) const {
   Pattern p;
   p.text = pattern_text(node, where);
+  if (const auto why = repeat_too_large(p.text))
+    fail(node, where, fmt::format("not a valid regular expression ({}): {}", *why, p.text));
   try {
     p.regex = std::regex(p.text, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
