@@ -14,8 +14,10 @@ if [[ ! -x "$build/sim/bg95sim" ]]; then
   echo "test_python: no $build/sim/bg95sim: build first (scripts/setup.sh)" >&2
   exit 1
 fi
-# pip and setuptools: the tests install the package offline, as a user does.
-if ! "$python" -c 'import pytest, pip, setuptools, serial' 2>/dev/null; then
+# pip and setuptools: the tests install the package offline, as a user does. setuptools is
+# imported first: after pip, its distutils hook fails an assertion (Debian 12), which read as
+# "missing" and made every run install again.
+if ! "$python" -c 'import pytest, setuptools, pip, serial' 2>/dev/null; then
   echo "test_python: installing python3-pytest python3-pip python3-setuptools python3-serial" >&2
   sudo_cmd=()
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
