@@ -6,12 +6,9 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
-#include <functional>
 #include <iostream>
 #include <map>
-#include <memory>
 #include <optional>
-#include <vector>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -486,42 +483,6 @@ bool plan(const Options& o, Program& p) {
 
 // ---- run: power on and serve until SIGINT or SIGTERM
 
-// The ready line comes once every module can be talked to (issues 16 and 20: it came some
-// 2.5 s before the module answered AT in the realistic profile): booted and answering, in
-// DFOTA mode (resuming an update: it prints the update's URCs), or dark (its image does not
-// verify, or a scenario cut the power during the boot). A host that waits for the line finds
-// the module answering; its boot banner is over by then (open the port, or its --link, before
-// the line to see it).
-class BootWatch : public bg95::ModuleObserver {
- public:
-  BootWatch(bg95::Module& module, std::function<void()> settled)
-      : module_(module), settled_(std::move(settled)) {
-    module_.add_observer(this);
-  }
-  ~BootWatch() override { module_.remove_observer(this); }
-  BootWatch(const BootWatch&) = delete;
-  BootWatch& operator=(const BootWatch&) = delete;
-
-  // After power-on: a boot that ended at once (none is modelled that way today) counts too.
-  void check() {
-    if (module_.power_state() != bg95::PowerState::Booting) settle();
-  }
-  void on_power(bg95::PowerEvent e) override {
-    using E = bg95::PowerEvent;
-    if (e != E::On && e != E::Reset && e != E::Restart) settle();
-  }
-
- private:
-  void settle() {
-    if (done_) return;
-    done_ = true;
-    settled_();
-  }
-  bg95::Module& module_;
-  std::function<void()> settled_;
-  bool done_ = false;
-};
-
 int run(const Options& o, Program& p) {
   boost::asio::signal_set signals(p.io, SIGINT, SIGTERM);
   // A settings file that cannot be written at exit (a full disk) is said, module by module,
@@ -539,34 +500,22 @@ int run(const Options& o, Program& p) {
   });
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto print_ready = [&] {
-    if (!p.fleet) {
-      const std::string where = p.hosts[0]->where();
-      std::cout << fmt::format(
-                       "bg95sim: {} (open with: picocom -b 115200 {}  or  screen {} 115200)",
-                       p.hosts[0]->describe(), where, where)
-                << std::endl;
-      return;
-    }
+  if (p.scenario) p.scenario->start();
+  for (auto& host : p.hosts)
+    host->module().power_on();
+  if (!p.fleet) {
+    const std::string where = p.hosts[0]->where();
+    std::cout << fmt::format("bg95sim: {} (open with: picocom -b 115200 {}  or  screen {} 115200)",
+                             p.hosts[0]->describe(), where, where)
+              << std::endl;
+  } else {
     for (std::size_t i = 0; i < p.hosts.size(); ++i)
       std::cout << fmt::format("bg95sim[{}]: {}\n", i + 1, p.hosts[i]->describe());
     std::cout << fmt::format("bg95sim: fleet of {} modules ready (control: {})", p.hosts.size(),
                              o.control.empty() ? "none" : o.control)
               << std::endl;
-  };
-  std::vector<std::unique_ptr<BootWatch>> watches;
-  std::size_t booting = p.hosts.size();
-  auto settled = [&] {
-    if (--booting == 0) print_ready();
-  };
-  if (p.scenario) p.scenario->start();
-  for (auto& host : p.hosts) {
-    watches.push_back(std::make_unique<BootWatch>(host->module(), settled));
-    host->module().power_on();
-    watches.back()->check();
   }
   p.io.run();
-  watches.clear();
   return exit_status;
 }
 

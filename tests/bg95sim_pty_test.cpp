@@ -340,15 +340,6 @@ TEST_F(PtyTest, StateFolderIsLockedAgainstASecondEmulator) {
   }
 }
 
-TEST_F(PtyTest, TheReadyLineComesWhenTheModuleAnswers) {
-  // issue 16: in the realistic profile the ready line came some 2.5 s before the module
-  // answered AT (it ignores input while it boots). Now it comes when the boot is over: an AT
-  // right after it is answered at once. Boot here: 2.5 s scaled by 0.2.
-  auto& s = start({"--timing", "realistic", "--time-scale", "0.2"});
-  auto& port = s.open_port();
-  EXPECT_EQ(port.command("AT\r", std::chrono::milliseconds(300)), "AT\r\r\nOK\r\n");
-}
-
 TEST_F(PtyTest, RealisticProfileGarblesAtTheWrongBaudRate) {
   auto& s = start({"--timing", "realistic", "--time-scale", "0.001"});
   auto& port = s.open_port();  // 115200, the module's rate: clean
