@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The installable release (issue 19): `cmake --install` into a clean prefix, and the Debian
 # package built by CPack, installed with dpkg into an empty root of its own. From the installed
-# files: every program answers --version, its man page renders, bash completion offers its
+# files: every program answers --version, `man <program>` shows its page, bash completion offers its
 # options and subcommands, and the README's first session (ATI on the port) works.
 # Usage: install_test.sh <build folder> <project version>
 set -euo pipefail
@@ -22,7 +22,8 @@ check_tree() {
     page="$prefix/share/man/man1/$p.1"
     [[ -f "$page" ]] || { echo "missing man page $page"; exit 1; }
     # The NAME line as man renders it, and the options section from --help.
-    text="$(MANWIDTH=100 man -l "$page" 2>/dev/null | col -b)"
+    # `man <program>` as a user types it, finding the page under the installed tree.
+    text="$(MANPATH="$prefix/share/man" MANWIDTH=100 man "$p" 2>/dev/null | col -b)"
     grep -Eq "^ +$p - " <<<"$text" || { echo "man $p: no NAME line"; echo "$text" | head; exit 1; }
     grep -q -- "--help" <<<"$text" || { echo "man $p: no options"; exit 1; }
     [[ -f "$prefix/share/bash-completion/completions/$p" ]] || { echo "no completion for $p"; exit 1; }
