@@ -17,7 +17,7 @@ packages=(
   chromium
   # The Python package's tests (scripts/test_python.sh, run by scripts/test.sh; pyserial for
   # its second port backend).
-  python3-pytest python3-pip python3-setuptools python3-serial
+  python3-pytest python3-pip python3-setuptools python3-serial python3-venv
   bsdiff xdelta3 curl
   # The fuzz preset (scripts/fuzz.sh): libFuzzer and sanitizer runtimes, llvm-symbolizer.
   clang-14 libclang-rt-14-dev llvm-14

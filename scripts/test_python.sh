@@ -17,14 +17,14 @@ fi
 # pip and setuptools: the tests install the package offline, as a user does. setuptools is
 # imported first: after pip, its distutils hook fails an assertion (Debian 12), which read as
 # "missing" and made every run install again.
-if ! "$python" -c 'import pytest, setuptools, pip, serial' 2>/dev/null; then
-  echo "test_python: installing python3-pytest python3-pip python3-setuptools python3-serial" >&2
+if ! "$python" -c 'import pytest, setuptools, pip, serial, ensurepip' 2>/dev/null; then
+  echo "test_python: installing python3-pytest python3-pip python3-setuptools python3-serial python3-venv" >&2
   sudo_cmd=()
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends python3-pytest python3-pip \
-    python3-setuptools python3-serial >&2
+    python3-setuptools python3-serial python3-venv >&2
 fi
 
 status=0

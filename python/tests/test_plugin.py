@@ -109,35 +109,55 @@ def test_the_marker_and_the_build_option_are_known(pytester, run_pytest):
     result.stdout.fnmatch_lines(["*--bg95sim-build=DIR*"])
 
 
-def test_pip_install_without_network_and_the_entry_point(pytester, tmp_path, monkeypatch,
-                                                         bg95sim_build):
-    """pip install --no-build-isolation --no-index (Debian's setuptools builds it, nothing is
-    downloaded); the installed package's pytest11 entry point loads the plugin without -p."""
-    if subprocess.run([sys.executable, "-c", "import setuptools, pip"],
+def test_in_a_fresh_virtualenv_the_example_passes_and_a_wrong_one_fails(tmp_path,
+                                                                       bg95sim_build):
+    """A fresh virtualenv (Debian's python3-venv; --system-site-packages for Debian's pytest),
+    `pip install ./python` without network (--no-index; Debian's setuptools builds it), then the
+    example (a DFOTA with a power cut at UPDATING 50 %) run by that virtualenv's pytest, which
+    loads the plugin through the installed pytest11 entry point: it passes. With a wrong
+    expected revision it fails, with the transcript and the HTML report attached."""
+    if subprocess.run([sys.executable, "-c", "import ensurepip, setuptools, pip"],
                       stderr=subprocess.DEVNULL).returncode != 0:
-        pytest.skip("pip or setuptools missing (Debian: python3-pip, python3-setuptools)")
+        pytest.skip("venv, pip or setuptools missing (Debian: python3-venv, python3-pip, "
+                    "python3-setuptools)")
+    env_dir = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env_dir)],
+                   check=True)
+    python = env_dir / "bin" / "python"
     source = tmp_path / "src"
     shutil.copytree(PYTHON_DIR, source, ignore=shutil.ignore_patterns(
         "__pycache__", "build", "*.egg-info", ".pytest_cache"))
-    target = tmp_path / "site"
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-index",
-                           "--no-build-isolation", "--target", str(target), str(source)],
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-index",
+                           "--no-build-isolation", str(source)],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert done.returncode == 0, done.stdout
-    entry_points = next(target.glob("bg95sim-*.dist-info")) / "entry_points.txt"
-    assert entry_points.read_text().split() == [
+    entry_points = next((env_dir / "lib").glob("python3*/site-packages/bg95sim-*.dist-info"))
+    assert (entry_points / "entry_points.txt").read_text().split() == [
         "[pytest11]", "bg95sim.pytest_plugin", "=", "bg95sim.pytest_plugin"]
-    pytester.makepyfile(test_installed='''
-        import bg95sim
+    build = [] if bg95sim_build is None else ["--bg95sim-build", str(bg95sim_build)]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed copy only
 
-        def test_installed(bg95):
-            assert "/site/bg95sim/" in bg95sim.__file__
-            assert bg95.cmd("AT+CGMR") == "\\r\\nBG95M3LAR02A03\\r\\n\\r\\nOK\\r\\n"
-    ''')
-    env_build = [] if bg95sim_build is None else ["--bg95sim-build", str(bg95sim_build)]
-    monkeypatch.setenv("PYTHONPATH", str(target))  # the installed copy, not python/
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *env_build, "-q")
-    result.assert_outcomes(passed=1)
+    def run(name, text):
+        (tmp_path / name).write_text(text)
+        return subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               *build, str(tmp_path / name)], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    source_text = EXAMPLE.read_text()
+    passed = run("test_example.py", source_text)
+    assert passed.returncode == 0, passed.stdout
+    assert "1 passed" in passed.stdout
+    assert source_text.count('== "BG95M3LAR02A04"') == 1
+    failed = run("test_wrong.py", source_text.replace('== "BG95M3LAR02A04"',
+                                                        '== "BG95M3LAR02A05"'))
+    assert failed.returncode == 1, failed.stdout
+    assert "1 failed" in failed.stdout
+    assert "- bg95sim transcript of module 1 (" in failed.stdout
+    assert "- bg95sim HTML report (" in failed.stdout
+    # The package those runs imported is the virtualenv's, not python/.
+    where = subprocess.run([str(python), "-c", "import bg95sim; print(bg95sim.__file__)"],
+                           cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True, check=True)
+    assert where.stdout.startswith(str(env_dir)), where.stdout
 
 
 def _fake_build(root):
