@@ -82,6 +82,7 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
       timer_(executor),
       supervisor_timer_(executor) {
   open_state();
+  jitter_.reseed(Jitter::seed_of(settings_.identity.imei));
   dfota_ = std::make_unique<dfota::DfotaService>(
       *this, dfota::DfotaOptions{.download_idle_timeout = config_.download_idle_timeout});
   lwm2m_ = std::make_unique<lwm2m::Lwm2mService>(*this);
@@ -113,7 +114,10 @@ Module::AtPort& Module::make_port(std::string name) {
   p.engine->set_accepting(power_ == PowerState::Normal);
   p.engine->set_guard_time(config_.guard_time);
   p.engine->set_connect_latency(config_.timing.connect_latency());
-  p.engine->set_answer_gap(config_.timing.answer_gap());
+  p.engine->set_processing_time([this](std::string_view line) -> at::AtEngine::Clock::duration {
+    return config_.timing.processing(line, &jitter_);
+  });
+  p.engine->set_urc_gap(config_.timing.urc_gap());
   p.engine->set_coalesce_urcs(config_.dialect.coalesce_urcs);
   p.engine->set_observer(
       {.on_command_line = {},
@@ -390,7 +394,7 @@ void Module::on_booting_enter() {
   reset_ports(false);
   dfota_->on_power_on();
   announce(PowerEvent::On);
-  timer_.expires_after(config_.timing.boot());
+  timer_.expires_after(config_.timing.boot(&jitter_));
   timer_.async_wait(life_.on_expiry([this] { finish_boot(); }));
 }
 
@@ -454,18 +458,19 @@ void Module::print_banner(std::size_t line) {
   if (line >= urc::kBootBanner.size()) {
     // Without a delay the module is registered as soon as the banner is out, so that a host
     // that waited for its last line always finds it registered.
-    if (config_.timing.network_attach().count() == 0) {
+    const auto attach = config_.timing.network_attach(&jitter_);
+    if (attach.count() == 0) {
       if (cfun_ == 1) network_.set_radio(true);
       return;
     }
-    timer_.expires_after(config_.timing.network_attach());
+    timer_.expires_after(attach);
     timer_.async_wait(life_.on_expiry([this] {
       if (cfun_ == 1) network_.set_radio(true);
     }));
     return;
   }
   emit_urc(urc::kBootBanner[line]);
-  const auto gap = config_.timing.banner_gap();
+  const auto gap = config_.timing.banner_gap(line + 1, &jitter_);
   if (gap.count() == 0) return print_banner(line + 1);
   timer_.expires_after(gap);
   timer_.async_wait(life_.on_expiry([this, line] { print_banner(line + 1); }));
@@ -595,7 +600,17 @@ void Module::power_down_by_command() {
   for (auto& p : ports_)
     p->engine->flush_held_urcs();  // OK first
   emit_urc("POWERED DOWN");
-  power_off();
+  // Off once POWERED DOWN is on the wire (after the URC gap behind the OK).
+  after_urcs_written(life_.guard([this] { power_off(); }));
+}
+
+void Module::after_urcs_written(std::function<void()> f) {
+  auto left = std::make_shared<std::size_t>(ports_.size());
+  auto then = std::make_shared<std::function<void()>>(std::move(f));
+  for (auto& p : ports_)
+    p->engine->when_urcs_written([left, then] {
+      if (--*left == 0) (*then)();
+    });
 }
 
 void Module::set_dtr(bool on) {

@@ -191,11 +191,15 @@ class Module {
   boost::asio::any_io_executor executor() const { return executor_; }
   at::DteProfile& profile() { return ports_[0]->profile; }
   state::Settings& settings() { return settings_; }
+  Jitter& jitter() { return jitter_; }
   void save_settings();
   NetworkModel& network() { return network_; }
   const firmware::ImageHeader& running_image() const { return running_image_; }
   const ModuleConfig& config() const { return config_; }
   void emit_urc(std::string_view text);
+  // Runs `f` once the URCs emitted so far are on the wire of every port (each URC waits for
+  // the URC gap): what the module does next must not overtake what it said.
+  void after_urcs_written(std::function<void()> f);
   at::AtEngine& at(std::size_t port = 0) { return *ports_[port]->engine; }
   std::size_t port_count() const { return ports_.size(); }
   flash::NandFlash& flash() { return *flash_; }
@@ -307,6 +311,9 @@ class Module {
   LifeGuard life_;  // ended at every transition: timers of an earlier state do nothing
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer supervisor_timer_;  // powers the module on again after a cut
+  // The jitter of this module's realistic durations, seeded from its IMEI: each module of a
+  // fleet has its own, and a module's run is the same every time.
+  Jitter jitter_;
   std::size_t next_cut_ = 0;
   // The control interface's flash fault (set_flash_fault): what, and from which operation.
   FlashFault flash_fault_ = FlashFault::Off;

@@ -18,7 +18,8 @@
 //              QUECTEL_BG96*.cpp (QIACT/QICSGP context activation, 12 AT+QSSLCLOSE at stack
 //              creation), AT_CellularDevice::set_power_save_mode (AT+CPSMS).
 //   fwupd      plugins/modem-manager/fu-mm-dfota-device.c (fwupd/fwupd 6e95049): set-up
-//              L30-60, upload L79-268; fu-mm-device.c fu_mm_device_at_cmd() L484-599 (CR LF,
+//              L30-60, upload L79-268, attach L360-415; fu-mm-device.c
+//              fu_mm_device_at_cmd() L484-599 (CR LF,
 //              one read of at most 64 bytes, an echo of exactly "<cmd>\r" read again,
 //              success = "\r\nOK\r\n" or "\r\nCONNECT\r\n" in it, 3 tries).
 
@@ -602,7 +603,8 @@ class FwupdDfota {
     return at_cmd("AT+QFDEL=\"dfota_update.bin\"") == 1;
   }
   // fu_mm_dfota_device_upload_stream(): 0x800-byte chunks padded with 0xFF, the 'A' of each
-  // 1024 bytes read, then +QFUPL: <size>,<checksum> and OK in one read of up to 1024 bytes.
+  // 1024 bytes read, then +QFUPL: <size>,<checksum> and OK in one single-shot read of up to
+  // 4096 bytes (fu_mm_dfota_device_parse_upload_result).
   bool upload(const std::string& data, std::string* why) {
     if (at_cmd("AT+QFUPL=\"dfota_update.bin\"," + std::to_string(data.size()) + ",5,1") != 1)
       return *why = "failed to enable upload mode: " + last_, false;
@@ -619,7 +621,7 @@ class FwupdDfota {
       }
       if (acks.find_first_not_of('A') != std::string::npos) return *why = "bad ack " + acks, false;
     }
-    const std::string end = wire_.read_once(1024, 5000ms);
+    const std::string end = wire_.read_once(4096, 5000ms);
     std::smatch m;
     static const std::regex kQfupl("\r\n\\+QFUPL:\\s*(\\d+),([0-9a-f]+)\r\n");
     if (end.find("\r\nOK\r\n") == std::string::npos || !std::regex_search(end, m, kQfupl))
@@ -639,14 +641,15 @@ class FwupdDfota {
     }
     return sum;
   }
-  // fu_mm_dfota_device_attach_cb(), retried every 100 ms: one read of up to 1024 bytes within
-  // 90 s, non-printables made '.', and only the FIRST +QIND: "FOTA" match of each read counts:
-  // START and UPDATING go on, END,0 is success. Returns the statuses seen, in order.
+  // fu_mm_dfota_device_attach_cb(), retried every 100 ms (fu_device_retry_full, 5000 tries):
+  // one single-shot read of up to 4096 bytes within 90 s, non-printables made '.', and only
+  // the FIRST +QIND: "FOTA" match of each read counts: START and UPDATING go on, END,0 is
+  // success. Returns the statuses seen, in order.
   std::vector<std::string> attach(std::chrono::seconds limit) {
     static const std::regex kQind("\\+QIND:\\s*\"FOTA\",\"([A-Z]+)\"(,(\\d+))?");
     std::vector<std::string> seen;
     for (const auto start = Clock::now(); Clock::now() - start < limit;) {
-      std::string chunk = wire_.read_once(1024, 90000ms);
+      std::string chunk = wire_.read_once(4096, 90000ms);
       for (auto& c : chunk)
         if (c < 0x20 || c > 0x7E) c = '.';
       std::smatch m;
@@ -718,6 +721,53 @@ TEST_F(FwupdTest, SetUpDeletesAnOldFileThenUploads) {
   std::string why;
   ASSERT_TRUE(fwupd.upload(package_, &why)) << why;
 }
+
+// Issue 16's acceptance: fwupd's whole flow (set-up, ack-mode upload, AT+QFOTADL of the local
+// file, the URCs read its way) updates a clean module 20 times out of 20, in the default
+// profile and in the fast one. Each run is a new module on a new state, and ends with the new
+// revision answering AT+CGMR after the restart.
+class FwupdRepeatTest : public FwupdTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(FwupdRepeatTest, UpdatesACleanModuleTwentyTimesOutOfTwenty) {
+  const std::string profile = GetParam();
+  std::vector<std::string> args;
+  if (profile != "default") args = {"--timing", profile};
+  int updated = 0;
+  for (int run = 0; run < 20; ++run) {
+    SimProcess sim(SimProcess::Options{dir_.path() / ("state" + std::to_string(run)), args});
+    Wire wire(sim.open_port().fd());
+    FwupdDfota fwupd(wire);
+    std::string why;
+    if (!fwupd.setup()) {
+      ADD_FAILURE() << "run " << run << ": set-up failed: " << fwupd.last();
+      continue;
+    }
+    if (!fwupd.upload(package_, &why)) {
+      ADD_FAILURE() << "run " << run << ": " << why;
+      continue;
+    }
+    if (fwupd.at_cmd("AT+QFOTADL=\"/data/ufs/dfota_update.bin\"") != 1) {
+      ADD_FAILURE() << "run " << run << ": failed to start update: " << fwupd.last();
+      continue;
+    }
+    const auto seen = fwupd.attach(60s);
+    if (seen.empty() || seen.back() != "END,0") {
+      ADD_FAILURE() << "run " << run << ": the update was not seen to end with END,0 ("
+                    << seen.size() << " statuses)";
+      continue;
+    }
+    // The module restarts on the new firmware.
+    std::string boot;
+    for (const auto until = Clock::now() + 30s;
+         boot.find("+QIND: SMS DONE\r\n") == std::string::npos && Clock::now() < until;)
+      boot += wire.read_once(4096, 1000ms);
+    EXPECT_EQ(fwupd.at_cmd("AT+CGMR"), 1) << "run " << run << ": " << fwupd.last();
+    if (fwupd.last() == "\r\nBG95M3LAR02A04\r\n\r\nOK\r\n") ++updated;
+  }
+  EXPECT_EQ(updated, 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, FwupdRepeatTest, ::testing::Values("default", "fast"));
 
 }  // namespace
 }  // namespace bg95::test

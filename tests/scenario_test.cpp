@@ -314,6 +314,68 @@ TEST(SimScenario, APlainSessionIsRecordedAndReplays) {
   EXPECT_TRUE(fs::exists(base.string() + ".state/flash.bin"));
 }
 
+// Issue 16: a replay checks the module's writes, not only its bytes: the same bytes cut into
+// other writes (an echo and its answer in one), or a gap of the module's own that differs by
+// more than the tolerance (HostDriver::kGapTolerance), fail it.
+TEST(SimScenario, AReplayChecksTheOrderOfWritesAndTheirGaps) {
+  TempDir dir;
+  const fs::path base = dir.path() / "plain";
+  {
+    SimProcess sim({.state_dir = dir.path() / "state",
+                    .extra_args = {"--transcript", base.string()},
+                    .wait_for_boot = true});
+    auto& port = sim.open_port();
+    EXPECT_EQ(port.command("ATI\r"),
+              "ATI\r\r\nQuectel\r\nBG95-M3\r\nRevision: BG95M3LAR02A03\r\n\r\nOK\r\n");
+    EXPECT_EQ(sim.stop(), 0);
+  }
+  std::vector<nlohmann::json> records;
+  {
+    std::ifstream in(base.string() + ".jsonl");
+    for (std::string line; std::getline(in, line);)
+      records.push_back(nlohmann::json::parse(line));
+  }
+  auto write_copy = [&](const std::string& name, const std::vector<nlohmann::json>& rs) {
+    const fs::path copy = dir.path() / (name + ".jsonl");
+    std::ofstream out(copy);
+    for (const auto& r : rs)
+      out << r.dump() << "\n";
+    return copy;
+  };
+  auto module_at = [&](std::vector<nlohmann::json>& rs, const std::string& text) {
+    return std::find_if(rs.begin(), rs.end(), [&](const nlohmann::json& r) {
+      return r.value("type", "") == "module" && r.value("text", "") == text;
+    });
+  };
+  const fs::path log = dir.path() / "replay.log";
+  EXPECT_EQ(run_cli({"replay", base.string() + ".jsonl"}, log), 0) << read_text(log);
+
+  // The echo and the answer as if the module had written them at once.
+  auto merged = records;
+  auto echo = module_at(merged, "ATI\r");
+  ASSERT_NE(echo, merged.end());
+  auto answer = std::find_if(echo + 1, merged.end(), [](const nlohmann::json& r) {
+    return r.value("type", "") == "module";
+  });
+  ASSERT_NE(answer, merged.end());
+  (*echo)["text"] = echo->value("text", "") + answer->value("text", "");
+  merged.erase(answer);
+  EXPECT_NE(run_cli({"replay", write_copy("merged", merged).string()}, log), 0);
+  EXPECT_NE(read_text(log).find("write "), std::string::npos) << read_text(log);
+  EXPECT_NE(read_text(log).find("differs (the same bytes, cut otherwise)"), std::string::npos)
+      << read_text(log);
+
+  // The banner's +CPIN: READY a second later after APP RDY than the module wrote it.
+  auto later = records;
+  auto cpin = module_at(later, "\r\n+CPIN: READY\r\n");
+  ASSERT_NE(cpin, later.end());
+  for (auto r = cpin; r != later.end(); ++r)
+    if (r->contains("t")) (*r)["t"] = (*r)["t"].get<double>() + 1.0;
+  EXPECT_NE(run_cli({"replay", write_copy("later", later).string()}, log), 0);
+  EXPECT_NE(read_text(log).find("(\"\\r\\n+CPIN: READY\\r\\n\") came "), std::string::npos)
+      << read_text(log);
+}
+
 // ---- the parser's errors ------------------------------------------------------------------
 
 std::string error_of(const std::string& text) {

@@ -33,6 +33,7 @@ AtEngine::AtEngine(boost::asio::any_io_executor executor, const CommandTable& ta
       table_(table),
       profile_(profile),
       writer_(std::move(writer)),
+      urc_timer_(executor),
       delay_timer_(executor),
       connect_timer_(executor),
       answer_timer_(executor),
@@ -56,6 +57,9 @@ void AtEngine::reset() {
   delay_timer_.cancel();
   connect_timer_.cancel();
   answer_timer_.cancel();
+  urc_timer_.cancel();
+  urc_timer_armed_ = false;
+  urcs_written_.clear();
   held_answer_.reset();
   after_answer_.clear();
   held_pluses_.clear();
@@ -81,7 +85,7 @@ void AtEngine::receive(std::string_view bytes) {
   }
   std::string out;
   receive_command_bytes(bytes, out);
-  if (!out.empty()) writer_(std::move(out));
+  if (!out.empty()) write(std::move(out));
   if (!held_answer_) run_after_answer();
   if (at_rest()) flush_urcs();
 }
@@ -95,11 +99,17 @@ void AtEngine::run_after_answer() {
 void AtEngine::flush_held_urcs() {
   if (held_answer_) {
     answer_timer_.cancel();
-    writer_(std::exchange(*held_answer_, {}));
+    write(std::exchange(*held_answer_, {}));
     held_answer_.reset();
     run_after_answer();
   }
-  if (at_rest()) flush_urcs();
+  // A restart follows: the URCs go now, without the gap (each in its own write).
+  urc_timer_.cancel();
+  urc_timer_armed_ = false;
+  if (!at_rest()) return;
+  const auto gap = std::exchange(urc_gap_, {});
+  flush_urcs();
+  urc_gap_ = gap;
 }
 
 void AtEngine::receive_command_bytes(std::string_view bytes, std::string& out) {
@@ -118,21 +128,24 @@ void AtEngine::receive_command_bytes(std::string_view bytes, std::string& out) {
       // "A/" runs at once; real modems end the echo with a CR as if the line were typed.
       out.push_back(static_cast<char>(profile_.s3));
     }
-    // With an answer gap the echo goes out alone, as the bytes came, and the answer follows
-    // once the command is processed: a host that reads as soon as data is there sees them in
-    // separate reads (fwupd's single 64-byte read takes an echo of exactly "<cmd>\r" alone).
-    const bool echo_apart = answer_gap_.count() > 0 && !out.empty();
-    if (echo_apart) {
-      writer_(std::exchange(out, {}));
-      echo_at_ = now_();
+    // The command processor: the echo goes out as the bytes came, and the answer once the
+    // command is processed, its processing time after the line's end. A host that reads as
+    // soon as data is there sees them in separate reads (fwupd's single 64-byte read takes an
+    // echo of exactly "<cmd>\r" alone), with echo off too.
+    const Clock::duration processing =
+        processing_time_ ? processing_time_(body) : Clock::duration{};
+    const bool answer_later = processing.count() > 0;
+    if (answer_later) {
+      if (!out.empty()) write(std::exchange(out, {}));
+      answer_due_ = now_() + processing;
     }
     start_line(std::move(body), out);
-    if (echo_apart && !out.empty()) hold_answer(std::exchange(out, {}));
+    if (answer_later && !out.empty()) hold_answer(std::exchange(out, {}));
     if (!at_rest()) {
       // The rest of this read waits for the command (or becomes data).
       const std::string_view rest = bytes.substr(i + 1);
       if (mode_ == Mode::Data) {
-        if (!out.empty()) writer_(std::exchange(out, {}));
+        if (!out.empty()) write(std::exchange(out, {}));
         // Bytes behind the command line in the same read are the start of the data.
         if (!rest.empty()) receive_data_bytes(rest);
       } else {
@@ -193,7 +206,7 @@ void AtEngine::run_commands(std::string& out, std::optional<Interception> resume
     Call call(
         command, match.args, profile_,
         [this, call_id](Reply reply) { complete_deferred(call_id, std::move(reply)); },
-        [this](std::string bytes) { writer_(std::move(bytes)); });
+        [this](std::string bytes) { write(std::move(bytes)); });
     call.set_after_answer_sink(&after_answer_);
     match.command->handler(call);
     if (call.deferred()) {
@@ -313,21 +326,56 @@ void AtEngine::flush_urcs() {
     for (auto& u : urcs_)
       all += u;
     urcs_.clear();
-    writer_(std::move(all));
-    return;
+    write(std::move(all));
+    return urcs_were_written();
   }
-  while (!urcs_.empty()) {
-    writer_(std::move(urcs_.front()));
+  if (urc_gap_.count() == 0) {
+    while (!urcs_.empty()) {
+      write(std::move(urcs_.front()));
+      urcs_.pop_front();
+    }
+    return urcs_were_written();
+  }
+  // Each URC in a write of its own, the URC gap after whatever went out before it: a host
+  // that reads as soon as data is there gets one URC a read (fwupd's first-match parsing).
+  if (urcs_.empty() || urc_timer_armed_) return;
+  const auto due = last_write_at_ + urc_gap_;
+  if (now_() >= due) {
+    write(std::move(urcs_.front()));
     urcs_.pop_front();
+    if (urcs_.empty()) return urcs_were_written();
   }
+  urc_timer_armed_ = true;
+  urc_timer_.expires_after(
+      std::max<Clock::duration>(Clock::duration::zero(), last_write_at_ + urc_gap_ - now_()));
+  urc_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
+    if (generation != generation_) return;
+    urc_timer_armed_ = false;
+    if (!ec && at_rest()) flush_urcs();
+  });
+}
+
+void AtEngine::when_urcs_written(std::function<void()> f) {
+  if (urcs_.empty()) return f();
+  urcs_written_.push_back(std::move(f));
+}
+
+void AtEngine::urcs_were_written() {
+  auto waiting = std::exchange(urcs_written_, {});
+  for (auto& f : waiting)
+    f();
+}
+
+void AtEngine::write(std::string bytes) {
+  last_write_at_ = now_();
+  writer_(std::move(bytes));
 }
 
 // ---- data mode -------------------------------------------------------------------------
 
 void AtEngine::write_answer(std::string answer) {
-  if (answer_gap_.count() > 0 && now_() < echo_at_ + answer_gap_)
-    return hold_answer(std::move(answer));
-  writer_(std::move(answer));
+  if (now_() < answer_due_) return hold_answer(std::move(answer));
+  write(std::move(answer));
   run_after_answer();
 }
 
@@ -337,14 +385,13 @@ void AtEngine::hold_answer(std::string answer) {
     return;
   }
   held_answer_ = std::move(answer);
-  const auto wait =
-      std::max<Clock::duration>(Clock::duration::zero(), echo_at_ + answer_gap_ - now_());
+  const auto wait = std::max<Clock::duration>(Clock::duration::zero(), answer_due_ - now_());
   answer_timer_.expires_after(wait);
   answer_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
     if (ec || generation != generation_ || !held_answer_) return;
     std::string held = std::move(*held_answer_);
     held_answer_.reset();
-    writer_(std::move(held));
+    write(std::move(held));
     run_after_answer();
     if (at_rest()) {
       flush_urcs();
@@ -356,10 +403,7 @@ void AtEngine::hold_answer(std::string answer) {
 void AtEngine::connect_after_latency(std::shared_ptr<DataSession> session) {
   enter(Mode::Connecting, std::move(session));
   // CONNECT is an answer too: not sooner than the answer gap after the echo.
-  const auto gap_left =
-      answer_gap_.count() > 0
-          ? std::max<Clock::duration>(Clock::duration::zero(), echo_at_ + answer_gap_ - now_())
-          : Clock::duration::zero();
+  const auto gap_left = std::max<Clock::duration>(Clock::duration::zero(), answer_due_ - now_());
   connect_timer_.expires_after(std::max<Clock::duration>(connect_latency_, gap_left));
   connect_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
     if (ec || generation != generation_ || mode_ != Mode::Connecting) return;
@@ -368,7 +412,7 @@ void AtEngine::connect_after_latency(std::shared_ptr<DataSession> session) {
     // the command line, never to the data (fwupd sends AT+QFUPL="...",<size>,5,1\r\n and
     // then its chunks; storing that LF corrupted every such upload).
     if (!early.empty() && early.front() == '\n') early.erase(0, 1);
-    writer_(std::exchange(line_output_, {}));
+    write(std::exchange(line_output_, {}));
     enter_data_mode(session_);
     // Whatever else came before CONNECT is the start of the data.
     if (!early.empty()) receive_data_bytes(early);
@@ -454,7 +498,7 @@ void AtEngine::leave_data_mode(DataEnd why) {
   Reply reply = enter(Mode::Idle)->finish(why);
   // A session ends with OK or a failure; CONNECT again would make no sense and reads as OK.
   if (reply.outcome.kind == Outcome::Kind::Connect) reply.outcome = Outcome::ok();
-  writer_(frame_information(reply.lines, profile_) + frame_final(reply.outcome, profile_));
+  write(frame_information(reply.lines, profile_) + frame_final(reply.outcome, profile_));
   flush_urcs();
   continue_pending_input();
 }

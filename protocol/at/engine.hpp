@@ -69,7 +69,7 @@ class AtEngine {
   // An unsolicited result code; held back while a command runs or data mode is on.
   void emit_urc(std::string_view text);
   // Writes raw bytes to the port outside any framing (e.g. a banner in DFOTA mode).
-  void write_raw(std::string bytes) { writer_(std::move(bytes)); }
+  void write_raw(std::string bytes) { write(std::move(bytes)); }
 
   // When off, input is dropped unseen (module off, booting, or in DFOTA mode).
   void set_accepting(bool accepting) { accepting_ = accepting; }
@@ -86,10 +86,21 @@ class AtEngine {
   // processor takes that long to answer). Bytes the host sends before CONNECT are the rest of
   // the line's end (the LF of CR LF, dropped) or the first data; 0: CONNECT at once.
   void set_connect_latency(std::chrono::milliseconds latency) { connect_latency_ = latency; }
-  // With echo on, the echo of a command line is written alone as the line ends, and the
-  // answer no sooner than this after it (a real module echoes as bytes arrive and answers
-  // after processing); 0: echo and answer in one write.
-  void set_answer_gap(std::chrono::milliseconds gap) { answer_gap_ = gap; }
+  // The command processor's time for a line (its text after "AT"): the echo is written as the
+  // bytes come, and the answer no sooner than this after the line's end (a real module echoes
+  // as bytes arrive and answers after processing). None, or 0: echo and answer in one write.
+  using ProcessingTime = std::function<Clock::duration(std::string_view line)>;
+  void set_processing_time(ProcessingTime time) { processing_time_ = std::move(time); }
+  // The same time for every line.
+  void set_answer_gap(std::chrono::milliseconds gap) {
+    set_processing_time([gap](std::string_view) { return Clock::duration(gap); });
+  }
+  // Each URC goes out in a write of its own, no sooner than this after the engine's last write
+  // (an echo, an answer, another URC); 0: at once, back to back.
+  void set_urc_gap(std::chrono::milliseconds gap) { urc_gap_ = gap; }
+  // Runs `f` once the URCs queued so far are written (at once when none waits): what comes
+  // next (a power-down, the end of a boot) must not cut them off.
+  void when_urcs_written(std::function<void()> f);
   // URCs raised in the same turn of the event loop go out in one write (a dialect some
   // firmware shows) instead of one write each.
   void set_coalesce_urcs(bool on) { coalesce_urcs_ = on; }
@@ -146,6 +157,9 @@ class AtEngine {
   void finish_command(Reply reply, std::string& out);
   void finish_line(std::string& out);
   void flush_urcs();
+  // Every write to the host goes through here (the URC gap is counted from the last one).
+  void write(std::string bytes);
+  void urcs_were_written();
   // Idle, and no answer waits for the answer gap: typed bytes are read, URCs go out.
   bool at_rest() const { return mode_ == Mode::Idle && !held_answer_; }
   // Writes an answer now, or holds it until the answer gap after the echo has passed.
@@ -189,6 +203,12 @@ class AtEngine {
   std::deque<std::string> urcs_;
   bool coalesce_urcs_ = false;
   bool urc_flush_posted_ = false;
+  // The URC gap: the next URC waits for urc_timer_ until urc_gap_ after last_write_at_.
+  std::chrono::milliseconds urc_gap_{0};
+  Clock::time_point last_write_at_{};
+  boost::asio::steady_timer urc_timer_;
+  bool urc_timer_armed_ = false;
+  std::vector<std::function<void()>> urcs_written_;  // when_urcs_written()
   // Delayed: the command at the front of queue_ runs when delay_timer_ fires.
   boost::asio::steady_timer delay_timer_;
 
@@ -196,11 +216,11 @@ class AtEngine {
   // fires.
   boost::asio::steady_timer connect_timer_;
   std::chrono::milliseconds connect_latency_{0};
-  // The answer gap: the echo went out at echo_at_; held_answer_ waits for answer_timer_. Not a
-  // mode: an answer waits in Idle (the line is over) and in Data (CONNECT, while the first
-  // data arrive).
-  std::chrono::milliseconds answer_gap_{0};
-  Clock::time_point echo_at_{};
+  // The processing time: the line ended, and its answer is due at answer_due_; held_answer_
+  // waits for answer_timer_. Not a mode: an answer waits in Idle (the line is over) and in
+  // Data (CONNECT, while the first data arrive).
+  ProcessingTime processing_time_;
+  Clock::time_point answer_due_{};
   std::optional<std::string> held_answer_;
   // What handlers asked to run once their answer is out (Call::after_answer).
   std::vector<std::function<void()>> after_answer_;

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -246,6 +247,8 @@ std::optional<std::string> HostDriver::replay(const std::filesystem::path& jsonl
   if (!in) return jsonl.string() + ": cannot be read";
   std::map<std::string, std::string> expected;  // delivered module bytes so far, per port
   std::map<std::string, std::uint64_t> writes;  // module writes so far (lost ones too), per port
+  std::map<std::string, std::vector<RecordedWrite>> recorded;  // delivered ones, per port
+  std::map<std::string, bool> host_acted;  // per port: host bytes, open or close since the last
   std::string line;
   std::size_t number = 0;
   double last_host_t = 0;
@@ -306,7 +309,9 @@ std::optional<std::string> HostDriver::replay(const std::filesystem::path& jsonl
       const auto b = bytes_of(j);
       if (!b) return fmt::format("{}:{}: module bytes without text or b64", jsonl.string(), number);
       expected[port] += *b;
+      recorded[port].push_back({j.value("t", 0.0), *b, std::exchange(host_acted[port], false)});
     } else if (type == "host") {
+      host_acted[port] = true;
       // Bytes the module did not hear (it was booting, off or in DFOTA mode) are not sent
       // again: a replay's module may be quicker and hear them.
       if (j.value("ignored", false)) continue;
@@ -333,6 +338,7 @@ std::optional<std::string> HostDriver::replay(const std::filesystem::path& jsonl
           return fmt::format("replaying step {}: {}", index + 1, *f);
       }
     } else if (type == "open") {
+      host_acted[port] = true;
       // The host opens the port where it did then: after the module's writes before it (a
       // banner the host missed then must be missed again).
       if (env_.wait_module_writes &&
@@ -342,6 +348,7 @@ std::optional<std::string> HostDriver::replay(const std::filesystem::path& jsonl
             writes[port]);
       if (!ports_[port].is_open()) open(port);
     } else if (type == "close") {
+      host_acted[port] = true;
       if (auto f = catch_up(port)) return f;
       ports_[port].close();
     }
@@ -349,6 +356,42 @@ std::optional<std::string> HostDriver::replay(const std::filesystem::path& jsonl
   for (const auto& [port, want] : expected) {
     (void)want;
     if (auto f = catch_up(port)) return f;
+  }
+  if (woken_) return std::nullopt;
+  for (const auto& [port, list] : recorded)
+    if (auto f = check_writes(port, list)) return f;
+  return std::nullopt;
+}
+
+std::optional<std::string> HostDriver::check_writes(
+    const std::string& port, const std::vector<RecordedWrite>& recorded) const {
+  if (!env_.module_writes) return std::nullopt;
+  std::vector<Env::ModuleWrite> got;
+  for (auto& w : env_.module_writes(port))
+    if (w.delivered && !w.bytes.empty()) got.push_back(std::move(w));
+  // The same bytes, cut into the same writes: an echo and its answer apart, each URC alone.
+  for (std::size_t k = 0; k < recorded.size(); ++k) {
+    if (k >= got.size())
+      return fmt::format("the module's {} output came in {} writes, recorded in {} (or more)", port,
+                         got.size(), recorded.size());
+    if (got[k].bytes != recorded[k].bytes)
+      return fmt::format(
+          "the module's {} write {} differs (the same bytes, cut otherwise):\n  recorded: "
+          "\"{}\"\n  replayed: \"{}\"",
+          port, k + 1, Transcript::escape(recorded[k].bytes), Transcript::escape(got[k].bytes));
+  }
+  // The module's own gaps (no host action between two writes) within the tolerance.
+  for (std::size_t k = 1; k < recorded.size(); ++k) {
+    if (recorded[k].after_host) continue;
+    const double want = recorded[k].t - recorded[k - 1].t;
+    const double have = std::chrono::duration<double>(got[k].at - got[k - 1].at).count();
+    const double allowed =
+        std::chrono::duration<double>(kGapTolerance).count() + kGapToleranceShare * want;
+    if (std::abs(have - want) > allowed)
+      return fmt::format(
+          "the module's {} write {} (\"{}\") came {:.3f} s after the one before, recorded "
+          "{:.3f} s (tolerance {:.3f} s)",
+          port, k + 1, Transcript::escape(recorded[k].bytes, 60), have, want, allowed);
   }
   return std::nullopt;
 }

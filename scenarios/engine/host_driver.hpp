@@ -46,7 +46,21 @@ class HostDriver {
     std::function<bool(const std::string& port, std::uint64_t count,
                        HostPort::Clock::time_point deadline)>
         wait_module_writes;
+    // For replay: the module's writes to `port` so far, in order, with their times (the
+    // replay checks that they come in the recorded order and at the recorded gaps).
+    struct ModuleWrite {
+      HostPort::Clock::time_point at;
+      std::string bytes;
+      bool delivered = true;
+    };
+    std::function<std::vector<ModuleWrite>(const std::string& port)> module_writes;
   };
+
+  // A replay's gaps between the module's writes may differ from the recording's by this
+  // much, plus kGapToleranceShare of the recorded gap (the realistic profile's seeded jitter
+  // is ±10 %; a loaded machine adds tens of milliseconds to a timer).
+  static constexpr Duration kGapTolerance{std::chrono::milliseconds(100)};
+  static constexpr double kGapToleranceShare = 0.25;
 
   explicit HostDriver(Env env) : env_(std::move(env)) {}
 
@@ -81,6 +95,16 @@ class HostDriver {
   bool drain_until(HostPort::Clock::time_point until);
   std::optional<std::string> lwm2m(const HostStep& s);
   HostPort::Clock::time_point limit(Duration timeout) const;
+  // A module write of the recording, and whether the host did something on its port since
+  // the one before (then the gap is the host's doing, not the module's).
+  struct RecordedWrite {
+    double t = 0;
+    std::string bytes;
+    bool after_host = false;
+  };
+  // The replay's writes against the recording's: order, bytes and gaps.
+  std::optional<std::string> check_writes(const std::string& port,
+                                          const std::vector<RecordedWrite>& recorded) const;
 
   Env env_;
   std::map<std::string, HostPort> ports_;

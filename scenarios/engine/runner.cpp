@@ -56,23 +56,28 @@ std::string safe_file_name(const std::string& name) {
   return out.empty() ? "scenario" : out;
 }
 
-// Counts the module's writes per port, for a replay that must open a port at the same point.
+// The module's writes per port, with their times, for a replay: it opens a port at the same
+// point as the recording, and checks the writes' order and gaps.
 class WriteCounter : public PortTap {
  public:
-  void module_bytes(std::string_view port, std::string_view, bool) override {
+  void module_bytes(std::string_view port, std::string_view bytes, bool delivered) override {
     std::lock_guard lock(mutex_);
-    ++counts_[std::string(port)];
+    writes_[std::string(port)].push_back({Clock::now(), std::string(bytes), delivered});
     changed_.notify_all();
   }
   bool wait(const std::string& port, std::uint64_t count, Clock::time_point deadline) {
     std::unique_lock lock(mutex_);
-    return changed_.wait_until(lock, deadline, [&] { return counts_[port] >= count; });
+    return changed_.wait_until(lock, deadline, [&] { return writes_[port].size() >= count; });
+  }
+  std::vector<HostDriver::Env::ModuleWrite> writes(const std::string& port) {
+    std::lock_guard lock(mutex_);
+    return writes_[port];
   }
 
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::map<std::string, std::uint64_t> counts_;
+  std::map<std::string, std::vector<HostDriver::Env::ModuleWrite>> writes_;
 };
 
 class Run {
@@ -286,6 +291,7 @@ RunResult Run::execute() {
                                     Clock::time_point until) {
       return writes_.wait(port, n, until);
     };
+    env.module_writes = [this](const std::string& port) { return writes_.writes(port); };
   }
   HostDriver driver(env);
 

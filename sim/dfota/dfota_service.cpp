@@ -178,7 +178,8 @@ void DfotaService::start_download(at::Call& c, const std::string& target) {
     if (data->size() > area_->capacity()) return c.cme(at::cme::kDfotaInvalidParameter);
     c.ok();
     activity_ = Activity::Updating;
-    boost::asio::post(m_.executor(), life_.guard([this, bytes = std::move(*data)] {
+    // The work starts once OK is on the wire, as on the module (the answer comes first).
+    c.after_answer(life_.guard([this, bytes = std::move(*data)] {
       AreaStatus s = area_->begin(bytes.size());
       if (s == AreaStatus::Ok)
         s = area_->append(
@@ -203,9 +204,8 @@ void DfotaService::start_download(at::Call& c, const std::string& target) {
   c.ok();
   activity_ = Activity::Downloading;
   progress_ = 0;
-  boost::asio::post(m_.executor(), life_.guard([this, target, coap] {
-    download(target, coap ? Protocol::Coap : Protocol::Http);
-  }));
+  c.after_answer(life_.guard(
+      [this, target, coap] { download(target, coap ? Protocol::Coap : Protocol::Http); }));
 }
 
 std::optional<std::string> DfotaService::existing_file(const char* name) const {
@@ -221,6 +221,12 @@ void DfotaService::download(const std::string& url, Protocol protocol) {
   area_error_ = 0;
   download_start_ = std::chrono::steady_clock::now();
   download_why_.clear();
+  // The module says HTTPSTART, then connects: the transfer (and a power cut at one of its
+  // flash writes) comes after the URC is on the wire.
+  m_.after_urcs_written(life_.guard([this, url, protocol] { connect(url, protocol); }));
+}
+
+void DfotaService::connect(const std::string& url, Protocol protocol) {
   // No data bearer without registration; a FOTA APN the network refuses fails the same way.
   const NetworkState net = m_.network().view();
   const auto& apn = m_.settings().fota_apn.apn;
@@ -547,7 +553,8 @@ void DfotaService::begin_update(bool announce_reset) {
   if (announce_reset) urc(urc::fota("RESETTING"));
   m_.enter_dfota_mode();
   // START no sooner than the URC gap after RESETTING.
-  timer_.expires_after(std::max(m_.config().timing.dfota_reset(), m_.config().timing.urc_gap()));
+  timer_.expires_after(
+      std::max(m_.config().timing.dfota_reset(&m_.jitter()), m_.config().timing.urc_gap()));
   timer_.async_wait(life_.on_expiry([this] { start_engine(/*resumed=*/false); }));
 }
 
@@ -610,8 +617,16 @@ void DfotaService::schedule_step() {
   // The update waits for its own URCs to be on the wire (announce()): a compressed update
   // still says each step in a write of its own.
   if (!update_urcs_.empty()) return when_urcs_out([this] { schedule_step(); });
-  const auto gap = m_.config().timing.update_gap(options_.update_pages_per_step *
-                                                 m_.layout().geometry.page_size) +
+  // The next step reads (the checks of the package, the source and the results) or writes
+  // (the decode into staging, the copy into place, the cleanup): reading is far quicker.
+  const std::size_t bytes = options_.update_pages_per_step * m_.layout().geometry.page_size;
+  using Phase = UpdateEngine::Phase;
+  const Phase phase = engine_ ? engine_->phase() : Phase::Idle;
+  const bool reads = phase == Phase::Idle || phase == Phase::CheckPackage ||
+                     phase == Phase::CheckSource || phase == Phase::VerifyStaging ||
+                     phase == Phase::VerifyActive;
+  const auto gap = m_.config().timing.update_work(reads ? 0 : bytes, reads ? bytes : 0,
+                                                  &m_.jitter()) +
                    m_.flash().busy_for();  // a slow flash (a fault) holds the update up
   if (gap.count() == 0) {
     boost::asio::post(m_.executor(), life_.guard([this] { step(); }));

@@ -122,6 +122,7 @@ class DfotaService {
   class ComUpload;
   enum class Protocol { Http, Coap };
   void download(const std::string& url, Protocol protocol);
+  void connect(const std::string& url, Protocol protocol);
   void downloaded(int transfer_err);
   void end_download(int err);
   // The module's own account of a DFOTA (issue 19): each failure logs why, with its code, and
