@@ -175,6 +175,7 @@ bool CoapContext::open_for(std::weak_ptr<void> alive, void* owner, std::string& 
 coap_session_t* CoapContext::connect(const boost::asio::ip::udp::endpoint& server,
                                      const ClientDtls* dtls, const Transmission& transmission) {
   if (!context_) return nullptr;
+  socket_ = -1;
   session_.reset(new_client_session(context_.get(), coap_address(server), dtls));
   if (!session_) return nullptr;
   const auto ack_ms = std::clamp<std::int64_t>(transmission.ack_timeout.count(), 1000, 65535999);
