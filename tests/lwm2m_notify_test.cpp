@@ -150,6 +150,14 @@ class NotifyTest : public ::testing::Test {
 
   NotifyTest() {
     model_.add(5, 0, readable(kStateId, Type::Integer, [this] { return Value::number(state_); }));
+    // The Package URI: a Write starts a download at once, as the FOTA service does.
+    Resource uri = readable(
+        1, Type::String, [] { return Value::string(""); }, kRead | kWrite);
+    uri.write = [this](const Value&) {
+      set_state(1);
+      return code::kChanged;
+    };
+    model_.add(5, 0, std::move(uri));
   }
   ~NotifyTest() override { client_.stop(); }
 
@@ -311,6 +319,22 @@ TEST_F(NotifyTest, AChangeWhoseOldValueIsAcknowledgedGoesOutAtOnce) {
   expect_notification(downloaded, "2");
   EXPECT_NE(downloaded.mid, downloading.mid);
   ack(downloaded);
+}
+
+TEST_F(NotifyTest, AChangeMadeByARequestIsNotifiedAfterItsAnswer) {
+  ASSERT_NO_FATAL_FAILURE(observe_state(10s));
+  send({kCon,
+        0x03,  // PUT
+        0x7004,
+        {0x57},
+        {{kUriPath, bytes("5")}, {kUriPath, bytes("0")}, {kUriPath, bytes("1")}},
+        bytes("http://127.0.0.1/update.bin"),
+        {}});
+  const Message answer = receive();
+  EXPECT_EQ(answer.type, kAck);
+  EXPECT_EQ(answer.mid, 0x7004);
+  EXPECT_EQ(answer.code, 0x44);  // 2.04
+  expect_notification(receive(), "1");
 }
 
 TEST_F(NotifyTest, AnUnchangedNotificationIsRetransmittedAsItWas) {

@@ -825,6 +825,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   }
 
   void send_waiting() {
+    // A change made by a request of the server goes out after its answer, as libcoap's did:
+    // after_io sends it when the I/O step has answered.
+    if (coap.in_io()) return;
     while (!in_flight && outgoing.empty() && !waiting.empty() && session != nullptr) {
       const std::string path = waiting.front();
       waiting.pop_front();
