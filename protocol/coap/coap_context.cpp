@@ -22,14 +22,25 @@
 // owner's after_io runs after it has returned, so it may close the context or drop the owner.
 // Freeing the context inside coap_io_process would crash: close() from there leaves libcoap's
 // objects for the end of the step.
+//
+// A user may send datagrams of its own on a UDP client session's socket (send_datagram) and take
+// the empty ACKs and Resets that answer them (take_empty): libcoap 4.3.1 has no call that returns
+// the socket, so connect() finds it by its addresses; before each I/O step the head of its queue
+// is looked at with MSG_PEEK, and what the user takes is read off before libcoap reads. A
+// datagram that comes between that look and libcoap's read goes to libcoap, which drops an ACK
+// of a message it did not send: the user then retransmits, and the peer acknowledges again.
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -41,6 +52,16 @@ namespace bg95::coap {
 void ensure_libcoap_started() {
   static std::once_flag once;
   std::call_once(once, [] { coap_startup(); });
+}
+
+std::chrono::milliseconds Transmission::first_timeout(double draw) const {
+  const double factor = 1.0 + 0.5 * std::clamp(draw, 0.0, 1.0);  // ACK_RANDOM_FACTOR 1.5
+  return std::chrono::milliseconds(
+      static_cast<std::int64_t>(static_cast<double>(ack_timeout.count()) * factor));
+}
+
+unsigned Transmission::retransmissions() const {
+  return std::clamp(max_retransmit, 1u, 20u);
 }
 
 coap_address_t coap_address(const boost::asio::ip::udp::endpoint& endpoint) {
@@ -60,6 +81,43 @@ std::uint16_t endpoint_port(const coap_endpoint_t* endpoint) {
   const std::size_t colon = text.rfind(':', space);
   if (colon == std::string::npos) return 0;
   return static_cast<std::uint16_t>(std::stoul(text.substr(colon + 1, space - colon - 1)));
+}
+
+// A socket address as an endpoint, to compare (nullopt when it is not IPv4 or IPv6).
+std::optional<boost::asio::ip::udp::endpoint> endpoint_of(const sockaddr* address, socklen_t size) {
+  boost::asio::ip::udp::endpoint e;
+  if (size > e.capacity() || (address->sa_family != AF_INET && address->sa_family != AF_INET6))
+    return std::nullopt;
+  std::memcpy(e.data(), address, size);
+  e.resize(size);
+  return e;
+}
+
+// The descriptor of a connected UDP client session's socket: the one of this process whose
+// local and peer addresses are the session's (libcoap connects it, coap_socket_connect_udp). -1
+// when there is none.
+int session_socket(const coap_session_t* session) {
+  const coap_address_t* local = coap_session_get_addr_local(session);
+  const coap_address_t* remote = coap_session_get_addr_remote(session);
+  const auto want_local = endpoint_of(&local->addr.sa, local->size);
+  const auto want_remote = endpoint_of(&remote->addr.sa, remote->size);
+  if (!want_local || !want_remote) return -1;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    const std::string name = entry.path().filename().string();
+    int fd = -1;
+    if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc()) continue;
+    sockaddr_storage address{};
+    socklen_t size = sizeof address;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0 ||
+        endpoint_of(reinterpret_cast<sockaddr*>(&address), size) != want_local)
+      continue;
+    size = sizeof address;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0 &&
+        endpoint_of(reinterpret_cast<sockaddr*>(&address), size) == want_remote)
+      return fd;
+  }
+  return -1;
 }
 
 }  // namespace
@@ -117,6 +175,7 @@ bool CoapContext::open_for(std::weak_ptr<void> alive, void* owner, std::string& 
 coap_session_t* CoapContext::connect(const boost::asio::ip::udp::endpoint& server,
                                      const ClientDtls* dtls, const Transmission& transmission) {
   if (!context_) return nullptr;
+  socket_ = -1;
   session_.reset(new_client_session(context_.get(), coap_address(server), dtls));
   if (!session_) return nullptr;
   const auto ack_ms = std::clamp<std::int64_t>(transmission.ack_timeout.count(), 1000, 65535999);
@@ -124,9 +183,30 @@ coap_session_t* CoapContext::connect(const boost::asio::ip::udp::endpoint& serve
   ack.integer_part = static_cast<std::uint16_t>(ack_ms / 1000);
   ack.fractional_part = static_cast<std::uint16_t>(ack_ms % 1000);
   coap_session_set_ack_timeout(session_.get(), ack);
-  coap_session_set_max_retransmit(
-      session_.get(), static_cast<std::uint16_t>(std::clamp(transmission.max_retransmit, 1u, 20u)));
+  coap_session_set_max_retransmit(session_.get(),
+                                  static_cast<std::uint16_t>(transmission.retransmissions()));
+  if (dtls == nullptr) socket_ = session_socket(session_.get());
   return session_.get();
+}
+
+bool CoapContext::send_datagram(std::span<const std::uint8_t> datagram) {
+  if (socket_ < 0) return false;
+  const ssize_t sent = ::send(socket_, datagram.data(), datagram.size(), MSG_DONTWAIT);
+  return sent == static_cast<ssize_t>(datagram.size());
+}
+
+void CoapContext::take_empty_messages() {
+  // An empty message is the 4-byte header alone, version 1, no token, code 0.00 (RFC 7252 4.1).
+  while (socket_ >= 0 && take_) {
+    std::array<std::uint8_t, 5> head{};
+    const ssize_t n = ::recv(socket_, head.data(), head.size(), MSG_PEEK | MSG_DONTWAIT);
+    if (n != 4 || (head[0] & 0xCF) != 0x40 || head[1] != 0) return;
+    const auto type = static_cast<coap_pdu_type_t>((head[0] >> 4) & 0x3);
+    if (type != COAP_MESSAGE_ACK && type != COAP_MESSAGE_RST) return;
+    const auto take = take_;  // it may clear take_
+    if (!take(type, static_cast<coap_mid_t>((head[2] << 8) | head[3]))) return;
+    ::recv(socket_, head.data(), head.size(), MSG_DONTWAIT);
+  }
 }
 
 std::optional<std::uint16_t> CoapContext::listen(const boost::asio::ip::udp::endpoint& local,
@@ -144,6 +224,8 @@ void CoapContext::process() {
   const auto owner = alive_.lock();  // a callback may drop the owner's last other reference
   if (!owner) return;
   const unsigned generation = generation_;
+  take_empty_messages();
+  if (generation != generation_) return;  // closed by the taker
   in_io_ = true;
   coap_io_process(context_.get(), COAP_IO_NO_WAIT);
   in_io_ = false;
@@ -189,6 +271,8 @@ void CoapContext::close() {
   waiting_ = false;
   owner_ = nullptr;
   after_io_ = nullptr;
+  socket_ = -1;
+  take_ = nullptr;
   alive_.reset();
   boost::system::error_code ignored;
   descriptor_.close(ignored);

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include <coap3/coap.h>
@@ -41,6 +42,12 @@ struct Transmission {
   std::chrono::milliseconds ack_timeout{std::chrono::seconds(2)};
   // At most this many retransmissions; 0 is raised to 1, more than 20 lowered to 20.
   unsigned max_retransmit = 4;
+
+  // For a user that retransmits confirmable messages of its own (RFC 7252 4.2, 4.8): the timeout
+  // before the first retransmission, ack_timeout times ACK_RANDOM_FACTOR's 1..1.5 (`draw` in
+  // [0, 1) picks where; no 1 s floor here), and the number of retransmissions, bounded as above.
+  std::chrono::milliseconds first_timeout(double draw) const;
+  unsigned retransmissions() const;
 };
 
 class CoapContext {
@@ -67,6 +74,22 @@ class CoapContext {
   coap_session_t* connect(const boost::asio::ip::udp::endpoint& server, const ClientDtls* dtls,
                           const Transmission& transmission);
   coap_session_t* session() const { return session_.get(); }
+
+  // Datagrams of the owner's own on the client session's UDP socket, beside libcoap's: for
+  // confirmable messages that libcoap must not retransmit (the LwM2M client's notifications,
+  // protocol/lwm2m/client.cpp). libcoap 4.3.1 can neither take a message back from its
+  // retransmission queue nor tell of an empty ACK or Reset that answers nothing it sent, so
+  // the owner sends such messages here and takes their ACKs and Resets with take_empty().
+  // False for DTLS (records only libcoap can write) and when the socket was not found.
+  bool has_datagram_socket() const { return socket_ >= 0; }
+  // Sends `datagram` as it is to the session's peer; false when it did not go.
+  bool send_datagram(std::span<const std::uint8_t> datagram);
+  // While set, each I/O step first offers every empty ACK and Reset at the head of the socket's
+  // queue to `take` (its type, COAP_MESSAGE_ACK or _RST, and Message ID): what it takes is read
+  // off, the first it leaves and all after it are libcoap's. Set it only while an answer is
+  // awaited: looking at the socket consumes an ICMP error that libcoap would have seen.
+  using EmptyTaker = std::function<bool(coap_pdu_type_t type, coap_mid_t mid)>;
+  void take_empty(EmptyTaker take) { take_ = std::move(take); }
 
   // Server side: the DTLS set-up of the context (before listen() on a DTLS endpoint), and an
   // endpoint; listen() returns the port it is bound to (useful for port 0), nullopt when libcoap
@@ -114,6 +137,7 @@ class CoapContext {
   bool open_for(std::weak_ptr<void> alive, void* owner, std::string& error,
                 std::function<void()> after_io);
   void wait_for_io();
+  void take_empty_messages();
   void free_libcoap();
   static const coap_bin_const_t* on_psk_identity(coap_bin_const_t* identity,
                                                  coap_session_t* session, void* arg);
@@ -128,6 +152,8 @@ class CoapContext {
   std::weak_ptr<void> alive_;
   void* owner_ = nullptr;
   std::function<void()> after_io_;
+  int socket_ = -1;  // the client session's UDP socket (libcoap's), or -1
+  EmptyTaker take_;
   unsigned generation_ = 0;  // of the current open(): a wait of an earlier one does nothing
   bool waiting_ = false;     // an async_wait on the descriptor is outstanding
   bool in_io_ = false;

@@ -5,11 +5,17 @@
 // object, instance and resource path of the model. Responses to our own requests (Register,
 // Update, De-register) are only noted by libcoap's callbacks and acted on after its I/O step
 // returns (after_io); requests from the server are answered inside the resource handlers.
+//
+// Notifications over UDP are the client's own (see "notifications" below): libcoap's observe
+// machinery retransmits the PDU it stored, so a notification of State 1 went out again after
+// the State had become 2 (issue 18), where RFC 7641 4.5.2 wants the current state.
 
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <random>
 #include <vector>
 
 #include <coap3/coap.h>
@@ -66,6 +72,36 @@ void add_uint_option(coap_pdu_t* pdu, std::uint16_t number, std::uint32_t value)
   coap_add_option(pdu, number, coap_encode_var_safe(buf.data(), buf.size(), value), buf.data());
 }
 
+// The datagram of a PDU built here (RFC 7252 3). libcoap 4.3.1 writes a PDU's header only as it
+// sends it, and the client sends its notifications itself.
+Bytes datagram_of(const coap_pdu_t* pdu) {
+  const coap_bin_const_t token = coap_pdu_get_token(pdu);
+  const auto mid = static_cast<std::uint16_t>(coap_pdu_get_mid(pdu));
+  const auto type = static_cast<unsigned>(coap_pdu_get_type(pdu));
+  Bytes out{static_cast<std::uint8_t>(0x40u | (type << 4) | token.length),
+            static_cast<std::uint8_t>(coap_pdu_get_code(pdu)), static_cast<std::uint8_t>(mid >> 8),
+            static_cast<std::uint8_t>(mid & 0xFF)};
+  out.insert(out.end(), token.s, token.s + token.length);
+  coap_opt_iterator_t it;
+  coap_option_iterator_init(pdu, &it, COAP_OPT_ALL);
+  std::uint16_t last = 0;
+  while (coap_opt_t* o = coap_option_next(&it)) {
+    const std::size_t at = out.size();
+    out.resize(at + 5 + coap_opt_length(o));  // head, extended delta and length, value
+    out.resize(at + coap_opt_encode(out.data() + at, out.size() - at,
+                                    static_cast<std::uint16_t>(it.number - last), coap_opt_value(o),
+                                    coap_opt_length(o)));
+    last = it.number;
+  }
+  std::size_t length = 0;
+  const std::uint8_t* data = nullptr;
+  if (coap_get_data(pdu, &length, &data) && length > 0) {
+    out.push_back(0xFF);
+    out.insert(out.end(), data, data + length);
+  }
+  return out;
+}
+
 std::optional<std::uint32_t> uint_option(const coap_pdu_t* pdu, std::uint16_t number) {
   coap_opt_iterator_t it;
   const coap_opt_t* o = coap_check_option(pdu, number, &it);
@@ -104,7 +140,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         resolver(executor),
         coap(executor),
         lifetime_timer(executor),
-        retry_timer(executor) {}
+        retry_timer(executor),
+        retransmit_timer(executor) {}
   ~Impl() { teardown(); }
 
   enum class Kind { Register, Update, Deregister };
@@ -123,6 +160,20 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     bool pending = false;
     boost::asio::steady_timer pmin_timer;
     boost::asio::steady_timer pmax_timer;
+    // Of the server's GET with Observe 0: what its notifications answer to.
+    Bytes token;
+    std::optional<std::uint16_t> accept;
+  };
+  // The confirmable notification in flight (own notifications only; one at a time, NSTART 1).
+  struct InFlight {
+    std::string path;
+    Bytes datagram;                   // as last sent
+    std::vector<std::uint16_t> mids;  // every Message ID it went under, the current one last
+    unsigned retransmits = 0;
+    std::chrono::milliseconds timeout{};
+    bool stale = false;   // the value changed since it was built
+    bool last = false;    // an error code: the observation ends with it
+    unsigned serial = 0;  // of its last transmission, for the retransmission timer
   };
   struct Stream {  // a Block1 write in progress
     std::string path;
@@ -151,6 +202,14 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::map<std::string, std::unique_ptr<Observation>> observations;
   std::map<std::string, Attributes> attributes;
   Stream stream;
+  // Notifications sent by the client itself (UDP), not by libcoap's observe machinery (DTLS).
+  bool own_notifications = false;
+  std::optional<InFlight> in_flight;
+  std::deque<std::string> waiting;  // observations with a notification due after in_flight
+  boost::asio::steady_timer retransmit_timer;
+  std::uint32_t observe_number = 0;  // of the last Observe option sent, any observation
+  unsigned transmissions = 0;        // of notifications, for InFlight::serial
+  std::minstd_rand random{std::random_device{}()};
 
   void log(const std::string& text) {
     if (events.on_log) events.on_log(text);
@@ -225,6 +284,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       o->pmax_timer.cancel();
     }
     observations.clear();
+    in_flight.reset();
+    waiting.clear();
+    retransmit_timer.cancel();
+    own_notifications = false;
     lifetime_timer.cancel();
     resources.clear();
     session = nullptr;
@@ -238,7 +301,6 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     if (!coap.open(shared_from_this(), error, [this] { after_io(); })) return fail_hard(error);
     coap_register_response_handler(coap.get(), &Impl::on_response);
     coap_register_nack_handler(coap.get(), &Impl::on_nack);
-    make_resources();
 
     coap::ClientDtls dtls;  // PSK, without SNI
     if (secure) {
@@ -249,6 +311,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     session = coap.connect(endpoint, secure ? &dtls : nullptr,
                            coap::Transmission{config.ack_timeout, config.max_retransmit});
     if (session == nullptr) return fail_hard("cannot create the CoAP session");
+    own_notifications = coap.has_datagram_socket();
+    make_resources();
     send_register();
     coap.process();
   }
@@ -387,6 +451,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
           break;
       }
     }
+    if (!closed) send_waiting();
   }
 
   std::optional<Kind> take_outgoing(const coap_bin_const_t& tok) {
@@ -451,7 +516,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       coap_register_request_handler(r, COAP_REQUEST_PUT, &Impl::on_request);
       coap_register_request_handler(r, COAP_REQUEST_POST, &Impl::on_request);
       coap_register_request_handler(r, COAP_REQUEST_DELETE, &Impl::on_request);
-      coap_resource_set_get_observable(r, 1);
+      // With own notifications libcoap keeps no observers: handle() adds the Observe option.
+      coap_resource_set_get_observable(r, own_notifications ? 0 : 1);
       coap_add_resource(coap.get(), r);
       resources["/" + p] = r;
     }
@@ -462,14 +528,15 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     return "/" + std::string(reinterpret_cast<const char*>(uri->s), uri->length);
   }
 
-  static void set_payload(coap_pdu_t* response, const coap_pdu_t* request, int code,
+  // `block2`: the request's Block2 option, if any.
+  static void set_payload(coap_pdu_t* response, std::optional<std::uint32_t> block2, int code,
                           std::uint16_t content_format, const Bytes& payload) {
     coap_pdu_set_code(response, pdu_code(code));
     if (code / 100 != 2) return;
     add_uint_option(response, COAP_OPTION_CONTENT_FORMAT, content_format);
     unsigned szx = 6;
     std::uint32_t num = 0;
-    if (auto b2 = uint_option(request, COAP_OPTION_BLOCK2)) {
+    if (auto b2 = block2) {
       szx = std::min(*b2 & 0x07u, 6u);
       num = *b2 >> 4;
     }
@@ -541,18 +608,21 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
           if (a->second.pmax) out.emplace_back("pmax", std::to_string(*a->second.pmax));
           return out;
         });
-        return set_payload(response, request, c.code, c.format, c.payload);
+        return set_payload(response, uint_option(request, COAP_OPTION_BLOCK2), c.code, c.format,
+                           c.payload);
       }
       const auto observe = uint_option(request, COAP_OPTION_OBSERVE);
       const auto c = model.read(ids, accept, senml());
       if (observe && c.code == code::kContent) {
         if (*observe == 0) {
-          start_observation(path);
+          start_observation(path, request, accept);
+          if (own_notifications) add_uint_option(response, COAP_OPTION_OBSERVE, next_observe());
         } else if (*observe == 1) {
-          observations.erase(path);
+          end_observation(path, "cancelled by the server");
         }
       }
-      return set_payload(response, request, c.code, c.format, c.payload);
+      return set_payload(response, uint_option(request, COAP_OPTION_BLOCK2), c.code, c.format,
+                         c.payload);
     }
     if (method == COAP_REQUEST_CODE_PUT && payload.empty() && !content_format && query) {
       return coap_pdu_set_code(response, pdu_code(write_attributes(path, query)));
@@ -652,13 +722,26 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
   // ------------------------------------------------------------ observations
 
-  void start_observation(const std::string& path) {
+  // A GET with Observe 0 on `path`; again: the server renews it, and its answer carries the
+  // current value, so what was due for the path is not sent.
+  void start_observation(const std::string& path, const coap_pdu_t* request,
+                         std::optional<std::uint16_t> accept) {
     auto& o = observations[path];
     if (!o) o = std::make_unique<Observation>(executor);
+    const coap_bin_const_t token = coap_pdu_get_token(request);
+    o->token.assign(token.s, token.s + token.length);
+    o->accept = accept;
     o->last = Clock::now();
     o->pending = false;
     o->pmin_timer.cancel();
+    forget_notification(path);
     arm_pmax(path, *o);
+  }
+
+  void end_observation(const std::string& path, const std::string& why) {
+    if (observations.erase(path) == 0) return;
+    log("observation of " + path + " ended: " + why);
+    forget_notification(path);
   }
 
   void arm_pmax(const std::string& path, Observation& o) {
@@ -701,13 +784,157 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
   void notify_now(const std::string& path) {
     const auto o = observations.find(path);
-    const auto r = resources.find(path);
-    if (o == observations.end() || r == resources.end()) return;
+    if (o == observations.end()) return;
     o->second->last = Clock::now();
     o->second->pending = false;
-    coap_resource_notify_observers(r->second, nullptr);
     arm_pmax(path, *o->second);
+    if (own_notifications) return queue_notification(path);
+    const auto r = resources.find(path);
+    if (r == resources.end()) return;
+    coap_resource_notify_observers(r->second, nullptr);
     coap.process_soon();  // libcoap sends notifications in its I/O step
+  }
+
+  // ------------------------------------------------------------ notifications
+  //
+  // Over UDP the client sends its confirmable notifications itself (CoapContext::send_datagram)
+  // and retransmits them on its own timer, as RFC 7252 4.2 says: after ack_timeout times 1 to
+  // 1.5, then doubling, at most max_retransmit times. One is in flight at a time (NSTART 1, RFC
+  // 7252 4.7), none while a Register, Update or De-register awaits its answer; the others wait in
+  // `waiting`, in order. A change of the value in flight queues nothing: its retransmission
+  // carries the current value (RFC 7641 4.5.2), as a new notification that keeps the
+  // retransmission counter and timeout, under a new Message ID (RFC 7252 4.5: a peer may take a
+  // Message ID it has seen as a duplicate and not process it; libcoap does) and a newer Observe
+  // number. A Reset to a notification (RFC 7641 3.6), or no ACK after the last retransmission
+  // (4.5), ends the observation. Over DTLS libcoap's observe machinery sends them.
+
+  coap::Transmission transmission() const { return {config.ack_timeout, config.max_retransmit}; }
+
+  std::uint32_t next_observe() {
+    observe_number = (observe_number + 1) & 0xFFFFFFu;  // the option holds 24 bits (RFC 7641 4.4)
+    return observe_number;
+  }
+
+  void queue_notification(const std::string& path) {
+    if (in_flight && in_flight->path == path) {
+      in_flight->stale = true;
+      return;
+    }
+    if (std::find(waiting.begin(), waiting.end(), path) == waiting.end()) waiting.push_back(path);
+    send_waiting();
+  }
+
+  void send_waiting() {
+    // A change made by a request of the server goes out after its answer, as libcoap's did:
+    // after_io sends it when the I/O step has answered.
+    if (coap.in_io()) return;
+    while (!in_flight && outgoing.empty() && !waiting.empty() && session != nullptr) {
+      const std::string path = waiting.front();
+      waiting.pop_front();
+      const double draw = std::uniform_real_distribution<double>(0.0, 1.0)(random);
+      transmit(path, 0, transmission().first_timeout(draw));
+    }
+  }
+
+  // The current value of `path` as a new notification: transmission number `retransmits` + 1 of
+  // the one in flight, the next after `timeout`.
+  void transmit(const std::string& path, unsigned retransmits, std::chrono::milliseconds timeout) {
+    const auto o = observations.find(path);
+    if (o == observations.end()) return finish_in_flight();
+    auto mids = in_flight ? std::move(in_flight->mids) : std::vector<std::uint16_t>{};
+    const auto mid = static_cast<std::uint16_t>(coap_new_message_id(session));
+    bool last = false;
+    Bytes datagram = notification(path, *o->second, mid, last);
+    if (datagram.empty()) return end_observation(path, "no memory for a notification");
+    mids.push_back(mid);
+    in_flight = InFlight{path, std::move(datagram), std::move(mids), retransmits, timeout, false,
+                         last, ++transmissions};
+    send_in_flight();
+  }
+
+  Bytes notification(const std::string& path, const Observation& o, std::uint16_t mid, bool& last) {
+    const auto ids = parse_path(path).value_or(std::vector<std::uint16_t>{});
+    const auto c = model.read(ids, o.accept, senml());
+    coap_pdu_t* pdu =
+        coap_pdu_init(COAP_MESSAGE_CON, COAP_EMPTY_CODE, mid, coap_session_max_pdu_size(session));
+    if (pdu == nullptr) return {};
+    coap_add_token(pdu, o.token.size(), o.token.data());
+    // An error code ends the observation, without an Observe option (RFC 7641 4.2).
+    last = c.code / 100 != 2;
+    if (!last) add_uint_option(pdu, COAP_OPTION_OBSERVE, next_observe());
+    set_payload(pdu, std::nullopt, c.code, c.format, c.payload);
+    Bytes out = datagram_of(pdu);
+    coap_delete_pdu(pdu);
+    return out;
+  }
+
+  void send_in_flight() {
+    if (!coap.send_datagram(in_flight->datagram))
+      log("a notification of " + in_flight->path + " could not be sent");  // retransmitted
+    coap.take_empty(
+        [this](coap_pdu_type_t type, coap_mid_t mid) { return take_answer(type, mid); });
+    retransmit_timer.expires_after(in_flight->timeout);
+    retransmit_timer.async_wait(
+        [w = weak_from_this(), serial = in_flight->serial](const boost::system::error_code& ec) {
+          auto self = w.lock();
+          // A wait that was already due when it was cancelled comes with no error: the serial
+          // tells.
+          if (ec || !self || self->closed || !self->in_flight || self->in_flight->serial != serial)
+            return;
+          self->retransmit();
+        });
+  }
+
+  void retransmit() {
+    InFlight& n = *in_flight;
+    const std::string path = n.path;  // in_flight may go
+    const unsigned limit = transmission().retransmissions();
+    if (n.retransmits >= limit) {
+      return end_observation(
+          path, "no ACK to a notification after " + std::to_string(limit) + " retransmissions");
+    }
+    if (n.stale) return transmit(path, n.retransmits + 1, n.timeout * 2);
+    ++n.retransmits;
+    n.timeout *= 2;
+    n.serial = ++transmissions;
+    send_in_flight();
+  }
+
+  // An empty ACK or Reset that came for the client (CoapContext::take_empty): taken when it
+  // answers the notification in flight.
+  bool take_answer(coap_pdu_type_t type, coap_mid_t mid) {
+    if (!in_flight ||
+        std::find(in_flight->mids.begin(), in_flight->mids.end(), mid) == in_flight->mids.end())
+      return false;
+    const std::string path = in_flight->path;
+    if (type == COAP_MESSAGE_RST) {
+      end_observation(path, "the server answered a notification with a Reset");
+      return true;
+    }
+    // An older value was acknowledged: the current one stays in flight.
+    if (mid != in_flight->mids.back()) return true;
+    const bool stale = in_flight->stale;
+    const bool last = in_flight->last;
+    finish_in_flight();
+    if (last) {
+      end_observation(path, "its value could not be read");
+    } else if (stale) {
+      queue_notification(path);
+    }
+    return true;
+  }
+
+  void finish_in_flight() {
+    in_flight.reset();
+    retransmit_timer.cancel();
+    coap.take_empty({});
+    send_waiting();
+  }
+
+  // Nothing more goes out for `path` (its observation ended or was renewed).
+  void forget_notification(const std::string& path) {
+    std::erase(waiting, path);
+    if (in_flight && in_flight->path == path) finish_in_flight();
   }
 };
 

@@ -1,0 +1,383 @@
+// Confirmable notifications of the LwM2M client (protocol/lwm2m/client.cpp) on the wire, issue
+// 18: "a retransmitted notification carries the old value (State 1 after State 2)".
+//
+// The client runs in this process on the test's io_context; the LwM2M server is a raw UDP peer
+// on 127.0.0.1 (an ephemeral port) on the same io_context, which reads and writes the CoAP bytes
+// itself (RFC 7252 section 3), so that it can withhold an ACK and check every byte. Nothing
+// sleeps: the peer runs the event loop until a datagram comes.
+//
+// RFC 7641 4.5.2: when the state changes while a confirmable notification is still being
+// retransmitted, the retransmission carries the current state; the new notification keeps the
+// retransmission counter and timeout of the old one. It goes with a new Message ID: RFC 7252 4.5
+// lets the recipient take a message with a Message ID it has seen as a duplicate and not process
+// it again (libcoap does so), so new content under the old ID could be acknowledged and lost.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include "protocol/lwm2m/client.hpp"
+#include "protocol/lwm2m/object_model.hpp"
+
+namespace bg95::lwm2m {
+namespace {
+
+using namespace std::chrono_literals;
+using boost::asio::ip::udp;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint8_t kCon = 0, kAck = 2, kRst = 3;
+constexpr std::uint8_t kGet = 0x01, kCreated = 0x41, kContent = 0x45;  // 0.01, 2.01, 2.05
+constexpr std::uint16_t kObserve = 6, kLocationPath = 8, kUriPath = 11, kContentFormat = 12;
+
+// One CoAP message (RFC 7252 3), options in the order they are on the wire.
+struct Message {
+  std::uint8_t type = kCon;
+  std::uint8_t code = 0;
+  std::uint16_t mid = 0;
+  Bytes token;
+  std::vector<std::pair<std::uint16_t, Bytes>> options;
+  Bytes payload;
+  Bytes raw;  // the datagram as received
+
+  std::optional<Bytes> option(std::uint16_t number) const {
+    for (const auto& [n, v] : options)
+      if (n == number) return v;
+    return std::nullopt;
+  }
+};
+
+Bytes bytes(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
+
+// An unsigned option value (RFC 7252 3.2): big-endian, no leading zero bytes.
+std::uint32_t uint_of(const Bytes& b) {
+  std::uint32_t v = 0;
+  for (const auto x : b)
+    v = (v << 8) | x;
+  return v;
+}
+
+// An option's delta or length nibble with its extended bytes (RFC 7252 3.1).
+void put_extended(Bytes& out, std::size_t nibble_at, unsigned shift, std::size_t value) {
+  if (value < 13) {
+    out[nibble_at] |= static_cast<std::uint8_t>(value << shift);
+  } else if (value < 269) {
+    out[nibble_at] |= static_cast<std::uint8_t>(13u << shift);
+    out.push_back(static_cast<std::uint8_t>(value - 13));
+  } else {
+    out[nibble_at] |= static_cast<std::uint8_t>(14u << shift);
+    out.push_back(static_cast<std::uint8_t>((value - 269) >> 8));
+    out.push_back(static_cast<std::uint8_t>((value - 269) & 0xFF));
+  }
+}
+
+Bytes encode(const Message& m) {
+  Bytes out{static_cast<std::uint8_t>(0x40 | (m.type << 4) | m.token.size()), m.code,
+            static_cast<std::uint8_t>(m.mid >> 8), static_cast<std::uint8_t>(m.mid & 0xFF)};
+  out.insert(out.end(), m.token.begin(), m.token.end());
+  std::uint16_t last = 0;
+  for (const auto& [number, value] : m.options) {
+    const std::size_t head = out.size();
+    out.push_back(0);
+    put_extended(out, head, 4, number - last);
+    put_extended(out, head, 0, value.size());
+    out.insert(out.end(), value.begin(), value.end());
+    last = number;
+  }
+  if (!m.payload.empty()) {
+    out.push_back(0xFF);
+    out.insert(out.end(), m.payload.begin(), m.payload.end());
+  }
+  return out;
+}
+
+// Reads a nibble's value with its extended bytes; nullopt at 15 or past the end.
+std::optional<std::size_t> get_extended(std::span<const std::uint8_t> d, std::size_t& at,
+                                        unsigned nibble) {
+  if (nibble < 13) return nibble;
+  if (nibble == 13 && at < d.size()) return 13 + d[at++];
+  if (nibble == 14 && at + 1 < d.size()) {
+    const std::size_t v = 269 + (std::size_t{d[at]} << 8) + d[at + 1];
+    at += 2;
+    return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<Message> parse(std::span<const std::uint8_t> d) {
+  if (d.size() < 4 || (d[0] >> 6) != 1 || (d[0] & 0x0F) > 8) return std::nullopt;
+  Message m;
+  m.raw.assign(d.begin(), d.end());
+  m.type = (d[0] >> 4) & 0x03;
+  m.code = d[1];
+  m.mid = static_cast<std::uint16_t>((d[2] << 8) | d[3]);
+  std::size_t at = 4 + (d[0] & 0x0F);
+  if (at > d.size()) return std::nullopt;
+  m.token.assign(d.begin() + 4, d.begin() + static_cast<long>(at));
+  std::size_t number = 0;
+  while (at < d.size() && d[at] != 0xFF) {
+    const std::uint8_t head = d[at++];
+    const auto delta = get_extended(d, at, head >> 4);
+    const auto length = get_extended(d, at, head & 0x0F);
+    if (!delta || !length || at + *length > d.size()) return std::nullopt;
+    number += *delta;
+    m.options.emplace_back(
+        static_cast<std::uint16_t>(number),
+        Bytes(d.begin() + static_cast<long>(at), d.begin() + static_cast<long>(at + *length)));
+    at += *length;
+  }
+  if (at < d.size()) m.payload.assign(d.begin() + static_cast<long>(at + 1), d.end());
+  return m;
+}
+
+class NotifyTest : public ::testing::Test {
+ protected:
+  static constexpr std::uint16_t kStateId = 3;
+  const Bytes token_{0x4F, 0x42};  // of the observation
+
+  NotifyTest() {
+    model_.add(5, 0, readable(kStateId, Type::Integer, [this] { return Value::number(state_); }));
+    // The Package URI: a Write starts a download at once, as the FOTA service does.
+    Resource uri = readable(
+        1, Type::String, [] { return Value::string(""); }, kRead | kWrite);
+    uri.write = [this](const Value&) {
+      set_state(1);
+      return code::kChanged;
+    };
+    model_.add(5, 0, std::move(uri));
+  }
+  ~NotifyTest() override { client_.stop(); }
+
+  // Runs the event loop (the client's and the peer's) until `done` or `limit` has passed.
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    const auto deadline = Clock::now() + limit;
+    while (!done()) {
+      if (Clock::now() >= deadline) return false;
+      io_.restart();
+      io_.run_one_until(deadline);
+    }
+    return true;
+  }
+
+  // The next datagram from the client, within `limit`.
+  Message receive(std::chrono::milliseconds limit = 5s) {
+    std::optional<std::size_t> got;
+    bool done = false;
+    peer_.async_receive_from(boost::asio::buffer(buffer_), client_at_,
+                             [&](const boost::system::error_code& ec, std::size_t n) {
+                               if (!ec) got = n;
+                               done = true;
+                             });
+    if (!run_until([&] { return done; }, limit)) {
+      peer_.cancel();
+      run_until([&] { return done; }, 1s);
+    }
+    if (!got) throw std::runtime_error("no datagram from the client");
+    auto m = parse(std::span(buffer_.data(), *got));
+    if (!m) throw std::runtime_error("the client sent something that is not CoAP");
+    return *m;
+  }
+  void send(const Message& m) { peer_.send_to(boost::asio::buffer(encode(m)), client_at_); }
+  void ack(const Message& m) { send({kAck, 0, m.mid, {}, {}, {}, {}}); }
+
+  // Starts the client and answers its Register with 2.01 Created at /rd/5a.
+  void register_client(ClientConfig config) {
+    config.server_uri = "coap://127.0.0.1:" + std::to_string(peer_.local_endpoint().port());
+    config.endpoint = "notify-test";
+    client_.start(std::move(config),
+                  {{}, [this](std::string_view line) { log_.emplace_back(line); }});
+    const Message reg = receive();
+    ASSERT_EQ(reg.code, 0x02);  // POST
+    ASSERT_EQ(reg.option(kUriPath), bytes("rd"));
+    send({kAck,
+          kCreated,
+          reg.mid,
+          reg.token,
+          {{kLocationPath, bytes("rd")}, {kLocationPath, bytes("5a")}},
+          {},
+          {}});
+    ASSERT_TRUE(run_until([this] { return client_.state() == ClientState::Registered; }, 5s));
+  }
+
+  // Registers with these transmission parameters, then observes /5/0/3 (GET with Observe 0).
+  void observe_state(std::chrono::milliseconds ack_timeout, unsigned max_retransmit = 4) {
+    ClientConfig config;
+    config.ack_timeout = ack_timeout;
+    config.max_retransmit = max_retransmit;
+    ASSERT_NO_FATAL_FAILURE(register_client(config));
+    send({kCon,
+          kGet,
+          0x7001,
+          token_,
+          {{kObserve, {}}, {kUriPath, bytes("5")}, {kUriPath, bytes("0")}, {kUriPath, bytes("3")}},
+          {},
+          {}});
+    const Message first = receive();
+    EXPECT_EQ(first.type, kAck);
+    EXPECT_EQ(first.code, kContent);
+    EXPECT_EQ(first.token, token_);
+    ASSERT_TRUE(first.option(kObserve).has_value());
+    EXPECT_EQ(first.payload, bytes("0"));
+  }
+  // A plain GET /5/0/3 (no Observe): the client's answer.
+  Message read_state(std::uint16_t mid) {
+    send({kCon,
+          kGet,
+          mid,
+          {0x52},
+          {{kUriPath, bytes("5")}, {kUriPath, bytes("0")}, {kUriPath, bytes("3")}},
+          {},
+          {}});
+    return receive();
+  }
+
+  // The State resource changes, and the client is told, as the FOTA service does.
+  void set_state(std::int64_t s) {
+    state_ = s;
+    client_.changed("/5/0/3");
+  }
+
+  bool logged(const std::string& part) const {
+    for (const auto& l : log_)
+      if (l.find(part) != std::string::npos) return true;
+    return false;
+  }
+
+  // A notification of State `value`: CON 2.05 with the observation's token, Observe and
+  // Content-Format text/plain (0, an empty option) and nothing else, the value as text.
+  void expect_notification(const Message& n, const std::string& value) {
+    EXPECT_EQ(n.type, kCon);
+    EXPECT_EQ(n.code, kContent);
+    EXPECT_EQ(n.token, token_);
+    ASSERT_EQ(n.options.size(), 2u);
+    EXPECT_EQ(n.options[0].first, kObserve);
+    EXPECT_EQ(n.options[1], (std::pair<std::uint16_t, Bytes>{kContentFormat, {}}));
+    EXPECT_EQ(n.payload, bytes(value));
+  }
+
+  boost::asio::io_context io_;
+  ObjectModel model_;
+  std::int64_t state_ = 0;
+  udp::socket peer_{io_, udp::endpoint(boost::asio::ip::address_v4::loopback(), 0)};
+  udp::endpoint client_at_;
+  std::array<std::uint8_t, 2048> buffer_{};
+  std::vector<std::string> log_;
+  Client client_{io_.get_executor(), model_};
+};
+
+TEST_F(NotifyTest, ARetransmittedNotificationCarriesTheCurrentState) {
+  ASSERT_NO_FATAL_FAILURE(observe_state(500ms));
+
+  const auto before = Clock::now();  // the notification goes after this
+  set_state(1);                      // Downloading
+  const Message downloading = receive();
+  expect_notification(downloading, "1");
+  // Its ACK is withheld, and the state moves on before the retransmission is due.
+  set_state(2);  // Downloaded
+  const Message retransmission = receive();
+  expect_notification(retransmission, "2");
+  // At the old notification's retransmission time (1 to 1.5 times ack_timeout after it was
+  // sent), not at once, and not twice: a new Message ID and a newer Observe number.
+  EXPECT_GE(Clock::now() - before, 500ms);
+  EXPECT_NE(retransmission.mid, downloading.mid);
+  EXPECT_GT(uint_of(*retransmission.option(kObserve)), uint_of(*downloading.option(kObserve)));
+  ack(retransmission);
+
+  // Acknowledged: the next datagram is the next change, so neither State 1 nor State 2 came
+  // again in between.
+  set_state(3);  // Updating
+  const Message updating = receive();
+  expect_notification(updating, "3");
+  EXPECT_NE(updating.mid, retransmission.mid);
+  EXPECT_GT(uint_of(*updating.option(kObserve)), uint_of(*retransmission.option(kObserve)));
+  ack(updating);
+}
+
+TEST_F(NotifyTest, AChangeWhoseOldValueIsAcknowledgedGoesOutAtOnce) {
+  // The ACK of State 1 comes after the State became 2 and before any retransmission is due
+  // (10 s or more): State 2 goes out at once, as a notification of its own.
+  ASSERT_NO_FATAL_FAILURE(observe_state(10s));
+  set_state(1);
+  const Message downloading = receive();
+  expect_notification(downloading, "1");
+  set_state(2);
+  ack(downloading);
+  const Message downloaded = receive(5s);
+  expect_notification(downloaded, "2");
+  EXPECT_NE(downloaded.mid, downloading.mid);
+  ack(downloaded);
+}
+
+TEST_F(NotifyTest, AChangeMadeByARequestIsNotifiedAfterItsAnswer) {
+  ASSERT_NO_FATAL_FAILURE(observe_state(10s));
+  send({kCon,
+        0x03,  // PUT
+        0x7004,
+        {0x57},
+        {{kUriPath, bytes("5")}, {kUriPath, bytes("0")}, {kUriPath, bytes("1")}},
+        bytes("http://127.0.0.1/update.bin"),
+        {}});
+  const Message answer = receive();
+  EXPECT_EQ(answer.type, kAck);
+  EXPECT_EQ(answer.mid, 0x7004);
+  EXPECT_EQ(answer.code, 0x44);  // 2.04
+  expect_notification(receive(), "1");
+}
+
+TEST_F(NotifyTest, AnUnchangedNotificationIsRetransmittedAsItWas) {
+  ASSERT_NO_FATAL_FAILURE(observe_state(100ms));
+  set_state(1);
+  const Message sent = receive();
+  expect_notification(sent, "1");
+  // RFC 7252 4.2: a retransmission is the same message, Message ID and all.
+  const Message again = receive();
+  EXPECT_EQ(again.raw, sent.raw);
+  ack(again);
+  set_state(2);
+  expect_notification(receive(), "2");
+}
+
+TEST_F(NotifyTest, AResetEndsTheObservation) {
+  ASSERT_NO_FATAL_FAILURE(observe_state(100ms));
+  set_state(1);
+  const Message sent = receive();
+  // RFC 7641 3.6: the server rejects the notification with a Reset; the client forgets it.
+  send({kRst, 0, sent.mid, {}, {}, {}, {}});
+  ASSERT_TRUE(run_until([this] { return logged("observation of /5/0/3 ended"); }, 5s))
+      << testing::PrintToString(log_);
+  set_state(2);  // no notification: the next datagram is the answer to a read
+  const Message read = read_state(0x7002);
+  EXPECT_EQ(read.type, kAck);
+  EXPECT_EQ(read.mid, 0x7002);
+  EXPECT_EQ(read.payload, bytes("2"));
+}
+
+TEST_F(NotifyTest, RetransmissionsThatRunOutEndTheObservation) {
+  ASSERT_NO_FATAL_FAILURE(observe_state(100ms, 1));
+  set_state(1);
+  const Message sent = receive();
+  EXPECT_EQ(receive().raw, sent.raw);  // the one retransmission
+  // RFC 7641 4.5: no ACK after the last one's timeout: the client is no longer interested.
+  ASSERT_TRUE(run_until([this] { return logged("observation of /5/0/3 ended"); }, 5s))
+      << testing::PrintToString(log_);
+  set_state(2);
+  const Message read = read_state(0x7003);
+  EXPECT_EQ(read.mid, 0x7003);
+  EXPECT_EQ(read.payload, bytes("2"));
+}
+
+}  // namespace
+}  // namespace bg95::lwm2m
