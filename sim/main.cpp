@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include "protocol/http/worker_pool.hpp"
@@ -483,6 +485,75 @@ bool plan(const Options& o, Program& p) {
 
 // ---- run: power on and serve until SIGINT or SIGTERM
 
+// Tells when each module has settled after its first power-on (issues 16 and 20: the ready
+// line came before the boot, 2.5 s before the module answered AT in the realistic profile, and
+// a fleet's some 4 s before its modules did): it answers AT once its whole boot banner is
+// written (on_banner_written, not Booted, which comes with RDY: a host that opened the port
+// then got the rest of the banner); one that cannot answer says why: its image does not boot,
+// it resumes an update in DFOTA mode, or it lost power during the boot (a scenario's rule).
+class ReadyWatch : public bg95::ModuleObserver {
+ public:
+  // `settled(why)`: why is empty when the module answers.
+  ReadyWatch(bg95::Module& module, std::function<void(const char* why)> settled)
+      : module_(module), settled_(std::move(settled)) {
+    module_.add_observer(this);
+  }
+  ~ReadyWatch() override { module_.remove_observer(this); }
+  ReadyWatch(const ReadyWatch&) = delete;
+  ReadyWatch& operator=(const ReadyWatch&) = delete;
+
+  void on_banner_written() override { settle(""); }
+  void on_power(bg95::PowerEvent e) override {
+    using E = bg95::PowerEvent;
+    if (e == E::BootFailed) settle("its firmware does not boot");
+    if (e == E::DfotaMode) settle("in DFOTA mode");
+    if (e == E::Off || e == E::Cut || e == E::Psm) settle("powered off");
+  }
+
+ private:
+  void settle(const char* why) {
+    if (done_) return;
+    done_ = true;
+    settled_(why);
+  }
+  bg95::Module& module_;
+  std::function<void(const char*)> settled_;
+  bool done_ = false;
+};
+
+// " not answering AT: 3 (in DFOTA mode), 7 (its firmware does not boot)"; the first 20.
+std::string not_answering(const std::vector<std::pair<std::size_t, std::string>>& modules,
+                          bool fleet) {
+  if (modules.empty()) return {};
+  if (!fleet) return "; not answering AT: " + modules[0].second;
+  std::string out = "; not answering AT:";
+  for (std::size_t i = 0; i < modules.size() && i < 20; ++i)
+    out += fmt::format("{} {} ({})", i == 0 ? "" : ",", modules[i].first, modules[i].second);
+  if (modules.size() > 20) out += fmt::format(" and {} more", modules.size() - 20);
+  return out;
+}
+
+// The ready line(s): each module's port (a fleet's), then the line hosts wait for.
+void print_ready(const Options& o, const Program& p, const std::string& silent) {
+  if (!p.fleet) {
+    const std::string where = p.hosts[0]->where();
+    const std::string how =
+        where.empty()
+            ? fmt::format("control: {}", o.control.empty() ? "none" : o.control)
+            : fmt::format("open with: picocom -b 115200 {}  or  screen {} 115200", where, where);
+    std::cout << fmt::format("bg95sim: {} ({}){}", p.hosts[0]->describe(), how, silent)
+              << std::endl;
+    return;
+  }
+  std::string lines;
+  for (std::size_t i = 0; i < p.hosts.size(); ++i)
+    lines += fmt::format("bg95sim[{}]: {}\n", i + 1, p.hosts[i]->describe());
+  std::cout << lines
+            << fmt::format("bg95sim: fleet of {} modules ready (control: {}){}", p.hosts.size(),
+                           o.control.empty() ? "none" : o.control, silent)
+            << std::endl;
+}
+
 int run(const Options& o, Program& p) {
   boost::asio::signal_set signals(p.io, SIGINT, SIGTERM);
   // A settings file that cannot be written at exit (a full disk) is said, module by module,
@@ -500,22 +571,25 @@ int run(const Options& o, Program& p) {
   });
   ::signal(SIGPIPE, SIG_IGN);
 
+  // The ready line once every module has settled; the watches go then (not from inside a
+  // callback: an observer must not remove itself there).
+  std::vector<std::unique_ptr<ReadyWatch>> watches;
+  std::vector<std::pair<std::size_t, std::string>> silent;
+  std::size_t booting = p.hosts.size();
+  for (std::size_t i = 0; i < p.hosts.size(); ++i)
+    watches.push_back(
+        std::make_unique<ReadyWatch>(p.hosts[i]->module(), [&, number = i + 1](const char* why) {
+          if (*why) silent.emplace_back(number, why);
+          if (--booting > 0) return;
+          std::sort(silent.begin(), silent.end());
+          print_ready(o, p, not_answering(silent, p.fleet));
+          boost::asio::post(p.io, [&watches] { watches.clear(); });
+        }));
   if (p.scenario) p.scenario->start();
   for (auto& host : p.hosts)
     host->module().power_on();
-  if (!p.fleet) {
-    const std::string where = p.hosts[0]->where();
-    std::cout << fmt::format("bg95sim: {} (open with: picocom -b 115200 {}  or  screen {} 115200)",
-                             p.hosts[0]->describe(), where, where)
-              << std::endl;
-  } else {
-    for (std::size_t i = 0; i < p.hosts.size(); ++i)
-      std::cout << fmt::format("bg95sim[{}]: {}\n", i + 1, p.hosts[i]->describe());
-    std::cout << fmt::format("bg95sim: fleet of {} modules ready (control: {})", p.hosts.size(),
-                             o.control.empty() ? "none" : o.control)
-              << std::endl;
-  }
   p.io.run();
+  watches.clear();
   return exit_status;
 }
 
