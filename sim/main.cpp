@@ -57,6 +57,7 @@ struct Options {
   std::string usb_link;
   std::string control;
   int count = 1;
+  std::string ports{bg95::options::ports_option().fallback()};
   std::string fleet_file;
   int download_threads = 0;  // 0: 16, or one per module in the realistic profile
   int guard_ms = 1000;
@@ -200,6 +201,9 @@ void declare_options(CLI::App& app, Options& o) {
                  "(<state>/0001 ...), identity and flash; links: --link with {} replaced by the "
                  "module number (e.g. /tmp/bg95-{:04}), else \"-<n>\" appended")
       ->check(CLI::Range(1, 10000));
+  const auto& ports = bg95::options::ports_option();
+  app.add_option(std::string(ports.cli), o.ports, std::string(ports.help))
+      ->check(CLI::IsMember(std::vector<std::string>(ports.values.begin(), ports.values.end())));
   app.add_option("--fleet", o.fleet_file,
                  "Run the fleet a YAML file describes: count, and per module or range of "
                  "modules model, firmware, IMEI/IMSI/ICCID range, link, state folder, "
@@ -270,6 +274,13 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
   if (o.count <= 1 && o.fleet_file.empty() && !links_usable({o.link, o.usb_link})) return 2;
   if (!o.fleet_file.empty() && app.count("--count") > 0) {
     std::cerr << "bg95sim: --fleet and --count: the fleet file says how many modules\n";
+    return 2;
+  }
+  // With a fleet file the link patterns are for the modules that it gives a pty.
+  if (o.ports == bg95::options::kPortsNone && o.fleet_file.empty() &&
+      !(o.link.empty() && o.usb_link.empty())) {
+    std::cerr << "bg95sim: --ports none: a headless module has no port to link (--link, "
+                 "--usb-port)\n";
     return 2;
   }
   return std::nullopt;
@@ -360,8 +371,13 @@ bool load_scenario(const Options& o, Program& p, bg95::ModuleConfig& base) {
 // appended when there is no {}), unless the fleet file says otherwise.
 std::optional<bg95::fleet::FleetPlan> fleet_plan(const Options& o, const bg95::ModuleConfig& base) {
   // The dialect: the command line's, or the scenario's module section (which replaced it).
-  const bg95::fleet::FleetDefaults defaults{o.model,        o.link,           o.usb_link,
-                                            base.state_dir, o.lwm2m.endpoint, base.dialect};
+  const bg95::fleet::FleetDefaults defaults{o.model,
+                                            o.link,
+                                            o.usb_link,
+                                            base.state_dir,
+                                            o.lwm2m.endpoint,
+                                            base.dialect,
+                                            o.ports == bg95::options::kPortsPty};
   bg95::fleet::FleetPlan plan;
   if (o.fleet_file.empty()) {
     plan = bg95::fleet::plan_from_options(o.count, defaults);
@@ -378,6 +394,26 @@ std::optional<bg95::fleet::FleetPlan> fleet_plan(const Options& o, const bg95::M
     links.insert(links.end(), {m.link, m.usb_link});
   if (!links_usable(links)) return std::nullopt;
   return plan;
+}
+
+// Refuses, naming the numbers, a fleet that would run out of open files or ptys part-way
+// (issue 20: "Too many open files" at module 3333 of 5000); main() raised the soft limit of
+// open files to the hard one already.
+bool fits(const Options& o, const bg95::fleet::FleetPlan& plan) {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return true;
+  const bg95::fleet::DescriptorCosts costs;
+  const bool lwm2m = o.lwm2m.autoreg || !o.lwm2m.server.empty();
+  const auto b =
+      bg95::fleet::budget(plan, costs, true, lwm2m, files.rlim_cur, bg95::fleet::free_ptys());
+  if (!b.fits()) {
+    std::cerr << "bg95sim: " << b.refusal(costs) << "\n";
+    return false;
+  }
+  if (o.verbose)
+    std::cerr << fmt::format("bg95sim: {} modules need about {} open files of {} and {} ptys\n",
+                             b.count, b.descriptors, b.descriptor_limit, b.ptys);
+  return true;
 }
 
 // Module i (from 0) with its ports, its transcript and the scenario's rules. Throws what
@@ -447,7 +483,7 @@ bool plan(const Options& o, Program& p) {
   if (!o.scenario.empty() && !load_scenario(o, p, base)) return false;
   p.fleet = o.count > 1 || !o.fleet_file.empty();
   std::optional<bg95::fleet::FleetPlan> fleet;
-  if (p.fleet && !(fleet = fleet_plan(o, base))) return false;
+  if (p.fleet && (!(fleet = fleet_plan(o, base)) || !fits(o, *fleet))) return false;
   // Each distinct default image made once, and its factory flash (<state>/.factory/) that new
   // state folders read from instead of each writing the image.
   bg95::fleet::DefaultImages images(base.state_dir / ".factory");
@@ -468,6 +504,7 @@ bool plan(const Options& o, Program& p) {
     ports.verbose = o.verbose;
     try {
       if (!p.fleet) {
+        ports.pty = o.ports == bg95::options::kPortsPty;
         ports.link = o.link;
         ports.usb_link = o.usb_link;
       } else {
