@@ -117,10 +117,13 @@ std::string Budget::refusal(const DescriptorCosts& costs) const {
       "{} modules need about {} open files and {} ptys (per module: {} for its state, {} more "
       "for a fleet's factory flash, {} per pty, {} for an LwM2M client; {} for the process), but "
       "{}: {} of them fit. Raise the limit (e.g. prlimit --nofile={}:{} bg95sim ..., as root, "
-      "or nofile in /etc/security/limits.conf), give modules without a host --ports none (no "
-      "pty, {} files less each), or run fewer modules per process.",
+      "or nofile in /etc/security/limits.conf), {}or run fewer modules per process.",
       count, descriptors, ptys, costs.state, costs.factory, costs.pty, costs.lwm2m, costs.process,
-      limits, fitting, descriptors, descriptors, costs.pty);
+      limits, fitting, descriptors, descriptors,
+      ptys == 0 ? ""
+                : fmt::format("give modules without a host --ports none (no pty, {} files less "
+                              "each), ",
+                              costs.pty));
 }
 
 std::optional<std::uint64_t> free_ptys() {
