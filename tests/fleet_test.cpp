@@ -45,9 +45,9 @@ std::string run(const std::string& cmd) {
 }
 
 // Runs `command` (stdout and stderr) until a line of it holds `until`, then stops it with
-// SIGTERM: what it printed.
+// SIGTERM (and after 60 s in any case): what it printed.
 std::string run_until(const std::string& command, const std::string& until) {
-  FILE* p = ::popen(("echo $$; exec " + command + " 2>&1").c_str(), "r");
+  FILE* p = ::popen(("echo $$; exec timeout 60 " + command + " 2>&1").c_str(), "r");
   if (p == nullptr) return "popen failed";
   std::string out;
   char buf[4096];
@@ -391,6 +391,24 @@ TEST(Fleet, AFleetThatDoesNotFitItsOpenFilesIsRefusedBeforeItStarts) {
             std::string::npos)
       << said;
   EXPECT_NE(said.find("bg95sim[20]: BG95-M3 ready, headless (no host port)\n"), std::string::npos)
+      << said;
+}
+
+// The fleet's ready line waits for every module, and names one that will not answer: here a
+// scenario's rule powers module 2 off as it powers on.
+TEST(Fleet, TheReadyLineNamesAModuleThatDoesNotAnswer) {
+  TempDir dir;
+  const auto file = write_file(dir.path() / "dark.yaml", R"(name: dark
+rules:
+  - {name: dark, when: {power: on}, modules: 2, do: power_off}
+)");
+  const std::string said = run_until(
+      fmt::format("{} --count 3 --scenario {} --state {} --link {}", BG95SIM_BINARY, file.string(),
+                  (dir.path() / "state").string(), (dir.path() / "port").string()),
+      "modules ready");
+  EXPECT_NE(said.find("\nbg95sim: fleet of 3 modules ready (control: none); not answering AT: 2 "
+                      "(powered off)\n"),
+            std::string::npos)
       << said;
 }
 
