@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include "protocol/http/worker_pool.hpp"
@@ -55,6 +57,7 @@ struct Options {
   std::string usb_link;
   std::string control;
   int count = 1;
+  std::string ports{bg95::options::ports_option().fallback()};
   std::string fleet_file;
   int download_threads = 0;  // 0: 16, or one per module in the realistic profile
   int guard_ms = 1000;
@@ -198,6 +201,9 @@ void declare_options(CLI::App& app, Options& o) {
                  "(<state>/0001 ...), identity and flash; links: --link with {} replaced by the "
                  "module number (e.g. /tmp/bg95-{:04}), else \"-<n>\" appended")
       ->check(CLI::Range(1, 10000));
+  const auto& ports = bg95::options::ports_option();
+  app.add_option(std::string(ports.cli), o.ports, std::string(ports.help))
+      ->check(CLI::IsMember(std::vector<std::string>(ports.values.begin(), ports.values.end())));
   app.add_option("--fleet", o.fleet_file,
                  "Run the fleet a YAML file describes: count, and per module or range of "
                  "modules model, firmware, IMEI/IMSI/ICCID range, link, state folder, "
@@ -268,6 +274,13 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
   if (o.count <= 1 && o.fleet_file.empty() && !links_usable({o.link, o.usb_link})) return 2;
   if (!o.fleet_file.empty() && app.count("--count") > 0) {
     std::cerr << "bg95sim: --fleet and --count: the fleet file says how many modules\n";
+    return 2;
+  }
+  // With a fleet file the link patterns are for the modules that it gives a pty.
+  if (o.ports == bg95::options::kPortsNone && o.fleet_file.empty() &&
+      !(o.link.empty() && o.usb_link.empty())) {
+    std::cerr << "bg95sim: --ports none: a headless module has no port to link (--link, "
+                 "--usb-port)\n";
     return 2;
   }
   return std::nullopt;
@@ -358,8 +371,13 @@ bool load_scenario(const Options& o, Program& p, bg95::ModuleConfig& base) {
 // appended when there is no {}), unless the fleet file says otherwise.
 std::optional<bg95::fleet::FleetPlan> fleet_plan(const Options& o, const bg95::ModuleConfig& base) {
   // The dialect: the command line's, or the scenario's module section (which replaced it).
-  const bg95::fleet::FleetDefaults defaults{o.model,        o.link,           o.usb_link,
-                                            base.state_dir, o.lwm2m.endpoint, base.dialect};
+  const bg95::fleet::FleetDefaults defaults{o.model,
+                                            o.link,
+                                            o.usb_link,
+                                            base.state_dir,
+                                            o.lwm2m.endpoint,
+                                            base.dialect,
+                                            o.ports == bg95::options::kPortsPty};
   bg95::fleet::FleetPlan plan;
   if (o.fleet_file.empty()) {
     plan = bg95::fleet::plan_from_options(o.count, defaults);
@@ -376,6 +394,26 @@ std::optional<bg95::fleet::FleetPlan> fleet_plan(const Options& o, const bg95::M
     links.insert(links.end(), {m.link, m.usb_link});
   if (!links_usable(links)) return std::nullopt;
   return plan;
+}
+
+// Refuses, naming the numbers, a fleet that would run out of open files or ptys part-way
+// (issue 20: "Too many open files" at module 3333 of 5000); main() raised the soft limit of
+// open files to the hard one already.
+bool fits(const Options& o, const bg95::fleet::FleetPlan& plan) {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return true;
+  const bg95::fleet::DescriptorCosts costs;
+  const bool lwm2m = o.lwm2m.autoreg || !o.lwm2m.server.empty();
+  const auto b =
+      bg95::fleet::budget(plan, costs, true, lwm2m, files.rlim_cur, bg95::fleet::free_ptys());
+  if (!b.fits()) {
+    std::cerr << "bg95sim: " << b.refusal(costs) << "\n";
+    return false;
+  }
+  if (o.verbose)
+    std::cerr << fmt::format("bg95sim: {} modules need about {} open files of {} and {} ptys\n",
+                             b.count, b.descriptors, b.descriptor_limit, b.ptys);
+  return true;
 }
 
 // Module i (from 0) with its ports, its transcript and the scenario's rules. Throws what
@@ -445,7 +483,7 @@ bool plan(const Options& o, Program& p) {
   if (!o.scenario.empty() && !load_scenario(o, p, base)) return false;
   p.fleet = o.count > 1 || !o.fleet_file.empty();
   std::optional<bg95::fleet::FleetPlan> fleet;
-  if (p.fleet && !(fleet = fleet_plan(o, base))) return false;
+  if (p.fleet && (!(fleet = fleet_plan(o, base)) || !fits(o, *fleet))) return false;
   // Each distinct default image made once, and its factory flash (<state>/.factory/) that new
   // state folders read from instead of each writing the image.
   bg95::fleet::DefaultImages images(base.state_dir / ".factory");
@@ -466,6 +504,7 @@ bool plan(const Options& o, Program& p) {
     ports.verbose = o.verbose;
     try {
       if (!p.fleet) {
+        ports.pty = o.ports == bg95::options::kPortsPty;
         ports.link = o.link;
         ports.usb_link = o.usb_link;
       } else {
@@ -482,6 +521,75 @@ bool plan(const Options& o, Program& p) {
 }
 
 // ---- run: power on and serve until SIGINT or SIGTERM
+
+// Tells when each module has settled after its first power-on (issues 16 and 20: the ready
+// line came before the boot, 2.5 s before the module answered AT in the realistic profile, and
+// a fleet's some 4 s before its modules did): it answers AT once its whole boot banner is
+// written (on_banner_written, not Booted, which comes with RDY: a host that opened the port
+// then got the rest of the banner); one that cannot answer says why: its image does not boot,
+// it resumes an update in DFOTA mode, or it lost power during the boot (a scenario's rule).
+class ReadyWatch : public bg95::ModuleObserver {
+ public:
+  // `settled(why)`: why is empty when the module answers.
+  ReadyWatch(bg95::Module& module, std::function<void(const char* why)> settled)
+      : module_(module), settled_(std::move(settled)) {
+    module_.add_observer(this);
+  }
+  ~ReadyWatch() override { module_.remove_observer(this); }
+  ReadyWatch(const ReadyWatch&) = delete;
+  ReadyWatch& operator=(const ReadyWatch&) = delete;
+
+  void on_banner_written() override { settle(""); }
+  void on_power(bg95::PowerEvent e) override {
+    using E = bg95::PowerEvent;
+    if (e == E::BootFailed) settle("its firmware does not boot");
+    if (e == E::DfotaMode) settle("in DFOTA mode");
+    if (e == E::Off || e == E::Cut || e == E::Psm) settle("powered off");
+  }
+
+ private:
+  void settle(const char* why) {
+    if (done_) return;
+    done_ = true;
+    settled_(why);
+  }
+  bg95::Module& module_;
+  std::function<void(const char*)> settled_;
+  bool done_ = false;
+};
+
+// " not answering AT: 3 (in DFOTA mode), 7 (its firmware does not boot)"; the first 20.
+std::string not_answering(const std::vector<std::pair<std::size_t, std::string>>& modules,
+                          bool fleet) {
+  if (modules.empty()) return {};
+  if (!fleet) return "; not answering AT: " + modules[0].second;
+  std::string out = "; not answering AT:";
+  for (std::size_t i = 0; i < modules.size() && i < 20; ++i)
+    out += fmt::format("{} {} ({})", i == 0 ? "" : ",", modules[i].first, modules[i].second);
+  if (modules.size() > 20) out += fmt::format(" and {} more", modules.size() - 20);
+  return out;
+}
+
+// The ready line(s): each module's port (a fleet's), then the line hosts wait for.
+void print_ready(const Options& o, const Program& p, const std::string& silent) {
+  if (!p.fleet) {
+    const std::string where = p.hosts[0]->where();
+    const std::string how =
+        where.empty()
+            ? fmt::format("control: {}", o.control.empty() ? "none" : o.control)
+            : fmt::format("open with: picocom -b 115200 {}  or  screen {} 115200", where, where);
+    std::cout << fmt::format("bg95sim: {} ({}){}", p.hosts[0]->describe(), how, silent)
+              << std::endl;
+    return;
+  }
+  std::string lines;
+  for (std::size_t i = 0; i < p.hosts.size(); ++i)
+    lines += fmt::format("bg95sim[{}]: {}\n", i + 1, p.hosts[i]->describe());
+  std::cout << lines
+            << fmt::format("bg95sim: fleet of {} modules ready (control: {}){}", p.hosts.size(),
+                           o.control.empty() ? "none" : o.control, silent)
+            << std::endl;
+}
 
 int run(const Options& o, Program& p) {
   boost::asio::signal_set signals(p.io, SIGINT, SIGTERM);
@@ -500,22 +608,25 @@ int run(const Options& o, Program& p) {
   });
   ::signal(SIGPIPE, SIG_IGN);
 
+  // The ready line once every module has settled; the watches go then (not from inside a
+  // callback: an observer must not remove itself there).
+  std::vector<std::unique_ptr<ReadyWatch>> watches;
+  std::vector<std::pair<std::size_t, std::string>> silent;
+  std::size_t booting = p.hosts.size();
+  for (std::size_t i = 0; i < p.hosts.size(); ++i)
+    watches.push_back(
+        std::make_unique<ReadyWatch>(p.hosts[i]->module(), [&, number = i + 1](const char* why) {
+          if (*why) silent.emplace_back(number, why);
+          if (--booting > 0) return;
+          std::sort(silent.begin(), silent.end());
+          print_ready(o, p, not_answering(silent, p.fleet));
+          boost::asio::post(p.io, [&watches] { watches.clear(); });
+        }));
   if (p.scenario) p.scenario->start();
   for (auto& host : p.hosts)
     host->module().power_on();
-  if (!p.fleet) {
-    const std::string where = p.hosts[0]->where();
-    std::cout << fmt::format("bg95sim: {} (open with: picocom -b 115200 {}  or  screen {} 115200)",
-                             p.hosts[0]->describe(), where, where)
-              << std::endl;
-  } else {
-    for (std::size_t i = 0; i < p.hosts.size(); ++i)
-      std::cout << fmt::format("bg95sim[{}]: {}\n", i + 1, p.hosts[i]->describe());
-    std::cout << fmt::format("bg95sim: fleet of {} modules ready (control: {})", p.hosts.size(),
-                             o.control.empty() ? "none" : o.control)
-              << std::endl;
-  }
   p.io.run();
+  watches.clear();
   return exit_status;
 }
 

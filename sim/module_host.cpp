@@ -14,6 +14,18 @@ ModuleHost::ModuleHost(boost::asio::any_io_executor executor, ModuleConfig confi
     module_->set_logger([prefix = options_.log_prefix](std::string_view e) {
       std::cerr << prefix << ": " << e << "\n";
     });
+  if (options_.pty) {
+    open_ports();
+  } else {
+    // Headless: what the module says is heard by its taps only (transcripts, scenario rules).
+    module_->set_port_writer([this](std::string bytes) {
+      for (PortTap* t : taps_)
+        t->module_bytes("uart", bytes, false);
+    });
+  }
+}
+
+void ModuleHost::open_ports() {
   uart_ = std::make_unique<pty::PtyPort>(executor_, options_.link, watcher_);
   module_->set_port_writer(
       [this](std::string bytes) { write_to(uart_.get(), "uart", std::move(bytes)); });
@@ -82,10 +94,13 @@ void ModuleHost::write_to(pty::PtyPort* port, const char* name, std::string byte
 }
 
 std::string ModuleHost::where() const {
+  if (headless()) return {};
   return options_.link.empty() ? uart_->path() : options_.link.string();
 }
 
 std::string ModuleHost::describe() const {
+  if (headless())
+    return fmt::format("{} ready, headless (no host port)", module_->settings().model);
   std::string s = fmt::format("{} ready on {}", module_->settings().model, uart_->path());
   if (!options_.link.empty()) s += " -> link " + options_.link.string();
   if (usb_) s += ", USB AT port " + usb_->path() + " -> link " + options_.usb_link.string();

@@ -34,6 +34,9 @@ class PortTap {
 };
 
 struct PortOptions {
+  // False: headless (bg95sim --ports none): no pty, no link, no USB port, no open watch. The
+  // module runs as usual; what it writes reaches no host (taps see it, not delivered).
+  bool pty = true;
   std::filesystem::path link;      // symlink to the main UART; empty: none
   std::filesystem::path usb_link;  // the USB AT port; empty: not modelled
   bool pacing = false;             // realistic profile: pace at the host's baud rate
@@ -55,12 +58,15 @@ class ModuleHost {
   // Taps are not owned; remove one before it goes.
   void add_tap(PortTap* tap) { taps_.push_back(tap); }
   void remove_tap(PortTap* tap) { std::erase(taps_, tap); }
-  const pty::PtyPort& uart() const { return *uart_; }
-  // "BG95-M3 ready on /dev/pts/3 -> link /tmp/bg95" (and the USB port when there is one).
+  bool headless() const { return uart_ == nullptr; }
+  const pty::PtyPort& uart() const { return *uart_; }  // not headless()
+  // "BG95-M3 ready on /dev/pts/3 -> link /tmp/bg95" (and the USB port when there is one);
+  // "BG95-M3 ready, headless (no host port)".
   std::string describe() const;
-  std::string where() const;  // what a host opens: the link, else the pty
+  std::string where() const;  // what a host opens: the link, else the pty; headless: empty
 
  private:
+  void open_ports();
   void open_usb();
   pty::PtyPort::Callbacks callbacks(std::string port);
   void write_to(pty::PtyPort* port, const char* name, std::string bytes);

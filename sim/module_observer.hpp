@@ -24,6 +24,11 @@ class ModuleObserver {
   virtual ~ModuleObserver() = default;
 
   virtual void on_power(PowerEvent) {}
+  // The boot banner (RDY ... +QIND: SMS DONE) has been handed to the ports in full: from now on
+  // the module answers AT, and a host that opens a port finds no banner bytes still to come.
+  // PowerEvent::Booted comes earlier, with RDY (the state changes before the banner is printed;
+  // in the realistic profile the banner takes a second). bg95sim prints its ready line on this.
+  virtual void on_banner_written() {}
   // One command of a command line, as the host typed it but with "AT" before every command of
   // a ';' chain: AT+CSQ, AT+QFOTADL="http://...", ATE0. `port` is "uart" or "usb".
   virtual void on_command(std::string_view /*port*/, std::string_view /*command*/) {}

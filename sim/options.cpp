@@ -37,7 +37,32 @@ constexpr DialectOption kDialect[] = {
          &Dialect::resume_notice),
 };
 
+constexpr std::string_view kPortsValues[] = {kPortsPty, kPortsNone};
+
+constexpr ChoiceOption kPorts{
+    "--ports", "ports",
+    "The module's host port: pty (a pseudo-terminal, the default) or none (headless: no pty, "
+    "no link; LwM2M, scenario rules and the control socket drive it, docs/fleet.md)",
+    kPortsValues};
+
 }  // namespace
+
+bool ChoiceOption::allows(std::string_view v) const {
+  for (const std::string_view value : values)
+    if (value == v) return true;
+  return false;
+}
+
+std::string ChoiceOption::listed() const {
+  std::string out;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + std::string(values[i]);
+  return out;
+}
+
+const ChoiceOption& ports_option() {
+  return kPorts;
+}
 
 std::span<const DialectOption> dialect_options() {
   return kDialect;

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,6 +38,25 @@ struct DialectOption {
 
 // In the order the scenario parser lists the keys and a session's scenario writes them.
 std::span<const DialectOption> dialect_options();
+
+// An option with a few named values: its bg95sim flag, its key (in a fleet file's `defaults` and
+// `modules` entries), its help, its values and the default (the first value).
+struct ChoiceOption {
+  std::string_view cli;  // "--ports"
+  std::string_view key;  // "ports"
+  std::string_view help;
+  std::span<const std::string_view> values;
+  std::string_view fallback() const { return values.front(); }
+  bool allows(std::string_view v) const;
+  std::string listed() const;  // "pty or none"
+};
+
+// How a module meets its host (issue 20): `pty`, a pseudo-terminal with its link, or `none`,
+// no host port at all (no pty, no link, no open watch), for a module that LwM2M, scenario
+// rules and the control socket drive. A headless module costs no pty and two descriptors less.
+const ChoiceOption& ports_option();
+inline constexpr std::string_view kPortsPty = "pty";
+inline constexpr std::string_view kPortsNone = "none";
 
 // A `dialect` mapping (a scenario's module.dialect, a fleet file's defaults.dialect and
 // modules[i].dialect) has these keys, in the table's order: its reader's list of known keys.

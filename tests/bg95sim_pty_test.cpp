@@ -340,6 +340,19 @@ TEST_F(PtyTest, StateFolderIsLockedAgainstASecondEmulator) {
   }
 }
 
+TEST_F(PtyTest, TheReadyLineComesWhenTheBannerIsOutAndTheModuleAnswers) {
+  // Issue 16 item 3, issue 20 item 2: the ready line came before the boot, some 2.5 s before
+  // the module answered AT in the realistic profile; printed on Booted, it came with RDY and
+  // the rest of the banner still to be written. Now it comes once the whole banner is out: a
+  // host that opens the port on the line is answered at once and reads no banner byte after.
+  // Boot here: 2.5 s to RDY and 1 s of banner, scaled by 0.2.
+  sim = std::make_unique<SimProcess>(SimProcess::Options{
+      dir.path() / "state", {"--timing", "realistic", "--time-scale", "0.2"}, false});
+  auto& port = sim->open_port();
+  EXPECT_EQ(port.command("AT\r", std::chrono::seconds(1)), "AT\r\r\nOK\r\n");
+  EXPECT_EQ(port.read_for(std::chrono::milliseconds(400)), "");
+}
+
 TEST_F(PtyTest, RealisticProfileGarblesAtTheWrongBaudRate) {
   auto& s = start({"--timing", "realistic", "--time-scale", "0.001"});
   auto& port = s.open_port();  // 115200, the module's rate: clean

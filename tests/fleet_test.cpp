@@ -1,12 +1,15 @@
 // Fleet mode: several independent modules in one bg95sim process, from --count or from a
 // fleet file (docs/fleet.md), each checked on its own pty.
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <set>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,6 +19,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "scenarios/lwm2m_server/lwm2m_server.hpp"
 #include "sim/fleet/fleet_file.hpp"
 #include "sim/options.hpp"
 #include "tests/support/http_test_server.hpp"
@@ -38,6 +42,25 @@ std::pair<int, std::string> run_command(const std::string& cmd) {
 
 std::string run(const std::string& cmd) {
   return run_command(cmd).second;
+}
+
+// Runs `command` (stdout and stderr) until a line of it holds `until`, then stops it with
+// SIGTERM (and after 60 s in any case): what it printed.
+std::string run_until(const std::string& command, const std::string& until) {
+  FILE* p = ::popen(("echo $$; exec timeout 60 " + command + " 2>&1").c_str(), "r");
+  if (p == nullptr) return "popen failed";
+  std::string out;
+  char buf[4096];
+  const pid_t pid = std::fgets(buf, sizeof buf, p) ? std::atoi(buf) : -1;
+  while (std::fgets(buf, sizeof buf, p)) {
+    out += buf;
+    if (std::string_view(buf).find(until) != std::string_view::npos) break;
+  }
+  if (pid > 0) ::kill(pid, SIGTERM);
+  while (std::fgets(buf, sizeof buf, p))
+    out += buf;
+  ::pclose(p);
+  return out;
 }
 
 TEST(Fleet, ModulesAreIndependent) {
@@ -239,7 +262,9 @@ TEST(FleetFile, ErrorsNameFileLineAndKeyAndStartNothing) {
   const std::pair<std::string, std::string> cases[] = {
       {"count: 5\ndefaults: {modle: BG77}\n",
        ":2:12: defaults.modle: unknown key (known: model, firmware, imei_start, imsi_start, "
-       "iccid_start, link, usb_link, state, lwm2m_endpoint, dialect)"},
+       "iccid_start, link, usb_link, state, lwm2m_endpoint, dialect, ports)"},
+      {"count: 2\ndefaults: {ports: serial}\n",
+       ":2:19: defaults.ports: \"serial\" is not pty or none"},
       {"count: 5\nmodules:\n  - {range: 0-3, model: BG77}\n",
        ":3:13: modules[0].range: 0-3 is not within 1..5 (count)"},
       {"count: 5\nmodules:\n  - {range: 2, model: BG77, firmware: BG95M3LAR02A02_01.010.01.010}\n",
@@ -282,6 +307,109 @@ TEST(FleetFile, ErrorsNameFileLineAndKeyAndStartNothing) {
     EXPECT_EQ(out, "bg95sim: " + f + error + "\n");
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "state"));  // nothing was created
   }
+}
+
+// ---- headless modules (--ports none, issue 20)
+
+std::size_t open_files(pid_t pid) {
+  const auto fds = std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", pid));
+  return static_cast<std::size_t>(std::distance(fds, std::filesystem::directory_iterator{}));
+}
+
+// Modules 3 to 5 have no port: no pty, no link. They register with LwM2M and obey the control
+// socket as the others do; the fleet's ready line comes when every module answers (modules 1
+// and 2 answer AT at once, with no retry), and the process holds no more open files than the
+// budget it checked at start says.
+TEST(Fleet, HeadlessModulesRunBesidePtyModules) {
+  TempDir dir;
+  peer::Lwm2mServer lwm2m;
+  const auto socket = dir.path() / "ctl" / "s";
+  const std::string fleet = "count: 5\nmodules:\n  - {range: 3-5, ports: none}\n";
+  const auto file = write_file(dir.path() / "fleet.yaml", fleet);
+  SimProcess sim(
+      SimProcess::Options{dir.path() / "state",
+                          {"--fleet", file.string(), "--control", socket.string(), "--lwm2m-server",
+                           lwm2m.uri(), "--lwm2m-autoreg", "--lwm2m-endpoint", "bg95-{}"},
+                          false});
+  const std::string link = sim.link().string();
+  for (int n = 1; n <= 2; ++n) {
+    HostPort port(link + "-" + std::to_string(n));
+    EXPECT_EQ(port.command("AT\r", std::chrono::seconds(1)), "AT\r\r\nOK\r\n") << n;
+  }
+  for (int n = 3; n <= 5; ++n)
+    EXPECT_FALSE(
+        std::filesystem::exists(std::filesystem::symlink_status(link + "-" + std::to_string(n))))
+        << n;
+  lwm2m.wait_registration(5, std::chrono::seconds(30));
+  std::set<std::string> endpoints;
+  for (std::size_t i = 1; i <= lwm2m.registration_count(); ++i)
+    endpoints.insert(lwm2m.registration(i).endpoint);
+  EXPECT_EQ(endpoints, (std::set<std::string>{"bg95-1", "bg95-2", "bg95-3", "bg95-4", "bg95-5"}));
+  const std::string ctl = fmt::format("{} --control {} ", BG95CTL_BINARY, socket.string());
+  EXPECT_EQ(run(ctl + "@3 power cut"), "OK\n");
+  const std::string all = run(ctl + "@all status");
+  EXPECT_NE(all.find("\n@3 power=off "), std::string::npos) << all;
+  EXPECT_NE(all.find("\n@4 power=normal "), std::string::npos) << all;
+
+  fleet::FleetDefaults defaults;
+  defaults.state = dir.path() / "state";
+  defaults.link = link;
+  const auto plan = fleet::load_fleet_file(file, defaults);
+  ASSERT_TRUE(plan) << plan.error();
+  EXPECT_EQ(plan->modules[1].link, link + "-2");
+  EXPECT_EQ(plan->modules[2].link, "");  // headless: the pattern is for the others
+  const auto budget = fleet::budget(*plan, {}, true, true, 1 << 20, std::nullopt);
+  EXPECT_EQ(budget.ptys, 2u);
+  EXPECT_LE(open_files(sim.pid()), budget.descriptors);
+}
+
+// bg95sim raises its soft limit of open files to the hard one, and refuses a fleet that does
+// not fit what it has then, naming the numbers, before it makes anything.
+TEST(Fleet, AFleetThatDoesNotFitItsOpenFilesIsRefusedBeforeItStarts) {
+  TempDir dir;
+  const auto state = dir.path() / "state";
+  const auto [status, out] =
+      run_command(fmt::format("prlimit --nofile=100:100 {} --count 20 --ports none --state {} 2>&1",
+                              BG95SIM_BINARY, state.string()));
+  EXPECT_EQ(status, 2);
+  EXPECT_TRUE(
+      out.starts_with("bg95sim: 20 modules need about 144 open files and 0 ptys (per "
+                      "module: 2 for its state, 2 more for a fleet's factory flash, 2 "
+                      "per pty, 4 for an LwM2M client; 64 for the process), but this "
+                      "process may open 100 files (RLIMIT_NOFILE)"))
+      << out;
+  EXPECT_NE(out.find(": 9 of them fit. Raise the limit (e.g. prlimit --nofile=144:144 bg95sim"),
+            std::string::npos)
+      << out;
+  EXPECT_FALSE(std::filesystem::exists(state));
+  // A soft limit of 50 under a hard one of 200: raised, and the same fleet fits and starts.
+  const std::string said =
+      run_until(fmt::format("prlimit --nofile=50:200 {} --count 20 --ports none --state {} -v",
+                            BG95SIM_BINARY, state.string()),
+                "bg95sim: fleet of 20 modules ready");
+  EXPECT_NE(said.find("bg95sim: 20 modules need about 144 open files of 200 and 0 ptys"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("bg95sim[20]: BG95-M3 ready, headless (no host port)\n"), std::string::npos)
+      << said;
+}
+
+// The fleet's ready line waits for every module, and names one that will not answer: here a
+// scenario's rule powers module 2 off as it powers on.
+TEST(Fleet, TheReadyLineNamesAModuleThatDoesNotAnswer) {
+  TempDir dir;
+  const auto file = write_file(dir.path() / "dark.yaml", R"(name: dark
+rules:
+  - {name: dark, when: {power: on}, modules: 2, do: power_off}
+)");
+  const std::string said = run_until(
+      fmt::format("{} --count 3 --scenario {} --state {} --link {}", BG95SIM_BINARY, file.string(),
+                  (dir.path() / "state").string(), (dir.path() / "port").string()),
+      "modules ready");
+  EXPECT_NE(said.find("\nbg95sim: fleet of 3 modules ready (control: none); not answering AT: 2 "
+                      "(powered off)\n"),
+            std::string::npos)
+      << said;
 }
 
 // ---- the module options (sim/options.hpp) in a fleet file's `dialect`

@@ -37,8 +37,6 @@ std::string query_value(const coap_string_t* query, const std::string& name) {
   return {};
 }
 
-constexpr int kMaxRegistrations = 32;
-
 }  // namespace
 
 // libcoap runs on `io`, on `thread`: its callbacks, and every libcoap call (requests of a test
@@ -53,6 +51,7 @@ struct Lwm2mServer::Impl {
   coap_session_t* client = nullptr;  // of the latest registration (referenced)
   std::thread thread;
   std::vector<Registration> registrations;
+  std::size_t max_registrations = 0;
   std::map<std::vector<std::uint8_t>, Response> responses;  // first answers, by token
   std::map<std::vector<std::uint8_t>, std::vector<Response>> notes;
   std::vector<std::vector<std::uint8_t>> answered;  // tokens whose first answer arrived
@@ -71,7 +70,7 @@ struct Lwm2mServer::Impl {
     std::size_t length = 0;
     const std::uint8_t* data = nullptr;
     if (coap_get_data(request, &length, &data)) r.links.assign(data, data + length);
-    if (self->registrations.size() >= kMaxRegistrations) {
+    if (self->registrations.size() >= self->max_registrations) {
       coap_pdu_set_code(response, COAP_RESPONSE_CODE_INTERNAL_ERROR);
       return;
     }
@@ -225,7 +224,8 @@ Lwm2mServer::Lwm2mServer(Options options) : impl_(std::make_shared<Impl>()) {
   coap_resource_t* rd = coap_resource_init(coap_make_str_const("rd"), 0);
   coap_register_request_handler(rd, COAP_REQUEST_POST, &Impl::on_register);
   coap_add_resource(d.coap.get(), rd);
-  for (int n = 1; n <= kMaxRegistrations; ++n) {
+  d.max_registrations = static_cast<std::size_t>(options.max_registrations);
+  for (int n = 1; n <= options.max_registrations; ++n) {
     const std::string p = "rd/" + std::to_string(n);
     coap_resource_t* r = coap_resource_init(
         coap_new_str_const(reinterpret_cast<const std::uint8_t*>(p.data()), p.size()),

@@ -25,6 +25,8 @@ class Lwm2mServer {
   struct Options {
     // DTLS-PSK (coaps://): identity and key (raw bytes).
     std::optional<std::pair<std::string, std::string>> psk;
+    // Registrations it takes (/rd/1 ... /rd/<n>); more are answered 5.00. A fleet wants more.
+    int max_registrations = 32;
   };
   Lwm2mServer() : Lwm2mServer(Options{}) {}
   explicit Lwm2mServer(Options options);

@@ -22,9 +22,9 @@ namespace bg95::fleet {
 namespace {
 
 constexpr int kMaxModules = 10000;  // as --count
-constexpr std::array<std::string_view, 10> kModuleKeys{
-    "model", "firmware", "imei_start", "imsi_start",     "iccid_start",
-    "link",  "usb_link", "state",      "lwm2m_endpoint", "dialect"};
+constexpr std::array<std::string_view, 11> kModuleKeys{
+    "model",    "firmware", "imei_start",     "imsi_start", "iccid_start", "link",
+    "usb_link", "state",    "lwm2m_endpoint", "dialect",    "ports"};
 constexpr std::array<std::string_view, 3> kTopKeys{"count", "defaults", "modules"};
 
 // A reason to refuse the file, found while reading it.
@@ -222,6 +222,10 @@ class Reader {
       ok = check_imsi(s.value);
     } else if (key == "iccid_start") {
       ok = check_iccid(s.value);
+    } else if (key == options::ports_option().key) {
+      if (!options::ports_option().allows(s.value))
+        ok =
+            util::Error{fmt::format("\"{}\" is not {}", s.value, options::ports_option().listed())};
     } else {  // patterns
       try {
         (void)expand(s.value, 1);
@@ -290,8 +294,13 @@ class Reader {
       const Setting* s = find(n, layers, key);
       return expand(s ? s->value : fallback, n);
     };
-    m.link = pattern("link", d.link);
-    m.usb_link = pattern("usb_link", d.usb_link);
+    const Setting* ports = find(n, layers, options::ports_option().key);
+    m.pty = ports ? ports->value == options::kPortsPty : d.pty;
+    // A headless module has no port: the link patterns are for the others.
+    if (m.pty) {
+      m.link = pattern("link", d.link);
+      m.usb_link = pattern("usb_link", d.usb_link);
+    }
     m.lwm2m_endpoint = pattern("lwm2m_endpoint", d.lwm2m_endpoint);
     const Setting* state = find(n, layers, "state");
     m.state_dir =

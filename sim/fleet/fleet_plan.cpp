@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "sim/firmware/image.hpp"
@@ -26,8 +28,11 @@ FleetPlan plan_from_options(int count, const FleetDefaults& defaults) {
     ModulePlan m;
     m.number = n;
     m.model = defaults.model;
-    m.link = expand(defaults.link, n);
-    m.usb_link = expand(defaults.usb_link, n);
+    m.pty = defaults.pty;
+    if (m.pty) {
+      m.link = expand(defaults.link, n);
+      m.usb_link = expand(defaults.usb_link, n);
+    }
     m.lwm2m_endpoint = expand(defaults.lwm2m_endpoint, n);
     m.state_dir = defaults.state / fmt::format("{:04}", n);
     m.dialect = defaults.dialect;
@@ -82,6 +87,58 @@ std::filesystem::path DefaultImages::factory_flash(const std::string& model,
   return path;
 }
 
+Budget budget(const FleetPlan& plan, const DescriptorCosts& costs, bool factory, bool lwm2m,
+              std::uint64_t descriptor_limit, std::optional<std::uint64_t> ptys_free) {
+  Budget b;
+  b.descriptor_limit = descriptor_limit;
+  b.ptys_free = ptys_free;
+  b.count = plan.modules.size();
+  b.descriptors = static_cast<std::uint64_t>(costs.process);
+  bool fitting = true;
+  for (const ModulePlan& m : plan.modules) {
+    const std::uint64_t ptys = m.pty ? 1 + (m.usb_link.empty() ? 0 : 1) : 0;
+    b.ptys += ptys;
+    b.descriptors += static_cast<std::uint64_t>(costs.state + (factory ? costs.factory : 0) +
+                                                (lwm2m ? costs.lwm2m : 0)) +
+                     ptys * static_cast<std::uint64_t>(costs.pty);
+    fitting = fitting && b.descriptors <= descriptor_limit && (!ptys_free || b.ptys <= *ptys_free);
+    if (fitting) ++b.fitting;
+  }
+  return b;
+}
+
+std::string Budget::refusal(const DescriptorCosts& costs) const {
+  std::string limits =
+      fmt::format("this process may open {} files (RLIMIT_NOFILE)", descriptor_limit);
+  if (ptys_free)
+    limits += fmt::format(" and the kernel has {} ptys free (kernel.pty.max - kernel.pty.nr)",
+                          *ptys_free);
+  return fmt::format(
+      "{} modules need about {} open files and {} ptys (per module: {} for its state, {} more "
+      "for a fleet's factory flash, {} per pty, {} for an LwM2M client; {} for the process), but "
+      "{}: {} of them fit. Raise the limit (e.g. prlimit --nofile={}:{} bg95sim ..., as root, "
+      "or nofile in /etc/security/limits.conf), {}or run fewer modules per process.",
+      count, descriptors, ptys, costs.state, costs.factory, costs.pty, costs.lwm2m, costs.process,
+      limits, fitting, descriptors, descriptors,
+      ptys == 0 ? ""
+                : fmt::format("give modules without a host --ports none (no pty, {} files less "
+                              "each), ",
+                              costs.pty));
+}
+
+std::optional<std::uint64_t> free_ptys() {
+  const auto read = [](const char* file) -> std::optional<std::uint64_t> {
+    std::ifstream in(file);
+    std::uint64_t v = 0;
+    if (in >> v) return v;
+    return std::nullopt;
+  };
+  const auto max = read("/proc/sys/kernel/pty/max");
+  const auto used = read("/proc/sys/kernel/pty/nr");
+  if (!max || !used) return std::nullopt;
+  return *max > *used ? *max - *used : 0;
+}
+
 void configure(const ModulePlan& plan, ModuleConfig& config, PortOptions& ports,
                DefaultImages& images) {
   config.index = static_cast<std::uint32_t>(plan.number - 1);
@@ -98,6 +155,7 @@ void configure(const ModulePlan& plan, ModuleConfig& config, PortOptions& ports,
   }
   config.lwm2m.endpoint = plan.lwm2m_endpoint;
   config.dialect = plan.dialect;
+  ports.pty = plan.pty;
   ports.link = plan.link;
   ports.usb_link = plan.usb_link;
   ports.log_prefix = fmt::format("bg95sim[{}]", plan.number);

@@ -26,6 +26,7 @@ struct FleetDefaults {
   std::filesystem::path state;  // --state: module n in <state>/<nnnn> unless a pattern says
   std::string lwm2m_endpoint;   // --lwm2m-endpoint pattern
   Dialect dialect;              // --percent-sign etc. (or a --scenario's module.dialect)
+  bool pty = true;              // --ports: pty, or none (headless)
 };
 
 struct ModulePlan {
@@ -36,6 +37,8 @@ struct ModulePlan {
   std::string firmware_full_version;
   // The identity of a new state, per field; absent: the fleet position's default.
   std::optional<std::string> imei, imsi, iccid;
+  // `ports`: false for a headless module, which has neither link nor USB port.
+  bool pty = true;
   std::string link, usb_link, lwm2m_endpoint;  // empty: none (endpoint: urn:imei:<IMEI>)
   std::filesystem::path state_dir;
   Dialect dialect;  // the module options (sim/options.hpp)
@@ -77,6 +80,37 @@ class DefaultImages {
   std::map<Key, std::shared_ptr<const std::vector<std::uint8_t>>> images_;
   std::map<Key, std::filesystem::path> factories_;
 };
+
+// The open files an idle module holds (docs/fleet.md, "Resources"; counted in /proc/<pid>/fd
+// by tests/fleet_test.cpp), and what the process holds besides.
+struct DescriptorCosts {
+  int state = 2;     // the state folder's lock (flock'ed for the module's life) and flash.bin
+  int factory = 2;   // a fleet module's factory flash and its flash.bin.blocks
+  int pty = 2;       // a port: its master and the slave it keeps open (pty/pty_port.hpp)
+  int lwm2m = 4;     // libcoap's epoll and timerfd, the event loop's dup of the epoll, the socket
+  int process = 64;  // stdio, the event loop, inotify, the control socket, a margin for downloads
+};
+
+// What a fleet needs of the system, and what it has.
+struct Budget {
+  std::uint64_t descriptors = 0;       // needed
+  std::uint64_t ptys = 0;              // needed (main UART and USB ports)
+  std::uint64_t descriptor_limit = 0;  // RLIMIT_NOFILE now (soft; the process raised it to hard)
+  std::optional<std::uint64_t> ptys_free;  // kernel.pty.max - kernel.pty.nr, when readable
+  std::size_t fitting = 0;                 // modules of the plan, in order, that fit both
+  std::size_t count = 0;
+  bool fits() const { return fitting == count; }
+  // "4000 modules (3000 with a pty, 1000 headless) need 20064 open files and 4000 ptys; ..."
+  std::string refusal(const DescriptorCosts& costs) const;
+};
+
+// The budget of `plan` with these costs; `factory`: modules read a shared factory flash;
+// `lwm2m`: each module runs an LwM2M client (--lwm2m-autoreg). `ptys_free` is read from
+// /proc/sys/kernel/pty by the caller (nullopt: not known).
+Budget budget(const FleetPlan& plan, const DescriptorCosts& costs, bool factory, bool lwm2m,
+              std::uint64_t descriptor_limit, std::optional<std::uint64_t> ptys_free);
+// kernel.pty.max - kernel.pty.nr, or nullopt when /proc does not say.
+std::optional<std::uint64_t> free_ptys();
 
 // Sets what the plan says in the module's configuration and ports (index = number - 1).
 void configure(const ModulePlan& plan, ModuleConfig& config, PortOptions& ports,
