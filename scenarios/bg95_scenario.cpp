@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
   if (!filter.empty()) only = std::regex(filter);
   auto scenario_files = expand(run_paths);
   const auto slice = bg95::fleet::take_slice(scenario_files.size(), shard.index, shard.count,
-                                             bg95::fleet::process_environment());
+                                             bg95::fleet::process_environment(), "scenario file");
   if (!slice) {
     std::cerr << "bg95-scenario: " << slice.error() << "\n";
     return 2;

@@ -165,7 +165,7 @@ TEST(ShardPlan, MoreShardsThanModulesIsAnError) {
   FleetDefaults defaults;
   const auto p = shard_plan(plan_from_options(1, defaults), {0, 2});
   ASSERT_FALSE(p);
-  EXPECT_EQ(p.error(), "2 shards for 1 item: 1 of them would run nothing (give at most 1 shards)");
+  EXPECT_EQ(p.error(), "2 shards for 1 module: 1 of them would run nothing (give at most 1 shard)");
 }
 
 TEST(ShardPlan, IndexOutOfRangeIsAnError) {

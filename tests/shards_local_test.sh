@@ -133,3 +133,20 @@ assert sharded == whole, (sharded, whole)
 assert len({v[0] for v in sharded.values()}) == 10, "IMEIs not distinct"
 print("4 fleet shards: modules 1-10 once each, identities and endpoints as unsharded")
 EOF
+
+# ---- counts that do not fit start nothing, and say why
+set +e
+out="$(JOB_COMPLETION_INDEX=0 "$sim" --state "$work/bad" --count 3 --shard-index env \
+  --shard-count 5 2>&1)"
+status=$?
+set -e
+[[ $status == 2 && "$out" == "bg95sim: 5 shards for 3 modules: 2 of them would run nothing (give at most 3 shards)" ]] ||
+  fail "bg95sim with 5 shards of 3 modules: $status $out"
+[[ ! -e "$work/bad" ]] || fail "a state folder was made"
+set +e
+out="$(BG95_SHARD_COUNT=4 "$scenario" run "$work/lib" --shard-index 4 --shard-count env 2>&1)"
+status=$?
+set -e
+[[ $status == 2 && "$out" == "bg95-scenario: shard index 4 is not within 0..3 (shard count 4)" ]] ||
+  fail "bg95-scenario with shard 4 of 4: $status $out"
+echo "shard counts that do not fit: refused"

@@ -76,7 +76,7 @@ util::Expected<int> count_from(const std::string& given, const Environment& env)
 
 }  // namespace
 
-util::Expected<Slice> shard_slice(std::size_t total, const Shard& shard) {
+util::Expected<Slice> shard_slice(std::size_t total, const Shard& shard, std::string_view what) {
   if (shard.count < 1)
     return util::Error{fmt::format("the shard count is {}; it must be at least 1", shard.count)};
   if (shard.index < 0 || shard.index >= shard.count)
@@ -84,15 +84,15 @@ util::Expected<Slice> shard_slice(std::size_t total, const Shard& shard) {
                                    shard.index, shard.count - 1, shard.count)};
   const auto count = static_cast<std::size_t>(shard.count);
   if (count > total)
-    return util::Error{
-        fmt::format("{} shards for {} {}: {} of them would run nothing (give at most {} shards)",
-                    count, total, total == 1 ? "item" : "items", count - total, total)};
+    return util::Error{fmt::format(
+        "{} shards for {} {}{}: {} of them would run nothing (give at most {} shard{})", count,
+        total, what, total == 1 ? "" : "s", count - total, total, total == 1 ? "" : "s")};
   const auto i = static_cast<std::size_t>(shard.index);
   return Slice{i * total / count, (i + 1) * total / count};
 }
 
 util::Expected<FleetPlan> shard_plan(const FleetPlan& whole, const Shard& shard) {
-  const auto slice = shard_slice(whole.modules.size(), shard);
+  const auto slice = shard_slice(whole.modules.size(), shard, "module");
   if (!slice) return util::Error{slice.error()};
   FleetPlan part;
   part.modules.assign(whole.modules.begin() + static_cast<std::ptrdiff_t>(slice->first),
@@ -125,11 +125,12 @@ util::Expected<std::optional<Shard>> resolve_shard(const std::string& index,
 }
 
 util::Expected<Slice> take_slice(std::size_t total, const std::string& index,
-                                 const std::string& count, const Environment& env) {
+                                 const std::string& count, const Environment& env,
+                                 std::string_view what) {
   const auto shard = resolve_shard(index, count, env);
   if (!shard) return util::Error{shard.error()};
   if (!*shard) return Slice{0, total};
-  return shard_slice(total, **shard);
+  return shard_slice(total, **shard, what);
 }
 
 util::Expected<FleetPlan> take_shard(FleetPlan whole, const std::string& index,

@@ -32,7 +32,9 @@ struct Shard {
 struct Slice {
   std::size_t first = 0, last = 0;
 };
-util::Expected<Slice> shard_slice(std::size_t total, const Shard& shard);
+// `what` names one item in the errors ("module"; an "s" makes it plural).
+util::Expected<Slice> shard_slice(std::size_t total, const Shard& shard,
+                                  std::string_view what = "item");
 
 // The modules of `whole` that shard runs, unchanged and in order.
 util::Expected<FleetPlan> shard_plan(const FleetPlan& whole, const Shard& shard);
@@ -59,7 +61,8 @@ util::Expected<std::optional<Shard>> resolve_shard(const std::string& index,
 // The positions of `total` items (scenario files) that the shard those options give takes:
 // all of them when none is given.
 util::Expected<Slice> take_slice(std::size_t total, const std::string& index,
-                                 const std::string& count, const Environment& env);
+                                 const std::string& count, const Environment& env,
+                                 std::string_view what = "item");
 
 // `whole` cut to the shard those options give (resolve_shard), or `whole` when none is given.
 util::Expected<FleetPlan> take_shard(FleetPlan whole, const std::string& index,
