@@ -454,7 +454,8 @@ bool open_control(const Options& o, Program& p) {
 bool plan(const Options& o, Program& p) {
   bg95::ModuleConfig base = make_config(o);
   if (!o.scenario.empty() && !load_scenario(o, p, base)) return false;
-  p.fleet = o.count > 1 || !o.fleet_file.empty() || !o.shard.index.empty();
+  p.fleet =
+      o.count > 1 || !o.fleet_file.empty() || !o.shard.index.empty() || !o.shard.count.empty();
   std::optional<bg95::fleet::FleetPlan> fleet;
   if (p.fleet && !(fleet = fleet_plan(o, base))) return false;
   // Each distinct default image made once, and its factory flash (<state>/.factory/) that new

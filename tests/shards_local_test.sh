@@ -149,4 +149,10 @@ status=$?
 set -e
 [[ $status == 2 && "$out" == "bg95-scenario: shard index 4 is not within 0..3 (shard count 4)" ]] ||
   fail "bg95-scenario with shard 4 of 4: $status $out"
+set +e
+out="$("$sim" --state "$work/bad" --shard-count 2 2>&1)"
+status=$?
+set -e
+[[ $status == 2 && "$out" == "bg95sim: --shard-index and --shard-count go together" ]] ||
+  fail "bg95sim --shard-count alone: $status $out"
 echo "shard counts that do not fit: refused"
