@@ -13,9 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "scenarios/engine/junit.hpp"
+#include "scenarios/engine/merge.hpp"
 #include "scenarios/engine/runner.hpp"
 #include "scenarios/engine/scenario.hpp"
 #include "scenarios/report/html_report.hpp"
+#include "sim/fleet/shard_plan.hpp"
+#include "sim/options.hpp"
 
 namespace {
 
@@ -108,6 +111,8 @@ int main(int argc, char** argv) {
   run->add_flag("--keep-state", keep_state, "Keep each run's state folder");
   run->add_option("--filter", filter, "Only scenarios whose name matches this regular expression");
   run->add_flag("-v,--verbose", verbose, "Print each step and each rule fired as it happens");
+  bg95::options::ShardArgs shard;  // a block of the scenario files (docs/scale-out.md)
+  bg95::options::add_shard_options(*run, shard);
 
   std::vector<std::string> check_paths;
   auto* check =
@@ -137,8 +142,20 @@ int main(int argc, char** argv) {
                   "Also write an HTML report of the runs here (transcripts go to --transcripts, "
                   "or a temporary folder)");
 
+  // The shards of a run joined into one (docs/scale-out.md).
+  bg95::scenario::MergeRequest merge_request;
+  auto* merge = app.add_subcommand(
+      "merge", "Join the JUnit XML and summaries of a run's shards (folders or files) into one");
+  merge
+      ->add_option("shards", merge_request.inputs,
+                   "Shard folders (junit.xml, summary.txt), or NAME.xml / NAME.txt files")
+      ->required();
+  merge->add_option("-o,--output", merge_request.junit_out, "The merged JUnit XML file to write");
+  merge->add_option("--summary", merge_request.summary_out, "Also write the merged summary here");
+
   CLI11_PARSE(app, argc, argv);
 
+  if (*merge) return bg95::scenario::merge_command(merge_request, std::cout, std::cerr);
   if (*report) return write_report(expand(report_paths, ".jsonl"), report_out, report_title);
 
   bg95::scenario::RunOptions options;
@@ -197,7 +214,16 @@ int main(int argc, char** argv) {
   int unreadable = 0;
   std::optional<std::regex> only;
   if (!filter.empty()) only = std::regex(filter);
-  for (const auto& f : expand(run_paths)) {
+  auto scenario_files = expand(run_paths);
+  const auto slice = bg95::fleet::take_slice(scenario_files.size(), shard.index, shard.count,
+                                             bg95::fleet::process_environment(), "scenario file");
+  if (!slice) {
+    std::cerr << "bg95-scenario: " << slice.error() << "\n";
+    return 2;
+  }
+  scenario_files = {scenario_files.begin() + static_cast<long>(slice->first),
+                    scenario_files.begin() + static_cast<long>(slice->last)};
+  for (const auto& f : scenario_files) {
     bg95::scenario::Scenario s;
     try {
       s = bg95::scenario::parse_scenario(f);

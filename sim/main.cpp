@@ -32,6 +32,7 @@
 #include "sim/flash/nand_flash.hpp"
 #include "sim/fleet/fleet_file.hpp"
 #include "sim/fleet/fleet_plan.hpp"
+#include "sim/fleet/shard_plan.hpp"
 #include "sim/module.hpp"
 #include "sim/module_host.hpp"
 #include "sim/options.hpp"
@@ -70,6 +71,7 @@ struct Options {
   // The dialect (sim/options.hpp); a Switch option is read as a number, then set here.
   bg95::Dialect dialect;
   std::map<std::string_view, int> switches;
+  bg95::options::ShardArgs shard;  // --shard-index, --shard-count (docs/scale-out.md)
 };
 
 bg95::ModuleConfig make_config(const Options& o) {
@@ -246,6 +248,7 @@ void declare_options(CLI::App& app, Options& o) {
                "Register with the LwM2M server at every boot (as after AT+QLWSVC=\"reg\")");
   // Dialects: the variations host drivers meet in the field (docs/scenarios.md).
   add_dialect_options(app, o);
+  bg95::options::add_shard_options(app, o.shard);
   // Scenarios and transcripts (docs/scenarios.md).
   app.add_option("--scenario", o.scenario,
                  "Set the module up and run the rules of this scenario file (its host script is "
@@ -389,6 +392,14 @@ std::optional<bg95::fleet::FleetPlan> fleet_plan(const Options& o, const bg95::M
     }
     plan = std::move(*loaded);
   }
+  // A shard keeps its modules' numbers, identities and endpoints (sim/fleet/shard_plan.hpp).
+  auto part = bg95::fleet::take_shard(std::move(plan), o.shard.index, o.shard.count,
+                                      bg95::fleet::process_environment());
+  if (!part) {
+    std::cerr << "bg95sim: " << part.error() << "\n";
+    return std::nullopt;
+  }
+  plan = std::move(*part);
   std::vector<std::string> links;
   for (const auto& m : plan.modules)
     links.insert(links.end(), {m.link, m.usb_link});
@@ -481,7 +492,8 @@ bool open_control(const Options& o, Program& p) {
 bool plan(const Options& o, Program& p) {
   bg95::ModuleConfig base = make_config(o);
   if (!o.scenario.empty() && !load_scenario(o, p, base)) return false;
-  p.fleet = o.count > 1 || !o.fleet_file.empty();
+  p.fleet =
+      o.count > 1 || !o.fleet_file.empty() || !o.shard.index.empty() || !o.shard.count.empty();
   std::optional<bg95::fleet::FleetPlan> fleet;
   if (p.fleet && (!(fleet = fleet_plan(o, base)) || !fits(o, *fleet))) return false;
   // Each distinct default image made once, and its factory flash (<state>/.factory/) that new
@@ -510,9 +522,11 @@ bool plan(const Options& o, Program& p) {
       } else {
         bg95::fleet::configure(fleet->modules[i], config, ports, images);
       }
-      add_module(o, p, i, std::move(config), std::move(ports));
+      const std::size_t number = config.index;  // from 0; in a shard, its place in the whole fleet
+      add_module(o, p, number, std::move(config), std::move(ports));
     } catch (const std::exception& e) {
-      std::cerr << "bg95sim: " << (p.fleet ? fmt::format("module {}: ", i + 1) : "") << e.what()
+      std::cerr << "bg95sim: "
+                << (p.fleet ? fmt::format("module {}: ", fleet->modules[i].number) : "") << e.what()
                 << "\n";
       return false;
     }
@@ -584,7 +598,8 @@ void print_ready(const Options& o, const Program& p, const std::string& silent) 
   }
   std::string lines;
   for (std::size_t i = 0; i < p.hosts.size(); ++i)
-    lines += fmt::format("bg95sim[{}]: {}\n", i + 1, p.hosts[i]->describe());
+    lines += fmt::format("bg95sim[{}]: {}\n", p.hosts[i]->module().config().index + 1,
+                         p.hosts[i]->describe());
   std::cout << lines
             << fmt::format("bg95sim: fleet of {} modules ready (control: {}){}", p.hosts.size(),
                            o.control.empty() ? "none" : o.control, silent)
@@ -601,7 +616,8 @@ int run(const Options& o, Program& p) {
       bg95::Module& m = p.hosts[i]->module();
       if (m.shutdown()) continue;
       std::cerr << fmt::format("bg95sim{}: settings not saved at exit: {}\n",
-                               p.fleet ? fmt::format("[{}]", i + 1) : "", m.save_error());
+                               p.fleet ? fmt::format("[{}]", m.config().index + 1) : "",
+                               m.save_error());
       exit_status = 1;
     }
     p.io.stop();
@@ -614,8 +630,9 @@ int run(const Options& o, Program& p) {
   std::vector<std::pair<std::size_t, std::string>> silent;
   std::size_t booting = p.hosts.size();
   for (std::size_t i = 0; i < p.hosts.size(); ++i)
-    watches.push_back(
-        std::make_unique<ReadyWatch>(p.hosts[i]->module(), [&, number = i + 1](const char* why) {
+    watches.push_back(std::make_unique<ReadyWatch>(
+        p.hosts[i]->module(),
+        [&, number = p.hosts[i]->module().config().index + 1](const char* why) {
           if (*why) silent.emplace_back(number, why);
           if (--booting > 0) return;
           std::sort(silent.begin(), silent.end());

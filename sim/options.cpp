@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <CLI/CLI.hpp>
+
 namespace bg95::options {
 namespace {
 
@@ -84,6 +86,17 @@ void read_dialect(const YAML::Node& map, Dialect& d, const ValueReader& read) {
     else
       d.*o.flag = read.boolean(value, o);
   }
+}
+
+void add_shard_options(CLI::App& app, ShardArgs& args) {
+  app.add_option("--shard-index", args.index,
+                 "Run only shard INDEX (from 0) of --shard-count: a contiguous block of the "
+                 "modules (or scenarios), each keeping its number, identity and endpoint name; "
+                 "\"env\" reads JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or the -<n> "
+                 "at the end of HOSTNAME (a StatefulSet pod); docs/scale-out.md");
+  app.add_option("--shard-count", args.count,
+                 "How many shards the modules (or scenarios) are split into; \"env\" reads "
+                 "BG95_SHARD_COUNT");
 }
 
 }  // namespace bg95::options

@@ -17,6 +17,9 @@
 namespace YAML {
 class Node;
 }
+namespace CLI {
+class App;
+}
 
 namespace bg95::options {
 
@@ -72,5 +75,13 @@ struct ValueReader {
 // Sets in `d` each option that the mapping `map` gives, and leaves the others: what the scenario
 // parser and the fleet file share. The reader checks the keys (dialect_keys()) first.
 void read_dialect(const YAML::Node& map, Dialect& d, const ValueReader& read);
+
+// --shard-index and --shard-count of bg95sim and `bg95-scenario run` (docs/scale-out.md):
+// which part of a fleet or of a scenario library this process runs, each a number or "env"
+// (read by fleet::resolve_shard, sim/fleet/shard_plan.hpp).
+struct ShardArgs {
+  std::string index, count;
+};
+void add_shard_options(CLI::App& app, ShardArgs& args);
 
 }  // namespace bg95::options
