@@ -315,6 +315,33 @@ TEST(FactoryFlash, BlocksReadTheFactoryUntilTheyChangeAndStayOwnAcrossPowerCycle
   EXPECT_EQ(r.page(again, 11, 0), erased);
 }
 
+TEST(FactoryFlash, BlockErasedAsReadShowsIt) {
+  // block_erased() says what reading the block and comparing with 0xFF says, whether the block
+  // is a hole (told without reading), holds data, holds data that reads as erased (a page
+  // programmed with 0xFF), or is still the factory's.
+  FactoryRig r;
+  auto f = r.open();
+  const auto reads_erased = [&](std::uint32_t block) {
+    Bytes out(f->geometry().block_size());
+    f->read(std::uint64_t{block} * out.size(), out);
+    return std::all_of(out.begin(), out.end(), [](std::uint8_t b) { return b == 0xFF; });
+  };
+  ASSERT_EQ(f->erase(20), flash::FlashStatus::Ok);
+  ASSERT_EQ(f->erase(21), flash::FlashStatus::Ok);
+  ASSERT_EQ(f->program(21, 63, Bytes(2048, 0x7E)), flash::FlashStatus::Ok);
+  ASSERT_EQ(f->erase(22), flash::FlashStatus::Ok);
+  ASSERT_EQ(f->program(22, 5, Bytes(2048, 0xFF)), flash::FlashStatus::Ok);
+  for (const std::uint32_t block : {9u, 10u, 11u, 12u, 20u, 21u, 22u}) {
+    SCOPED_TRACE(block);
+    EXPECT_EQ(f->block_erased(block), reads_erased(block));
+  }
+  EXPECT_TRUE(f->block_erased(9));    // the factory's, never written
+  EXPECT_FALSE(f->block_erased(12));  // the factory's, one page programmed at the end
+  EXPECT_TRUE(f->block_erased(20));   // erased here: a hole
+  EXPECT_FALSE(f->block_erased(21));  // its last page programmed
+  EXPECT_TRUE(f->block_erased(22));   // 0xFF programmed: stored, and still reads erased
+}
+
 TEST(FactoryFlash, FaultsOnFactoryBlocks) {
   FactoryRig r;
   const Bytes b(2048, 0xB2);
