@@ -15,6 +15,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -61,27 +62,53 @@ Bytes read_file(const std::string& path) {
   return data;
 }
 
-// Written beside the destination in one write() from the caller's buffer and renamed to it, so
-// that an interrupted run never leaves a half-written image or package under the real name. A
-// file already there is removed first, as `zstd -f` does: renaming over it is ext4's
-// replace-via-rename, which makes the rename start writing the new file's data back and wait
-// for its blocks (auto_da_alloc, ext4(5)): 27 ms for 16 MiB here, longer than the whole decode.
-void write_file(const std::string& path, std::span<const std::uint8_t> data) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Failure{fmt::format("{}: {}", tmp, std::strerror(errno))};
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
+// A file written beside its destination and renamed to it once whole, so that an interrupted
+// run never leaves a half-written image or package under the real name. A file already there
+// is removed first, as `zstd -f` does: renaming over it is ext4's replace-via-rename, which
+// makes the rename start writing the new file's data back and wait for its blocks
+// (auto_da_alloc, ext4(5)): 27 ms for 16 MiB here, longer than the whole decode.
+class OutputFile {
+ public:
+  explicit OutputFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Failure{fmt::format("{}: {}", tmp_, std::strerror(errno))};
   }
-  if (::close(fd) != 0 || done != data.size()) throw Failure{fmt::format("{}: write failed", tmp)};
-  std::error_code ec;
-  std::filesystem::remove(path, ec);  // absent is fine; a directory there fails the rename
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Failure{fmt::format("{}: {}", path, ec.message())};
+  ~OutputFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(tmp_.c_str());
+  }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  bool write(std::span<const std::uint8_t> data) {
+    while (!data.empty()) {
+      const ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      data = data.subspan(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  void commit() {
+    const int fd = std::exchange(fd_, -1);
+    if (::close(fd) != 0) throw Failure{fmt::format("{}: write failed", tmp_)};
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);  // absent is fine; a directory there fails the rename
+    std::filesystem::rename(tmp_, path_, ec);
+    if (ec) throw Failure{fmt::format("{}: {}", path_, ec.message())};
+    committed_ = true;
+  }
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+void write_file(const std::string& path, std::span<const std::uint8_t> data) {
+  OutputFile out(path);
+  if (!out.write(data)) throw Failure{fmt::format("{}.tmp: write failed", path)};
+  out.commit();
 }
 
 fw::ImageHeader load_image(const std::string& path, const Bytes& bytes) {
@@ -380,7 +407,12 @@ int cmd_apply(const std::string& source_path, const std::string& package_path,
   const MappedFile source(source_path), package(package_path);
   const auto start = std::chrono::steady_clock::now();
   fw::ImageBuffer target;
-  const auto h = fw::apply_package(source.bytes(), package.bytes(), target);
+  // Each range goes to the file as it is decoded and hashed; the name gets it only once the
+  // whole target matched the package's SHA-256.
+  OutputFile out(output);
+  const auto h =
+      fw::apply_package(source.bytes(), package.bytes(), target,
+                        [&out](std::span<const std::uint8_t> bytes) { return out.write(bytes); });
   if (!h) {
     // A source that is no image at all is named as such, as before the package is looked at.
     if (auto s = fw::verify_image(source.bytes()); !s)
@@ -389,7 +421,7 @@ int cmd_apply(const std::string& source_path, const std::string& package_path,
     const bool damaged = !fw::verify_package(package.bytes());
     throw Failure{damaged ? fmt::format("{}: {}", package_path, h.error()) : h.error()};
   }
-  write_file(output, target.bytes());
+  out.commit();
   fmt::print("wrote {} ({} bytes, {}) in {:.2f} s; SHA-256 matches the package\n", output,
              target.size(), h->target_version, seconds_since(start));
   return 0;
