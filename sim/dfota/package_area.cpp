@@ -287,7 +287,8 @@ AreaStatus PackageArea::remove() {
   }
   // Only blocks that hold something are erased (the same operations as ever); an empty block
   // is told without reading its 128 KiB (NandFlash::block_erased): reading and comparing all
-  // 48 blocks was 15 % of the CPU time of 1000 concurrent updates (docs/performance.md).
+  // 48 blocks, 6 MiB an update, was the largest single item in the profile of 1000 concurrent
+  // updates (docs/performance.md).
   flash::PartitionView v = view();
   for (std::uint32_t b = 0; b < v.block_count(); ++b) {
     if (v.block_erased(b)) continue;
