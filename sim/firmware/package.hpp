@@ -69,9 +69,9 @@ util::Expected<PackageHeader> verify_package(std::span<const std::uint8_t> packa
 // fails, to say why (a corrupted package, another source): a package that yields exactly its target
 // needs neither, and a wrong source or damaged payload cannot yield it. The errors are those
 // of checking both first.
-// `writer`, when given, gets the target in order, range by range as it is decoded (on another
-// thread; false: stop, the apply fails), so that a caller writing it to a file writes each
-// byte once while it is in the cache; what it got is only good once the apply succeeded.
+// `writer`, when given, gets the target in order, range by range as it is decoded (false:
+// stop, the apply fails), so that a caller writing it to a file writes each byte once while it
+// is in the cache; what it got is only good once the apply succeeded.
 using ApplyWriter = std::function<bool(std::span<const std::uint8_t> target_bytes)>;
 util::Expected<PackageHeader> apply_package(std::span<const std::uint8_t> source_image,
                                             std::span<const std::uint8_t> package,
