@@ -10,11 +10,33 @@
 //            SHA-256, staging written, active written, journal records, package removal; and
 //            PatchDecoder alone in memory. Beside `zstd -d --patch-from=OLD PAYLOAD -o NEW` on
 //            the same files (a process: exec, read OLD, decode, XXH64, write NEW).
+//   process  `dfota-pack apply OLD PACKAGE -o NEW` against `zstd -d --patch-from=OLD PAYLOAD -o
+//            NEW`, both whole processes on the same files, 11 interleaved pairs (which goes
+//            first alternates), in three memory set-ups that treat both alike: as the machine
+//            is (transparent huge pages in `madvise` mode: dfota-pack asks for them, zstd does
+//            not), huge pages for both (zstd's malloc asks too: GLIBC_TUNABLES
+//            glibc.malloc.hugetlb=1), and for neither (PR_SET_THP_DISABLE before exec).
+//   inproc   in-process against in-process on the same bytes and the same kind of output
+//            buffer (an ImageBuffer: fresh, huge pages from 4 MiB): libzstd's
+//            ZSTD_decompressDCtx with the source as prefix, against PatchDecoder (the decode of
+//            the module's update and of dfota-pack) and against apply_package (the decode plus
+//            the target SHA-256 and the image check).
 //
-// Usage: bench_delta [package|apply]...   (default: both)
+// Usage: bench_delta [package|apply|process|inproc]...   (default: all)
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iterator>
@@ -26,6 +48,7 @@
 #include "sim/dfota/package_area.hpp"
 #include "sim/dfota/update_engine.hpp"
 #include "sim/firmware/firmware_store.hpp"
+#include "sim/firmware/image_buffer.hpp"
 #include "sim/firmware/package.hpp"
 #include "sim/flash/layout.hpp"
 #include "sim/flash/nand_flash.hpp"
@@ -235,13 +258,197 @@ void apply_bench(const Bytes& old_image, const fs::path& dir, Bytes package) {
         .note = note + (zstd ? "; zstd " + fixed(median(zstd_s)) + " s" : "")});
 }
 
+// ---- process against process -------------------------------------------------------------
+
+// A row in MB/s of the target: ours against the baseline, from their seconds.
+void speed_row(std::size_t target_bytes, const std::string& figure, const std::vector<double>& ours,
+               const std::string& baseline, const std::vector<double>& theirs,
+               const std::string& target, const std::string& note) {
+  const double mb = static_cast<double>(target_bytes) / kMB;
+  emit({.group = "apply",
+        .figure = figure,
+        .value = mb / median(ours),
+        .unit = "MB/s",
+        .baseline = baseline,
+        .baseline_value = mb / median(theirs),
+        .target = target,
+        .runs = static_cast<int>(ours.size()),
+        .note = note});
+}
+
+// How the child's memory may use transparent huge pages; the same for both tools in a pair.
+enum class HugePages { AsIs, Both, Neither };
+constexpr const char* kHugePagesNames[] = {"THP as the machine has it (madvise)",
+                                           "huge pages for both", "huge pages for neither"};
+
+// Seconds from fork to exit of argv, output to /dev/null, and the CPU seconds (user + sys) it
+// used; throws when it fails.
+struct ProcessTime {
+  double wall = 0, cpu = 0;
+};
+ProcessTime run_process(const std::vector<std::string>& argv, HugePages huge) {
+  std::vector<char*> args;
+  std::vector<std::string> copy = argv;
+  for (auto& a : copy)
+    args.push_back(a.data());
+  args.push_back(nullptr);
+  const auto start = Clock::now();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_RDWR);
+    if (null < 0) ::_exit(126);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    // Inherited across exec (prctl(2)): no huge page for anything the child maps.
+    if (huge == HugePages::Neither) ::prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    // glibc 2.35+: malloc marks its mappings MADV_HUGEPAGE, as ImageBuffer does its own.
+    if (huge == HugePages::Both) ::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+  }
+  const double elapsed = seconds_since(start);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("command failed (status " + std::to_string(status) + "): " + argv[0]);
+  const auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return {elapsed, secs(usage.ru_utime) + secs(usage.ru_stime)};
+}
+
+void process_bench(const Bytes& old_image, const fs::path& dir, const Bytes& package) {
+  if (!have_tool("zstd")) {
+    say("process: zstd not installed, skipped");
+    return;
+  }
+  const Bytes new_image = next_version(old_image, 0.03, 7);
+  const fs::path old_file = dir / "old.img", package_file = dir / "update.pkg",
+                 payload_file = dir / "payload.zst", ours_out = dir / "ours.img",
+                 zstd_out = dir / "zstd.img";
+  write_file(old_file, old_image);
+  write_file(package_file, package);
+  write_file(payload_file, payload_of(package));
+  const std::vector<std::string> ours = {DFOTA_PACK_BINARY, "apply", old_file,
+                                         package_file,      "-o",    ours_out};
+  const std::vector<std::string> zstd = {
+      "zstd", "-d", "-f", "-q", "--patch-from=" + old_file.string(), payload_file, "-o", zstd_out};
+  constexpr int kPairs = 11;
+  for (const HugePages huge : {HugePages::AsIs, HugePages::Both, HugePages::Neither}) {
+    const std::string setup = kHugePagesNames[static_cast<int>(huge)];
+    std::vector<double> ours_s, zstd_s, ratios, ours_cpu, zstd_cpu;
+    run_process(ours, huge);  // warm: the page cache holds both inputs for every pair
+    run_process(zstd, huge);
+    for (int pair = 0; pair < kPairs; ++pair) {
+      ProcessTime o, z;
+      if (pair % 2 == 0) {
+        o = run_process(ours, huge);
+        z = run_process(zstd, huge);
+      } else {
+        z = run_process(zstd, huge);
+        o = run_process(ours, huge);
+      }
+      ours_s.push_back(o.wall);
+      zstd_s.push_back(z.wall);
+      ratios.push_back(z.wall / o.wall);
+      ours_cpu.push_back(o.cpu);
+      zstd_cpu.push_back(z.cpu);
+    }
+    if (read_file(ours_out) != new_image || read_file(zstd_out) != new_image)
+      throw std::runtime_error("process: an output differs from the target");
+    const std::string cpu = "CPU (user+sys) dfota-pack " + fixed(median(ours_cpu) * 1000, 1) +
+                            " ms; zstd " + fixed(median(zstd_cpu) * 1000, 1) + " ms";
+    say("process (" + setup + "): dfota-pack " + fixed(median(ours_s)) + " s, zstd " +
+        fixed(median(zstd_s)) + " s, median of the pairs' ratios " + fixed(median(ratios), 2) +
+        "; " + cpu);
+    speed_row(new_image.size(), "delta apply: dfota-pack apply (process); " + setup, ours_s,
+              "zstd -d --patch-from (process)", zstd_s, ">= 1.0",
+              "16 MiB image; 3 % change; " + std::to_string(kPairs) +
+                  " interleaved pairs; median of the pairs' ratios " + fixed(median(ratios), 3) +
+                  "; " + cpu);
+  }
+}
+
+// ---- in-process against in-process --------------------------------------------------------
+
+double libzstd_run(const Bytes& old_image, const Bytes& new_image, const Bytes& package) {
+  const auto payload = payload_of(package);
+  const auto start = Clock::now();
+  firmware::ImageBuffer out(new_image.size());
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, ZSTD_WINDOWLOG_MAX);
+  ZSTD_DCtx_refPrefix(dctx, old_image.data(), old_image.size());
+  const std::size_t n =
+      ZSTD_decompressDCtx(dctx, out.bytes().data(), out.size(), payload.data(), payload.size());
+  ZSTD_freeDCtx(dctx);
+  const double s = seconds_since(start);
+  if (ZSTD_isError(n) || n != new_image.size() ||
+      !std::equal(new_image.begin(), new_image.end(), out.bytes().begin()))
+    throw std::runtime_error("libzstd: decoded image differs");
+  return s;
+}
+
+double patch_decoder_run(const Bytes& old_image, const Bytes& new_image, const Bytes& package) {
+  const auto payload = payload_of(package);
+  const auto start = Clock::now();
+  firmware::ImageBuffer out(new_image.size());
+  firmware::PatchDecoder decoder(old_image, out.bytes());
+  // In the 16 KiB pieces apply_package feeds it.
+  for (std::size_t at = 0; at < payload.size(); at += 16384) {
+    const auto r =
+        decoder.feed(payload.subspan(at, std::min<std::size_t>(16384, payload.size() - at)),
+                     [](std::span<const std::uint8_t>) { return true; });
+    if (!r) throw std::runtime_error("decode: " + r.error());
+  }
+  const double s = seconds_since(start);
+  if (!decoder.finished() || !std::equal(new_image.begin(), new_image.end(), out.bytes().begin()))
+    throw std::runtime_error("PatchDecoder: decoded image differs");
+  return s;
+}
+
+double apply_package_run(const Bytes& old_image, const Bytes& new_image, const Bytes& package) {
+  const auto start = Clock::now();
+  firmware::ImageBuffer out;
+  const auto h = firmware::apply_package(old_image, package, out);
+  const double s = seconds_since(start);
+  if (!h || !std::equal(new_image.begin(), new_image.end(), out.bytes().begin()))
+    throw std::runtime_error("apply_package: " + (h ? std::string("image differs") : h.error()));
+  return s;
+}
+
+void inproc_bench(const Bytes& old_image, const Bytes& package) {
+  const Bytes new_image = next_version(old_image, 0.03, 7);
+  constexpr int kPairs = 11;
+  std::vector<double> zstd_s, decoder_s, apply_s;
+  for (int r = 0; r < kPairs; ++r) {
+    zstd_s.push_back(libzstd_run(old_image, new_image, package));
+    decoder_s.push_back(patch_decoder_run(old_image, new_image, package));
+    apply_s.push_back(apply_package_run(old_image, new_image, package));
+  }
+  say("in-process: libzstd " + fixed(median(zstd_s) * 1000, 1) + " ms, PatchDecoder " +
+      fixed(median(decoder_s) * 1000, 1) + " ms, apply_package " +
+      fixed(median(apply_s) * 1000, 1) + " ms");
+  const std::string note = "16 MiB image; 3 % change; " + std::to_string(kPairs) +
+                           " interleaved runs; output into a fresh ImageBuffer each";
+  const std::string libzstd = "libzstd ZSTD_decompressDCtx; source as prefix";
+  speed_row(new_image.size(), "delta apply in-process: PatchDecoder (module; dfota-pack)",
+            decoder_s, libzstd, zstd_s, ">= 1.0", note);
+  speed_row(new_image.size(),
+            "delta apply in-process: apply_package (decode; target SHA-256; header check)", apply_s,
+            libzstd, zstd_s, "", note);
+}
+
 }  // namespace
 }  // namespace bg95::bench
 
 int main(int argc, char** argv) {
   using namespace bg95::bench;
   std::vector<std::string> what(argv + 1, argv + argc);
-  if (what.empty()) what = {"package", "apply"};
+  if (what.empty()) what = {"package", "apply", "process", "inproc"};
   const auto has = [&](const char* w) {
     return std::find(what.begin(), what.end(), w) != what.end();
   };
@@ -250,7 +457,14 @@ int main(int argc, char** argv) {
     const Bytes old_image = module_default_image(kImageSize);
     Bytes package_3;
     if (has("package")) package_bench(old_image, dir.path(), package_3);
-    if (has("apply")) apply_bench(old_image, dir.path(), std::move(package_3));
+    const bool later = has("process") || has("inproc");
+    if (later && package_3.empty()) {
+      say("making the 3 % package (level 19)");
+      package_3 = make_package(old_image, next_version(old_image, 0.03, 7));
+    }
+    if (has("apply")) apply_bench(old_image, dir.path(), later ? package_3 : std::move(package_3));
+    if (has("process")) process_bench(old_image, dir.path(), package_3);
+    if (has("inproc")) inproc_bench(old_image, package_3);
   } catch (const std::exception& e) {
     say(std::string("delta benchmark failed: ") + e.what());
     return 1;

@@ -15,7 +15,8 @@
 #   BG95_BENCH_FLEET=10,100   fleet sizes for scripts/bench_fleet.py (default 10,100,1000)
 #
 # The machine is measured as it is: close other work first, and read the load that the
-# script prints with the table.
+# script prints with the table. The fleet update of issue 20 (1000 concurrent DFOTAs against
+# its memory and CPU targets, several runs) is scripts/fleet_update_bench.sh.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BG95SIM_BUILD_DIR:-$here/build}"

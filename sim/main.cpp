@@ -25,6 +25,7 @@
 #include "sim/control/control_server.hpp"
 #include "sim/control/module_control.hpp"
 #include "sim/dfota/dfota_service.hpp"
+#include "sim/dfota/update_memory.hpp"
 #include "sim/faults.hpp"
 #include "sim/firmware/firmware_store.hpp"
 #include "sim/firmware/image.hpp"
@@ -508,6 +509,7 @@ bool plan(const Options& o, Program& p) {
                               : o.timing == "realistic" ? std::max<std::size_t>(16, count)
                                                         : 16;
   base.download_pool = std::make_shared<bg95::http::WorkerPool>(threads);
+  base.update_memory = std::make_shared<bg95::dfota::UpdateMemory>();
   for (std::size_t i = 0; i < count; ++i) {
     bg95::ModuleConfig config = base;
     bg95::PortOptions ports;

@@ -32,6 +32,7 @@
 namespace bg95::dfota {
 class DfotaService;
 struct DfotaOptions;
+struct UpdateMemory;
 }  // namespace bg95::dfota
 namespace bg95::lwm2m {
 class Lwm2mService;
@@ -95,6 +96,9 @@ struct ModuleConfig {
   // The threads HTTP(S) downloads run on (bg95sim --download-threads), one pool per process
   // shared by a fleet; empty: each download gets a thread of its own.
   std::shared_ptr<http::WorkerPool> download_pool;
+  // The firmware updates' shared source images and decode budget, one per process shared by a
+  // fleet (sim/dfota/update_memory.hpp); empty: each update's memory is its own.
+  std::shared_ptr<dfota::UpdateMemory> update_memory;
   Timing timing;
   NetworkState network;
   Dialect dialect;

@@ -23,6 +23,7 @@
 
 #include "sim/dfota/package_area.hpp"
 #include "sim/dfota/update_engine.hpp"
+#include "sim/dfota/update_memory.hpp"
 #include "sim/firmware/firmware_store.hpp"
 #include "sim/firmware/image.hpp"
 #include "sim/firmware/package.hpp"
@@ -312,6 +313,33 @@ TEST(FactoryFlash, BlocksReadTheFactoryUntilTheyChangeAndStayOwnAcrossPowerCycle
   EXPECT_EQ(r.page(again, 10, 0), r.a);
   EXPECT_EQ(r.page(again, 10, 1), b);
   EXPECT_EQ(r.page(again, 11, 0), erased);
+}
+
+TEST(FactoryFlash, BlockErasedAsReadShowsIt) {
+  // block_erased() says what reading the block and comparing with 0xFF says, whether the block
+  // is a hole (told without reading), holds data, holds data that reads as erased (a page
+  // programmed with 0xFF), or is still the factory's.
+  FactoryRig r;
+  auto f = r.open();
+  const auto reads_erased = [&](std::uint32_t block) {
+    Bytes out(f->geometry().block_size());
+    f->read(std::uint64_t{block} * out.size(), out);
+    return std::all_of(out.begin(), out.end(), [](std::uint8_t b) { return b == 0xFF; });
+  };
+  ASSERT_EQ(f->erase(20), flash::FlashStatus::Ok);
+  ASSERT_EQ(f->erase(21), flash::FlashStatus::Ok);
+  ASSERT_EQ(f->program(21, 63, Bytes(2048, 0x7E)), flash::FlashStatus::Ok);
+  ASSERT_EQ(f->erase(22), flash::FlashStatus::Ok);
+  ASSERT_EQ(f->program(22, 5, Bytes(2048, 0xFF)), flash::FlashStatus::Ok);
+  for (const std::uint32_t block : {9u, 10u, 11u, 12u, 20u, 21u, 22u}) {
+    SCOPED_TRACE(block);
+    EXPECT_EQ(f->block_erased(block), reads_erased(block));
+  }
+  EXPECT_TRUE(f->block_erased(9));    // the factory's, never written
+  EXPECT_FALSE(f->block_erased(12));  // the factory's, one page programmed at the end
+  EXPECT_TRUE(f->block_erased(20));   // erased here: a hole
+  EXPECT_FALSE(f->block_erased(21));  // its last page programmed
+  EXPECT_TRUE(f->block_erased(22));   // 0xFF programmed: stored, and still reads erased
 }
 
 TEST(FactoryFlash, FaultsOnFactoryBlocks) {
@@ -702,9 +730,11 @@ struct RunInfo {
   std::vector<int> percents;
 };
 
-RunInfo run_update(Rig& rig, std::size_t budget = 64) {
+RunInfo run_update(Rig& rig, std::size_t budget = 64,
+                   std::shared_ptr<UpdateMemory> memory = nullptr) {
   PackageArea area(rig.flash(), rig.layout());
   UpdateEngine engine(rig.flash(), rig.layout(), area);
+  engine.set_memory(std::move(memory), {});  // alone: it never waits
   RunInfo info{};
   engine.set_progress([&](int p) { info.percents.push_back(p); });
   const auto before = rig.flash().op_count();
@@ -942,13 +972,16 @@ void cut_and_resume(std::uint64_t k, Fault kind, Source source = Source::Own) {
   Rig rig(source);
   rig.prepare(images().package);
   fault_at(rig.flash(), rig.flash().op_count() + k, kind);
-  const RunInfo first = run_update(rig, 37);
+  // A factory-backed module is a fleet's: its updates go through the process's shared memory.
+  const auto memory = source == Source::Factory ? std::make_shared<UpdateMemory>() : nullptr;
+  const RunInfo first = run_update(rig, 37, memory);
   ASSERT_EQ(first.status, UpdateEngine::Status::PowerLost);
   ASSERT_EQ(first.ops, k);
 
   rig.reopen();  // power on: a new flash object, package area and engine over the same file
   PackageArea area(rig.flash(), rig.layout());
   UpdateEngine engine(rig.flash(), rig.layout(), area);
+  engine.set_memory(memory, {});
   if (!engine.pending()) {
     // Only possible before the Begin record is whole: nothing was written, the old image
     // boots and the package is still there for the next AT+QFOTADL.
@@ -1114,6 +1147,157 @@ TEST(UpdateEngine, OperationCounts) {
               << " bytes: N = " << r.ops << " flash operations\n";
     RecordProperty("ops_" + std::to_string(size / (1024 * 1024)) + "MiB", std::to_string(r.ops));
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Update memory shared by the updates of a process
+
+TEST(UpdateMemory, OneUpdateLoadsAnImageTheOthersFindIt) {
+  SharedImages images;
+  const util::Digest a = util::sha256(Bytes{1}), b = util::sha256(Bytes{2});
+  EXPECT_EQ(images.find(a), nullptr);
+  auto loader = images.claim(a);
+  ASSERT_TRUE(loader);
+  EXPECT_FALSE(images.claim(a));  // being loaded: the others hash without keeping
+  EXPECT_TRUE(images.claim(b));   // another image is another claim
+  firmware::ImageBuffer bytes(4096);
+  bytes.bytes()[0] = 7;
+  auto image = images.publish(loader, std::move(bytes));
+  EXPECT_FALSE(loader);
+  ASSERT_EQ(images.find(a), image);
+  EXPECT_EQ(images.find(a)->bytes()[0], 7);
+  EXPECT_FALSE(images.claim(a));  // held: nothing to load
+  // Kept only while held, and a loader that gives up lets the next one claim.
+  std::weak_ptr<const firmware::ImageBuffer> gone = image;
+  image.reset();
+  EXPECT_TRUE(gone.expired());
+  EXPECT_EQ(images.find(a), nullptr);
+  {
+    auto quitter = images.claim(a);
+    ASSERT_TRUE(quitter);
+  }
+  EXPECT_TRUE(images.claim(a));
+}
+
+TEST(UpdateMemory, DecodeBudgetServesTheLineInOrderAndSkipsTheGone) {
+  DecodeBudget budget(100);
+  auto first = budget.try_lease(60);
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(budget.try_lease(50));  // 40 left
+  std::vector<std::string> woken;
+  auto waiter = [&woken](std::size_t bytes, std::string name) {
+    auto w = std::make_shared<DecodeBudget::Waiter>();
+    w->bytes = bytes;
+    w->wake = [&woken, name] { woken.push_back(name); };
+    return w;
+  };
+  auto a = waiter(50, "a"), b = waiter(30, "b"), c = waiter(40, "c");
+  budget.wait(a);
+  budget.wait(b);
+  budget.wait(c);
+  EXPECT_FALSE(budget.try_lease(10));  // no overtaking those in line
+  b.reset();                           // its module lost power while it waited
+  first = {};
+  // 100 free: a (50) and then c (40), in order; b's place is skipped.
+  EXPECT_EQ(woken, (std::vector<std::string>{"a", "c"}));
+  EXPECT_TRUE(a->granted);
+  EXPECT_TRUE(c->granted);
+  EXPECT_EQ(budget.free(), 10u);
+  // One granted but cut before it took its lease gives it back.
+  a.reset();
+  EXPECT_EQ(budget.free(), 60u);
+  c.reset();
+  EXPECT_EQ(budget.free(), 100u);
+  // Larger than the whole budget: granted when it is alone, never a deadlock.
+  auto huge = budget.try_lease(500);
+  EXPECT_TRUE(huge);
+  EXPECT_EQ(budget.free(), 0u);
+  huge = {};
+  EXPECT_EQ(budget.free(), 100u);
+}
+
+TEST(UpdateMemory, UpdatesShareTheSourceAndWaitForTheDecodeBudget) {
+  // Three modules of a fleet (factory flash) update from the same source at once, stepped in
+  // turn as the event loop steps them, with a decode budget of one target: one loads the
+  // source and the others only hash theirs; the others wait, stepped only when woken, and
+  // every one ends with the target.
+  const Images& im = images();
+  auto memory = std::make_shared<UpdateMemory>(im.target.size());
+  constexpr std::size_t kModules = 3;
+  std::vector<int> wakes(kModules, 0);  // before the engines, which may wake as they go
+  std::vector<std::unique_ptr<Rig>> rigs;
+  std::vector<std::unique_ptr<PackageArea>> areas;
+  std::vector<std::unique_ptr<UpdateEngine>> engines;
+  for (std::size_t i = 0; i < kModules; ++i) {
+    rigs.push_back(std::make_unique<Rig>(Source::Factory));
+    rigs[i]->prepare(im.package);
+    areas.push_back(std::make_unique<PackageArea>(rigs[i]->flash(), rigs[i]->layout()));
+    engines.push_back(
+        std::make_unique<UpdateEngine>(rigs[i]->flash(), rigs[i]->layout(), *areas[i]));
+    engines[i]->set_memory(memory, [&wakes, i] { ++wakes[i]; });
+  }
+  const util::Digest source_sha = util::sha256(im.source);
+  std::vector<UpdateEngine::Status> status(kModules, UpdateEngine::Status::Running);
+  std::size_t most_waiting = 0;
+  long most_holders = 0;
+  for (bool stepped = true; stepped;) {
+    stepped = false;
+    for (std::size_t i = 0; i < kModules; ++i) {
+      if (status[i] == UpdateEngine::Status::Waiting && wakes[i] > 0) {
+        --wakes[i];
+      } else if (status[i] != UpdateEngine::Status::Running) {
+        continue;
+      }
+      status[i] = engines[i]->step(64);
+      stepped = true;
+      most_waiting = std::max(most_waiting, memory->decode.waiting());
+      if (const auto shared = memory->images.find(source_sha))
+        most_holders = std::max(most_holders, shared.use_count() - 1);
+    }
+  }
+  for (std::size_t i = 0; i < kModules; ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_EQ(status[i], UpdateEngine::Status::Done) << engines[i]->message();
+    EXPECT_EQ(rigs[i]->read_active(im.target.size()), im.target);
+  }
+  EXPECT_EQ(most_waiting, kModules - 1);
+  EXPECT_EQ(most_holders, static_cast<long>(kModules));  // one copy of the source for all
+  EXPECT_EQ(memory->decode.free(), im.target.size());
+  EXPECT_EQ(memory->images.find(source_sha), nullptr);  // released with the last update
+}
+
+TEST(UpdateMemory, AWaitingUpdateCutOffLetsTheNextOneRun) {
+  // The update holding the budget loses power (its engine goes), the one behind it is woken
+  // and finishes; so does the cut one after its power-on.
+  const Images& im = images();
+  auto memory = std::make_shared<UpdateMemory>(im.target.size());
+  int woken = 0;
+  Rig one(Source::Factory), two(Source::Factory);
+  one.prepare(im.package);
+  two.prepare(im.package);
+  PackageArea area_one(one.flash(), one.layout()), area_two(two.flash(), two.layout());
+  auto first = std::make_unique<UpdateEngine>(one.flash(), one.layout(), area_one);
+  UpdateEngine second(two.flash(), two.layout(), area_two);
+  first->set_memory(memory, [] {});
+  second.set_memory(memory, [&woken] { ++woken; });
+  auto s1 = UpdateEngine::Status::Running, s2 = s1;
+  while (s2 != UpdateEngine::Status::Waiting) {
+    s1 = first->step(64);
+    s2 = second.step(64);
+  }
+  ASSERT_EQ(s1, UpdateEngine::Status::Running);
+  EXPECT_EQ(first->phase(), UpdateEngine::Phase::Decode);
+  first.reset();  // power cut
+  EXPECT_EQ(woken, 1);
+  EXPECT_EQ(second.run(), UpdateEngine::Status::Done) << second.message();
+  EXPECT_EQ(two.read_active(im.target.size()), im.target);
+  one.reopen();
+  PackageArea area(one.flash(), one.layout());
+  UpdateEngine resumed(one.flash(), one.layout(), area);
+  resumed.set_memory(memory, {});
+  ASSERT_TRUE(resumed.pending());
+  EXPECT_EQ(resumed.run(), UpdateEngine::Status::Done) << resumed.message();
+  EXPECT_EQ(one.read_active(im.target.size()), im.target);
 }
 
 }  // namespace

@@ -585,6 +585,12 @@ void DfotaService::start_engine(bool resumed) {
   engine_ = std::make_unique<UpdateEngine>(m_.flash(), m_.layout(), *area_);
   phase_percent_ = {-1, -1};
   engine_->set_progress([this](int percent) { report_update(percent); });
+  // Only this engine's next step: a wake that comes after a power cycle made another does nothing.
+  engine_->set_memory(m_.config().update_memory, [this, engine = engine_.get()] {
+    boost::asio::post(m_.executor(), life_.guard([this, engine] {
+      if (engine_.get() == engine) step();
+    }));
+  });
   engine_->start();
   schedule_step();
 }
@@ -647,6 +653,8 @@ void DfotaService::step() {
       return finish_update(engine_->result());
     case UpdateEngine::Status::PowerLost:
       return handle_area_status(AreaStatus::PowerLost);
+    case UpdateEngine::Status::Waiting:
+      return;  // the decode budget's release posts the next step
   }
 }
 

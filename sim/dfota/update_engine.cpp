@@ -135,6 +135,7 @@ UpdateEngine::Status UpdateEngine::run() {
 
 UpdateEngine::Status UpdateEngine::step(std::size_t budget) {
   if (phase_ == Phase::Idle) start();
+  if (status_ == Status::Waiting) status_ = Status::Running;  // asks again for its lease
   if (status_ != Status::Running) return status_;
   if (flash_.power_lost()) return status_ = Status::PowerLost;
   budget = std::max<std::size_t>(budget, 1);
@@ -243,42 +244,32 @@ UpdateEngine::Status UpdateEngine::check_package(std::size_t& budget) {
   return Status::Running;
 }
 
-// Phase 0b: the image in active is the package's source; it is loaded as the decoder prefix.
+// Phase 0b: the image in active is the package's source; it becomes the decoder prefix.
 UpdateEngine::Status UpdateEngine::check_source(std::size_t& budget) {
-  const flash::PartitionView active(flash_, active_part_);
-  if (!hasher_) {
-    auto h = firmware::read_image_header(active);
-    if (!h) return fail(kUpdateMismatch, "current firmware unreadable: " + h.error());
-    running_version_ = h->full_version;
-    if (h->image_size() != header_.source_size)
-      return fail(kUpdateMismatch,
-                  fmt::format("package is for {} ({} bytes), flash holds {} ({} bytes)",
-                              header_.source_version, header_.source_size, h->full_version,
-                              h->image_size()));
-    source_ = firmware::ImageBuffer(header_.source_size);
-    hasher_ = Hasher{};
-    hasher_->size = header_.source_size;
-    hasher_->keep = source_.bytes();
+  if (!source_verified_) {
+    if (!hasher_) {
+      const flash::PartitionView active(flash_, active_part_);
+      auto h = firmware::read_image_header(active);
+      if (!h) return fail(kUpdateMismatch, "current firmware unreadable: " + h.error());
+      running_version_ = h->full_version;
+      if (h->image_size() != header_.source_size)
+        return fail(kUpdateMismatch,
+                    fmt::format("package is for {} ({} bytes), flash holds {} ({} bytes)",
+                                header_.source_version, header_.source_size, h->full_version,
+                                h->image_size()));
+      begin_source_pass();
+    }
+    if (!hash_some(flash::PartitionView(flash_, active_part_), *hasher_, budget))
+      return Status::Running;
+    if (auto s = source_hashed(); !source_verified_) return s;
   }
-  if (!hash_some(active, *hasher_, budget)) return Status::Running;
-  const bool same = hasher_->sha.finish() == header_.source_sha256;
-  hasher_.reset();
-  if (!same) {
-    source_.reset();
-    // Same name, other bytes (a rebuilt image): say so, or the two names would read alike.
-    return fail(kUpdateMismatch,
-                running_version_ == header_.source_version
-                    ? fmt::format("package is for another build of {} (its SHA-256 differs)",
-                                  running_version_)
-                    : fmt::format("package is for {}, flash holds {}", header_.source_version,
-                                  running_version_));
-  }
+  if (!take_decode_lease()) return Status::Waiting;
   if (auto s = journal(kBegin); s != Status::Running) return s;
   spend(budget);
   // The decoder writes the target into memory, from where it is programmed into staging and,
   // once staging is whole, into active.
   target_ = firmware::ImageBuffer(header_.target_size);
-  decoder_ = std::make_unique<firmware::PatchDecoder>(source_.bytes(), target_.bytes());
+  decoder_ = std::make_unique<firmware::PatchDecoder>(source_->bytes(), target_.bytes());
   payload_read_ = 0;
   out_sha_.emplace();
   staging_page_ = 0;
@@ -287,6 +278,79 @@ UpdateEngine::Status UpdateEngine::check_source(std::size_t& budget) {
   phase_ = Phase::Decode;
   report();  // 0: the update proper begins
   return Status::Running;
+}
+
+// A pass over active that hashes it, and keeps its bytes unless another update holds or is
+// loading the same image: then this one only proves that its flash holds those bytes.
+void UpdateEngine::begin_source_pass() {
+  hasher_ = Hasher{};
+  hasher_->size = header_.source_size;
+  if (memory_ && !source_) {
+    source_ = memory_->images.find(header_.source_sha256);
+    if (!source_) source_claim_ = memory_->images.claim(header_.source_sha256);
+  }
+  if (source_ || (memory_ && !source_claim_)) return;
+  source_load_ = firmware::ImageBuffer(header_.source_size);
+  hasher_->keep = source_load_.bytes();
+}
+
+UpdateEngine::Status UpdateEngine::source_hashed() {
+  const bool same = hasher_->sha.finish() == header_.source_sha256;
+  hasher_.reset();
+  if (!same) {
+    source_.reset();
+    source_load_.reset();
+    source_claim_ = {};
+    // Same name, other bytes (a rebuilt image): say so, or the two names would read alike.
+    return fail(kUpdateMismatch,
+                running_version_ == header_.source_version
+                    ? fmt::format("package is for another build of {} (its SHA-256 differs)",
+                                  running_version_)
+                    : fmt::format("package is for {}, flash holds {}", header_.source_version,
+                                  running_version_));
+  }
+  if (!source_load_.empty()) {
+    source_ = source_claim_
+                  ? memory_->images.publish(source_claim_, std::move(source_load_))
+                  : std::make_shared<const firmware::ImageBuffer>(std::move(source_load_));
+  } else if (!source_) {
+    source_ = memory_->images.find(header_.source_sha256);
+  }
+  if (!source_) {
+    // The update that was loading it gave up or is not done: read it here after all.
+    begin_source_pass();
+    if (!source_) {
+      if (source_load_.empty()) {
+        source_load_ = firmware::ImageBuffer(header_.source_size);
+        hasher_->keep = source_load_.bytes();
+      }
+      return Status::Running;
+    }
+  }
+  source_verified_ = true;
+  // The runs of the source pass are over; the decode feeds at most kFeedPages at a time, and
+  // an update waiting for its lease should hold as little as it can.
+  run_buffer_ = {};
+  return Status::Running;
+}
+
+// The target's memory comes from the process's decode budget; without a lease, this update
+// waits in line (the budget's release wakes it through resume_).
+bool UpdateEngine::take_decode_lease() {
+  if (!memory_ || lease_) return true;
+  if (waiter_) {
+    if (!waiter_->granted) return false;
+    lease_ = std::move(waiter_->granted);
+    waiter_.reset();
+    return true;
+  }
+  lease_ = memory_->decode.try_lease(header_.target_size);
+  if (lease_) return true;
+  waiter_ = std::make_shared<DecodeBudget::Waiter>();
+  waiter_->bytes = header_.target_size;
+  waiter_->wake = resume_;
+  memory_->decode.wait(waiter_);
+  return false;
 }
 
 // Phase 1: payload -> staging.
@@ -441,6 +505,7 @@ UpdateEngine::Status UpdateEngine::copy(std::size_t& budget) {
   // Every block of active was programmed in this power cycle from target_, whose SHA-256 the
   // decode checked, and every program reported Ok: one hash serves staging and active.
   target_.reset();
+  lease_ = {};
   return active_verified(true, budget);
 }
 
@@ -538,7 +603,11 @@ UpdateEngine::Status UpdateEngine::fail(int code, std::string message) {
   phase_ = Phase::Finished;
   decoder_.reset();
   source_.reset();
+  source_load_.reset();
+  source_claim_ = {};
   target_.reset();
+  lease_ = {};
+  waiter_.reset();
   hasher_.reset();
   run_buffer_ = {};
   // Before phase 2 `active` is untouched: the update is over and the old image boots, so a

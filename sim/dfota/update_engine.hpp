@@ -41,6 +41,12 @@
 //
 // The engine never blocks for long: step(budget) does a bounded amount of work, so a module
 // runs it from posted handlers (and a timing profile can pace it). It uses no asio.
+//
+// Memory (update_memory.hpp): given the process's UpdateMemory, the source image is shared
+// with the other updates from the same image (the first to load it publishes it, the others
+// only hash active to prove they hold the same bytes), and the target is allocated only under
+// a lease from the decode budget: without one, step() returns Waiting and the resume callback
+// says when to step again. Neither changes what is read, written or journaled.
 
 #include <cstdint>
 #include <functional>
@@ -51,6 +57,7 @@
 
 #include "protocol/net/fota_error.hpp"
 #include "sim/dfota/package_area.hpp"
+#include "sim/dfota/update_memory.hpp"
 #include "sim/firmware/image_buffer.hpp"
 #include "sim/firmware/package.hpp"
 #include "sim/flash/layout.hpp"
@@ -75,6 +82,7 @@ class UpdateEngine {
     Done,       // result() == 0, active holds the target image
     Error,      // result() is the note's error code; message() says why
     PowerLost,  // the flash went dark: drop this engine; after power-on, make a new one
+    Waiting,    // for a lease of the decode budget: step() again once resume was called
   };
   enum class Phase {
     Idle,           // start() not called
@@ -121,7 +129,7 @@ class UpdateEngine {
   // budget 0 counts as 1. The record that ends a phase may exceed the budget by one, and the
   // final cleanup (erasing the package area, at most 48 block erases) is done in one step.
   // Calls start() first when it was not called. Returns Running until Done, Error or
-  // PowerLost, and then keeps returning that.
+  // PowerLost, and then keeps returning that; Waiting (only with a memory) until resume.
   Status step(std::size_t budget);
   // step() until it stops Running (tests and tools; a module paces step() instead).
   Status run();
@@ -140,6 +148,12 @@ class UpdateEngine {
   // Called from step() each time the integer percent rises (first with the starting value:
   // 0, or where a resumed update stands).
   void set_progress(Progress progress) { progress_ = std::move(progress); }
+  // The process's shared update memory (none: this update's images are its own and it never
+  // waits), and what to call when a Waiting update may step again (it must only post the step).
+  void set_memory(std::shared_ptr<UpdateMemory> memory, std::function<void()> resume) {
+    memory_ = std::move(memory);
+    resume_ = std::move(resume);
+  }
 
  private:
   struct Identity {
@@ -167,6 +181,9 @@ class UpdateEngine {
   Status run_phase(std::size_t& budget);
   Status check_package(std::size_t& budget);
   Status check_source(std::size_t& budget);
+  void begin_source_pass();
+  Status source_hashed();
+  bool take_decode_lease();
   Status decode(std::size_t& budget);
   Status verify_staging(std::size_t& budget);
   Status copy(std::size_t& budget);
@@ -188,6 +205,9 @@ class UpdateEngine {
   Status flash_status(flash::FlashStatus s, const char* what);
   void report();
 
+  // First, so that the leases and images below go back to it before it can go.
+  std::shared_ptr<UpdateMemory> memory_;
+  std::function<void()> resume_;
   flash::NandFlash& flash_;
   flash::Partition active_part_, staging_part_;  // copies: PartitionView keeps references
   PackageArea& package_;
@@ -212,7 +232,12 @@ class UpdateEngine {
 
   std::optional<Hasher> hasher_;
   std::vector<std::uint8_t> run_buffer_;
-  firmware::ImageBuffer source_;  // the active image, the decoder's prefix
+  SharedImages::Image source_;         // the active image, the decoder's prefix, once verified
+  firmware::ImageBuffer source_load_;  // the active image while this update reads it
+  SharedImages::Claim source_claim_;   // this update loads it for the others
+  bool source_verified_ = false;
+  DecodeBudget::Lease lease_;  // held with target_
+  std::shared_ptr<DecodeBudget::Waiter> waiter_;
   // The decoded target, from the decode to the end of a copy in the same power cycle.
   firmware::ImageBuffer target_;
   std::unique_ptr<firmware::PatchDecoder> decoder_;

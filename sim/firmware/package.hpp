@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/firmware/image_buffer.hpp"
 #include "sim/util/expected.hpp"
 #include "sim/util/sha256.hpp"
 
@@ -61,10 +62,21 @@ std::vector<std::uint8_t> wrap_payload(std::span<const std::uint8_t> source_imag
 // Header, size and whole-package SHA-256 of a package held in memory.
 util::Expected<PackageHeader> verify_package(std::span<const std::uint8_t> package);
 
-// The whole offline apply (`dfota-pack apply`, and its check after `dfota-pack diff`): verifies
-// the package, checks it was made against this source image, decodes the payload in
-// flash-page-sized pieces and checks the result against the package's target SHA-256 and as an
-// image. Memory is bounded by the target size the header declares (at most 32 MiB).
+// The whole offline apply (`dfota-pack apply`, and its check after `dfota-pack diff`): decodes
+// the payload straight into `target` (made here, the header's target size, at most 32 MiB),
+// hashing it as it comes, and checks the result against the package's target SHA-256 and its
+// image header. The whole-package SHA-256 and the source's SHA-256 are computed only when that
+// fails, to say why (a corrupted package, another source): a package that yields exactly its target
+// needs neither, and a wrong source or damaged payload cannot yield it. The errors are those
+// of checking both first.
+// `writer`, when given, gets the target in order, range by range as it is decoded (false:
+// stop, the apply fails), so that a caller writing it to a file writes each byte once while it
+// is in the cache; what it got is only good once the apply succeeded.
+using ApplyWriter = std::function<bool(std::span<const std::uint8_t> target_bytes)>;
+util::Expected<PackageHeader> apply_package(std::span<const std::uint8_t> source_image,
+                                            std::span<const std::uint8_t> package,
+                                            ImageBuffer& target, const ApplyWriter& writer = {});
+// The same into a vector (tests, the fuzz target).
 util::Expected<std::vector<std::uint8_t>> apply_package(std::span<const std::uint8_t> source_image,
                                                         std::span<const std::uint8_t> package);
 

@@ -53,4 +53,8 @@ bool PartitionView::page_erased(std::uint32_t page) const {
                             page % pages_per_block());
 }
 
+bool PartitionView::block_erased(std::uint32_t block) const {
+  return flash_.block_erased(partition_.first_block + block);
+}
+
 }  // namespace bg95::flash

@@ -51,6 +51,7 @@ class PartitionView {
   // Consecutive pages from `page` on (NandFlash::program_pages), within the partition.
   FlashStatus program_pages(std::uint32_t page, std::span<const std::uint8_t> data);
   bool page_erased(std::uint32_t page) const;
+  bool block_erased(std::uint32_t block) const;  // NandFlash::block_erased
   NandFlash& flash() { return flash_; }
   const Partition& partition() const { return partition_; }
 

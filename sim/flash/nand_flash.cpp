@@ -161,6 +161,27 @@ bool NandFlash::page_erased(std::uint32_t block, std::uint32_t page) const {
   return std::all_of(buf.begin(), buf.end(), [](std::uint8_t b) { return b == 0xFF; });
 }
 
+bool NandFlash::block_erased(std::uint32_t block) const {
+  check_block(block);
+  const std::uint64_t base = std::uint64_t{block} * geometry_.block_size();
+  const int fd = factory_ && factory_->factory_block(block) ? factory_->fd() : fd_;
+  // The next data at or after the block's start: none (ENXIO), or past its end, is a hole.
+  // A file system without SEEK_DATA reports the whole file as data, which reads as before.
+  const off_t data = ::lseek(fd, static_cast<off_t>(base), SEEK_DATA);
+  if ((data < 0 && errno == ENXIO) ||
+      (data >= 0 && static_cast<std::uint64_t>(data) >= base + geometry_.block_size()))
+    return true;
+  std::vector<std::uint8_t> stored(geometry_.block_size());
+  pread_all(fd, base, stored);
+  // Erased is stored as zeros; compared a word at a time.
+  for (std::size_t i = 0; i < stored.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, stored.data() + i, 8);
+    if (w != 0) return false;
+  }
+  return true;
+}
+
 FlashStatus NandFlash::program(std::uint32_t block, std::uint32_t page,
                                std::span<const std::uint8_t> data) {
   check_block(block);

@@ -98,6 +98,10 @@ class NandFlash {
   FlashStatus erase(std::uint32_t block);
   void read(std::uint64_t offset, std::span<std::uint8_t> out) const;
   bool page_erased(std::uint32_t block, std::uint32_t page) const;
+  // True when the whole block reads as erased (0xFF), as read() would show it. A block whose
+  // stored bytes are a hole in the file that backs it (an erase punched it, or nothing was
+  // ever written there) is known erased without reading it (lseek SEEK_DATA); others are read.
+  bool block_erased(std::uint32_t block) const;
 
   // Operations applied so far (programs and erases, failed ones included), over the whole life
   // of this object.
