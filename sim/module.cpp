@@ -456,9 +456,10 @@ void Module::finish_boot() {
 
 void Module::print_banner(std::size_t line) {
   if (line >= urc::kBootBanner.size()) {
-    // Posted: a coalescing engine (Dialect::coalesce_urcs) writes the last lines from a posted
-    // flush, which runs first. A power event before then ends the life: no announcement.
-    boost::asio::post(executor_, life_.guard([this] {
+    // Once the engines have written the last lines (each URC waits for the URC gap, and a
+    // coalescing engine writes from a posted flush). A power event before then ends the life:
+    // no announcement.
+    after_urcs_written(life_.guard([this] {
       notify([](ModuleObserver& o) { o.on_banner_written(); });
     }));
     // Without a delay the module is registered as soon as the banner is out, so that a host
