@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -195,10 +197,11 @@ bool PtyPort::write(std::string bytes) {
 }
 
 void PtyPort::try_write() {
-  while (!out_.empty() && !write_waiting_) {
+  while (!out_.empty() && !write_waiting_ && !pace_waiting_) {
     const std::string& front = out_.front();
-    const ssize_t n =
-        ::write(master_.native_handle(), front.data() + out_offset_, front.size() - out_offset_);
+    std::size_t size = front.size() - out_offset_;
+    if (pacing_ && (size = paced_budget(size)) == 0) return;
+    const ssize_t n = ::write(master_.native_handle(), front.data() + out_offset_, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
@@ -218,7 +221,7 @@ void PtyPort::try_write() {
     }
     out_offset_ += static_cast<std::size_t>(n);
     queued_bytes_ -= static_cast<std::size_t>(n);
-    if (pacing_) pace_credit_ -= static_cast<double>(n);
+    if (pacing_) paced_sent(static_cast<std::size_t>(n));
     if (out_offset_ == front.size()) {
       out_.pop_front();
       out_offset_ = 0;
@@ -232,16 +235,44 @@ bool PtyPort::baud_mismatch() const {
   return host != 0 && host != module_baud_;
 }
 
-std::size_t PtyPort::paced_budget() {
+double PtyPort::line_bytes_per_s() const {
+  // 8N1: a start bit, 8 data bits and a stop bit per byte. The time scale of the realistic
+  // profile applies here too (0.1: ten times as fast).
+  return std::max<std::uint32_t>(host_baud(), 300) / 10.0 / pace_scale_;
+}
+
+std::size_t PtyPort::paced_budget(std::size_t wanted) {
+  using Clock = std::chrono::steady_clock;
+  const auto now = Clock::now();
+  pace_rate_ = line_bytes_per_s();
+  // Bytes still in the FIFO: what the line has not sent yet of the earlier writes.
+  const double in_fifo =
+      line_free_at_ > now ? std::chrono::duration<double>(line_free_at_ - now).count() * pace_rate_
+                          : 0.0;
+  const double fifo = static_cast<double>(kUartFifo);
+  const auto room = static_cast<std::size_t>(std::max(0.0, std::floor(fifo - in_fifo + 1e-6)));
+  // Refill once half the FIFO is free, or all of a shorter message fits (a URC is not split):
+  // the next write is due while the line still has half a FIFO to send, so a timer that fires
+  // a little late leaves no gap on the line, and a 20 KB answer takes 600 writes, not 20,000.
+  const std::size_t chunk = std::min(wanted, kUartFifo / 2);
+  if (room >= chunk) return std::min(room, wanted);
+  const double wait_s = (in_fifo - (fifo - static_cast<double>(chunk))) / pace_rate_;
+  pace_waiting_ = true;
+  pace_timer_.expires_at(
+      now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait_s)));
+  pace_timer_.async_wait([this, alive = std::weak_ptr<void>(alive_)](boost::system::error_code ec) {
+    if (alive.expired()) return;
+    pace_waiting_ = false;
+    if (!ec) try_write();
+  });
+  return 0;
+}
+
+void PtyPort::paced_sent(std::size_t bytes) {
   const auto now = std::chrono::steady_clock::now();
-  // The time scale of the realistic profile applies here too (0.1: ten times as fast).
-  const double bytes_per_s = std::max<std::uint32_t>(host_baud(), 300) / 10.0 / pace_scale_;
-  if (pace_clock_ == std::chrono::steady_clock::time_point{}) pace_clock_ = now;
-  pace_credit_ += std::chrono::duration<double>(now - pace_clock_).count() * bytes_per_s;
-  pace_clock_ = now;
-  // A UART has a small FIFO: idle time buys at most that much burst.
-  pace_credit_ = std::min(pace_credit_, 64.0);
-  return pace_credit_ >= 1.0 ? static_cast<std::size_t>(pace_credit_) : 0;
+  const auto on_line = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(static_cast<double>(bytes) / pace_rate_));
+  line_free_at_ = std::max(line_free_at_, now) + on_line;
 }
 
 void PtyPort::garble(std::span<char> bytes) {

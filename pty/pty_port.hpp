@@ -63,8 +63,10 @@ class PtyPort {
   std::size_t queued_bytes() const { return queued_bytes_; }
 
   // Realistic timing: output leaves at the speed of the baud rate the host set on its side
-  // (10 bits a byte), and when that rate differs from the module's (AT+IPR) both directions
-  // arrive garbled, as on a real UART. Off by default (fast profile).
+  // (10 bits a byte, 8N1), divided by the time scale (0.1: ten times as fast), through a
+  // transmit FIFO of kUartFifo bytes; and when the host's rate differs from the module's
+  // (AT+IPR) both directions arrive garbled, as on a real UART. Off by default (fast profile:
+  // every write goes to the pty at once).
   void set_pacing(bool on, double time_scale = 1.0) {
     pacing_ = on;
     pace_scale_ = time_scale > 0 ? time_scale : 1.0;
@@ -74,6 +76,11 @@ class PtyPort {
   bool baud_mismatch() const;
 
   static constexpr std::size_t kMaxQueued = 1 << 20;
+  // The paced port's transmit FIFO: what leaves at once after the line has been idle, and the
+  // most that one write() hands the pty. No BG95 figure is public; 64 bytes is the UART FIFO
+  // of Qualcomm-based modules of the same kind (Sierra Wireless forum, "UART FIFO depth and how
+  // to change the size": "The size of Rx FIFO in AirPrime modules is 64 bytes").
+  static constexpr std::size_t kUartFifo = 64;
 
  private:
   void read_loop();
@@ -82,7 +89,11 @@ class PtyPort {
   void try_write();
   // Drops the output the module queued and the bytes the pty holds for the host.
   void drop_output();
-  std::size_t paced_budget();
+  // Realistic profile: how many of `wanted` bytes the transmit FIFO takes now. None when it
+  // has too little room; then pace_timer_ calls try_write() again once it has.
+  std::size_t paced_budget(std::size_t wanted);
+  void paced_sent(std::size_t bytes);
+  double line_bytes_per_s() const;
   static void garble(std::span<char> bytes);
   void make_link();
   void remove_link();
@@ -106,8 +117,10 @@ class PtyPort {
   double pace_scale_ = 1.0;
   std::uint32_t module_baud_ = 115200;
   boost::asio::steady_timer pace_timer_;
-  std::chrono::steady_clock::time_point pace_clock_{};
-  double pace_credit_ = 0;
+  bool pace_waiting_ = false;
+  double pace_rate_ = 11520;  // bytes a second, as paced_budget() last read it
+  // When the line will have sent the last byte written so far (the FIFO is empty then).
+  std::chrono::steady_clock::time_point line_free_at_{};
   int host_opens_ = 0;
 };
 
