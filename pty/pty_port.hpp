@@ -22,6 +22,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "pty/epoll_reader.hpp"
 #include "pty/open_watcher.hpp"
 
 namespace bg95::pty {
@@ -83,10 +84,22 @@ class PtyPort {
   static constexpr std::size_t kUartFifo = 64;
 
  private:
+  // A descriptor closed with its owner.
+  struct UniqueFd {
+    int fd = -1;
+    UniqueFd() = default;
+    explicit UniqueFd(int f) : fd(f) {}
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd();
+  };
+
   void read_loop();
   void deliver(std::size_t size);
   void on_watch(OpenWatcher::Event event);
   void try_write();
+  // The pty is full: try_write() again once the host has read some.
+  void wait_writable();
   // Drops the output the module queued and the bytes the pty holds for the host.
   void drop_output();
   // Realistic profile: how many of `wanted` bytes the transmit FIFO takes now. None when it
@@ -98,7 +111,17 @@ class PtyPort {
   void make_link();
   void remove_link();
 
-  boost::asio::posix::stream_descriptor master_;
+  boost::asio::any_io_executor executor_;
+  UniqueFd master_;
+  // Reads of the master, at one system call each (EpollReader says why).
+  std::optional<EpollReader> reader_;
+  // The wait for room in the pty is on a duplicate of the master, made when a write finds the
+  // pty full and closed when the queue is empty: Asio keeps EPOLLOUT in a descriptor's epoll
+  // registration once it has waited for it, and then every read of the host wakes the
+  // master's entry (n_tty_check_unthrottle calls tty_wakeup on the other side of a pty): an
+  // extra epoll_wait per round trip, and the master ahead of the watcher in epoll's ready list
+  // (deliver() says why that order matters).
+  std::optional<boost::asio::posix::stream_descriptor> writable_;
   int slave_fd_ = -1;
   std::shared_ptr<OpenWatcher> watcher_;
   int watch_id_ = -1;

@@ -50,31 +50,73 @@ bool run_until(boost::asio::io_context& io, Done done) {
   return true;
 }
 
-TEST(PtyPort, AnOpenReachesTheModuleBeforeTheBytesThatFollowIt) {
+// One port on its own event loop, run by the test, and the host side.
+class PtyPortTest : public ::testing::Test {
+ protected:
+  PtyPortTest() { port.start(rec.callbacks()); }
+  void open_host(unsigned baud = 115200) {
+    host = std::make_unique<HostPort>(port.path(), baud);
+    ASSERT_TRUE(run_until(io, [&] { return port.host_connected(); }));
+  }
+  // The host closes the port, opens it again and writes `line`, all before the event loop
+  // runs; then the loop runs until the module has heard three things, and they are returned.
+  std::vector<std::string> reopen_and_write(const std::string& line) {
+    rec.events.clear();
+    host.reset();
+    host = std::make_unique<HostPort>(port.path());
+    host->write(line);
+    run_until(io, [&] { return rec.events.size() >= 3; });
+    return rec.events;
+  }
+
   boost::asio::io_context io;
-  pty::PtyPort port(io.get_executor());
+  pty::PtyPort port{io.get_executor()};
   Recorder rec;
-  port.start(rec.callbacks());
+  std::unique_ptr<HostPort> host;
+};
+
+TEST_F(PtyPortTest, AnOpenReachesTheModuleBeforeTheBytesThatFollowIt) {
   // The host opens and writes before the port's event loop runs: both the open and the bytes
   // are ready at the same epoll_wait, the worst case for their order. Then, many times, it
   // closes, opens again and writes at once.
-  auto host = std::make_unique<HostPort>(port.path());
+  host = std::make_unique<HostPort>(port.path());
   host->write("AT\r");
   ASSERT_TRUE(run_until(io, [&] { return rec.events.size() >= 2; }));
   EXPECT_EQ(rec.events, (std::vector<std::string>{"open", "AT\r"}));
   for (int i = 0; i < 200; ++i) {
-    rec.events.clear();
-    host.reset();
-    host = std::make_unique<HostPort>(port.path());
     const std::string line = "AT+N=" + std::to_string(i) + "\r";
-    host->write(line);
-    ASSERT_TRUE(run_until(io, [&] { return rec.events.size() >= 3; })) << i;
-    ASSERT_EQ(rec.events, (std::vector<std::string>{"close", "open", line})) << i;
+    ASSERT_EQ(reopen_and_write(line), (std::vector<std::string>{"close", "open", line})) << i;
     // The module's answer reaches this host: the close and open came before it, so nothing
     // dropped it.
     EXPECT_TRUE(port.write("OK" + std::to_string(i)));
     EXPECT_EQ(host->read_until("OK" + std::to_string(i), milliseconds(2000)),
               "OK" + std::to_string(i));
+  }
+}
+
+// A long answer fills the pty and the port waits for room; after the host has read it all,
+// every read the host makes wakes the pty master's writers. Such a wake-up must not put the
+// master ahead of the watcher, or a host's close and new open would reach the module after
+// the new host's bytes (and the close would drop their answer).
+TEST_F(PtyPortTest, AfterALongAnswerACloseAndOpenStillComeBeforeTheBytes) {
+  open_host();
+  const std::string answer(256 * 1024, 'a');
+  EXPECT_TRUE(port.write(answer));
+  EXPECT_GT(port.queued_bytes(), 0u);  // the pty is full: the port waits for room
+  std::string got;
+  while (got.size() < answer.size()) {
+    io.poll();
+    got += host->read_once(milliseconds(2000));
+  }
+  EXPECT_EQ(got, answer);
+  ASSERT_TRUE(run_until(io, [&] { return port.queued_bytes() == 0; }));
+  io.poll();
+  for (int i = 0; i < 20; ++i) {
+    // The host reads a short answer (waking the master's writers), closes, opens again and
+    // writes, all before the event loop runs.
+    EXPECT_TRUE(port.write("OK\r\n"));
+    EXPECT_EQ(host->read_until("OK\r\n"), "OK\r\n");
+    ASSERT_EQ(reopen_and_write("AT\r"), (std::vector<std::string>{"close", "open", "AT\r"})) << i;
   }
 }
 
@@ -130,38 +172,28 @@ TEST(PtyPort, AFleetSharesOneWatcherAndEachPortKeepsItsOrder) {
   }
 }
 
-TEST(PtyPort, TheFastProfileWritesAtOnceAndThePacedOneAFifoFirst) {
-  boost::asio::io_context io;
-  pty::PtyPort port(io.get_executor());
-  Recorder rec;
-  port.start(rec.callbacks());
-  HostPort host(port.path());
-  ASSERT_TRUE(run_until(io, [&] { return port.host_connected(); }));
+TEST_F(PtyPortTest, TheFastProfileWritesAtOnceAndThePacedOneAFifoFirst) {
+  open_host();
   // 8 KiB: less than the pty takes in one write() (about 13 KiB here).
   const std::string big(8192, 'x');
   EXPECT_TRUE(port.write(big));
   // One write() took it all, without the event loop: nothing is left queued.
   EXPECT_EQ(port.queued_bytes(), 0u);
-  EXPECT_EQ(host.read_until(big), big);
+  EXPECT_EQ(host->read_until(big), big);
   // Paced, the same write hands the pty a FIFO's worth; the rest waits for the line.
   port.set_pacing(true);
   EXPECT_TRUE(port.write(big));
   EXPECT_EQ(port.queued_bytes(), big.size() - pty::PtyPort::kUartFifo);
-  EXPECT_EQ(host.read_until(std::string(pty::PtyPort::kUartFifo, 'x')),
+  EXPECT_EQ(host->read_until(std::string(pty::PtyPort::kUartFifo, 'x')),
             std::string(pty::PtyPort::kUartFifo, 'x'));
-  EXPECT_EQ(host.read_for(milliseconds(0)), "");
+  EXPECT_EQ(host->read_for(milliseconds(0)), "");
 }
 
 // The realistic profile in-process: bytes the pty has received by a time T since the write,
 // at most the FIFO plus what the line carries in T.
-TEST(PtyPort, PacedOutputLeavesAtTheLineSpeedWithABoundedBurst) {
-  boost::asio::io_context io;
-  pty::PtyPort port(io.get_executor());
+TEST_F(PtyPortTest, PacedOutputLeavesAtTheLineSpeedWithABoundedBurst) {
   port.set_pacing(true, 1.0);
-  Recorder rec;
-  port.start(rec.callbacks());
-  HostPort host(port.path(), 115200);
-  ASSERT_TRUE(run_until(io, [&] { return port.host_connected(); }));
+  open_host(115200);
   std::string data(2304, '\0');  // 0.2 s at 115200 (11,520 bytes a second)
   std::mt19937 rng(7);
   for (char& c : data)
@@ -176,7 +208,7 @@ TEST(PtyPort, PacedOutputLeavesAtTheLineSpeedWithABoundedBurst) {
   std::string got;
   std::vector<std::pair<double, std::size_t>> arrivals;  // seconds since the write, bytes
   while (got.size() < data.size()) {
-    std::string part = host.read_once(milliseconds(2000));
+    std::string part = host->read_once(milliseconds(2000));
     const Clock::time_point t0{Clock::duration(written_at.load())};
     got += part;
     arrivals.emplace_back(std::chrono::duration<double>(Clock::now() - t0).count(), got.size());
