@@ -32,9 +32,9 @@ class OpenWatcher : public std::enable_shared_from_this<OpenWatcher> {
   int add(const std::string& path, Handler handler);
   void remove(int id);
   // Reads and dispatches every pending event now. Called when the descriptor is readable,
-  // and by a port that is about to drop output for want of a listener, so that a host that
-  // has just opened the port is not missed. (A host's bytes need no call: the port delivers
-  // them after the handlers already queued, the watcher's among them.)
+  // and by a port that is about to drop output, or deliver a host's bytes, while it knows of
+  // no host, so that a host that has just opened the port is not missed. (With a host known,
+  // epoll hands the port a close and a new open before the new host's bytes: PtyPort::deliver.)
   void drain();
 
  private:

@@ -22,6 +22,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "pty/epoll_reader.hpp"
 #include "pty/open_watcher.hpp"
 
 namespace bg95::pty {
@@ -63,8 +64,10 @@ class PtyPort {
   std::size_t queued_bytes() const { return queued_bytes_; }
 
   // Realistic timing: output leaves at the speed of the baud rate the host set on its side
-  // (10 bits a byte), and when that rate differs from the module's (AT+IPR) both directions
-  // arrive garbled, as on a real UART. Off by default (fast profile).
+  // (10 bits a byte, 8N1), divided by the time scale (0.1: ten times as fast), through a
+  // transmit FIFO of kUartFifo bytes; and when the host's rate differs from the module's
+  // (AT+IPR) both directions arrive garbled, as on a real UART. Off by default (fast profile:
+  // every write goes to the pty at once).
   void set_pacing(bool on, double time_scale = 1.0) {
     pacing_ = on;
     pace_scale_ = time_scale > 0 ? time_scale : 1.0;
@@ -74,20 +77,51 @@ class PtyPort {
   bool baud_mismatch() const;
 
   static constexpr std::size_t kMaxQueued = 1 << 20;
+  // The paced port's transmit FIFO: what leaves at once after the line has been idle, and the
+  // most that one write() hands the pty. No BG95 figure is public; 64 bytes is the UART FIFO
+  // of Qualcomm-based modules of the same kind (Sierra Wireless forum, "UART FIFO depth and how
+  // to change the size": "The size of Rx FIFO in AirPrime modules is 64 bytes").
+  static constexpr std::size_t kUartFifo = 64;
 
  private:
+  // A descriptor closed with its owner.
+  struct UniqueFd {
+    int fd = -1;
+    UniqueFd() = default;
+    explicit UniqueFd(int f) : fd(f) {}
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd();
+  };
+
   void read_loop();
   void deliver(std::size_t size);
   void on_watch(OpenWatcher::Event event);
   void try_write();
+  // The pty is full: try_write() again once the host has read some.
+  void wait_writable();
   // Drops the output the module queued and the bytes the pty holds for the host.
   void drop_output();
-  std::size_t paced_budget();
+  // Realistic profile: how many of `wanted` bytes the transmit FIFO takes now. None when it
+  // has too little room; then pace_timer_ calls try_write() again once it has.
+  std::size_t paced_budget(std::size_t wanted);
+  void paced_sent(std::size_t bytes);
+  double line_bytes_per_s() const;
   static void garble(std::span<char> bytes);
   void make_link();
   void remove_link();
 
-  boost::asio::posix::stream_descriptor master_;
+  boost::asio::any_io_executor executor_;
+  UniqueFd master_;
+  // Reads of the master, at one system call each (EpollReader says why).
+  std::optional<EpollReader> reader_;
+  // The wait for room in the pty is on a duplicate of the master, made when a write finds the
+  // pty full and closed when the queue is empty: Asio keeps EPOLLOUT in a descriptor's epoll
+  // registration once it has waited for it, and then every read of the host wakes the
+  // master's entry (n_tty_check_unthrottle calls tty_wakeup on the other side of a pty): an
+  // extra epoll_wait per round trip, and the master ahead of the watcher in epoll's ready list
+  // (deliver() says why that order matters).
+  std::optional<boost::asio::posix::stream_descriptor> writable_;
   int slave_fd_ = -1;
   std::shared_ptr<OpenWatcher> watcher_;
   int watch_id_ = -1;
@@ -106,8 +140,10 @@ class PtyPort {
   double pace_scale_ = 1.0;
   std::uint32_t module_baud_ = 115200;
   boost::asio::steady_timer pace_timer_;
-  std::chrono::steady_clock::time_point pace_clock_{};
-  double pace_credit_ = 0;
+  bool pace_waiting_ = false;
+  double pace_rate_ = 11520;  // bytes a second, as paced_budget() last read it
+  // When the line will have sent the last byte written so far (the FIFO is empty then).
+  std::chrono::steady_clock::time_point line_free_at_{};
   int host_opens_ = 0;
 };
 
