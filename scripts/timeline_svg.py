@@ -74,7 +74,8 @@ def phases_of(urcs, commands):
 
 def power_spans(records, t_end):
     """(state, start, end) of the power state from the power events."""
-    names = {"On": "booting", "Booted": "normal", "DfotaMode": "DFOTA mode"}
+    names = {"power on": "booting", "restart": "booting", "reset": "booting",
+             "booted": "normal", "DFOTA mode": "DFOTA mode"}
     spans, state, since = [], "off", 0.0
     for r in records:
         if r.get("type") == "event" and r.get("kind") == "power":
@@ -140,7 +141,7 @@ def draw(records, title):
                    f'stroke="#444"><title>{t:.3f} s {escape(text)}</title></line>')
         label = m.group(1) if m else text.split(":")[0]
         if (not m or m.group(1) != "UPDATING" and m.group(1) != "DOWNLOADING") and \
-                x(t) - last_label > 45:
+                x(t) - last_label > 70:
             out.append(f'<text x="{x(t) + 2:.1f}" y="{top + 28}">{escape(label)}</text>')
             last_label = x(t)
     for t, c in commands:

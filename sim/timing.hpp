@@ -114,6 +114,12 @@ struct Timing {
         static_cast<double>(written) / (64.0 * 1024) + static_cast<double>(read) / (640.0 * 1024);
     return activity(ms{static_cast<ms::rep>(seconds * 1000)}, jitter);
   }
+  // The update's work per step in pages: the realistic profile takes small steps (4 pages,
+  // 8 KiB: about 125 ms of programming), so its UPDATING lines come steadily, one percent at a
+  // time, as in the note's example, not in bursts; `fast` takes the module's larger steps.
+  std::size_t update_pages_per_step(std::size_t fast) const {
+    return profile == Profile::Realistic ? 4 : fast;
+  }
   // The user-plane rate of the cell's access technology in practice: LTE-M (Cat-M1) around
   // 300 kbit/s, NB-IoT (Cat-NB1) around 26 kbit/s; 0 = unlimited (fast profile).
   std::uint64_t download_rate(bool nbiot) const {

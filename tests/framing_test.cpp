@@ -2,7 +2,10 @@
 // soon as data is there sees what a real module's timing gives it.
 //   - the echo of a command alone in its read, then the answer in the next (fwupd's
 //     fu_mm_device_at_cmd() takes a first read of exactly "<cmd>\r" as the echo);
-//   - each URC in a read of its own (fwupd's attach matches only the first +QIND of a read).
+//   - each URC in a read of its own (fwupd's attach matches only the first +QIND of a read);
+//   - in the realistic profile, a DFOTA's restart takes long enough that a host which closes
+//     the port after HTTPEND (fwupd waits for its device to come back) and reopens it 2 s
+//     later still sees START, the UPDATING lines and END.
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -13,9 +16,14 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
+#include "sim/firmware/image.hpp"
+#include "sim/firmware/synthetic.hpp"
+#include "tests/support/http_test_server.hpp"
 #include "tests/support/sim_process.hpp"
+#include "tests/support/test_packages.hpp"
 
 namespace bg95::test {
 namespace {
@@ -69,6 +77,50 @@ TEST(FramingTest, EchoAloneThenTheAnswerForAThousandRandomCommands) {
         << "command " << i << " (" << cmd << "): the next read must be the whole answer; got \""
         << answer << "\"";
   }
+}
+
+// The image bg95sim --firmware-size 131072 writes into a new state (Module's default image at
+// that size): small, so that the realistic update takes seconds, not minutes.
+Bytes small_image() {
+  firmware::ImageHeader h;
+  h.model = "BG95-M3";
+  h.revision = firmware::default_revision(h.model);
+  h.full_version = firmware::default_full_version(h.revision);
+  return firmware::make_image(
+      h, firmware::synthetic_body(128 * 1024 - firmware::kImageHeaderSize, 0xB695));
+}
+
+TEST(FramingTest, RealisticAHostThatClosesAfterHttpendAndComesBackTwoSecondsLaterSeesTheUpdate) {
+  const Bytes source = small_image();
+  const auto http =
+      serve_files({{"/update.bin", as_string(make_package(source, next_image(source)))}});
+  TempDir dir;
+  SimProcess sim(SimProcess::Options{dir.path() / "state",
+                                     {"--timing", "realistic", "--firmware-size", "131072"},
+                                     /*wait_for_boot=*/false});
+  auto port = std::make_unique<HostPort>(sim.link().string());
+  wait_until_ready(*port, 30s);
+  // Registered a few seconds after the banner: the +CEREG URC says when.
+  EXPECT_EQ(port->command("AT+CEREG=1\r"), "AT+CEREG=1\r\r\nOK\r\n");
+  port->read_until("+CEREG: 1\r\n", 30s);
+  const std::string fotadl =
+      "AT+QFOTADL=\"http://127.0.0.1:" + std::to_string(http->port()) + "/update.bin\"\r";
+  EXPECT_EQ(port->command(fotadl), fotadl + "\r\nOK\r\n");
+  port->read_until("+QIND: \"FOTA\",\"HTTPEND\",0\r\n", 60s);
+  port.reset();  // the host lets go of the port, as for a device that restarts
+  const auto closed = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(2s);  // the host's own pause, the subject of the test
+  port = std::make_unique<HostPort>(sim.link().string());
+  const std::string seen = port->read_until("+QIND: \"FOTA\",\"END\",0\r\n", 90s);
+  const auto start = seen.find("+QIND: \"FOTA\",\"START\"\r\n");
+  ASSERT_NE(start, std::string::npos) << seen;
+  EXPECT_EQ(seen.find("RESETTING"), std::string::npos) << "said before the host came back";
+  int updating = 0;
+  for (auto at = seen.find("\"UPDATING\",", start); at != std::string::npos;
+       at = seen.find("\"UPDATING\",", at + 1))
+    ++updating;
+  EXPECT_EQ(updating, 100) << seen;
+  EXPECT_GT(std::chrono::steady_clock::now() - closed, 2s);
 }
 
 }  // namespace

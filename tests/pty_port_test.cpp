@@ -240,9 +240,10 @@ class PacedDownloadTest : public ::testing::Test {
     sim = std::make_unique<SimProcess>(
         SimProcess::Options{dir.path() / "state", args, /*wait_for_boot=*/false});
     HostPort& port = sim->open_port();
-    // The whole boot banner first: its lines come a while apart in this profile, and one that
-    // came during the download would be in its answer.
-    port.read_until("+QIND: SMS DONE\r\n", std::chrono::seconds(30));
+    // The ready line comes once the whole boot banner is out (its lines come a while apart in
+    // this profile, and one that came during the download would be in its answer): the module
+    // answers at once.
+    wait_until_ready(port, std::chrono::seconds(30));
     EXPECT_EQ(port.command("ATE0\r"), "ATE0\r\r\nOK\r\n");
     std::mt19937 rng(16);
     data.resize(20000);

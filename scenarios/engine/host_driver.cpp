@@ -366,32 +366,49 @@ std::optional<std::string> HostDriver::replay(const std::filesystem::path& jsonl
 std::optional<std::string> HostDriver::check_writes(
     const std::string& port, const std::vector<RecordedWrite>& recorded) const {
   if (!env_.module_writes) return std::nullopt;
-  std::vector<Env::ModuleWrite> got;
-  for (auto& w : env_.module_writes(port))
-    if (w.delivered && !w.bytes.empty()) got.push_back(std::move(w));
-  // The same bytes, cut into the same writes: an echo and its answer apart, each URC alone.
-  for (std::size_t k = 0; k < recorded.size(); ++k) {
-    if (k >= got.size())
-      return fmt::format("the module's {} output came in {} writes, recorded in {} (or more)", port,
-                         got.size(), recorded.size());
-    if (got[k].bytes != recorded[k].bytes)
-      return fmt::format(
-          "the module's {} write {} differs (the same bytes, cut otherwise):\n  recorded: "
-          "\"{}\"\n  replayed: \"{}\"",
-          port, k + 1, Transcript::escape(recorded[k].bytes), Transcript::escape(got[k].bytes));
+  // The replay's writes by the offset in the port's output where each starts.
+  std::vector<std::pair<std::size_t, HostPort::Clock::time_point>> starts;
+  std::size_t offset = 0;
+  for (const auto& w : env_.module_writes(port)) {
+    if (!w.delivered || w.bytes.empty()) continue;
+    starts.emplace_back(offset, w.at);
+    offset += w.bytes.size();
   }
-  // The module's own gaps (no host action between two writes) within the tolerance.
-  for (std::size_t k = 1; k < recorded.size(); ++k) {
-    if (recorded[k].after_host) continue;
-    const double want = recorded[k].t - recorded[k - 1].t;
-    const double have = std::chrono::duration<double>(got[k].at - got[k - 1].at).count();
-    const double allowed =
-        std::chrono::duration<double>(kGapTolerance).count() + kGapToleranceShare * want;
-    if (std::abs(have - want) > allowed)
-      return fmt::format(
-          "the module's {} write {} (\"{}\") came {:.3f} s after the one before, recorded "
-          "{:.3f} s (tolerance {:.3f} s)",
-          port, k + 1, Transcript::escape(recorded[k].bytes, 60), have, want, allowed);
+  // The replay's write that holds byte `at`.
+  auto holding = [&](std::size_t at) {
+    auto it = std::upper_bound(starts.begin(), starts.end(), at,
+                               [](std::size_t a, const auto& s) { return a < s.first; });
+    return it == starts.begin() ? starts.end() : it - 1;
+  };
+  // First the cuts (what the bytes are), then the gaps (when they came): a write the replay
+  // does not make apart is the finding, whatever the timers did.
+  for (const bool gaps : {false, true}) {
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < recorded.size(); at += recorded[k].bytes.size(), ++k) {
+      // A write that follows something the host did may be cut as the host's bytes came (an
+      // echo of a line typed in two reads); one that follows the module's own write must start
+      // a write in the replay too: an echo and its answer apart, each URC alone.
+      if (k == 0 || recorded[k].after_host) continue;
+      const auto here = holding(at);
+      if (here == starts.end()) break;  // fewer bytes: catch_up() has said so
+      if (here->first != at)
+        return fmt::format(
+            "the module's {} write {} (\"{}\") was not a write of its own in the replay (the "
+            "same bytes, cut otherwise)",
+            port, k + 1, Transcript::escape(recorded[k].bytes, 60));
+      if (!gaps) continue;
+      // Its gap from the write before, when nothing the host did came between them.
+      const auto before = holding(at - recorded[k - 1].bytes.size());
+      const double want = recorded[k].t - recorded[k - 1].t;
+      const double have = std::chrono::duration<double>(here->second - before->second).count();
+      const double allowed =
+          std::chrono::duration<double>(kGapTolerance).count() + kGapToleranceShare * want;
+      if (std::abs(have - want) > allowed)
+        return fmt::format(
+            "the module's {} write {} (\"{}\") came {:.3f} s after the one before, recorded "
+            "{:.3f} s (tolerance {:.3f} s)",
+            port, k + 1, Transcript::escape(recorded[k].bytes, 60), have, want, allowed);
+    }
   }
   return std::nullopt;
 }

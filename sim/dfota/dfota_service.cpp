@@ -625,7 +625,9 @@ void DfotaService::schedule_step() {
   if (!update_urcs_.empty()) return when_urcs_out([this] { schedule_step(); });
   // The next step reads (the checks of the package, the source and the results) or writes
   // (the decode into staging, the copy into place, the cleanup): reading is far quicker.
-  const std::size_t bytes = options_.update_pages_per_step * m_.layout().geometry.page_size;
+  const std::size_t bytes =
+      m_.config().timing.update_pages_per_step(options_.update_pages_per_step) *
+      m_.layout().geometry.page_size;
   using Phase = UpdateEngine::Phase;
   const Phase phase = engine_ ? engine_->phase() : Phase::Idle;
   const bool reads = phase == Phase::Idle || phase == Phase::CheckPackage ||
@@ -644,7 +646,7 @@ void DfotaService::schedule_step() {
 
 void DfotaService::step() {
   if (!engine_) return;
-  switch (engine_->step(options_.update_pages_per_step)) {
+  switch (engine_->step(m_.config().timing.update_pages_per_step(options_.update_pages_per_step))) {
     case UpdateEngine::Status::Running:
       return schedule_step();
     case UpdateEngine::Status::Done:
