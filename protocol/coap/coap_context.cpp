@@ -185,12 +185,13 @@ coap_session_t* CoapContext::connect(const boost::asio::ip::udp::endpoint& serve
   coap_session_set_ack_timeout(session_.get(), ack);
   coap_session_set_max_retransmit(session_.get(),
                                   static_cast<std::uint16_t>(transmission.retransmissions()));
-  if (dtls == nullptr) socket_ = session_socket(session_.get());
+  socket_ = session_socket(session_.get());
   return session_.get();
 }
 
 bool CoapContext::send_datagram(std::span<const std::uint8_t> datagram) {
   if (socket_ < 0) return false;
+  if (dtls()) return dtls_send(session_.get(), datagram);  // coap_security.cpp
   const ssize_t sent = ::send(socket_, datagram.data(), datagram.size(), MSG_DONTWAIT);
   return sent == static_cast<ssize_t>(datagram.size());
 }
@@ -199,13 +200,21 @@ void CoapContext::take_empty_messages() {
   // An empty message is the 4-byte header alone, version 1, no token, code 0.00 (RFC 7252 4.1).
   while (socket_ >= 0 && take_) {
     std::array<std::uint8_t, 5> head{};
-    const ssize_t n = ::recv(socket_, head.data(), head.size(), MSG_PEEK | MSG_DONTWAIT);
-    if (n != 4 || (head[0] & 0xCF) != 0x40 || head[1] != 0) return;
+    const bool dtls = this->dtls();
+    // Over DTLS the datagram is a record: its plaintext is peeked (coap_security.cpp).
+    std::array<std::uint8_t, COAP_RXBUFFER_SIZE> record{};
+    const ssize_t got = ::recv(socket_, dtls ? record.data() : head.data(),
+                               dtls ? record.size() : head.size(), MSG_PEEK | MSG_DONTWAIT);
+    if (got <= 0) return;
+    std::optional<std::size_t> n = static_cast<std::size_t>(got);
+    if (dtls) n = dtls_peek(session_.get(), std::span(record.data(), *n), head);
+    if (n != 4u || (head[0] & 0xCF) != 0x40 || head[1] != 0) return;
     const auto type = static_cast<coap_pdu_type_t>((head[0] >> 4) & 0x3);
     if (type != COAP_MESSAGE_ACK && type != COAP_MESSAGE_RST) return;
     const auto take = take_;  // it may clear take_
     if (!take(type, static_cast<coap_mid_t>((head[2] << 8) | head[3]))) return;
-    ::recv(socket_, head.data(), head.size(), MSG_DONTWAIT);
+    if (dtls) dtls_take_peeked(session_.get());
+    ::recv(socket_, record.data(), record.size(), MSG_DONTWAIT);
   }
 }
 

@@ -80,7 +80,8 @@ class CoapContext {
   // protocol/lwm2m/client.cpp). libcoap 4.3.1 can neither take a message back from its
   // retransmission queue nor tell of an empty ACK or Reset that answers nothing it sent, so
   // the owner sends such messages here and takes their ACKs and Resets with take_empty().
-  // False for DTLS (records only libcoap can write) and when the socket was not found.
+  // Over DTLS they are records of the session's own OpenSSL object (dtls_send, dtls_peek in
+  // coap_security.hpp). False when the socket was not found.
   bool has_datagram_socket() const { return socket_ >= 0; }
   // Sends `datagram` as it is to the session's peer; false when it did not go.
   bool send_datagram(std::span<const std::uint8_t> datagram);
@@ -134,6 +135,9 @@ class CoapContext {
     ServerCertificates certificates;
   };
 
+  bool dtls() const {
+    return session_ && coap_session_get_proto(session_.get()) == COAP_PROTO_DTLS;
+  }
   bool open_for(std::weak_ptr<void> alive, void* owner, std::string& error,
                 std::function<void()> after_io);
   void wait_for_io();

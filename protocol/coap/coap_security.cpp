@@ -2,12 +2,18 @@
 
 // libcoap copies the client set-up (identity, key, SNI) into the session, but keeps pointers
 // into the server set-up (hint, key, file names): CoapContext keeps those (ServerSecrets).
+//
+// dtls_peek() lends the session's SSL object a memory BIO for one read: libcoap's own BIO reads
+// only what libcoap hands it inside its I/O step (coap_dtls_receive), so the datagram is given to
+// OpenSSL this way, and libcoap's BIO is put back before anything else runs.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string_view>
 #include <utility>
 
+#include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -95,6 +101,53 @@ coap_session_t* new_client_session(coap_context_t* context, const coap_address_t
     return new_psk_session(context, server, *psk, dtls->sni);
   }
   return new_pki_session(context, server, std::get<ClientCertificates>(dtls->credentials), *dtls);
+}
+
+// ------------------------------------------------------------------ own records
+
+namespace {
+
+// The session's SSL object once its handshake is done, else nullptr.
+SSL* established_ssl(coap_session_t* session) {
+  coap_tls_library_t library = COAP_TLS_LIBRARY_NOTLS;
+  void* tls = coap_session_get_tls(session, &library);
+  if (tls == nullptr || library != COAP_TLS_LIBRARY_OPENSSL) return nullptr;
+  SSL* ssl = static_cast<SSL*>(tls);
+  return SSL_is_init_finished(ssl) == 1 ? ssl : nullptr;
+}
+
+}  // namespace
+
+bool dtls_send(coap_session_t* session, std::span<const std::uint8_t> plaintext) {
+  SSL* ssl = established_ssl(session);
+  if (ssl == nullptr || plaintext.empty()) return false;
+  return SSL_write(ssl, plaintext.data(), static_cast<int>(plaintext.size())) ==
+         static_cast<int>(plaintext.size());
+}
+
+std::optional<std::size_t> dtls_peek(coap_session_t* session,
+                                     std::span<const std::uint8_t> datagram,
+                                     std::span<std::uint8_t> out) {
+  SSL* ssl = established_ssl(session);
+  if (ssl == nullptr || datagram.empty() || out.empty()) return std::nullopt;
+  BIO* lent = BIO_new_mem_buf(datagram.data(), static_cast<int>(datagram.size()));
+  if (lent == nullptr) return std::nullopt;
+  BIO_set_mem_eof_return(lent, -1);  // no more bytes: "try again", as a datagram BIO says
+  BIO* own = SSL_get_rbio(ssl);
+  BIO_up_ref(own);           // SSL_set0_rbio() frees the BIO it replaces
+  SSL_set0_rbio(ssl, lent);  // takes `lent`
+  const int n = SSL_peek(ssl, out.data(), static_cast<int>(out.size()));
+  SSL_set0_rbio(ssl, own);  // frees `lent`, takes back our reference to libcoap's BIO
+  if (n <= 0) return std::nullopt;
+  return static_cast<std::size_t>(n);
+}
+
+void dtls_take_peeked(coap_session_t* session) {
+  SSL* ssl = established_ssl(session);
+  if (ssl == nullptr || SSL_pending(ssl) == 0) return;
+  std::array<std::uint8_t, 2048> sink{};
+  while (SSL_pending(ssl) > 0)
+    if (SSL_read(ssl, sink.data(), static_cast<int>(sink.size())) <= 0) return;
 }
 
 // ------------------------------------------------------------------ server side

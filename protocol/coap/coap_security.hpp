@@ -4,8 +4,10 @@
 // libcoap set-up structures (coap_dtls_cpsk_t, coap_dtls_pki_t, coap_dtls_spsk_t) are filled in
 // one place, coap_security.cpp; CoapContext (coap_context.hpp) applies them.
 
+#include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 
@@ -64,5 +66,26 @@ struct ServerCertificates {
 // certificates. nullptr when libcoap refused (or the certificate's name check could not be set).
 coap_session_t* new_client_session(coap_context_t* context, const coap_address_t& server,
                                    const ClientDtls* dtls);
+
+// Messages of a user's own beside libcoap's on an established DTLS client session, for what
+// CoapContext::send_datagram and take_empty do on UDP (the LwM2M client's notifications). Both
+// work on the session's OpenSSL object (coap_session_get_tls(), which libcoap documents as the TLS
+// library's session for use with its API), never on libcoap's structures.
+//
+// Sends `plaintext` as one DTLS record through the session, as libcoap's own coap_dtls_send()
+// does (SSL_write; the record leaves through libcoap's BIO and socket). False when it did not go
+// or the handshake is not done.
+bool dtls_send(coap_session_t* session, std::span<const std::uint8_t> plaintext);
+// Decrypts `datagram`, the next one on the session's socket, without taking its record: up to
+// out.size() bytes of the plaintext go to `out`, and the record stays in OpenSSL's buffer, where
+// libcoap's next SSL_read finds it when it reads the same datagram (the copy it reads is then
+// left unused; DTLS would drop it as a replay anyway). The number of bytes, or nullopt when it
+// held no application data (a handshake or alert record, a bad record) or the handshake is not
+// done.
+std::optional<std::size_t> dtls_peek(coap_session_t* session,
+                                     std::span<const std::uint8_t> datagram,
+                                     std::span<std::uint8_t> out);
+// Takes the record dtls_peek() left in OpenSSL's buffer, so that libcoap never sees it.
+void dtls_take_peeked(coap_session_t* session);
 
 }  // namespace bg95::coap

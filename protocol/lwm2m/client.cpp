@@ -6,9 +6,9 @@
 // Update, De-register) are only noted by libcoap's callbacks and acted on after its I/O step
 // returns (after_io); requests from the server are answered inside the resource handlers.
 //
-// Notifications over UDP are the client's own (see "notifications" below): libcoap's observe
-// machinery retransmits the PDU it stored, so a notification of State 1 went out again after
-// the State had become 2 (issue 18), where RFC 7641 4.5.2 wants the current state.
+// Notifications over UDP and DTLS are the client's own (see "notifications" below): libcoap's
+// observe machinery retransmits the PDU it stored, so a notification of State 1 went out again
+// after the State had become 2 (issue 18), where RFC 7641 4.5.2 wants the current state.
 
 #include <algorithm>
 #include <array>
@@ -202,7 +202,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::map<std::string, std::unique_ptr<Observation>> observations;
   std::map<std::string, Attributes> attributes;
   Stream stream;
-  // Notifications sent by the client itself (UDP), not by libcoap's observe machinery (DTLS).
+  // Notifications sent by the client itself, not by libcoap's observe machinery (which does only
+  // when the session's socket was not found).
   bool own_notifications = false;
   std::optional<InFlight> in_flight;
   std::deque<std::string> waiting;  // observations with a notification due after in_flight
@@ -797,7 +798,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
   // ------------------------------------------------------------ notifications
   //
-  // Over UDP the client sends its confirmable notifications itself (CoapContext::send_datagram)
+  // The client sends its confirmable notifications itself (CoapContext::send_datagram: a datagram,
+  // or over DTLS a record of the session's own OpenSSL object, coap_security.hpp)
   // and retransmits them on its own timer, as RFC 7252 4.2 says: after ack_timeout times 1 to
   // 1.5, then doubling, at most max_retransmit times. One is in flight at a time (NSTART 1, RFC
   // 7252 4.7), none while a Register, Update or De-register awaits its answer; the others wait in
@@ -806,7 +808,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   // retransmission counter and timeout, under a new Message ID (RFC 7252 4.5: a peer may take a
   // Message ID it has seen as a duplicate and not process it; libcoap does) and a newer Observe
   // number. A Reset to a notification (RFC 7641 3.6), or no ACK after the last retransmission
-  // (4.5), ends the observation. Over DTLS libcoap's observe machinery sends them.
+  // (4.5), ends the observation. libcoap 4.3.1 cannot do this itself: a confirmable message given
+  // to coap_send() stays in its retransmission queue until acknowledged or given up, and no public
+  // call takes it back (coap_cancel_all_messages is internal).
 
   coap::Transmission transmission() const { return {config.ack_timeout, config.max_retransmit}; }
 

@@ -11,8 +11,8 @@
 // Device management and information reporting, served on the same session: Read (GET), Write
 // (PUT replace, POST partial update), Execute (POST on a resource), Discover (GET, Accept 40),
 // Write-Attributes (PUT with pmin/pmax/gt/lt/st in the query and no payload: pmin and pmax are
-// honoured), Observe (GET Observe=0; notifications are confirmable, and over UDP a
-// retransmission carries the current value, RFC 7641 4.5.2) and Cancel (GET Observe=1 or a
+// honoured), Observe (GET Observe=0; notifications are confirmable, and a retransmission
+// carries the current value, RFC 7641 4.5.2) and Cancel (GET Observe=1 or a
 // Reset to a notification). Create and Delete answer 4.05.
 //
 // Block-wise transfer is done here (libcoap's block mode off): a write carrying Block1 reaches
