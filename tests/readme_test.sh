@@ -72,7 +72,9 @@ until curl -sf -o /dev/null "http://127.0.0.1:$http_port/update.bin"; do :; done
 at "$work/port" "AT+QFOTADL=\"http://127.0.0.1:$http_port/update.bin\"" '\+QIND: SMS DONE\r\n' \
   >"$work/urcs"
 grep -q '+QIND: "FOTA","END",0' "$work/urcs" || { cat "$work/urcs"; exit 1; }
-at "$work/port" "ATI" 'OK\r\n' | grep -q "Revision: BG95M3LAR02A04"
+# Read whole, then searched: grep -q in a pipe ends at its match and the reader gets SIGPIPE.
+ati=$(at "$work/port" "ATI" 'OK\r\n')
+grep -q "Revision: BG95M3LAR02A04" <<<"$ati" || { echo "$ati"; exit 1; }
 echo "DFOTA example: updated"
 stop
 
