@@ -18,6 +18,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "protocol/coap/coap_context.hpp"
 #include "protocol/http/worker_pool.hpp"
 #include "pty/open_watcher.hpp"
 #include "pty/pty_port.hpp"
@@ -411,17 +412,21 @@ std::optional<bg95::fleet::FleetPlan> fleet_plan(const Options& o, const bg95::M
 // Refuses, naming the numbers, a fleet that would run out of open files or ptys part-way
 // (issue 20: "Too many open files" at module 3333 of 5000); main() raised the soft limit of
 // open files to the hard one already.
-bool fits(const Options& o, const bg95::fleet::FleetPlan& plan) {
+// `flash_files`: how many flash files the fleet's cache may then hold open.
+bool fits(const Options& o, const bg95::fleet::FleetPlan& plan, const std::filesystem::path& root,
+          std::size_t& flash_files) {
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return true;
   const bg95::fleet::DescriptorCosts costs;
   const bool lwm2m = o.lwm2m.autoreg || !o.lwm2m.server.empty();
-  const auto b =
-      bg95::fleet::budget(plan, costs, true, lwm2m, files.rlim_cur, bg95::fleet::free_ptys());
+  const bool sharded = !o.shard.index.empty() || !o.shard.count.empty();  // no root lock (plan())
+  const auto b = bg95::fleet::budget(plan, costs, sharded ? "" : root, lwm2m,
+                                     files.rlim_cur, bg95::fleet::free_ptys());
   if (!b.fits()) {
     std::cerr << "bg95sim: " << b.refusal(costs) << "\n";
     return false;
   }
+  flash_files = bg95::fleet::flash_file_capacity(b, costs);
   if (o.verbose)
     std::cerr << fmt::format("bg95sim: {} modules need about {} open files of {} and {} ptys\n",
                              b.count, b.descriptors, b.descriptor_limit, b.ptys);
@@ -496,10 +501,23 @@ bool plan(const Options& o, Program& p) {
   p.fleet =
       o.count > 1 || !o.fleet_file.empty() || !o.shard.index.empty() || !o.shard.count.empty();
   std::optional<bg95::fleet::FleetPlan> fleet;
-  if (p.fleet && (!(fleet = fleet_plan(o, base)) || !fits(o, *fleet))) return false;
+  std::size_t flash_files = 256;
+  if (p.fleet && (!(fleet = fleet_plan(o, base)) || !fits(o, *fleet, base.state_dir, flash_files)))
+    return false;
   // Each distinct default image made once, and its factory flash (<state>/.factory/) that new
   // state folders read from instead of each writing the image.
   bg95::fleet::DefaultImages images(base.state_dir / ".factory");
+  // One lock of the fleet's state root for its modules' folders (a shard, which may share its
+  // root with others, locks each), one cache of open flash files (docs/fleet.md, "Resources").
+  try {
+    if (p.fleet && o.shard.index.empty() && o.shard.count.empty())
+      base.fleet_lock = std::make_shared<const bg95::state::FleetLock>(base.state_dir);
+  } catch (const std::exception& e) {
+    std::cerr << "bg95sim: " << e.what() << "\n";
+    return false;
+  }
+  base.flash_files = std::make_shared<bg95::flash::OpenFiles>(flash_files);
+  if (p.fleet) base.lwm2m_context = std::make_shared<bg95::coap::SharedContext>(p.io.get_executor());
   const std::size_t count = p.fleet ? fleet->modules.size() : 1;
 
   // One pool of download threads for the process, joined before the io_context goes. 16 keep

@@ -76,7 +76,7 @@ std::string host_error_of(const flash::NandFlash& flash) {
 Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
     : executor_(executor),
       config_(std::move(config)),
-      state_dir_(config_.state_dir),
+      state_dir_(config_.state_dir, config_.fleet_lock.get()),
       layout_(flash::Layout::standard()),
       network_(config_.network),
       timer_(executor),
@@ -188,7 +188,8 @@ void Module::open_state() {
     // A fleet's factory flash holds its default image: used only if that is this module's.
     flash_ = std::make_unique<flash::NandFlash>(
         flash_file, layout_.geometry,
-        shared_image_fits() ? config_.factory_flash : std::filesystem::path{});
+        shared_image_fits() ? config_.factory_flash : std::filesystem::path{},
+        config_.flash_files);
   } catch (const flash::FlashError& e) {
     throw state::StateError(e.what() + recreate_hint());
   }

@@ -37,6 +37,10 @@ struct UpdateMemory;
 namespace bg95::lwm2m {
 class Lwm2mService;
 }
+namespace bg95::coap {
+class SharedContext;
+}
+
 namespace bg95::http {
 class WorkerPool;
 }
@@ -93,6 +97,15 @@ struct ModuleConfig {
   // A new state's flash reads from this factory flash (make_factory_flash) until it changes a
   // block, instead of writing the default image itself; empty: a flash of its own.
   std::filesystem::path factory_flash;
+  // The process's cache of open flash files (sim/flash/open_files.hpp), shared by a fleet;
+  // empty: the flash keeps its own.
+  std::shared_ptr<flash::OpenFiles> flash_files;
+  // The fleet's lock of its state root: a state folder below it takes no lock of its own
+  // (sim/state/state_dir.hpp); empty: it does.
+  std::shared_ptr<const state::FleetLock> fleet_lock;
+  // The libcoap context the LwM2M client's UDP session goes into, one per process shared by a
+  // fleet (protocol/coap/coap_context.hpp); empty: a context of its own.
+  std::shared_ptr<coap::SharedContext> lwm2m_context;
   // The threads HTTP(S) downloads run on (bg95sim --download-threads), one pool per process
   // shared by a fleet; empty: each download gets a thread of its own.
   std::shared_ptr<http::WorkerPool> download_pool;

@@ -22,6 +22,7 @@
 #include "scenarios/lwm2m_server/lwm2m_server.hpp"
 #include "sim/fleet/fleet_file.hpp"
 #include "sim/options.hpp"
+#include "sim/state/state_dir.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/sim_process.hpp"
 #include "tests/support/test_packages.hpp"
@@ -358,9 +359,70 @@ TEST(Fleet, HeadlessModulesRunBesidePtyModules) {
   ASSERT_TRUE(plan) << plan.error();
   EXPECT_EQ(plan->modules[1].link, link + "-2");
   EXPECT_EQ(plan->modules[2].link, "");  // headless: the pattern is for the others
-  const auto budget = fleet::budget(*plan, {}, true, true, 1 << 20, std::nullopt);
+  const auto budget = fleet::budget(*plan, {}, defaults.state, true, 1 << 20, std::nullopt);
   EXPECT_EQ(budget.ptys, 2u);
   EXPECT_LE(open_files(sim.pid()), budget.descriptors);
+}
+
+// Issue 20: a fleet locks its state root once instead of each module's folder. A folder below
+// it is still refused to anyone else while the fleet runs (a module started alone takes a shared
+// lock of the root's fleet.lock, which the fleet's exclusive one excludes; flock excludes across
+// open files of one process as across processes), and the fleet is refused while a module of
+// it runs alone.
+TEST(FleetLock, ModuleFoldersBelowALockedRootAreRefusedToOthers) {
+  TempDir dir;
+  const auto root = dir.path() / "state";
+  const auto what = [](const auto& make) -> std::string {
+    try {
+      make();
+    } catch (const state::StateError& e) {
+      return e.what();
+    }
+    return "not refused";
+  };
+  {
+    state::FleetLock fleet(root);
+    state::StateDir covered(root / "0001", &fleet);
+    EXPECT_FALSE(std::filesystem::exists(root / "0001" / "lock"));  // no lock of its own
+    EXPECT_EQ(what([&] { state::StateDir alone(root / "0001"); }),
+              (root / "0001").string() +
+                  ": state folder is in use by another bg95sim (the fleet of " + root.string() +
+                  ")");
+    EXPECT_EQ(what([&] { state::FleetLock second(root); }),
+              root.string() +
+                  ": this fleet's state is in use by another bg95sim (the fleet, or one of its "
+                  "modules started alone)");
+    // A folder elsewhere (a fleet file's `state` pattern) is locked on its own, as before.
+    state::StateDir elsewhere(dir.path() / "late-1", &fleet);
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "late-1" / "lock"));
+    EXPECT_EQ(what([&] { state::StateDir again(dir.path() / "late-1"); }),
+              (dir.path() / "late-1").string() + ": state folder is in use by another bg95sim");
+  }
+  {
+    state::StateDir alone(root / "0002");
+    EXPECT_EQ(what([&] { state::FleetLock fleet(root); }),
+              root.string() +
+                  ": this fleet's state is in use by another bg95sim (the fleet, or one of its "
+                  "modules started alone)");
+  }
+  state::FleetLock free_again(root);
+}
+
+// The same through the programs: a module of a running fleet started alone is refused.
+TEST(FleetLock, AModuleOfARunningFleetCannotBeStartedAlone) {
+  TempDir dir;
+  const auto root = dir.path() / "state";
+  const auto file =
+      write_file(dir.path() / "fleet.yaml", "count: 2\nmodules:\n  - {range: 2, ports: none}\n");
+  SimProcess fleet(SimProcess::Options{root, {"--fleet", file.string()}, false});
+  const auto [status, out] = run_command(
+      fmt::format("{} --ports none --state {} 2>&1", BG95SIM_BINARY, (root / "0001").string()));
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(
+      out.find((root / "0001").string() +
+               ": state folder is in use by another bg95sim (the fleet of " + root.string() + ")"),
+      std::string::npos)
+      << out;
 }
 
 // bg95sim raises its soft limit of open files to the hard one, and refuses a fleet that does
@@ -373,12 +435,12 @@ TEST(Fleet, AFleetThatDoesNotFitItsOpenFilesIsRefusedBeforeItStarts) {
                               BG95SIM_BINARY, state.string()));
   EXPECT_EQ(status, 2);
   EXPECT_TRUE(
-      out.starts_with("bg95sim: 20 modules need about 144 open files and 0 ptys (per "
-                      "module: 2 for its state, 2 more for a fleet's factory flash, 2 "
-                      "per pty, 4 for an LwM2M client; 64 for the process), but this "
-                      "process may open 100 files (RLIMIT_NOFILE)"))
+      out.starts_with("bg95sim: 20 modules need about 124 open files and 0 ptys (per "
+                      "module: 2 per pty, 1 for an LwM2M client, 1 for a state folder outside "
+                      "the fleet's locked --state folder; 64 for the process and up to 256 open "
+                      "flash files), but this process may open 100 files (RLIMIT_NOFILE)"))
       << out;
-  EXPECT_NE(out.find(": 9 of them fit. Raise the limit (e.g. prlimit --nofile=144:144 bg95sim"),
+  EXPECT_NE(out.find(": 12 of them fit. Raise the limit (e.g. prlimit --nofile=124:124 bg95sim"),
             std::string::npos)
       << out;
   EXPECT_FALSE(std::filesystem::exists(state));
@@ -387,7 +449,7 @@ TEST(Fleet, AFleetThatDoesNotFitItsOpenFilesIsRefusedBeforeItStarts) {
       run_until(fmt::format("prlimit --nofile=50:200 {} --count 20 --ports none --state {} -v",
                             BG95SIM_BINARY, state.string()),
                 "bg95sim: fleet of 20 modules ready");
-  EXPECT_NE(said.find("bg95sim: 20 modules need about 144 open files of 200 and 0 ptys"),
+  EXPECT_NE(said.find("bg95sim: 20 modules need about 124 open files of 200 and 0 ptys"),
             std::string::npos)
       << said;
   EXPECT_NE(said.find("bg95sim[20]: BG95-M3 ready, headless (no host port)\n"), std::string::npos)

@@ -35,6 +35,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include "protocol/coap/coap_context.hpp"
 #include "protocol/lwm2m/client.hpp"
 #include "protocol/lwm2m/object_model.hpp"
 
@@ -307,6 +308,7 @@ class NotifyTest : public ::testing::TestWithParam<bool> {
       config.psk_key = DtlsServer::kKey;
     }
     config.endpoint = "notify-test";
+    config.shared_context = shared_;
     client_.start(std::move(config),
                   {{}, [this](std::string_view line) { log_.emplace_back(line); }});
     const Message reg = receive();
@@ -379,6 +381,7 @@ class NotifyTest : public ::testing::TestWithParam<bool> {
   }
 
   boost::asio::io_context io_;
+  std::shared_ptr<coap::SharedContext> shared_;  // set: the client's session goes there
   ObjectModel model_;
   std::int64_t state_ = 0;
   udp::socket peer_{io_, udp::endpoint(boost::asio::ip::address_v4::loopback(), 0)};
@@ -493,6 +496,58 @@ TEST_P(NotifyTest, RetransmissionsThatRunOutEndTheObservation) {
   const Message read = read_state(0x7003);
   EXPECT_EQ(read.mid, 0x7003);
   EXPECT_EQ(read.payload, bytes("2"));
+}
+
+// Issue 20: the clients of a process share one libcoap context, each with a session and UDP
+// socket of its own (the server tells them apart by their address). A second client registered
+// on it first; then the test's client behaves on the wire exactly as with a context of its own
+// (its notifications, their retransmission with the current state, a Reset), and each client
+// answers reads with its own model's value on its own address.
+TEST_F(NotifyTest, ClientsOfASharedContextKeepTheirOwnSessions) {
+  shared_ = std::make_shared<coap::SharedContext>(io_.get_executor());
+  ObjectModel other_model;
+  other_model.add(5, 0, readable(kStateId, Type::Integer, [] { return Value::number(7); }));
+  Client other(io_.get_executor(), other_model);
+  ClientConfig other_config;
+  other_config.server_uri = "coap://127.0.0.1:" + std::to_string(peer_.local_endpoint().port());
+  other_config.endpoint = "other";
+  other_config.shared_context = shared_;
+  other.start(other_config, {});
+  const Message other_reg = receive();
+  const udp::endpoint other_at = client_at_;
+  send({kAck,
+        kCreated,
+        other_reg.mid,
+        other_reg.token,
+        {{kLocationPath, bytes("rd")}, {kLocationPath, bytes("6b")}},
+        {},
+        {}});
+  ASSERT_TRUE(run_until([&] { return other.state() == ClientState::Registered; }, 5s));
+
+  ASSERT_NO_FATAL_FAILURE(observe_state(500ms));
+  const udp::endpoint own_at = client_at_;
+  EXPECT_NE(own_at, other_at);
+  EXPECT_EQ(shared_->members(), 2u);
+  set_state(1);
+  const Message downloading = receive();
+  EXPECT_EQ(client_at_, own_at);
+  expect_notification(downloading, "1");
+  set_state(2);
+  const Message retransmission = receive();  // its ACK withheld
+  expect_notification(retransmission, "2");
+  EXPECT_NE(retransmission.mid, downloading.mid);
+  send({kRst, 0, retransmission.mid, {}, {}, {}, {}});
+  ASSERT_TRUE(run_until([this] { return logged("observation of /5/0/3 ended"); }, 5s))
+      << testing::PrintToString(log_);
+  EXPECT_EQ(read_state(0x7005).payload, bytes("2"));
+  EXPECT_EQ(client_at_, own_at);
+  client_at_ = other_at;
+  const Message other_read = read_state(0x7006);
+  EXPECT_EQ(client_at_, other_at);
+  EXPECT_EQ(other_read.mid, 0x7006);
+  EXPECT_EQ(other_read.payload, bytes("7"));
+  other.stop();
+  EXPECT_EQ(shared_->members(), 1u);
 }
 
 }  // namespace

@@ -396,6 +396,39 @@ TEST(FactoryFlash, MissingFactoryOrDamagedBlockMapIsAClearError) {
   EXPECT_FALSE(fs::exists(r.flash_file().string() + ".factory"));
 }
 
+// Issue 20: the flashes of a fleet share one cache of open files. Reading the factory's blocks
+// opens only the factory, once for all of them; a write opens the flash's own file and its block
+// map; the cache never holds more than its capacity, and a flash whose file it closed opens it
+// again when next used, with nothing lost.
+TEST(FactoryFlash, FlashesShareOneCacheOfOpenFiles) {
+  FactoryRig r;
+  const auto geometry = r.own.layout().geometry;
+  const auto file = [&](int i) { return r.factory.parent_path() / fmt::format("m{}.bin", i); };
+  auto files = std::make_shared<flash::OpenFiles>(3);
+  std::vector<std::unique_ptr<NandFlash>> fleet;
+  for (int i = 0; i < 8; ++i) {
+    fleet.push_back(std::make_unique<NandFlash>(file(i), geometry, r.factory, files));
+    EXPECT_EQ(r.page(*fleet.back(), 10, 0), r.a);
+  }
+  EXPECT_EQ(files->open_count(), 1u);  // the factory, shared
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(fleet[i]->program(13, 0, Bytes(2048, static_cast<std::uint8_t>(i))),
+              flash::FlashStatus::Ok);
+    EXPECT_LE(files->open_count(), 3u);
+  }
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(r.page(*fleet[i], 13, 0), Bytes(2048, static_cast<std::uint8_t>(i))) << i;
+    EXPECT_EQ(r.page(*fleet[i], 10, 0), r.a) << i;
+    EXPECT_EQ(fleet[i]->factory_blocks(), geometry.block_count - 1) << i;
+  }
+  fleet.clear();
+  EXPECT_EQ(files->open_count(), 0u);
+  // What was written is in the files, block maps included.
+  NandFlash again(file(5), geometry);
+  EXPECT_EQ(again.factory_blocks(), geometry.block_count - 1);
+  EXPECT_EQ(r.page(again, 13, 0), Bytes(2048, 5));
+}
+
 // ---------------------------------------------------------------------------------------
 // The decoder as the engine uses it: straight into the target buffer
 

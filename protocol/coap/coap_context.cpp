@@ -93,31 +93,73 @@ std::optional<boost::asio::ip::udp::endpoint> endpoint_of(const sockaddr* addres
   return e;
 }
 
+// True when `fd` is a socket with these local and peer addresses.
+bool is_socket_of(int fd, const boost::asio::ip::udp::endpoint& local,
+                  const boost::asio::ip::udp::endpoint& remote) {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0 ||
+      endpoint_of(reinterpret_cast<sockaddr*>(&address), size) != local)
+    return false;
+  size = sizeof address;
+  return ::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0 &&
+         endpoint_of(reinterpret_cast<sockaddr*>(&address), size) == remote;
+}
+
+// The descriptor the next socket() of this process gets: the lowest free one (POSIX), unless
+// another thread takes it first (session_socket() checks). -1 when none is free.
+int next_descriptor() {
+  const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) ::close(fd);
+  return fd;
+}
+
 // The descriptor of a connected UDP client session's socket: the one of this process whose
 // local and peer addresses are the session's (libcoap connects it, coap_socket_connect_udp). -1
-// when there is none.
-int session_socket(const coap_session_t* session) {
+// when there is none. `guess` (next_descriptor() before the session was made) is tried first:
+// looking through every descriptor of a process for each of its 10,000 sessions is 10^8 pairs
+// of system calls.
+int session_socket(const coap_session_t* session, int guess) {
   const coap_address_t* local = coap_session_get_addr_local(session);
   const coap_address_t* remote = coap_session_get_addr_remote(session);
   const auto want_local = endpoint_of(&local->addr.sa, local->size);
   const auto want_remote = endpoint_of(&remote->addr.sa, remote->size);
   if (!want_local || !want_remote) return -1;
+  if (guess >= 0 && is_socket_of(guess, *want_local, *want_remote)) return guess;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
     const std::string name = entry.path().filename().string();
     int fd = -1;
     if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc()) continue;
-    sockaddr_storage address{};
-    socklen_t size = sizeof address;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0 ||
-        endpoint_of(reinterpret_cast<sockaddr*>(&address), size) != want_local)
-      continue;
-    size = sizeof address;
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0 &&
-        endpoint_of(reinterpret_cast<sockaddr*>(&address), size) == want_remote)
-      return fd;
+    if (is_socket_of(fd, *want_local, *want_remote)) return fd;
   }
   return -1;
+}
+
+// A shared context's app data (CoapContext::of): its sessions' app data is their CoapContext.
+const char kShared = 0;
+
+// Starts watching `context`'s epoll descriptor through a dup() of it in `descriptor`.
+bool watch_epoll(coap_context_t* context, boost::asio::posix::stream_descriptor& descriptor,
+                 std::string& error) {
+  const int coap_fd = coap_context_get_coap_fd(context);
+  if (coap_fd < 0) {
+    error = "libcoap was built without epoll support";
+    return false;
+  }
+  const int copy = ::fcntl(coap_fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    error = std::string("dup of libcoap's descriptor failed: ") + std::strerror(errno);
+    return false;
+  }
+  boost::system::error_code ec;
+  descriptor.assign(copy, ec);
+  if (ec) {
+    ::close(copy);
+    error = "cannot watch libcoap's descriptor: " + ec.message();
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -130,54 +172,50 @@ CoapContext::~CoapContext() {
 }
 
 CoapContext* CoapContext::of(const coap_session_t* session) {
-  return static_cast<CoapContext*>(coap_get_app_data(coap_session_get_context(session)));
+  void* data = coap_get_app_data(coap_session_get_context(session));
+  if (data != &kShared) return static_cast<CoapContext*>(data);
+  auto* self = static_cast<CoapContext*>(coap_session_get_app_data(session));
+  if (self != nullptr) self->shared_->touch(self);
+  return self;
 }
 
 bool CoapContext::open_for(std::weak_ptr<void> alive, void* owner, std::string& error,
-                           std::function<void()> after_io) {
+                           std::function<void()> after_io, std::shared_ptr<SharedContext> shared) {
   close();
-  ensure_libcoap_started();
-  context_.reset(coap_new_context(nullptr));
-  if (!context_) {
-    error = "coap_new_context failed";
-    return false;
-  }
-  coap_set_app_data(context_.get(), this);
-  coap_context_set_block_mode(context_.get(), 0);
-
-  const int coap_fd = coap_context_get_coap_fd(context_.get());
-  if (coap_fd < 0) {
-    error = "libcoap was built without epoll support";
-    close();
-    return false;
-  }
-  const int copy = ::fcntl(coap_fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) {
-    error = std::string("dup of libcoap's descriptor failed: ") + std::strerror(errno);
-    close();
-    return false;
-  }
-  boost::system::error_code ec;
-  descriptor_.assign(copy, ec);
-  if (ec) {
-    ::close(copy);
-    error = "cannot watch libcoap's descriptor: " + ec.message();
-    close();
-    return false;
+  if (shared) {
+    if (!shared->start(error)) return false;
+    shared_ = std::move(shared);
+    shared_->members_.insert(this);
+  } else {
+    ensure_libcoap_started();
+    context_.reset(coap_new_context(nullptr));
+    if (!context_) {
+      error = "coap_new_context failed";
+      return false;
+    }
+    coap_set_app_data(context_.get(), this);
+    coap_context_set_block_mode(context_.get(), 0);
+    if (!watch_epoll(context_.get(), descriptor_, error)) {
+      close();
+      return false;
+    }
   }
   alive_ = std::move(alive);
   owner_ = owner;
   after_io_ = std::move(after_io);
-  wait_for_io();
+  if (!shared_) wait_for_io();
   return true;
 }
 
 coap_session_t* CoapContext::connect(const boost::asio::ip::udp::endpoint& server,
                                      const ClientDtls* dtls, const Transmission& transmission) {
-  if (!context_) return nullptr;
+  coap_context_t* context = get();
+  if (context == nullptr) return nullptr;
   socket_ = -1;
-  session_.reset(new_client_session(context_.get(), coap_address(server), dtls));
+  const int guess = next_descriptor();
+  session_.reset(new_client_session(context, coap_address(server), dtls));
   if (!session_) return nullptr;
+  if (shared_) coap_session_set_app_data(session_.get(), this);
   const auto ack_ms = std::clamp<std::int64_t>(transmission.ack_timeout.count(), 1000, 65535999);
   coap_fixed_point_t ack{};
   ack.integer_part = static_cast<std::uint16_t>(ack_ms / 1000);
@@ -185,7 +223,7 @@ coap_session_t* CoapContext::connect(const boost::asio::ip::udp::endpoint& serve
   coap_session_set_ack_timeout(session_.get(), ack);
   coap_session_set_max_retransmit(session_.get(),
                                   static_cast<std::uint16_t>(transmission.retransmissions()));
-  socket_ = session_socket(session_.get());
+  socket_ = session_socket(session_.get(), guess);
   return session_.get();
 }
 
@@ -228,7 +266,24 @@ std::optional<std::uint16_t> CoapContext::listen(const boost::asio::ip::udp::end
   return endpoint_port(endpoint);
 }
 
+void CoapContext::take_empty(EmptyTaker take) {
+  take_ = std::move(take);
+  if (!shared_) return;
+  auto& takers = shared_->takers_;
+  const auto at = std::find(takers.begin(), takers.end(), this);
+  if (take_ && at == takers.end()) takers.push_back(this);
+  if (!take_ && at != takers.end()) takers.erase(at);
+}
+
+bool CoapContext::in_io() const {
+  if (!shared_) return in_io_;
+  // Work deferred to the end of the step is done by after_io: it runs for this owner now.
+  if (shared_->in_io_) shared_->touch(const_cast<CoapContext*>(this));
+  return shared_->in_io_;
+}
+
 void CoapContext::process() {
+  if (shared_) return shared_->process();
   if (!context_ || in_io_) return;
   const auto owner = alive_.lock();  // a callback may drop the owner's last other reference
   if (!owner) return;
@@ -249,6 +304,7 @@ void CoapContext::process() {
 }
 
 void CoapContext::process_soon() {
+  if (shared_) return shared_->process_soon();
   if (in_io_ || !context_) return;
   boost::asio::post(executor_, [this, alive = alive_, generation = generation_] {
     const auto owner = alive.lock();  // the owner alive: so is this, its member
@@ -283,6 +339,7 @@ void CoapContext::close() {
   socket_ = -1;
   take_ = nullptr;
   alive_.reset();
+  if (shared_) leave_shared();
   boost::system::error_code ignored;
   descriptor_.close(ignored);
   if (context_) {
@@ -292,6 +349,112 @@ void CoapContext::close() {
     doomed_secrets_ = std::move(secrets_);
   }
   if (!in_io_) free_libcoap();
+}
+
+void CoapContext::leave_shared() {
+  if (session_) {
+    coap_session_set_app_data(session_.get(), nullptr);  // callbacks find no owner now
+    if (shared_->in_io_)
+      shared_->doomed_.push_back(session_.release());
+    else
+      session_.reset();
+  }
+  shared_->members_.erase(this);
+  std::erase(shared_->takers_, this);
+  touched_ = false;
+  shared_.reset();
+}
+
+void CoapContext::after_shared_step() {
+  touched_ = false;
+  const auto owner = alive_.lock();
+  if (!owner || !after_io_) return;
+  const auto after_io = after_io_;  // it may close this, which clears after_io_
+  after_io();
+}
+
+// ---- SharedContext
+
+SharedContext::SharedContext(boost::asio::any_io_executor executor)
+    : executor_(std::move(executor)), descriptor_(executor_) {}
+
+SharedContext::~SharedContext() {
+  boost::system::error_code ignored;
+  descriptor_.close(ignored);
+  release_doomed();
+}
+
+void SharedContext::release_doomed() {
+  for (coap_session_t* session : doomed_)
+    coap_session_release(session);
+  doomed_.clear();
+}
+
+bool SharedContext::start(std::string& error) {
+  if (context_) return true;
+  ensure_libcoap_started();
+  context_.reset(coap_new_context(nullptr));
+  if (!context_) {
+    error = "coap_new_context failed";
+    return false;
+  }
+  coap_set_app_data(context_.get(), const_cast<char*>(&kShared));
+  coap_context_set_block_mode(context_.get(), 0);
+  if (!watch_epoll(context_.get(), descriptor_, error)) {
+    context_.reset();
+    return false;
+  }
+  wait_for_io();
+  return true;
+}
+
+void SharedContext::touch(CoapContext* member) {
+  if (member->touched_) return;
+  member->touched_ = true;
+  touched_.push_back(member);
+}
+
+void SharedContext::process() {
+  if (!context_ || in_io_) return;
+  const auto keep = shared_from_this();  // the last member may leave in an after_io
+  for (CoapContext* m : std::vector<CoapContext*>(takers_))
+    if (members_.contains(m)) m->take_empty_messages();
+  in_io_ = true;
+  coap_io_process(context_.get(), COAP_IO_NO_WAIT);
+  in_io_ = false;
+  release_doomed();
+  // After the step, outside libcoap: the owners its callbacks reached (one may close another).
+  const auto touched = std::move(touched_);
+  touched_.clear();
+  for (CoapContext* m : touched)
+    if (members_.contains(m) && m->touched_) m->after_shared_step();
+  wait_for_io();
+}
+
+void SharedContext::process_soon() {
+  if (in_io_ || !context_ || posted_) return;
+  posted_ = true;
+  boost::asio::post(executor_, [this, alive = weak_from_this()] {
+    if (!alive.lock()) return;
+    posted_ = false;
+    process();
+  });
+}
+
+void SharedContext::wait_for_io() {
+  if (waiting_ || !context_) return;
+  pollfd ready{descriptor_.native_handle(), POLLIN, 0};
+  if (::poll(&ready, 1, 0) > 0) {
+    process_soon();  // still ready: see wait_for_io of CoapContext
+    return;
+  }
+  waiting_ = true;
+  descriptor_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                         [this, alive = weak_from_this()](const boost::system::error_code& ec) {
+                           if (!alive.lock()) return;
+                           waiting_ = false;
+                           if (!ec) process();
+                         });
 }
 
 void CoapContext::free_libcoap() {

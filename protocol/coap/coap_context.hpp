@@ -9,6 +9,13 @@
 // Everything runs on the executor given at construction: the owner calls the adapter from there
 // and libcoap's callbacks run there, inside process(). An owner finds itself from a callback with
 // CoapContext::owner<T>(session); after close() that is nullptr.
+//
+// Many UDP client sessions may share one libcoap context (SharedContext, one per event loop):
+// each CoapContext opened on it then holds only its session and that session's UDP socket, and
+// the context's epoll and timerfd (and the loop's copy of the epoll) are the process's, not each
+// owner's (issue 20: four open files per LwM2M client kept 10,000 of them from fitting a
+// process). Owners of a shared context must register the same callbacks and may share
+// resources (the LwM2M client's, found by path); a callback finds its owner by the session.
 
 #include <chrono>
 #include <cstdint>
@@ -17,6 +24,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include <coap3/coap.h>
 #include <boost/asio/any_io_executor.hpp>
@@ -50,6 +59,47 @@ struct Transmission {
   unsigned retransmissions() const;
 };
 
+class CoapContext;
+
+// One libcoap context for many client sessions on one executor (above). Made empty (and held by
+// a shared_ptr: make_shared); the context is made when the first CoapContext opens on it and
+// lives as long as this.
+class SharedContext : public std::enable_shared_from_this<SharedContext> {
+ public:
+  explicit SharedContext(boost::asio::any_io_executor executor);
+  ~SharedContext();
+  SharedContext(const SharedContext&) = delete;
+  SharedContext& operator=(const SharedContext&) = delete;
+
+  std::size_t members() const { return members_.size(); }
+
+ private:
+  friend class CoapContext;
+  struct ContextFree {
+    void operator()(coap_context_t* context) const { coap_free_context(context); }
+  };
+  bool start(std::string& error);
+  void release_doomed();
+  void process();
+  void process_soon();
+  void wait_for_io();
+  // A member a callback reached (or that deferred work to the end of the step): its after_io
+  // runs when the step returns.
+  void touch(CoapContext* member);
+
+  boost::asio::any_io_executor executor_;
+  boost::asio::posix::stream_descriptor descriptor_;  // a dup() of the context's epoll
+  std::unique_ptr<coap_context_t, ContextFree> context_;
+  std::unordered_set<CoapContext*> members_;  // open on this
+  std::vector<CoapContext*> touched_;         // in this step
+  std::vector<CoapContext*> takers_;          // with take_empty() set
+  // Sessions closed inside a step, freed when it returns.
+  std::vector<coap_session_t*> doomed_;
+  bool waiting_ = false;
+  bool posted_ = false;
+  bool in_io_ = false;
+};
+
 class CoapContext {
  public:
   explicit CoapContext(boost::asio::any_io_executor executor);
@@ -63,10 +113,12 @@ class CoapContext {
   // handlers may drop the last other reference). `after_io` runs after each I/O step, outside
   // libcoap, unless closed meanwhile; it may close this or drop the owner. False, with `error`,
   // when it failed.
+  // With `shared`, the session of connect() goes into that context instead (UDP only): after_io
+  // then runs after the I/O steps in which one of libcoap's callbacks reached this owner.
   template <typename Owner>
   bool open(const std::shared_ptr<Owner>& owner, std::string& error,
-            std::function<void()> after_io = {}) {
-    return open_for(owner, owner.get(), error, std::move(after_io));
+            std::function<void()> after_io = {}, std::shared_ptr<SharedContext> shared = {}) {
+    return open_for(owner, owner.get(), error, std::move(after_io), std::move(shared));
   }
 
   // A client session to `server` (UDP, or DTLS with `dtls`), held until close(). nullptr when
@@ -90,7 +142,7 @@ class CoapContext {
   // off, the first it leaves and all after it are libcoap's. Set it only while an answer is
   // awaited: looking at the socket consumes an ICMP error that libcoap would have seen.
   using EmptyTaker = std::function<bool(coap_pdu_type_t type, coap_mid_t mid)>;
-  void take_empty(EmptyTaker take) { take_ = std::move(take); }
+  void take_empty(EmptyTaker take);
 
   // Server side: the DTLS set-up of the context (before listen() on a DTLS endpoint), and an
   // endpoint; listen() returns the port it is bound to (useful for port 0), nullopt when libcoap
@@ -105,13 +157,15 @@ class CoapContext {
   // An I/O step soon (posted), e.g. after a request was queued or an observer was told of a
   // change: libcoap sends notifications inside its I/O step. Nothing inside an I/O step.
   void process_soon();
-  bool in_io() const { return in_io_; }
+  // True inside an I/O step (of the shared context, for an owner on one: work it defers to the
+  // end of the step is done by its after_io, which then runs).
+  bool in_io() const;
 
   // Frees the session, the context and the descriptor; callbacks find no owner any more. From
   // inside an I/O step libcoap's objects are freed when it returns. Idempotent.
   void close();
-  bool is_open() const { return context_ != nullptr; }
-  coap_context_t* get() const { return context_.get(); }
+  bool is_open() const { return get() != nullptr; }
+  coap_context_t* get() const { return shared_ ? shared_->context_.get() : context_.get(); }
 
   // The owner given to open(), from inside one of libcoap's callbacks; nullptr once closed.
   template <typename Owner>
@@ -138,8 +192,11 @@ class CoapContext {
   bool dtls() const {
     return session_ && coap_session_get_proto(session_.get()) == COAP_PROTO_DTLS;
   }
+  friend class SharedContext;
   bool open_for(std::weak_ptr<void> alive, void* owner, std::string& error,
-                std::function<void()> after_io);
+                std::function<void()> after_io, std::shared_ptr<SharedContext> shared);
+  void after_shared_step();
+  void leave_shared();
   void wait_for_io();
   void take_empty_messages();
   void free_libcoap();
@@ -165,6 +222,8 @@ class CoapContext {
   std::unique_ptr<coap_context_t, ContextFree> doomed_context_;
   std::unique_ptr<coap_session_t, SessionRelease> doomed_session_;
   std::unique_ptr<ServerSecrets> doomed_secrets_;
+  std::shared_ptr<SharedContext> shared_;  // the context this is open on, if shared
+  bool touched_ = false;                   // in shared_->touched_
 };
 
 }  // namespace bg95::coap

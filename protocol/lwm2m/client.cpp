@@ -1,10 +1,11 @@
 #include "protocol/lwm2m/client.hpp"
 
 // libcoap inside the event loop through CoapContext (protocol/coap/coap_context.*). One libcoap
-// context per started client holds the one session to the LwM2M server and a coap_resource_t per
-// object, instance and resource path of the model. Responses to our own requests (Register,
-// Update, De-register) are only noted by libcoap's callbacks and acted on after its I/O step
-// returns (after_io); requests from the server are answered inside the resource handlers.
+// context per started client (over UDP, one shared by the process's clients) holds the session
+// to the LwM2M server and a coap_resource_t per object, instance and resource path of the model.
+// Responses to our own requests (Register, Update, De-register) are only noted by libcoap's
+// callbacks and acted on after its I/O step returns (after_io); requests from the server are
+// answered inside the resource handlers.
 //
 // Notifications over UDP and DTLS are the client's own (see "notifications" below): libcoap's
 // observe machinery retransmits the PDU it stored, so a notification of State 1 went out again
@@ -299,7 +300,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
   void connect(const boost::asio::ip::udp::endpoint& endpoint, bool secure) {
     std::string error;
-    if (!coap.open(shared_from_this(), error, [this] { after_io(); })) return fail_hard(error);
+    if (!coap.open(
+            shared_from_this(), error, [this] { after_io(); },
+            secure ? nullptr : config.shared_context))
+      return fail_hard(error);
     coap_register_response_handler(coap.get(), &Impl::on_response);
     coap_register_nack_handler(coap.get(), &Impl::on_nack);
 
@@ -509,6 +513,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       }
     }
     for (const auto& p : paths) {
+      // A context shared with other clients has the resources of the paths they have already
+      // (their handlers find the client by the session).
+      if (coap_resource_t* r =
+              coap_get_resource_from_uri_path(coap.get(), coap_make_str_const(p.c_str()))) {
+        resources["/" + p] = r;
+        continue;
+      }
       coap_str_const_t* uri =
           coap_new_str_const(reinterpret_cast<const std::uint8_t*>(p.data()), p.size());
       coap_resource_t* r =

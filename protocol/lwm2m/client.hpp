@@ -38,6 +38,10 @@
 struct coap_pdu_t;
 struct coap_string_t;
 
+namespace bg95::coap {
+class SharedContext;
+}
+
 namespace bg95::lwm2m {
 
 struct ClientConfig {
@@ -55,6 +59,10 @@ struct ClientConfig {
   std::chrono::milliseconds ack_timeout{std::chrono::seconds(2)};
   unsigned max_retransmit = 4;
   std::chrono::milliseconds retry_delay{std::chrono::seconds(5)};
+  // Over UDP, the session goes into this libcoap context shared by the process's clients
+  // (protocol/coap/coap_context.hpp) rather than one of its own; null: its own. DTLS always
+  // has its own.
+  std::shared_ptr<coap::SharedContext> shared_context;
 };
 
 enum class ClientState { Stopped, Registering, Registered, Deregistering };

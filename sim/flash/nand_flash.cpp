@@ -36,44 +36,42 @@ constexpr std::uint32_t kMaxStagedPages = 64;
 
 }  // namespace
 
-NandFlash::NandFlash(std::filesystem::path file, Geometry geometry, std::filesystem::path factory)
-    : file_(std::move(file)), geometry_(geometry) {
-  fd_ = ::open(file_.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd_ < 0 && errno == ENOENT) {
-    fd_ = ::open(file_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd_ >= 0) {
+NandFlash::NandFlash(std::filesystem::path file, Geometry geometry, std::filesystem::path factory,
+                     std::shared_ptr<OpenFiles> files)
+    : file_(std::move(file)),
+      geometry_(geometry),
+      files_(files ? std::move(files) : std::make_shared<OpenFiles>(4)) {
+  // Made or checked with a descriptor of its own, closed at the end: the file is used through
+  // the cache from then on.
+  int fd = ::open(file_.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    fd = ::open(file_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
       created_ = true;
-      if (::ftruncate(fd_, static_cast<off_t>(geometry_.total_size())) != 0) {
-        ::close(fd_);
-        throw FlashError(
-            fmt::format("{}: cannot size flash file: {}", file_.string(), std::strerror(errno)));
+      if (::ftruncate(fd, static_cast<off_t>(geometry_.total_size())) != 0) {
+        const std::string why = std::strerror(errno);
+        ::close(fd);
+        throw FlashError(fmt::format("{}: cannot size flash file: {}", file_.string(), why));
       }
     }
   }
-  if (fd_ < 0)
+  if (fd < 0)
     throw FlashError(
         fmt::format("{}: cannot open flash file: {}", file_.string(), std::strerror(errno)));
   struct stat st {};
-  ::fstat(fd_, &st);
-  if (static_cast<std::uint64_t>(st.st_size) != geometry_.total_size()) {
-    ::close(fd_);
-    fd_ = -1;
+  ::fstat(fd, &st);
+  ::close(fd);
+  if (static_cast<std::uint64_t>(st.st_size) != geometry_.total_size())
     throw FlashError(fmt::format("{}: flash file has {} bytes, expected {} (truncated or foreign)",
                                  file_.string(), st.st_size, geometry_.total_size()));
-  }
+  own_ = files_->file(file_, O_RDWR);
   known_erased_.assign(std::size_t{geometry_.block_count} * geometry_.pages_per_block, false);
-  try {
-    if (created_) {
-      // Side files a removed flash left behind describe nothing any more.
-      FactoryBase::forget(file_);
-      if (!factory.empty()) factory_ = FactoryBase::create(file_, factory, geometry_);
-    } else {
-      factory_ = FactoryBase::open(file_, geometry_);
-    }
-  } catch (...) {
-    ::close(fd_);
-    fd_ = -1;
-    throw;
+  if (created_) {
+    // Side files a removed flash left behind describe nothing any more.
+    FactoryBase::forget(file_);
+    if (!factory.empty()) factory_ = FactoryBase::create(file_, factory, geometry_, *files_);
+  } else {
+    factory_ = FactoryBase::open(file_, geometry_, *files_);
   }
 }
 
@@ -81,8 +79,19 @@ std::uint32_t NandFlash::factory_blocks() const {
   return factory_ ? factory_->factory_blocks() : 0;
 }
 
+// The factory (holding Files of the cache) goes before the cache it may be the last owner of.
 NandFlash::~NandFlash() {
-  if (fd_ >= 0) ::close(fd_);
+  factory_.reset();
+  own_.reset();
+}
+
+int NandFlash::own_fd(bool write) const {
+  const int fd = own_->fd();
+  if (fd >= 0) return fd;
+  const std::string why =
+      fmt::format("{}: cannot open flash file: {}", file_.string(), std::strerror(errno));
+  if (write) throw HostWriteError(why);
+  throw FlashError(why);
 }
 
 void NandFlash::check_block(std::uint32_t block) const {
@@ -105,7 +114,7 @@ void NandFlash::read(std::uint64_t offset, std::span<std::uint8_t> out) const {
   if (offset + out.size() > geometry_.total_size())
     throw FlashError(fmt::format("flash read past the end ({}+{})", offset, out.size()));
   if (!factory_) {
-    pread_all(fd_, offset, out);
+    pread_all(own_fd(), offset, out);
   } else {
     // Runs of blocks with the same source: the factory file, or this one.
     const std::uint64_t block_size = geometry_.block_size();
@@ -120,7 +129,7 @@ void NandFlash::read(std::uint64_t offset, std::span<std::uint8_t> out) const {
         end += block_size;
       const auto n =
           static_cast<std::size_t>(std::min<std::uint64_t>(end, offset + out.size()) - at);
-      pread_all(from_factory ? factory_->fd() : fd_, at, out.subspan(done, n));
+      pread_all(from_factory ? factory_->fd() : own_fd(), at, out.subspan(done, n));
       done += n;
     }
   }
@@ -143,7 +152,7 @@ void NandFlash::erase_stored(std::uint64_t offset, std::size_t size) {
 void NandFlash::pwrite_all(std::uint64_t offset, std::span<const std::uint8_t> stored) {
   std::size_t done = 0;
   while (done < stored.size()) {
-    const ssize_t n = ::pwrite(fd_, stored.data() + done, stored.size() - done,
+    const ssize_t n = ::pwrite(own_fd(true), stored.data() + done, stored.size() - done,
                                static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
@@ -164,7 +173,7 @@ bool NandFlash::page_erased(std::uint32_t block, std::uint32_t page) const {
 bool NandFlash::block_erased(std::uint32_t block) const {
   check_block(block);
   const std::uint64_t base = std::uint64_t{block} * geometry_.block_size();
-  const int fd = factory_ && factory_->factory_block(block) ? factory_->fd() : fd_;
+  const int fd = factory_ && factory_->factory_block(block) ? factory_->fd() : own_fd();
   // The next data at or after the block's start: none (ENXIO), or past its end, is a hole.
   // A file system without SEEK_DATA reports the whole file as data, which reads as before.
   const off_t data = ::lseek(fd, static_cast<off_t>(base), SEEK_DATA);
@@ -250,8 +259,8 @@ FlashStatus NandFlash::apply_to_file(const FlashOp& op, std::uint32_t pages,
     // A factory block becomes this flash's own; a torn erase keeps its second half.
     const bool from_factory = factory_ && factory_->factory_block(op.block);
     if (from_factory && n < geometry_.block_size()) copy_from_factory(op.block);
-    if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(block_base),
-                    static_cast<off_t>(n)) != 0)
+    if (::fallocate(own_fd(true), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(block_base), static_cast<off_t>(n)) != 0)
       erase_stored(block_base, n);
     if (from_factory) factory_->detach(op.block);
     // The pages the erase reached are known erased; a torn erase leaves the rest unknown.

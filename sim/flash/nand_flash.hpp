@@ -16,6 +16,10 @@
 // with factory contents (factory_base.hpp) reads the blocks it has not yet erased or
 // programmed from a read-only factory file shared by the fleet; such a block becomes the
 // module's own inside apply(), at the first operation that changes it.
+//
+// The file is not held open: it is opened through the process's OpenFiles when used and closed
+// when it has been idle longest of more than the cache holds (issue 20: a fleet's idle modules
+// hold no descriptor of their flash).
 
 #include <chrono>
 #include <cstdint>
@@ -26,6 +30,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "sim/flash/open_files.hpp"
 
 namespace bg95::flash {
 
@@ -75,8 +81,10 @@ class NandFlash {
   // Opens the backing file, creating it erased (sparse) when missing, or, when `factory` names
   // a factory flash file (factory_base.hpp), creating it with the factory's contents. An
   // existing file keeps what it was made with (`factory` is then not used). Throws FlashError
-  // naming the file when it exists with another size or its factory file is missing.
-  NandFlash(std::filesystem::path file, Geometry geometry, std::filesystem::path factory = {});
+  // naming the file when it exists with another size or its factory file is missing. `files`:
+  // the process's cache of open flash files (null: one of this flash's own).
+  NandFlash(std::filesystem::path file, Geometry geometry, std::filesystem::path factory = {},
+            std::shared_ptr<OpenFiles> files = {});
   ~NandFlash();
   NandFlash(const NandFlash&) = delete;
   NandFlash& operator=(const NandFlash&) = delete;
@@ -137,6 +145,9 @@ class NandFlash {
   // A factory block about to change keeps its contents: copied from the factory file.
   void copy_from_factory(std::uint32_t block);
   void pread_all(int fd, std::uint64_t offset, std::span<std::uint8_t> out) const;
+  // This flash's file, opened if it is not (take it right before each system call); throws
+  // FlashError, or HostWriteError for a write, when it cannot be opened.
+  int own_fd(bool write = false) const;
   void pwrite_all(std::uint64_t offset, std::span<const std::uint8_t> stored);
   void check_block(std::uint32_t block) const;
 
@@ -144,7 +155,8 @@ class NandFlash {
   std::string last_host_error_;
   std::filesystem::path file_;
   Geometry geometry_;
-  int fd_ = -1;
+  std::shared_ptr<OpenFiles> files_;
+  std::shared_ptr<OpenFiles::File> own_;
   bool created_ = false;
   // Pages known to be erased (set by an erase, cleared by a program): a program into one of
   // them needs no read-back check. Unknown pages are read (after a torn operation, or pages

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -87,18 +88,36 @@ std::filesystem::path DefaultImages::factory_flash(const std::string& model,
   return path;
 }
 
-Budget budget(const FleetPlan& plan, const DescriptorCosts& costs, bool factory, bool lwm2m,
-              std::uint64_t descriptor_limit, std::optional<std::uint64_t> ptys_free) {
+Budget budget(const FleetPlan& plan, const DescriptorCosts& costs,
+              const std::filesystem::path& locked_root, bool lwm2m, std::uint64_t descriptor_limit,
+              std::optional<std::uint64_t> ptys_free) {
   Budget b;
   b.descriptor_limit = descriptor_limit;
   b.ptys_free = ptys_free;
   b.count = plan.modules.size();
   b.descriptors = static_cast<std::uint64_t>(costs.process);
+  // The modules' folders the root's lock covers, as state::FleetLock::covers() says (that needs
+  // the lock itself, taken only after this check passed).
+  const auto root = locked_root.empty() ? std::filesystem::path{}
+                                        : std::filesystem::absolute(locked_root).lexically_normal();
+  const auto covered = [&](const std::filesystem::path& dir) {
+    if (root.empty()) return false;
+    const auto d = std::filesystem::absolute(dir).lexically_normal().string();
+    const auto r = root.string();
+    return d.size() > r.size() && d.starts_with(r) && (r.ends_with('/') || d[r.size()] == '/');
+  };
   bool fitting = true;
+  std::uint64_t flash_files = 0;
   for (const ModulePlan& m : plan.modules) {
+    // The cache holds at most its capacity, and a small fleet's flash files (its flash.bin, its
+    // block map, a factory flash) fewer.
+    const auto held =
+        std::min<std::uint64_t>(static_cast<std::uint64_t>(costs.flash_files), flash_files + 3);
+    b.descriptors += held - flash_files;
+    flash_files = held;
     const std::uint64_t ptys = m.pty ? 1 + (m.usb_link.empty() ? 0 : 1) : 0;
     b.ptys += ptys;
-    b.descriptors += static_cast<std::uint64_t>(costs.state + (factory ? costs.factory : 0) +
+    b.descriptors += static_cast<std::uint64_t>((covered(m.state_dir) ? 0 : costs.state) +
                                                 (lwm2m ? costs.lwm2m : 0)) +
                      ptys * static_cast<std::uint64_t>(costs.pty);
     fitting = fitting && b.descriptors <= descriptor_limit && (!ptys_free || b.ptys <= *ptys_free);
@@ -114,16 +133,26 @@ std::string Budget::refusal(const DescriptorCosts& costs) const {
     limits += fmt::format(" and the kernel has {} ptys free (kernel.pty.max - kernel.pty.nr)",
                           *ptys_free);
   return fmt::format(
-      "{} modules need about {} open files and {} ptys (per module: {} for its state, {} more "
-      "for a fleet's factory flash, {} per pty, {} for an LwM2M client; {} for the process), but "
-      "{}: {} of them fit. Raise the limit (e.g. prlimit --nofile={}:{} bg95sim ..., as root, "
-      "or nofile in /etc/security/limits.conf), {}or run fewer modules per process.",
-      count, descriptors, ptys, costs.state, costs.factory, costs.pty, costs.lwm2m, costs.process,
-      limits, fitting, descriptors, descriptors,
+      "{} modules need about {} open files and {} ptys (per module: {} per pty, {} for an LwM2M "
+      "client, {} for a state folder outside the fleet's locked --state folder; {} for the "
+      "process and up to {} open flash files), but {}: {} of them fit. Raise the limit (e.g. "
+      "prlimit --nofile={}:{} bg95sim ..., as root, or nofile in /etc/security/limits.conf), "
+      "{}or run fewer modules per process.",
+      count, descriptors, ptys, costs.pty, costs.lwm2m, costs.state, costs.process,
+      costs.flash_files, limits, fitting, descriptors, descriptors,
       ptys == 0 ? ""
                 : fmt::format("give modules without a host --ports none (no pty, {} files less "
                               "each), ",
                               costs.pty));
+}
+
+std::size_t flash_file_capacity(const Budget& budget, const DescriptorCosts& costs) {
+  const auto least = static_cast<std::uint64_t>(costs.flash_files);
+  const std::uint64_t spare = budget.descriptor_limit > budget.descriptors
+                                  ? budget.descriptor_limit - budget.descriptors
+                                  : 0;
+  const std::uint64_t all = 3 * static_cast<std::uint64_t>(budget.count);  // flash, map, factory
+  return static_cast<std::size_t>(std::max(least, std::min(all, least + spare / 4)));
 }
 
 std::optional<std::uint64_t> free_ptys() {

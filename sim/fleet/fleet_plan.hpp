@@ -84,11 +84,20 @@ class DefaultImages {
 // The open files an idle module holds (docs/fleet.md, "Resources"; counted in /proc/<pid>/fd
 // by tests/fleet_test.cpp), and what the process holds besides.
 struct DescriptorCosts {
-  int state = 2;     // the state folder's lock (flock'ed for the module's life) and flash.bin
-  int factory = 2;   // a fleet module's factory flash and its flash.bin.blocks
-  int pty = 2;       // a port: its master and the slave it keeps open (pty/pty_port.hpp)
-  int lwm2m = 4;     // libcoap's epoll and timerfd, the event loop's dup of the epoll, the socket
-  int process = 64;  // stdio, the event loop, inotify, the control socket, a margin for downloads
+  // The state folder's own lock (flock'ed for the module's life), when the fleet's lock of its
+  // state root does not cover the folder (sim/state/state_dir.hpp: a folder elsewhere, a shard).
+  int state = 1;
+  int pty = 2;  // a port: its master and the slave it keeps open (pty/pty_port.hpp)
+  // An LwM2M client's UDP socket; the libcoap context it is in (epoll, timerfd, the event
+  // loop's dup of the epoll) is the process's (coap::SharedContext). Over DTLS a client has a
+  // context of its own: 3 more.
+  int lwm2m = 1;
+  // stdio, the event loop, inotify, the control socket, the fleet's lock, the shared libcoap
+  // context, a margin for downloads
+  int process = 64;
+  // The process's cache of open flash files (flash.bin, factory flashes, block maps; none held
+  // per idle module): sim/flash/open_files.hpp, flash::OpenFiles's default capacity.
+  int flash_files = 256;
 };
 
 // What a fleet needs of the system, and what it has.
@@ -100,15 +109,22 @@ struct Budget {
   std::size_t fitting = 0;                 // modules of the plan, in order, that fit both
   std::size_t count = 0;
   bool fits() const { return fitting == count; }
-  // "4000 modules (3000 with a pty, 1000 headless) need 20064 open files and 4000 ptys; ..."
+  // "5000 modules need about 30320 open files and 5000 ptys (per module: ...), but ..."
   std::string refusal(const DescriptorCosts& costs) const;
 };
 
-// The budget of `plan` with these costs; `factory`: modules read a shared factory flash;
-// `lwm2m`: each module runs an LwM2M client (--lwm2m-autoreg). `ptys_free` is read from
-// /proc/sys/kernel/pty by the caller (nullopt: not known).
-Budget budget(const FleetPlan& plan, const DescriptorCosts& costs, bool factory, bool lwm2m,
-              std::uint64_t descriptor_limit, std::optional<std::uint64_t> ptys_free);
+// The budget of `plan` with these costs; `locked_root`: the state root the fleet locks once
+// (empty: every module locks its own folder); `lwm2m`: each module runs an LwM2M client
+// (--lwm2m-autoreg). `ptys_free` is read from /proc/sys/kernel/pty by the caller (nullopt: not
+// known).
+Budget budget(const FleetPlan& plan, const DescriptorCosts& costs,
+              const std::filesystem::path& locked_root, bool lwm2m, std::uint64_t descriptor_limit,
+              std::optional<std::uint64_t> ptys_free);
+// How many flash files the process's cache may hold open (flash::OpenFiles): at least
+// costs.flash_files, and up to a quarter of what the limit leaves beyond the budget, so that a
+// fleet's busy modules (1,000 concurrent updates) keep theirs open rather than reopening them at
+// every flash operation; never more than the fleet's flash files.
+std::size_t flash_file_capacity(const Budget& budget, const DescriptorCosts& costs);
 // kernel.pty.max - kernel.pty.nr, or nullopt when /proc does not say.
 std::optional<std::uint64_t> free_ptys();
 

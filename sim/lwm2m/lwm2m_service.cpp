@@ -407,6 +407,7 @@ ClientConfig Lwm2mService::client_config() const {
   c.version = s.version == 1 ? "1.1" : "1.0";
   c.default_pmin = s.default_pmin;
   c.default_pmax = s.default_pmax;
+  c.shared_context = m_.config().lwm2m_context;
   if (s.security_mode == 0) {
     c.psk_identity = s.psk_id;
     c.psk_key = hex_to_bytes(s.psk);

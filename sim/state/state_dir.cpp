@@ -4,37 +4,105 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 #include <fmt/format.h>
 
 namespace bg95::state {
 
-StateDir::StateDir(std::filesystem::path dir) : dir_(std::move(dir)) {
+namespace {
+
+std::filesystem::path absolute_path(const std::filesystem::path& p) {
   std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
+  const auto a = std::filesystem::absolute(p, ec);
+  return (ec ? p : a).lexically_normal();
+}
+
+void make_folder(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
   if (ec)
-    throw StateError(
-        fmt::format("{}: cannot create state folder: {}", dir_.string(), ec.message()));
-  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all,
+    throw StateError(fmt::format("{}: cannot create state folder: {}", dir.string(), ec.message()));
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
-  const auto lock = dir_ / "lock";
-  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd_ < 0)
-    throw StateError(fmt::format("{}: cannot open: {}", lock.string(), std::strerror(errno)));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    ::close(lock_fd_);
-    lock_fd_ = -1;
-    throw StateError(fmt::format("{}: state folder is in use by another bg95sim", dir_.string()));
+}
+
+// `file` opened and flock'ed (LOCK_EX or LOCK_SH); -1 when another process holds it.
+int take_lock(const std::filesystem::path& file, int how) {
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw StateError(fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
+  if (::flock(fd, how | LOCK_NB) == 0) return fd;
+  ::close(fd);
+  return -1;
+}
+
+}  // namespace
+
+FleetLock::FleetLock(std::filesystem::path root) : root_(absolute_path(root)) {
+  make_folder(root_);
+  fd_ = take_lock(root_ / kFile, LOCK_EX);
+  if (fd_ < 0)
+    throw StateError(fmt::format(
+        "{}: this fleet's state is in use by another bg95sim (the fleet, or one of its modules "
+        "started alone)",
+        root_.string()));
+}
+
+FleetLock::~FleetLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool FleetLock::covers(const std::filesystem::path& dir) const {
+  const auto d = absolute_path(dir);
+  auto [r, at] = std::mismatch(root_.begin(), root_.end(), d.begin(), d.end());
+  // The root's trailing empty element ("/srv/fleet/") matches anything.
+  return (r == root_.end() || (std::next(r) == root_.end() && r->empty())) && at != d.end();
+}
+
+StateDir::StateDir(std::filesystem::path dir, const FleetLock* fleet) : dir_(std::move(dir)) {
+  make_folder(dir_);
+  if (fleet == nullptr || !fleet->covers(dir_)) {
+    const auto lock = dir_ / "lock";
+    lock_fd_ = take_lock(lock, LOCK_EX);
+    if (lock_fd_ < 0)
+      throw StateError(fmt::format("{}: state folder is in use by another bg95sim", dir_.string()));
+    try {
+      lock_fleet_above();
+    } catch (...) {
+      ::close(lock_fd_);
+      throw;
+    }
   }
+  std::error_code ec;
   std::filesystem::create_directories(fs_root(), ec);
+}
+
+void StateDir::lock_fleet_above() {
+  const auto d = absolute_path(dir_);
+  std::error_code ec;
+  for (auto p = d.parent_path(); !p.empty(); p = p.parent_path()) {
+    const auto file = p / FleetLock::kFile;
+    if (std::filesystem::exists(file, ec)) {
+      fleet_fd_ = take_lock(file, LOCK_SH);
+      if (fleet_fd_ < 0)
+        throw StateError(
+            fmt::format("{}: state folder is in use by another bg95sim (the fleet of {})",
+                        dir_.string(), p.string()));
+      return;
+    }
+    if (p == p.root_path()) return;
+  }
 }
 
 StateDir::~StateDir() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
+  if (fleet_fd_ >= 0) ::close(fleet_fd_);
 }
 
 namespace {
