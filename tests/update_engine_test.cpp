@@ -411,12 +411,12 @@ TEST(FactoryFlash, FlashesShareOneCacheOfOpenFiles) {
     EXPECT_EQ(r.page(*fleet.back(), 10, 0), r.a);
   }
   EXPECT_EQ(files->open_count(), 1u);  // the factory, shared
-  for (int i = 0; i < 8; ++i) {
+  for (std::size_t i = 0; i < 8; ++i) {
     EXPECT_EQ(fleet[i]->program(13, 0, Bytes(2048, static_cast<std::uint8_t>(i))),
               flash::FlashStatus::Ok);
     EXPECT_LE(files->open_count(), 3u);
   }
-  for (int i = 0; i < 8; ++i) {
+  for (std::size_t i = 0; i < 8; ++i) {
     EXPECT_EQ(r.page(*fleet[i], 13, 0), Bytes(2048, static_cast<std::uint8_t>(i))) << i;
     EXPECT_EQ(r.page(*fleet[i], 10, 0), r.a) << i;
     EXPECT_EQ(fleet[i]->factory_blocks(), geometry.block_count - 1) << i;
