@@ -394,8 +394,9 @@ std::optional<std::string> HostDriver::check_writes(
       if (here->first != at)
         return fmt::format(
             "the module's {} write {} (\"{}\") was not a write of its own in the replay (the "
-            "same bytes, cut otherwise)",
-            port, k + 1, Transcript::escape(recorded[k].bytes, 60));
+            "same bytes, cut otherwise; byte {} is inside the replay's write {} of bytes {}-{})",
+            port, k + 1, Transcript::escape(recorded[k].bytes, 60), at, here - starts.begin() + 1,
+            here->first, here + 1 == starts.end() ? offset : (here + 1)->first);
       if (!gaps) continue;
       // Its gap from the write before, when nothing the host did came between them.
       const auto before = holding(at - recorded[k - 1].bytes.size());
