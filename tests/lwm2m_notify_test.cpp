@@ -503,7 +503,10 @@ TEST_P(NotifyTest, RetransmissionsThatRunOutEndTheObservation) {
 // on it first; then the test's client behaves on the wire exactly as with a context of its own
 // (its notifications, their retransmission with the current state, a Reset), and each client
 // answers reads with its own model's value on its own address.
-TEST_F(NotifyTest, ClientsOfASharedContextKeepTheirOwnSessions) {
+// Over UDP only: a DTLS client keeps a libcoap context of its own.
+class SharedContextTest : public NotifyTest {};
+
+TEST_P(SharedContextTest, ClientsOfASharedContextKeepTheirOwnSessions) {
   shared_ = std::make_shared<coap::SharedContext>(io_.get_executor());
   ObjectModel other_model;
   other_model.add(5, 0, readable(kStateId, Type::Integer, [] { return Value::number(7); }));
@@ -549,6 +552,8 @@ TEST_F(NotifyTest, ClientsOfASharedContextKeepTheirOwnSessions) {
   other.stop();
   EXPECT_EQ(shared_->members(), 1u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Udp, SharedContextTest, ::testing::Values(false));
 
 }  // namespace
 }  // namespace bg95::lwm2m

@@ -369,7 +369,7 @@ TEST(SimScenario, AReplayChecksTheOrderOfWritesAndTheirGaps) {
   split.insert(answer + 1, second);
   EXPECT_NE(run_cli({"replay", write_copy("split", split).string()}, log), 0);
   EXPECT_NE(read_text(log).find("(\"Revision: BG95M3LAR02A03\\r\\n\\r\\nOK\\r\\n\") was not a "
-                                "write of its own in the replay (the same bytes, cut otherwise)"),
+                                "write of its own in the replay (the same bytes, cut otherwise;"),
             std::string::npos)
       << read_text(log);
 
