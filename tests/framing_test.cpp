@@ -19,8 +19,6 @@
 #include <thread>
 #include <vector>
 
-#include "sim/firmware/image.hpp"
-#include "sim/firmware/synthetic.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/sim_process.hpp"
 #include "tests/support/test_packages.hpp"
@@ -79,19 +77,9 @@ TEST(FramingTest, EchoAloneThenTheAnswerForAThousandRandomCommands) {
   }
 }
 
-// The image bg95sim --firmware-size 131072 writes into a new state (Module's default image at
-// that size): small, so that the realistic update takes seconds, not minutes.
-Bytes small_image() {
-  firmware::ImageHeader h;
-  h.model = "BG95-M3";
-  h.revision = firmware::default_revision(h.model);
-  h.full_version = firmware::default_full_version(h.revision);
-  return firmware::make_image(
-      h, firmware::synthetic_body(128 * 1024 - firmware::kImageHeaderSize, 0xB695));
-}
-
 TEST(FramingTest, RealisticAHostThatClosesAfterHttpendAndComesBackTwoSecondsLaterSeesTheUpdate) {
-  const Bytes source = small_image();
+  // Small, so that the realistic update takes seconds, not minutes (--firmware-size below).
+  const Bytes source = default_image(128 * 1024);
   const auto http =
       serve_files({{"/update.bin", as_string(make_package(source, next_image(source)))}});
   TempDir dir;

@@ -9,13 +9,13 @@
 
 namespace bg95::test {
 
-Bytes default_image() {
+Bytes default_image(std::size_t size) {
   firmware::ImageHeader h;
   h.model = "BG95-M3";
   h.revision = firmware::default_revision(h.model);
   h.full_version = firmware::default_full_version(h.revision);
-  return firmware::make_image(
-      h, firmware::synthetic_body(4 * 1024 * 1024 - firmware::kImageHeaderSize, 0xB695));
+  return firmware::make_image(h,
+                              firmware::synthetic_body(size - firmware::kImageHeaderSize, 0xB695));
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #pragma once
 // Test support: the firmware images and delta packages the DFOTA tests serve, and noise.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,8 +14,9 @@ inline std::string as_string(const Bytes& b) {
   return std::string(b.begin(), b.end());
 }
 
-// The image a new bg95sim writes on first start (Module::create_default_image).
-Bytes default_image();
+// The image a new bg95sim writes on first start (Module::create_default_image), of 4 MiB or
+// of the size given with --firmware-size.
+Bytes default_image(std::size_t size = 4 * 1024 * 1024);
 // The next version of an image: revision and full version stepped, 3 % of the body changed.
 Bytes next_image(const Bytes& old_image, std::uint64_t seed = 7);
 // A next version of which `fresh_bytes` bytes are new (not derivable from the old image), so
