@@ -420,8 +420,8 @@ bool fits(const Options& o, const bg95::fleet::FleetPlan& plan, const std::files
   const bg95::fleet::DescriptorCosts costs;
   const bool lwm2m = o.lwm2m.autoreg || !o.lwm2m.server.empty();
   const bool sharded = !o.shard.index.empty() || !o.shard.count.empty();  // no root lock (plan())
-  const auto b = bg95::fleet::budget(plan, costs, sharded ? "" : root, lwm2m,
-                                     files.rlim_cur, bg95::fleet::free_ptys());
+  const auto b = bg95::fleet::budget(plan, costs, sharded ? "" : root, lwm2m, files.rlim_cur,
+                                     bg95::fleet::free_ptys());
   if (!b.fits()) {
     std::cerr << "bg95sim: " << b.refusal(costs) << "\n";
     return false;
@@ -517,7 +517,8 @@ bool plan(const Options& o, Program& p) {
     return false;
   }
   base.flash_files = std::make_shared<bg95::flash::OpenFiles>(flash_files);
-  if (p.fleet) base.lwm2m_context = std::make_shared<bg95::coap::SharedContext>(p.io.get_executor());
+  if (p.fleet)
+    base.lwm2m_context = std::make_shared<bg95::coap::SharedContext>(p.io.get_executor());
   const std::size_t count = p.fleet ? fleet->modules.size() : 1;
 
   // One pool of download threads for the process, joined before the io_context goes. 16 keep

@@ -188,8 +188,7 @@ void Module::open_state() {
     // A fleet's factory flash holds its default image: used only if that is this module's.
     flash_ = std::make_unique<flash::NandFlash>(
         flash_file, layout_.geometry,
-        shared_image_fits() ? config_.factory_flash : std::filesystem::path{},
-        config_.flash_files);
+        shared_image_fits() ? config_.factory_flash : std::filesystem::path{}, config_.flash_files);
   } catch (const flash::FlashError& e) {
     throw state::StateError(e.what() + recreate_hint());
   }
@@ -460,9 +459,8 @@ void Module::print_banner(std::size_t line) {
     // Once the engines have written the last lines (each URC waits for the URC gap, and a
     // coalescing engine writes from a posted flush). A power event before then ends the life:
     // no announcement.
-    after_urcs_written(life_.guard([this] {
-      notify([](ModuleObserver& o) { o.on_banner_written(); });
-    }));
+    after_urcs_written(
+        life_.guard([this] { notify([](ModuleObserver& o) { o.on_banner_written(); }); }));
     // Without a delay the module is registered as soon as the banner is out, so that a host
     // that waited for its last line always finds it registered.
     const auto attach = config_.timing.network_attach(&jitter_);
