@@ -135,24 +135,23 @@ print("4 fleet shards: modules 1-10 once each, identities and endpoints as unsha
 EOF
 
 # ---- counts that do not fit start nothing, and say why
-set +e
-out="$(JOB_COMPLETION_INDEX=0 "$sim" --state "$work/bad" --count 3 --shard-index env \
-  --shard-count 5 2>&1)"
-status=$?
-set -e
-[[ $status == 2 && "$out" == "bg95sim: 5 shards for 3 modules: 2 of them would run nothing (give at most 3 shards)" ]] ||
-  fail "bg95sim with 5 shards of 3 modules: $status $out"
+# Runs a command that must be refused: exit status 2 and exactly this message.
+refused() {
+  local want=$1 what=$2 out status
+  shift 2
+  set +e
+  out="$("$@" 2>&1)"
+  status=$?
+  set -e
+  [[ $status == 2 && "$out" == "$want" ]] || fail "$what: $status $out"
+}
+refused "bg95sim: 5 shards for 3 modules: 2 of them would run nothing (give at most 3 shards)" \
+  "bg95sim with 5 shards of 3 modules" \
+  env JOB_COMPLETION_INDEX=0 "$sim" --state "$work/bad" --count 3 --shard-index env --shard-count 5
 [[ ! -e "$work/bad" ]] || fail "a state folder was made"
-set +e
-out="$(BG95_SHARD_COUNT=4 "$scenario" run "$work/lib" --shard-index 4 --shard-count env 2>&1)"
-status=$?
-set -e
-[[ $status == 2 && "$out" == "bg95-scenario: shard index 4 is not within 0..3 (shard count 4)" ]] ||
-  fail "bg95-scenario with shard 4 of 4: $status $out"
-set +e
-out="$("$sim" --state "$work/bad" --shard-count 2 2>&1)"
-status=$?
-set -e
-[[ $status == 2 && "$out" == "bg95sim: --shard-index and --shard-count go together" ]] ||
-  fail "bg95sim --shard-count alone: $status $out"
+refused "bg95-scenario: shard index 4 is not within 0..3 (shard count 4)" \
+  "bg95-scenario with shard 4 of 4" \
+  env BG95_SHARD_COUNT=4 "$scenario" run "$work/lib" --shard-index 4 --shard-count env
+refused "bg95sim: --shard-index and --shard-count go together" "bg95sim --shard-count alone" \
+  "$sim" --state "$work/bad" --shard-count 2
 echo "shard counts that do not fit: refused"
