@@ -91,10 +91,6 @@ class AtEngine {
   // as bytes arrive and answers after processing). None, or 0: echo and answer in one write.
   using ProcessingTime = std::function<Clock::duration(std::string_view line)>;
   void set_processing_time(ProcessingTime time) { processing_time_ = std::move(time); }
-  // The same time for every line.
-  void set_answer_gap(std::chrono::milliseconds gap) {
-    set_processing_time([gap](std::string_view) { return Clock::duration(gap); });
-  }
   // Each URC goes out in a write of its own, no sooner than this after the engine's last write
   // (an echo, an answer, another URC); 0: at once, back to back.
   void set_urc_gap(std::chrono::milliseconds gap) { urc_gap_ = gap; }
