@@ -398,5 +398,160 @@ TEST_F(EngineTest, CoalescedUrcsOfOneMomentShareAWrite) {
   EXPECT_EQ(port.writes[1], "\r\n+C\r\n");
 }
 
+// A session after a "> " prompt, as AT+QISEND will use it: a fixed length, or the typed text
+// up to Ctrl-Z (sent) or ESC (not sent); its final result is "SEND OK" with no OK after it.
+class SendSession : public DataSession {
+ public:
+  explicit SendSession(std::size_t length) : length_(length) {}
+  std::size_t on_data(std::string_view bytes) override {
+    std::size_t i = 0;
+    for (; i < bytes.size() && !done_; ++i) {
+      const char c = bytes[i];
+      if (length_ == 0 && (c == '\x1A' || c == '\x1B')) {
+        done_ = true;
+        cancelled = c == '\x1B';
+        break;
+      }
+      data.push_back(c);
+      done_ = length_ != 0 && data.size() == length_;
+    }
+    return i;
+  }
+  bool complete() const override { return done_; }
+  double idle_timeout_seconds() const override { return 0; }
+  Reply finish(DataEnd why) override {
+    end = why;
+    if (cancelled) return Reply{{}, Outcome::ok(), nullptr};
+    return Reply{{"SEND OK"}, {Outcome::Kind::Final, 0}, nullptr};
+  }
+  bool echoes_input() const override { return length_ == 0; }
+  std::string data;
+  bool cancelled = false;
+  std::optional<DataEnd> end;
+
+ private:
+  std::size_t length_;
+  bool done_ = false;
+};
+
+// A transparent link: what the far end sends goes to the host while data mode lasts.
+class LinkSession : public DataSession {
+ public:
+  std::size_t on_data(std::string_view bytes) override {
+    sent.append(bytes);
+    return bytes.size();
+  }
+  bool complete() const override { return false; }
+  double idle_timeout_seconds() const override { return 0; }
+  Reply finish(DataEnd why) override {
+    end = why;
+    if (why == DataEnd::Closed) return Reply{{}, {Outcome::Kind::NoCarrier, 0}, nullptr};
+    return Reply{{}, Outcome::ok(), nullptr};
+  }
+  void attach(DataLink l) override { link = std::move(l); }
+  std::string sent;
+  DataLink link;
+  std::optional<DataEnd> end;
+};
+
+class PromptTest : public EngineTest {
+ protected:
+  PromptTest() {
+    table.add({"+SEND", Form::Write, {integer(0, 100)}, [this](Call& c) {
+                 send =
+                     std::make_shared<SendSession>(static_cast<std::size_t>(c.args().integer(0)));
+                 c.prompt(send);
+               }});
+    table.add({"+LINK", Form::Execute, {}, [this](Call& c) {
+                 link = std::make_shared<LinkSession>();
+                 c.connect(link);
+               }});
+  }
+  std::shared_ptr<SendSession> send;
+  std::shared_ptr<LinkSession> link;
+};
+
+TEST_F(PromptTest, AFixedLengthAfterThePromptEndsWithSendOk) {
+  engine.set_guard_time(std::chrono::milliseconds(0));  // "+++" would be an escape in data mode
+  engine.receive("AT+SEND=5\r\n");
+  ASSERT_EQ(port.all(), "AT+SEND=5\r\r\n> ");
+  EXPECT_TRUE(engine.in_data_mode());
+  engine.receive("a+++b");  // the LF of CR LF came with the line and is not data
+  EXPECT_FALSE(engine.in_data_mode());
+  EXPECT_EQ(send->data, "a+++b");
+  EXPECT_EQ(send->end, DataEnd::Complete);
+  EXPECT_EQ(port.writes.back(), "\r\nSEND OK\r\n");
+  engine.receive("AT+CSQ\r");  // command mode again
+  EXPECT_EQ(port.writes.back(), "AT+CSQ\r\r\n+CSQ: 26,99\r\n\r\nOK\r\n");
+}
+
+TEST_F(PromptTest, TypedTextIsEchoedUpToCtrlZAndEscCancels) {
+  engine.receive("AT+SEND=0\r");
+  engine.receive("hi\x1A");
+  EXPECT_EQ(port.all(), "AT+SEND=0\r\r\n> hi\x1A\r\nSEND OK\r\n");
+  EXPECT_EQ(send->data, "hi");
+  port.writes.clear();
+  profile.echo = false;
+  engine.receive("AT+SEND=0\r");
+  engine.receive("no\x1B");
+  EXPECT_EQ(port.all(), "\r\n> \r\nOK\r\n");
+  EXPECT_TRUE(send->cancelled);
+}
+
+TEST_F(PromptTest, UrcsWaitForThePromptToEnd) {
+  profile.echo = false;
+  engine.receive("AT+SEND=2\r");
+  engine.emit_urc("+QIURC: \"recv\",0");
+  ASSERT_EQ(port.all(), "\r\n> ");
+  engine.receive("xy");
+  ASSERT_EQ(port.writes.size(), 3u);
+  EXPECT_EQ(port.writes[1], "\r\nSEND OK\r\n");
+  EXPECT_EQ(port.writes[2], "\r\n+QIURC: \"recv\",0\r\n");
+}
+
+TEST_F(PromptTest, APromptWaitsForTheConnectLatencyAndDropsTheLf) {
+  profile.echo = false;
+  engine.set_connect_latency(std::chrono::milliseconds(5));
+  engine.receive("AT+SEND=3\r");
+  engine.receive("\nab");  // the host did not wait for "> "
+  EXPECT_TRUE(port.writes.empty());
+  while (port.writes.empty())
+    io.run_one();
+  EXPECT_EQ(port.writes[0], "\r\n> ");
+  EXPECT_EQ(send->data, "ab");
+  engine.receive("c");
+  EXPECT_EQ(port.writes.back(), "\r\nSEND OK\r\n");
+}
+
+TEST_F(PromptTest, ATransparentSessionWritesToTheHostOnlyWhileDataModeLasts) {
+  profile.echo = false;
+  engine.receive("AT+LINK\r");
+  ASSERT_EQ(port.all(), "\r\nCONNECT\r\n");
+  link->link.to_host("from the far end");
+  EXPECT_EQ(port.writes.back(), "from the far end");
+  engine.receive("to the far end");
+  EXPECT_EQ(link->sent, "to the far end");
+  auto old = link->link;
+  old.end(DataEnd::Closed);  // the far end closed
+  EXPECT_FALSE(engine.in_data_mode());
+  EXPECT_EQ(link->end, DataEnd::Closed);
+  EXPECT_EQ(port.writes.back(), "\r\nNO CARRIER\r\n");
+  const auto writes = port.writes.size();
+  old.to_host("late");  // data mode is over: nothing goes out
+  old.end(DataEnd::Closed);
+  EXPECT_EQ(port.writes.size(), writes);
+}
+
+TEST_F(PromptTest, ATransparentSessionsLinkDiesWithAReset) {
+  profile.echo = false;
+  engine.receive("AT+LINK\r");
+  auto old = link->link;
+  engine.reset();
+  EXPECT_EQ(link->end, DataEnd::Reset);
+  const auto writes = port.writes.size();
+  old.to_host("late");
+  EXPECT_EQ(port.writes.size(), writes);
+}
+
 }  // namespace
 }  // namespace bg95::at

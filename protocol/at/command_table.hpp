@@ -54,6 +54,17 @@ class Call {
     reply_.session = std::move(session);
     finish({Outcome::Kind::Connect, 0});
   }
+  // Answers "> " and hands the host's next bytes to `session` until it is complete (the
+  // prompt of AT+QISEND, AT+QSSLSEND, AT+QMTPUBEX): no "+++" escape, no CONNECT.
+  void prompt(std::shared_ptr<class DataSession> session) {
+    reply_.session = std::move(session);
+    finish({Outcome::Kind::Prompt, 0});
+  }
+  // `text` is the final result itself ("SEND OK"), with no OK after it.
+  void final_text(std::string text) {
+    line(std::move(text));
+    finish({Outcome::Kind::Final, 0});
+  }
   void finish(Outcome outcome) {
     reply_.outcome = outcome;
     finished_ = true;

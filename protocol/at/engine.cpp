@@ -21,6 +21,12 @@ std::string frame_final(const Outcome& outcome, const DteProfile& profile) {
       return frame_result(ResultCode::NoCarrier, profile);
     case Outcome::Kind::Connect:
       return frame_result(ResultCode::Connect, profile);
+    case Outcome::Kind::Prompt:
+      // "\r\n> ": the TCP/IP note's examples show the prompt on a line of its own, with no
+      // line end after it; TinyGSM and Zephyr's bg9x wait for ">".
+      return std::string{static_cast<char>(profile.s3), static_cast<char>(profile.s4)} + "> ";
+    case Outcome::Kind::Final:
+      return {};  // the last information line was the result
   }
   return {};
 }
@@ -73,7 +79,7 @@ void AtEngine::reset() {
 
 void AtEngine::receive(std::string_view bytes) {
   if (!accepting_ || bytes.empty()) return;
-  if (mode_ == Mode::Data) {
+  if (in_session()) {
     receive_data_bytes(bytes);
     return;
   }
@@ -143,8 +149,11 @@ void AtEngine::receive_command_bytes(std::string_view bytes, std::string& out) {
     if (answer_later && !out.empty()) hold_answer(std::exchange(out, {}));
     if (!at_rest()) {
       // The rest of this read waits for the command (or becomes data).
-      const std::string_view rest = bytes.substr(i + 1);
-      if (mode_ == Mode::Data) {
+      std::string_view rest = bytes.substr(i + 1);
+      if (in_session()) {
+        // The LF of a line ended by CR LF belongs to the line, never to the data (as before a
+        // CONNECT that waits for the connect latency).
+        if (!rest.empty() && rest.front() == '\n') rest.remove_prefix(1);
         if (!out.empty()) write(std::exchange(out, {}));
         // Bytes behind the command line in the same read are the start of the data.
         if (!rest.empty()) receive_data_bytes(rest);
@@ -264,10 +273,12 @@ void AtEngine::finish_command(Reply reply, std::string& out) {
   // CONNECT and the errors end the whole line: the commands after them are not run.
   line_output_ += frame_final(reply.outcome, profile_);
   queue_.clear();
-  if (reply.outcome.kind == Outcome::Kind::Connect) {
-    if (connect_latency_.count() > 0) return connect_after_latency(std::move(reply.session));
+  const auto kind = reply.outcome.kind;
+  if (kind == Outcome::Kind::Connect || kind == Outcome::Kind::Prompt) {
+    const Mode then = kind == Outcome::Kind::Connect ? Mode::Data : Mode::Prompt;
+    if (connect_latency_.count() > 0) return connect_after_latency(std::move(reply.session), then);
     out += std::exchange(line_output_, {});
-    enter_data_mode(std::move(reply.session));
+    enter_session(then, std::move(reply.session));
     return;
   }
   out += std::exchange(line_output_, {});
@@ -400,8 +411,9 @@ void AtEngine::hold_answer(std::string answer) {
   });
 }
 
-void AtEngine::connect_after_latency(std::shared_ptr<DataSession> session) {
+void AtEngine::connect_after_latency(std::shared_ptr<DataSession> session, Mode then) {
   enter(Mode::Connecting, std::move(session));
+  connect_then_ = then;
   // CONNECT is an answer too: not sooner than the answer gap after the echo.
   const auto gap_left = std::max<Clock::duration>(Clock::duration::zero(), answer_due_ - now_());
   connect_timer_.expires_after(std::max<Clock::duration>(connect_latency_, gap_left));
@@ -413,28 +425,39 @@ void AtEngine::connect_after_latency(std::shared_ptr<DataSession> session) {
     // then its chunks; storing that LF corrupted every such upload).
     if (!early.empty() && early.front() == '\n') early.erase(0, 1);
     write(std::exchange(line_output_, {}));
-    enter_data_mode(session_);
+    enter_session(connect_then_, session_);
     // Whatever else came before CONNECT is the start of the data.
     if (!early.empty()) receive_data_bytes(early);
   });
 }
 
-void AtEngine::enter_data_mode(std::shared_ptr<DataSession> session) {
-  enter(Mode::Data, std::move(session));
+void AtEngine::enter_session(Mode mode, std::shared_ptr<DataSession> session) {
+  enter(mode, std::move(session));
   held_pluses_.clear();
   last_byte_ = now_();
   arm_idle_timer();
+  // The link works only while this very session is on: a write or an end that comes after
+  // data mode is over (or after a reset) does nothing.
+  auto is_on = [this, generation = generation_, s = std::weak_ptr<DataSession>(session_)] {
+    return generation == generation_ && in_session() && !s.expired() && s.lock() == session_;
+  };
+  session_->attach(DataLink{[this, is_on](std::string bytes) {
+                              if (is_on()) write(std::move(bytes));
+                            },
+                            [this, is_on](DataEnd why) {
+                              if (is_on()) leave_data_mode(why);
+                            }});
 }
 
 void AtEngine::arm_idle_timer() {
   idle_timer_.cancel();
-  if (mode_ != Mode::Data) return;
+  if (!in_session()) return;
   const double seconds = session_->idle_timeout_seconds();
   if (seconds <= 0) return;
   idle_timer_.expires_after(
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
   idle_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
-    if (ec || generation != generation_ || mode_ != Mode::Data) return;
+    if (ec || generation != generation_ || !in_session()) return;
     leave_data_mode(DataEnd::Timeout);
   });
 }
@@ -453,6 +476,11 @@ void AtEngine::receive_data_bytes(std::string_view bytes) {
   const bool quiet_before = now - last_byte_ >= guard_;
   last_byte_ = now;
   arm_idle_timer();
+  if (mode_ == Mode::Prompt) {
+    // No escape after a prompt; the session tells where its data ends.
+    if (session_->echoes_input() && profile_.echo) write(std::string(bytes));
+    return deliver_data(bytes);
+  }
   std::size_t i = 0;
   // Escape detection (V.250 / the note's 2.1.6): guard time of silence, then "+++" within
   // one guard time, then silence again. Anything else makes the held pluses data.
@@ -481,14 +509,16 @@ void AtEngine::receive_data_bytes(std::string_view bytes) {
 }
 
 void AtEngine::deliver_data(std::string_view bytes) {
-  if (mode_ != Mode::Data || bytes.empty()) return;
-  session_->on_data(bytes);
+  if (!in_session() || bytes.empty()) return;
+  const auto session = session_;  // the session may end data mode itself (DataLink::end)
+  session->on_data(bytes);
+  if (session != session_) return;
   // Bytes past what the session asked for are dropped: real host tools pad their last chunk.
   if (session_->complete()) leave_data_mode(DataEnd::Complete);
 }
 
 void AtEngine::end_data_mode(DataEnd why) {
-  if (mode_ == Mode::Data) leave_data_mode(why);
+  if (in_session()) leave_data_mode(why);
 }
 
 void AtEngine::leave_data_mode(DataEnd why) {
@@ -496,8 +526,11 @@ void AtEngine::leave_data_mode(DataEnd why) {
   escape_timer_.cancel();
   held_pluses_.clear();
   Reply reply = enter(Mode::Idle)->finish(why);
-  // A session ends with OK or a failure; CONNECT again would make no sense and reads as OK.
-  if (reply.outcome.kind == Outcome::Kind::Connect) reply.outcome = Outcome::ok();
+  // A session ends with OK, a failure or a result of its own; CONNECT or a prompt again would
+  // make no sense and read as OK.
+  const auto kind = reply.outcome.kind;
+  if (kind == Outcome::Kind::Connect || kind == Outcome::Kind::Prompt)
+    reply.outcome = Outcome::ok();
   write(frame_information(reply.lines, profile_) + frame_final(reply.outcome, profile_));
   flush_urcs();
   continue_pending_input();

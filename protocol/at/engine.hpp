@@ -78,8 +78,11 @@ class AtEngine {
   // queued URCs. Deferred answers of the old life are ignored.
   void reset();
 
-  bool in_data_mode() const { return mode_ == Mode::Connecting || mode_ == Mode::Data; }
-  // Leaves data mode from outside (DTR). Does nothing in command mode.
+  // In data mode, at a prompt, or about to enter either.
+  bool in_data_mode() const {
+    return mode_ == Mode::Connecting || mode_ == Mode::Data || mode_ == Mode::Prompt;
+  }
+  // Leaves data mode or the prompt from outside (DTR). Does nothing in command mode.
   void end_data_mode(DataEnd why);
   void set_guard_time(std::chrono::milliseconds guard) { guard_ = guard; }
   // How long after the end of a command line CONNECT goes out (a real module's command
@@ -123,21 +126,25 @@ class AtEngine {
   //   Line -> Delayed -> Line         a scenario holds a command back, then it runs
   //   Line -> Connecting -> Data      CONNECT waits for the connect latency
   //   Line -> Data                    CONNECT without a connect latency
-  //   Data -> Idle                    the session ended (complete, timeout, "+++", DTR)
+  //   Line -> Connecting -> Prompt    the same for the "> " prompt
+  //   Line -> Prompt
+  //   Data, Prompt -> Idle            the session ended (complete, timeout, "+++", DTR, or
+  //                                   the session itself through DataLink::end)
   //   any -> Idle                     reset()
   enum class Mode {
     Idle,        // between command lines: bytes are typed, URCs go out
     Line,        // the commands of a line are running (within one call of the engine)
     Deferred,    // a command of the line answers later (Call::defer); input waits
     Delayed,     // a scenario holds the line's next command back (Interception::delay)
-    Connecting,  // a command answered CONNECT; it goes out after the connect latency
-    Data,        // the bytes go to the data session until it ends
-    // Declared for the next issues, not entered yet. The data-services issue adds Prompt (the
-    // "> " of AT+QISEND-like commands: the host types the bytes to send) and Transparent (a
-    // socket's transparent access mode, left with "+++"); the CMUX issue adds Cmux (27.010
-    // frames that carry the virtual channels).
+    Connecting,  // a command answered CONNECT or "> "; it goes out after the connect latency
+    // The bytes go to the data session until it ends; "+++" framed by the guard times leaves.
+    // A transparent socket is this mode too: its session writes to the host through the
+    // DataLink it is given, and ATO enters it again.
+    Data,
+    // After "> ": the bytes go to the session until it is complete (a length, Ctrl-Z, ESC:
+    // the session tells). No escape: "+++" is data here.
     Prompt,
-    Transparent,
+    // Declared for the CMUX issue, not entered yet: 27.010 frames carry the virtual channels.
     Cmux,
   };
   // The one place the mode changes. `session` is the data session of Connecting and Data
@@ -162,8 +169,10 @@ class AtEngine {
   void write_answer(std::string answer);
   void run_after_answer();
   void hold_answer(std::string answer);
-  void connect_after_latency(std::shared_ptr<DataSession> session);
-  void enter_data_mode(std::shared_ptr<DataSession> session);
+  bool in_session() const { return mode_ == Mode::Data || mode_ == Mode::Prompt; }
+  // CONNECT or "> " goes out after the connect latency, then `then` (Data or Prompt) starts.
+  void connect_after_latency(std::shared_ptr<DataSession> session, Mode then);
+  void enter_session(Mode mode, std::shared_ptr<DataSession> session);
   void leave_data_mode(DataEnd why);
   void deliver_data(std::string_view bytes);
   void arm_idle_timer();
@@ -208,9 +217,10 @@ class AtEngine {
   // Delayed: the command at the front of queue_ runs when delay_timer_ fires.
   boost::asio::steady_timer delay_timer_;
 
-  // Connecting: CONNECT (in line_output_) goes out, and data mode starts, when connect_timer_
-  // fires.
+  // Connecting: CONNECT or "> " (in line_output_) goes out, and connect_then_ starts, when
+  // connect_timer_ fires.
   boost::asio::steady_timer connect_timer_;
+  Mode connect_then_ = Mode::Data;
   std::chrono::milliseconds connect_latency_{0};
   // The processing time: the line ended, and its answer is due at answer_due_; held_answer_
   // waits for answer_timer_. Not a mode: an answer waits in Idle (the line is over) and in

@@ -10,7 +10,10 @@ namespace bg95::at {
 class DataSession;
 
 struct Outcome {
-  enum class Kind { Ok, Error, Cme, Connect, NoCarrier };
+  // Prompt: the answer is the "> " prompt, and the host's next bytes go to the reply's session
+  // (AT+QISEND). Final: the last information line is the final result ("SEND OK", "SEND
+  // FAIL" of the TCP/IP note), no result code follows it.
+  enum class Kind { Ok, Error, Cme, Connect, NoCarrier, Prompt, Final };
   Kind kind = Kind::Ok;
   int cme = 0;
 
@@ -23,7 +26,7 @@ struct Outcome {
 struct Reply {
   std::vector<std::string> lines;
   Outcome outcome;
-  std::shared_ptr<DataSession> session;  // set with Kind::Connect
+  std::shared_ptr<DataSession> session;  // set with Kind::Connect and Kind::Prompt
 };
 
 }  // namespace bg95::at

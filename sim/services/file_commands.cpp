@@ -78,6 +78,7 @@ class UploadSession : public at::DataSession {
       case at::DataEnd::Complete:
       case at::DataEnd::Escape:   // "+++" keeps what arrived (BG96 FILE manual, the note)
       case at::DataEnd::DtrDrop:  // AT&D1 leaves data mode like "+++"
+      case at::DataEnd::Closed:   // (an upload has no far end to close it)
         break;
     }
     if (error_ != fs::Error::None) {
