@@ -23,6 +23,8 @@
 #include "sim/flash/nand_flash.hpp"
 #include "sim/life_guard.hpp"
 #include "sim/module_observer.hpp"
+#include "sim/net/socket_ids.hpp"
+#include "sim/net/ssl_context.hpp"
 #include "sim/network.hpp"
 #include "sim/power_state.hpp"
 #include "sim/state/settings.hpp"
@@ -223,6 +225,9 @@ class Module {
   dfota::DfotaService& dfota() { return *dfota_; }
   lwm2m::Lwm2mService& lwm2m() { return *lwm2m_; }
   packet::PacketData& packet_data() { return *packet_; }
+  // The socket ids TCP/UDP and SSL share, and the SSL contexts every TLS user reads.
+  net::SocketIds& socket_ids() { return socket_ids_; }
+  net::SslContexts& ssl_contexts() { return ssl_contexts_; }
   PowerSaving& power_saving() { return *power_saving_; }
   // T3324 ran out (PowerSaving): the module sleeps, deaf and silent, until it is powered on.
   void enter_psm();
@@ -317,6 +322,8 @@ class Module {
   std::vector<std::unique_ptr<AtPort>> ports_;
   std::unique_ptr<dfota::DfotaService> dfota_;
   std::unique_ptr<packet::PacketData> packet_;
+  net::SocketIds socket_ids_;
+  net::SslContexts ssl_contexts_;
   std::unique_ptr<PowerSaving> power_saving_;
   NetworkModel network_;
   firmware::ImageHeader running_image_;
