@@ -19,6 +19,10 @@ packages=(
   # its second port backend).
   python3-pytest python3-pip python3-setuptools python3-serial python3-venv
   bsdiff xdelta3 curl
+  # The data services and CMUX/PPP (docs/data-services.md, docs/cmux-ppp.md): the MQTT client
+  # library and the broker and clients the tests run, user-mode networking for PPP, and the
+  # third-party hosts the tests drive (lwIP's PPPoS, gsm0710muxd), nginx as an HTTP(S) peer.
+  libmosquitto-dev mosquitto mosquitto-clients libslirp-dev liblwip-dev gsm0710muxd nginx-light
   # The fuzz preset (scripts/fuzz.sh): libFuzzer and sanitizer runtimes, llvm-symbolizer.
   clang-14 libclang-rt-14-dev llvm-14
 )
