@@ -91,6 +91,7 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
       packet::PacketData::Hooks{.urc = [this](const std::string& text) { emit_urc(text); },
                                 .save = [this] { return try_save_settings(); }});
   power_saving_ = std::make_unique<PowerSaving>(*this);
+  link_ = std::make_unique<net::Link>(executor);
   make_port("uart");
   services::add_all(commands_, *this);
   network_.set_observer([this](const NetworkState& before, const NetworkState& after) {

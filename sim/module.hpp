@@ -23,6 +23,7 @@
 #include "sim/flash/nand_flash.hpp"
 #include "sim/life_guard.hpp"
 #include "sim/module_observer.hpp"
+#include "sim/net/link.hpp"
 #include "sim/net/socket_ids.hpp"
 #include "sim/net/ssl_context.hpp"
 #include "sim/network.hpp"
@@ -228,6 +229,8 @@ class Module {
   // The socket ids TCP/UDP and SSL share, and the SSL contexts every TLS user reads.
   net::SocketIds& socket_ids() { return socket_ids_; }
   net::SslContexts& ssl_contexts() { return ssl_contexts_; }
+  // The radio link every data service's bytes cross (shaping and data faults).
+  net::Link& link() { return *link_; }
   PowerSaving& power_saving() { return *power_saving_; }
   // T3324 ran out (PowerSaving): the module sleeps, deaf and silent, until it is powered on.
   void enter_psm();
@@ -324,6 +327,7 @@ class Module {
   std::unique_ptr<packet::PacketData> packet_;
   net::SocketIds socket_ids_;
   net::SslContexts ssl_contexts_;
+  std::unique_ptr<net::Link> link_;
   std::unique_ptr<PowerSaving> power_saving_;
   NetworkModel network_;
   firmware::ImageHeader running_image_;
