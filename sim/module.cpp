@@ -378,6 +378,8 @@ void Module::leave(PowerEvent event) {
     lwm2m_->on_power_lost();
     // A restart keeps the update's state (the request it closes at the next boot).
     if (how.power_lost) dfota_->on_power_lost();
+    // The SSL contexts are not saved (docs/ssl.md).
+    if (how.power_lost) ssl_contexts_.reset();
   }
   // Whatever was scheduled in the old state is stale now.
   life_.end();
