@@ -130,7 +130,13 @@ class LinkTest : public ::testing::Test {
 
 // The expected time of a transfer: what exceeds the bucket at the rate, plus half a round
 // trip. The measured one is never shorter and, on a loaded machine, at most a little longer.
+// Each measurement is recorded (--gtest_output=json:FILE lists them as "measured_<n>": expected
+// and measured milliseconds).
 void expect_about(std::chrono::duration<double> measured, double expected_s) {
+  static int n = 0;
+  ::testing::Test::RecordProperty("measured_" + std::to_string(++n),
+                                  std::to_string(expected_s * 1000) + " ms expected, " +
+                                      std::to_string(measured.count() * 1000) + " ms measured");
   EXPECT_GE(measured.count(), expected_s * 0.97) << expected_s;
   EXPECT_LE(measured.count(), expected_s * 1.3 + 0.05) << expected_s;
 }
