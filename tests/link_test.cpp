@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 
+#include "scenarios/engine/rule_engine.hpp"
 #include "scenarios/engine/scenario.hpp"
 #include "sim/control/control_server.hpp"
 #include "sim/control/module_control.hpp"
@@ -363,6 +364,39 @@ TEST_F(LinkFaultTest, AScenarioSetsTheFaultsAsOneAction) {
   EXPECT_EQ(link.loss(), 5);
   EXPECT_EQ(link.connect_fault(), Link::ConnectFault::Refused);
   EXPECT_TRUE(link.dns_fails());
+}
+
+// A scenario's rules on a running module: the link stalls at 50 ms and goes on at 200 ms; a
+// chunk offered meanwhile arrives only then.
+TEST_F(LinkFaultTest, ScenarioRulesStallAndResumeTheLink) {
+  const auto s = scenario::parse_scenario_text(R"(name: t
+rules:
+  - when: {at: 50ms}
+    do: {network: {stall: on, dns: fail}}
+  - when: {at: 200ms}
+    do: {network: {stall: off}}
+)",
+                                               "t.yaml");
+  scenario::RuleEngine rules(*module, s.rules, {});
+  const auto start = Clock::now();
+  rules.start();
+  auto run_until = [&](const std::function<bool()>& done) {
+    const auto deadline = Clock::now() + 5s;
+    while (!done() && Clock::now() < deadline) {
+      if (io.stopped()) io.restart();
+      io.run_one_for(10ms);
+    }
+    return done();
+  };
+  ASSERT_TRUE(run_until([&] { return module->link().stalled(); }));
+  EXPECT_TRUE(module->link().dns_fails());
+  EXPECT_EQ(status_of("net_stall"), "on");
+  Clock::time_point arrived{};
+  module->link().carry(Dir::Down, 100, [&] { arrived = Clock::now(); });
+  ASSERT_TRUE(run_until([&] { return arrived != Clock::time_point{}; }));
+  EXPECT_FALSE(module->link().stalled());
+  EXPECT_GE(arrived - start, 200ms);
+  EXPECT_EQ(rules.fired_counts(), (std::vector<std::uint64_t>{1, 1}));
 }
 
 }  // namespace
