@@ -238,11 +238,18 @@ TEST_F(CmuxSessionTest, ZephyrBg95ScriptsReplayedByteForByte) {
   // csq_match "+CSQ: " with separator ",": argc 3, rssi argv[1].
   EXPECT_EQ(chat_match(csq, {"+CSQ: ", ","}), (std::vector<std::string>{"+CSQ: ", "26", "99"}));
   EXPECT_TRUE(aside_.empty());
-  // The dial on DLC 2: CONNECT (dial_abort_matches: ERROR, BUSY, NO ANSWER, NO CARRIER,
-  // NO DIALTONE). What follows CONNECT is PPP (docs/ppp.md).
+}
+
+// The dial script's last step on DLC 2, ATD*99***1#: CONNECT (connect_match; dial_abort_matches
+// are ERROR, BUSY, NO ANSWER, NO CARRIER, NO DIALTONE). What follows CONNECT is PPP, a data
+// session like any other on the channel (docs/ppp.md).
+TEST_F(CmuxSessionTest, ZephyrDialOnDlc2ReachesConnect) {
+  start();
+  open_like_zephyr();
+  EXPECT_EQ(chat(2, "AT+CGACT=0,1"), "\r\nOK\r\n");
   const std::string dial = chat(2, "ATD*99***1#", "\r\n");
   if (dial == "\r\nNO CARRIER\r\n")
-    GTEST_SKIP() << "ATD*99***1# has no PPP session on this tree yet: NO CARRIER";
+    GTEST_SKIP() << "ATD*99***1# has no PPP session on this tree yet: it answers NO CARRIER";
   EXPECT_EQ(dial, "\r\nCONNECT\r\n");
 }
 
@@ -326,7 +333,11 @@ TEST_F(CmuxSessionTest, ALostFrameABadFcsAndTheModuleClosing) {
   bad[bad.size() - 2] = static_cast<char>(~bad[bad.size() - 2]);
   EXPECT_EQ(next_frame(), bad);
   EXPECT_EQ(chat(1, "AT"), "\r\nOK\r\n");
-  // A frame with a bad FCS from the host is dropped silently; the next one is answered.
+  // A frame longer than N1 (127 here) from the host is dropped silently, as is one with a bad
+  // FCS; the next one is answered.
+  p.write(host_uih(1, "AT+CSQ\r" + std::string(121, ' ')));  // 128 octets: no answer
+  EXPECT_EQ(p.read_for(100ms), "");
+
   std::string wrong = host_uih(1, "AT+CSQ\r");
   wrong[wrong.size() - 2] ^= 0x55;
   p.write(wrong);
