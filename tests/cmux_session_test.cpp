@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -90,10 +91,10 @@ std::vector<std::string> chat_match(const std::string& received, const ChatMatch
 class CmuxSessionTest : public ::testing::Test {
  protected:
   // bg95sim with a control socket for the faults.
-  HostPort& start() {
+  HostPort& start(std::vector<std::string> more = {}) {
     socket_ = dir_.path() / "ctl.sock";
-    sim_ = std::make_unique<SimProcess>(
-        SimProcess::Options{dir_.path() / "state", {"--control", socket_.string()}});
+    more.insert(more.begin(), {"--control", socket_.string()});
+    sim_ = std::make_unique<SimProcess>(SimProcess::Options{dir_.path() / "state", more});
     return sim_->open_port();
   }
   HostPort& port() { return sim_->port(); }
@@ -348,6 +349,21 @@ TEST_F(CmuxSessionTest, ALostFrameABadFcsAndTheModuleClosing) {
   EXPECT_EQ(next_frame(), bytes({0xF9, 0x01, 0xEF, 0x05, 0xC3, 0x01, 0x93, 0xF9}));
   EXPECT_EQ(p.command("AT\r"), "\r\nOK\r\n");
   EXPECT_NE(ctl("cmux badfcs").first, 0);
+}
+
+TEST_F(CmuxSessionTest, AScenarioRuleCorruptsTheAnswerOfACommandOnAChannel) {
+  const auto file = dir_.path() / "bad-fcs.yaml";
+  std::ofstream(file) << "name: cmux-bad-fcs\n"
+                         "description: the answer to AT+CSQ on a channel has a bad FCS\n"
+                         "rules:\n"
+                         "  - {when: {command: 'AT\\+CSQ'}, do: cmux_bad_fcs}\n";
+  start({"--scenario", file.string()});
+  open_like_zephyr();
+  port().write(host_uih(1, "AT+CSQ\r"));
+  std::string bad = module_uih(1, "\r\n+CSQ: 26,99\r\n\r\nOK\r\n");
+  bad[bad.size() - 2] = static_cast<char>(~bad[bad.size() - 2]);
+  EXPECT_EQ(next_frame(), bad);
+  EXPECT_EQ(chat(1, "AT"), "\r\nOK\r\n");
 }
 
 TEST_F(CmuxSessionTest, MscWithDtrLowActsAsDtrOnThatChannel) {
