@@ -352,11 +352,11 @@ TEST_F(CmuxSessionTest, ALostFrameABadFcsAndTheModuleClosing) {
 }
 
 TEST_F(CmuxSessionTest, AScenarioRuleCorruptsTheAnswerOfACommandOnAChannel) {
+  // A scenario of one rule: when AT+CSQ is about to run, the next frame gets a bad FCS.
   const auto file = dir_.path() / "bad-fcs.yaml";
-  std::ofstream(file) << "name: cmux-bad-fcs\n"
-                         "description: the answer to AT+CSQ on a channel has a bad FCS\n"
-                         "rules:\n"
-                         "  - {when: {command: 'AT\\+CSQ'}, do: cmux_bad_fcs}\n";
+  std::ofstream(file) << R"(name: cmux-bad-fcs
+rules: [{when: {command: 'AT\+CSQ'}, do: cmux_bad_fcs}]
+)";
   start({"--scenario", file.string()});
   open_like_zephyr();
   port().write(host_uih(1, "AT+CSQ\r"));
