@@ -184,6 +184,20 @@ class CmuxSessionTest : public ::testing::Test {
       EXPECT_EQ(chat_match(port().command(c), {"OK", ""}).size(), 1u) << c;
     switch_and_open();
   }
+  // A started module with its multiplexer open as Zephyr opens it.
+  HostPort& opened() {
+    HostPort& p = start();
+    open_like_zephyr();
+    return p;
+  }
+  // The host's MSC for a DLC with these V.24 signals, and the module's response (the same
+  // value, C/R 0 in the type).
+  void msc(std::uint8_t dlci, std::uint8_t signals) {
+    const auto address = static_cast<char>((dlci << 2) | 0x03);
+    port().write(host_uih(0, bytes({0xE3, 0x05}) + address + static_cast<char>(signals)));
+    EXPECT_EQ(next_frame(),
+              module_uih(0, bytes({0xE1, 0x05}) + address + static_cast<char>(signals)));
+  }
   std::pair<int, std::string> ctl(const std::string& words) { return run_bg95ctl(socket_, words); }
 
   TempDir dir_;
@@ -245,8 +259,7 @@ TEST_F(CmuxSessionTest, ZephyrBg95ScriptsReplayedByteForByte) {
 // are ERROR, BUSY, NO ANSWER, NO CARRIER, NO DIALTONE). What follows CONNECT is PPP, a data
 // session like any other on the channel (docs/ppp.md).
 TEST_F(CmuxSessionTest, ZephyrDialOnDlc2ReachesConnect) {
-  start();
-  open_like_zephyr();
+  opened();
   EXPECT_EQ(chat(2, "AT+CGACT=0,1"), "\r\nOK\r\n");
   const std::string dial = chat(2, "ATD*99***1#", "\r\n");
   if (dial == "\r\nNO CARRIER\r\n")
@@ -255,8 +268,7 @@ TEST_F(CmuxSessionTest, ZephyrDialOnDlc2ReachesConnect) {
 }
 
 TEST_F(CmuxSessionTest, EachChannelHasItsOwnProfileAndDataModeWorksOnAChannel) {
-  start();
-  open_like_zephyr();
+  opened();
   // Echo on DLC 1 only; DLC 2 keeps the port's ATE0.
   EXPECT_EQ(chat(1, "ATE1"), "\r\nOK\r\n");
   EXPECT_EQ(chat(1, "ATI"),
@@ -272,8 +284,7 @@ TEST_F(CmuxSessionTest, EachChannelHasItsOwnProfileAndDataModeWorksOnAChannel) {
 }
 
 TEST_F(CmuxSessionTest, ControlChannelTestPscAndUnknownCommands) {
-  start();
-  open_like_zephyr();
+  opened();
   // Test: echoed in the response. PSC: acknowledged. An unknown type: NSC with its octet.
   port().write(host_uih(0, bytes({0x23, 0x07, 'p', 'i', 'n'})));
   EXPECT_EQ(next_frame(), module_uih(0, bytes({0x21, 0x07, 'p', 'i', 'n'})));
@@ -292,8 +303,7 @@ TEST_F(CmuxSessionTest, ControlChannelTestPscAndUnknownCommands) {
 }
 
 TEST_F(CmuxSessionTest, CldReturnsThePortToPlainAt) {
-  HostPort& p = start();
-  open_like_zephyr();
+  HostPort& p = opened();
   p.write(bytes({0xF9, 0x03, 0xEF, 0x05, 0xC3, 0x01, 0xF2, 0xF9}));
   EXPECT_EQ(next_frame(), bytes({0xF9, 0x01, 0xEF, 0x05, 0xC1, 0x01, 0x93, 0xF9}));
   EXPECT_EQ(p.command("AT\r"), "\r\nOK\r\n");
@@ -301,8 +311,7 @@ TEST_F(CmuxSessionTest, CldReturnsThePortToPlainAt) {
 }
 
 TEST_F(CmuxSessionTest, DiscOnDlci0ClosesTooAndDiscOnADlcClosesOnlyIt) {
-  HostPort& p = start();
-  open_like_zephyr();
+  HostPort& p = opened();
   p.write(
       cmux::encode(cmux::Frame{.dlci = 2, .cr = true, .pf = true, .control = 0x43, .info = {}}));
   EXPECT_EQ(next_frame(), cmux::encode(cmux::Frame{
@@ -319,8 +328,7 @@ TEST_F(CmuxSessionTest, DiscOnDlci0ClosesTooAndDiscOnADlcClosesOnlyIt) {
 }
 
 TEST_F(CmuxSessionTest, ALostFrameABadFcsAndTheModuleClosing) {
-  HostPort& p = start();
-  open_like_zephyr();
+  HostPort& p = opened();
   // Two frames lost: the answers of the next two commands never arrive; the third does.
   EXPECT_EQ(ctl("cmux lose 2"), (std::pair<int, std::string>{0, "OK\n"}));
   p.write(host_uih(1, "AT\r"));
@@ -367,38 +375,31 @@ rules: [{when: {command: 'AT\+CSQ'}, do: cmux_bad_fcs}]
 }
 
 TEST_F(CmuxSessionTest, MscWithDtrLowActsAsDtrOnThatChannel) {
-  HostPort& p = start();
-  open_like_zephyr();
+  HostPort& p = opened();
   // A transfer on DLC 2 (AT&D1: DTR off leaves data mode); DTR low on DLC 1 changes nothing
   // there, on DLC 2 it ends the transfer as the DTR line would.
   p.write(host_uih(2, "AT+QFUPL=\"d.txt\",10\r"));
   EXPECT_EQ(read_dlc(2, "CONNECT\r\n"), "\r\nCONNECT\r\n");
   p.write(host_uih(2, "abc"));
-  p.write(host_uih(0, bytes({0xE3, 0x05, 0x07, 0x89})));  // DLC 1: RTC (DTR) off
-  EXPECT_EQ(next_frame(), module_uih(0, bytes({0xE1, 0x05, 0x07, 0x89})));
-  p.write(host_uih(0, bytes({0xE3, 0x05, 0x0B, 0x89})));  // DLC 2: RTC (DTR) off
-  EXPECT_EQ(next_frame(), module_uih(0, bytes({0xE1, 0x05, 0x0B, 0x89})));
+  msc(1, 0x89);  // RTC (DTR) off: EA, RTR, DV
+  msc(2, 0x89);
   EXPECT_EQ(read_dlc(2, "OK\r\n"), "\r\n+QFUPL: 3,262\r\n\r\nOK\r\n");
   EXPECT_EQ(chat(1, "AT"), "\r\nOK\r\n");
 }
 
 TEST_F(CmuxSessionTest, FlowControlHoldsAChannelsOutput) {
-  HostPort& p = start();
-  open_like_zephyr();
+  HostPort& p = opened();
   // FC on DLC 1: its answer waits; DLC 2 still answers; FC off lets it out.
-  p.write(host_uih(0, bytes({0xE3, 0x05, 0x07, 0x8F})));
-  EXPECT_EQ(next_frame(), module_uih(0, bytes({0xE1, 0x05, 0x07, 0x8F})));
+  msc(1, 0x8F);  // EA, FC, RTC, RTR, DV
   p.write(host_uih(1, "AT+CSQ\r"));
   EXPECT_EQ(chat(2, "AT"), "\r\nOK\r\n");
   EXPECT_EQ(p.read_for(100ms), "");
-  p.write(host_uih(0, bytes({0xE3, 0x05, 0x07, 0x8D})));
-  EXPECT_EQ(next_frame(), module_uih(0, bytes({0xE1, 0x05, 0x07, 0x8D})));
+  msc(1, 0x8D);  // FC clear
   EXPECT_EQ(read_dlc(1, "OK\r\n"), "\r\n+CSQ: 26,99\r\n\r\nOK\r\n");
 }
 
 TEST_F(CmuxSessionTest, AResetEndsTheMultiplexer) {
-  HostPort& p = start();
-  open_like_zephyr();
+  HostPort& p = opened();
   p.write(host_uih(1, "AT+CFUN=1,1\r"));
   EXPECT_EQ(read_dlc(1, "OK\r\n"), "\r\nOK\r\n");
   // The banner comes in plain AT on the port after the reset.
