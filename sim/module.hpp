@@ -47,6 +47,9 @@ class SharedContext;
 namespace bg95::http {
 class WorkerPool;
 }
+namespace bg95::sockets {
+class SocketService;
+}
 namespace bg95::packet {
 class PacketData;
 }
@@ -231,6 +234,8 @@ class Module {
   net::SslContexts& ssl_contexts() { return ssl_contexts_; }
   // The radio link every data service's bytes cross (shaping and data faults).
   net::Link& link() { return *link_; }
+  // The TCP/UDP and SSL sockets (sim/sockets/).
+  sockets::SocketService& sockets() { return *sockets_; }
   PowerSaving& power_saving() { return *power_saving_; }
   // T3324 ran out (PowerSaving): the module sleeps, deaf and silent, until it is powered on.
   void enter_psm();
@@ -328,6 +333,7 @@ class Module {
   net::SocketIds socket_ids_;
   net::SslContexts ssl_contexts_;
   std::unique_ptr<net::Link> link_;
+  std::unique_ptr<sockets::SocketService> sockets_;
   std::unique_ptr<PowerSaving> power_saving_;
   NetworkModel network_;
   firmware::ImageHeader running_image_;

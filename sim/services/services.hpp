@@ -25,6 +25,10 @@ void add_housekeeping_commands(at::CommandTable& table,
                                Module& module);  // ATH +GCAP +CTZR +CCLK +QCFG +QENG ...
 void add_power_saving_commands(at::CommandTable& table,
                                Module& module);  // +CPSMS +QPSMS +CEDRXS +QSCLK ...
+void add_socket_commands(at::CommandTable& table,
+                         Module& module);  // +QIOPEN +QISEND +QIRD +QISTATE ... ATO
+void add_ssl_socket_commands(at::CommandTable& table,
+                             Module& module);  // +QSSLOPEN +QSSLSEND +QSSLRECV ...
 // AT+CLAC: every command of the table; added last, it lists the table as it then is.
 void add_clac_command(at::CommandTable& table);
 
@@ -38,6 +42,8 @@ inline void add_all(at::CommandTable& table, Module& module) {
   add_packet_data_commands(table, module);
   add_housekeeping_commands(table, module);
   add_power_saving_commands(table, module);
+  add_socket_commands(table, module);
+  add_ssl_socket_commands(table, module);
   add_clac_command(table);
 }
 
