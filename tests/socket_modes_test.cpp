@@ -185,5 +185,21 @@ TEST(SocketTransparentTest, SwitchingModesKeepsTheBytes) {
   EXPECT_EQ(p.read_until("pushed\r\n"), "\r\n+QIURC: \"recv\",3,6\r\npushed\r\n");
 }
 
+TEST(SocketTransparentTest, PdpDeactivationEndsDataModeWithNoCarrier) {
+  HandServer server;
+  SocketSim sim({"--guard-time", std::to_string(kGuard.count())});
+  HostPort& p = sim.port();
+  p.write(fmt::format("AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",{},0,2\r", server.port()));
+  server.accept();
+  EXPECT_EQ(p.read_until("CONNECT\r\n"), "\r\nCONNECT\r\n");
+  const auto [status, out] = run_bg95ctl(sim.control(), "net pdpdeact 1");
+  ASSERT_EQ(status, 0) << out;
+  // Data mode ends first; the URC waits for command mode.
+  EXPECT_EQ(p.read_until("\r\n+QIURC: \"pdpdeact\",1\r\n"),
+            "\r\nNO CARRIER\r\n\r\n+QIURC: \"pdpdeact\",1\r\n");
+  EXPECT_TRUE(p.command("AT+QISTATE=1,0\r").ends_with(",4,1,0,2,\"uart1\"\r\n\r\nOK\r\n"));
+  EXPECT_EQ(p.command("AT+QICLOSE=0\r"), "\r\nOK\r\n");
+}
+
 }  // namespace
 }  // namespace bg95::test

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include <fmt/format.h>
 
 #include "tests/support/echo_servers.hpp"
@@ -422,6 +424,23 @@ TEST_F(SocketErrorsTest, PowerResetClosesEverythingSilently) {
   EXPECT_EQ(p.command("AT+QIACT=1\r"), "\r\nOK\r\n");
   expect_open(p, fmt::format("AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",{},0,0", echo.port()),
               "\r\n+QIOPEN: 0,0\r\n");
+}
+
+TEST_F(SocketErrorsTest, PingALoopbackAddressAndAnUnknownName) {
+  HostPort& p = sim.port();
+  EXPECT_EQ(p.command("AT+QPING=1,\"127.0.0.1\",4,2\r"), "\r\nOK\r\n");
+  // The times are the link's (milliseconds, 0 or close in the fast profile).
+  const std::string urcs = p.read_until(",255\r\n") + p.read_until(",255\r\n");
+  EXPECT_TRUE(
+      std::regex_match(urcs, std::regex("\r\n\\+QPING: 0,\"127\\.0\\.0\\.1\",32,[0-9]+,255\r\n"
+                                        "\r\n\\+QPING: 0,\"127\\.0\\.0\\.1\",32,[0-9]+,255\r\n")))
+      << urcs;
+  const std::string totals = p.read_until("\r\n+QPING: 0,2,2,0,");
+  EXPECT_EQ(totals, "\r\n+QPING: 0,2,2,0,");
+  EXPECT_TRUE(std::regex_match(p.read_until("\r\n"), std::regex("[0-9]+,[0-9]+,[0-9]+\r\n")));
+  EXPECT_EQ(p.command("AT+QPING=1,\"no-such-host.invalid\"\r"), "\r\nOK\r\n");
+  EXPECT_EQ(p.read_until("\r\n+QPING: 565\r\n"), "\r\n+QPING: 565\r\n");
+  EXPECT_EQ(p.command("AT+QPING=2,\"127.0.0.1\"\r"), "\r\nERROR\r\n");  // context 2 is down
 }
 
 }  // namespace

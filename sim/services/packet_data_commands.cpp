@@ -308,7 +308,9 @@ void add_dns(at::CommandTable& t, Module& m) {
            c.ok();
            // After OK, as the module looks the name up.
            boost::asio::post(m.executor(), [&m, host] {
-             const auto addresses = packet::resolve_locally(host);
+             // The link's DNS fault fails the lookup as an unknown name does.
+             const auto addresses = m.link().dns_fails() ? std::vector<std::string>{}
+                                                         : packet::resolve_locally(host);
              if (addresses.empty()) {
                m.emit_urc(fmt::format("+QIURC: \"dnsgip\",{}", kQiDnsParseFailed));
                return;

@@ -3,10 +3,16 @@
 // BG96 TCP/IP Application Note where it is silent). Formats and sources: docs/data-services.md.
 // The sockets themselves: sim/sockets/.
 
+#include <algorithm>
+#include <chrono>
+
 #include <fmt/format.h>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "sim/module.hpp"
+#include "sim/packet/host_resolver.hpp"
 #include "sim/packet/packet_data.hpp"
 #include "sim/services/handler_names.hpp"
 #include "sim/services/services.hpp"
@@ -343,9 +349,94 @@ void add_qicfg(at::CommandTable& t, Module& m) {
          at::Outcome::error()});
 }
 
+// AT+QPING: one ping, then the next until `left` are done; the totals at the end.
+struct PingRun {
+  std::string address;  // empty: the name did not resolve
+  bool reachable = false;
+  int left = 0, sent = 0, received = 0;
+  std::chrono::seconds timeout{4};
+  std::chrono::milliseconds min{0}, max{0}, total{0};
+  std::uint64_t boot = 0;  // a reset or power loss ends the run
+};
+
+void finish_ping(Module& m, const PingRun& run) {
+  // +QPING: <finresult>[,<sent>,<rcvd>,<lost>,<min>,<max>,<avg>]
+  if (run.address.empty())
+    return m.emit_urc(fmt::format("+QPING: {}", sockets::code(Error::DnsParseFailed)));
+  const auto avg = run.received ? run.total.count() / run.received : 0;
+  m.emit_urc(fmt::format("+QPING: 0,{},{},{},{},{},{}", run.sent, run.received,
+                         run.sent - run.received, run.min.count(), run.max.count(), avg));
+}
+
+void ping_next(Module& m, std::shared_ptr<PingRun> run) {
+  if (m.boot_count() != run->boot || m.power_state() != PowerState::Normal) return;
+  if (run->left == 0 || run->address.empty()) return finish_ping(m, *run);
+  --run->left;
+  ++run->sent;
+  const auto start = std::chrono::steady_clock::now();
+  if (!run->reachable) {
+    // No echo reply comes from off this machine: each ping times out (569).
+    auto timer = std::make_shared<boost::asio::steady_timer>(m.executor(), run->timeout);
+    return timer->async_wait([&m, run, timer](boost::system::error_code) {
+      if (m.boot_count() != run->boot) return;
+      m.emit_urc(fmt::format("+QPING: {}", sockets::code(Error::Timeout)));
+      ping_next(m, run);
+    });
+  }
+  // A loopback address answers: the 32 bytes cross the link both ways.
+  m.link().carry(net::Link::Direction::Up, 32, [&m, run, start] {
+    m.link().carry(net::Link::Direction::Down, 32, [&m, run, start] {
+      if (m.boot_count() != run->boot) return;
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+      run->min = run->received ? std::min(run->min, ms) : ms;
+      run->max = std::max(run->max, ms);
+      run->total += ms;
+      ++run->received;
+      // +QPING: <result>,<IP_address>,<bytes>,<time>,<ttl>
+      m.emit_urc(fmt::format("+QPING: 0,\"{}\",32,{},255", run->address, ms.count()));
+      ping_next(m, run);
+    });
+  });
+}
+
+void add_qping(at::CommandTable& t, Module& m) {
+  t.add({"+QPING", Form::Test, {}, [](Call& c) {
+           c.line(fmt::format("+QPING: ({}-{}),<host>,(1-255),(1-10)", kMinCid, kMaxCid));
+           c.ok();
+         }});
+  // AT+QPING=<contextID>,"<host>"[,<timeout>[,<pingnum>]]: OK, then the URCs.
+  t.add({"+QPING",
+         Form::Write,
+         {integer(kMinCid, kMaxCid), at::string(255), optional(integer(1, 255)),
+          optional(integer(1, 10))},
+         [&m](Call& c) {
+           const auto& a = c.args();
+           if (!m.packet_data().active(static_cast<int>(a.integer(0))))
+             return fail(m, c, Error::PdpBroken);
+           auto run = std::make_shared<PingRun>();
+           run->timeout = std::chrono::seconds(a.integer(2, 4));
+           run->left = static_cast<int>(a.integer(3, 4));
+           run->boot = m.boot_count();
+           const auto addresses = m.link().dns_fails() ? std::vector<std::string>{}
+                                                       : packet::resolve_locally(a.str(1));
+           boost::system::error_code ec;
+           if (!addresses.empty()) {
+             run->address = addresses.front();
+             const auto address = boost::asio::ip::make_address(run->address, ec);
+             run->reachable = !ec && sockets::is_loopback(address);
+           }
+           set_error(m, Error::Ok);
+           c.ok();
+           boost::asio::post(m.executor(), [&m, run] { ping_next(m, run); });
+         },
+         at::Outcome::error()});
+}
+
 }  // namespace
 
 void add_socket_commands(at::CommandTable& t, Module& m) {
+  add_qping(t, m);
   add_qiopen(t, m);
   add_qiclose_qistate(t, m);
   add_qisend(t, m);
