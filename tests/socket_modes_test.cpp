@@ -96,6 +96,50 @@ TEST(SocketListenerTest, IncomingConnectionInBufferMode) {
   EXPECT_EQ(lines[2], "OK");
 }
 
+TEST(SocketListenerTest, NoFreeIdTurnsTheConnectionAway) {
+  SocketSim sim;
+  HostPort& p = sim.port();
+  const std::uint16_t port = closed_port();
+  expect_open(p, fmt::format("AT+QIOPEN=1,11,\"TCP LISTENER\",\"127.0.0.1\",0,{},0", port),
+              "\r\n+QIOPEN: 11,0\r\n");
+  for (int id = 0; id < 11; ++id)
+    expect_open(p, fmt::format("AT+QIOPEN=1,{},\"UDP SERVICE\",\"127.0.0.1\",0,0,0", id),
+                fmt::format("\r\n+QIOPEN: {},0\r\n", id));
+  asio::io_context io;
+  asio::ip::tcp::socket peer(io);
+  peer.connect({asio::ip::address_v4::loopback(), port});
+  EXPECT_EQ(p.read_until("\r\n+QIURC: \"incoming full\"\r\n"), "\r\n+QIURC: \"incoming full\"\r\n");
+  char byte;
+  boost::system::error_code ec;
+  peer.read_some(asio::buffer(&byte, 1), ec);  // the module closed it
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+}
+
+TEST(SocketConfigTest, QicfgReadsBackWhatItSets) {
+  SocketSim sim;
+  HostPort& p = sim.port();
+  EXPECT_EQ(p.command("AT+QICFG=\"transpktsize\"\r"),
+            "\r\n+QICFG: \"transpktsize\",1024\r\n\r\nOK\r\n");
+  EXPECT_EQ(p.command("AT+QICFG=\"transpktsize\",512\r"), "\r\nOK\r\n");
+  EXPECT_EQ(p.command("AT+QICFG=\"transpktsize\"\r"),
+            "\r\n+QICFG: \"transpktsize\",512\r\n\r\nOK\r\n");
+  EXPECT_EQ(p.command("AT+QICFG=\"transpktsize\",1461\r"), "\r\nERROR\r\n");
+  EXPECT_EQ(p.command("AT+QICFG=\"dataformat\",1,1\r"), "\r\nOK\r\n");
+  EXPECT_EQ(p.command("AT+QICFG=\"dataformat\"\r"), "\r\n+QICFG: \"dataformat\",1,1\r\n\r\nOK\r\n");
+  EXPECT_EQ(p.command("AT+QICFG=\"dataformat\",1\r"), "\r\nERROR\r\n");
+  EXPECT_EQ(p.command("AT+QICFG=\"tcp/keepalive\",1,60,30,5\r"), "\r\nOK\r\n");
+  EXPECT_EQ(p.command("AT+QICFG=\"tcp/keepalive\"\r"),
+            "\r\n+QICFG: \"tcp/keepalive\",1,60,30,5\r\n\r\nOK\r\n");
+  EXPECT_EQ(p.command("AT+QICFG=\"nosuch\"\r"), "\r\nERROR\r\n");
+  // Hex both ways: the host types hex, AT+QIRD prints hex.
+  EchoServer echo(EchoServer::Kind::Tcp);
+  expect_open(p, fmt::format("AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",{},0,0", echo.port()),
+              "\r\n+QIOPEN: 0,0\r\n");
+  expect_send(p, "AT+QISEND=0,3", "41420A");
+  EXPECT_EQ(p.read_until("\r\n+QIURC: \"recv\",0\r\n"), "\r\n+QIURC: \"recv\",0\r\n");
+  EXPECT_EQ(p.command("AT+QIRD=0\r"), "\r\n+QIRD: 3\r\n41420A\r\n\r\nOK\r\n");
+}
+
 // A server the test drives by hand: it accepts one connection and reads and writes it.
 class HandServer {
  public:

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <list>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -59,7 +59,6 @@ class EchoServer {
 
   // Every connection ends: with FIN, or with RST (SO_LINGER 0) when `reset`.
   void drop_connections(bool reset) {
-    std::mutex done_mutex;
     std::atomic<bool> done{false};
     boost::asio::post(io_, [this, reset, &done] {
       for (auto& weak : connections_)
