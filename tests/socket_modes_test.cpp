@@ -153,6 +153,9 @@ class HandServer {
     return out;
   }
   void close() { socket_.close(); }
+  std::size_t read_some(asio::mutable_buffer b, boost::system::error_code& ec) {
+    return socket_.read_some(b, ec);
+  }
 
  private:
   asio::io_context io_;
@@ -243,6 +246,31 @@ TEST(SocketTransparentTest, PdpDeactivationEndsDataModeWithNoCarrier) {
             "\r\nNO CARRIER\r\n\r\n+QIURC: \"pdpdeact\",1\r\n");
   EXPECT_TRUE(p.command("AT+QISTATE=1,0\r").ends_with(",4,1,0,2,\"uart1\"\r\n\r\nOK\r\n"));
   EXPECT_EQ(p.command("AT+QICLOSE=0\r"), "\r\nOK\r\n");
+}
+
+TEST(SocketTransparentTest, DtrLeavesUnderAtD1AndHangsUpUnderAtD2) {
+  HandServer server;
+  SocketSim sim;
+  HostPort& p = sim.port();
+  p.write(fmt::format("AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",{},0,2\r", server.port()));
+  server.accept();
+  EXPECT_EQ(p.read_until("CONNECT\r\n"), "\r\nCONNECT\r\n");
+  // AT&D1 (the default): DTR off leaves data mode with OK; the socket stays.
+  ASSERT_EQ(run_bg95ctl(sim.control(), "dtr low").first, 0);
+  EXPECT_EQ(p.read_until("OK\r\n"), "\r\nOK\r\n");
+  ASSERT_EQ(run_bg95ctl(sim.control(), "dtr high").first, 0);
+  EXPECT_EQ(p.command("AT&D2\r"), "\r\nOK\r\n");
+  EXPECT_EQ(p.command("ATO\r"), "\r\nCONNECT\r\n");
+  p.write("still here");
+  EXPECT_EQ(server.read_exactly(10), "still here");
+  // AT&D2: DTR off hangs up, NO CARRIER, and the connection is gone.
+  ASSERT_EQ(run_bg95ctl(sim.control(), "dtr low").first, 0);
+  EXPECT_EQ(p.read_until("NO CARRIER\r\n"), "\r\nNO CARRIER\r\n");
+  char byte;
+  boost::system::error_code ec;
+  server.read_some(asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_EQ(p.command("AT+QISTATE?\r"), "\r\nOK\r\n");
 }
 
 }  // namespace
