@@ -60,6 +60,13 @@ TEST(SocketUdpTest, ClientAndServiceThroughAnEcho) {
   EXPECT_EQ(p.read_until(std::string("a\r\n\0z\r\n", 7)),
             fmt::format("\r\n+QIURC: \"recv\",1,5,\"127.0.0.1\",{}\r\n", echo.port()) +
                 std::string("a\r\n\0z\r\n", 7));
+  // In buffer mode AT+QIRD gives one datagram with its sender.
+  EXPECT_EQ(p.command("AT+QISWTMD=1,0\r"), "\r\nOK\r\n");
+  expect_send(p, fmt::format("AT+QISEND=1,4,\"127.0.0.1\",{}", echo.port()), "echo");
+  EXPECT_EQ(p.read_until("\r\n+QIURC: \"recv\",1\r\n"), "\r\n+QIURC: \"recv\",1\r\n");
+  EXPECT_EQ(p.command("AT+QIRD=1\r"),
+            fmt::format("\r\n+QIRD: 4,\"127.0.0.1\",{}\r\necho\r\n\r\nOK\r\n", echo.port()));
+  EXPECT_EQ(p.command("AT+QIRD=1\r"), "\r\n+QIRD: 0\r\n\r\nOK\r\n");
   EXPECT_EQ(p.command("AT+QICLOSE=0\r"), "\r\nOK\r\n");
   EXPECT_EQ(p.command("AT+QICLOSE=1\r"), "\r\nOK\r\n");
 }
