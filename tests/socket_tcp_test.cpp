@@ -367,6 +367,16 @@ TEST_F(SocketErrorsTest, RefusedAndResetConnections) {
   expect_open(p, fmt::format("AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",{},0,1", echo.port()),
               "\r\n+QIOPEN: 0,0\r\n");
   // Push mode: the echo comes as +QIURC: "recv",<id>,<len> and the data.
+  // Variable length: over 1460 bytes is an error, ESC cancels with OK; nothing is sent.
+  p.write("AT+QISEND=0\r");
+  EXPECT_EQ(p.read_until("> "), "\r\n> ");
+  p.write(std::string(5000, 'x') + "\x1a");
+  EXPECT_EQ(p.read_until("ERROR\r\n"), "\r\nERROR\r\n");
+  p.write("AT+QISEND=0\r");
+  EXPECT_EQ(p.read_until("> "), "\r\n> ");
+  p.write("never\x1b");
+  EXPECT_EQ(p.read_until("OK\r\n"), "\r\nOK\r\n");
+  EXPECT_EQ(p.command("AT+QISEND=0,0\r"), "\r\n+QISEND: 0,0,0\r\n\r\nOK\r\n");
   expect_send(p, "AT+QISEND=0,5", "hello");
   EXPECT_EQ(p.read_until("hello\r\n"), "\r\n+QIURC: \"recv\",0,5\r\nhello\r\n");
   echo.drop_connections(/*reset=*/true);

@@ -123,7 +123,9 @@ std::size_t SendSession::on_data(std::string_view bytes) {
       done_ = true;
       return i + 1;
     }
-    data_.push_back(bytes[i]);
+    // Beyond the maximum the bytes are only counted: the send fails at Ctrl-Z anyway, and a
+    // host that never ends its data does not grow the module's memory.
+    if (data_.size() <= 2 * kMaxSendLength) data_.push_back(bytes[i]);
   }
   return bytes.size();
 }
