@@ -12,6 +12,7 @@
 #include "sim/packet/packet_data.hpp"
 #include "sim/power_saving.hpp"
 #include "sim/services/services.hpp"
+#include "sim/sockets/socket_service.hpp"
 #include "sim/urc.hpp"
 #include "sim/util/bytes.hpp"
 #include "sim/util/crc32.hpp"
@@ -90,12 +91,16 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
   packet_ = std::make_unique<packet::PacketData>(
       settings_, config_.index,
       packet::PacketData::Hooks{.urc = [this](const std::string& text) { emit_urc(text); },
-                                .save = [this] { return try_save_settings(); }});
+                                .save = [this] { return try_save_settings(); },
+                                .context_down = [this](int cid, bool by_host) {
+                                  if (sockets_) sockets_->on_context_down(cid, !by_host);
+                                }});
   power_saving_ = std::make_unique<PowerSaving>(*this);
   link_ = std::make_unique<net::Link>(executor);
   link_->set_shapes(config_.timing);  // docs/network.md: per RAT in the realistic profile
   link_->set_nbiot(network_.view().rat == Rat::NbIot);
   link_->seed(Jitter::seed_of(settings_.identity.imei + "/link"));  // its own draws
+  sockets_ = std::make_unique<sockets::SocketService>(*this);
   make_port("uart");
   services::add_all(commands_, *this);
   network_.set_observer([this](const NetworkState& before, const NetworkState& after) {
@@ -398,6 +403,7 @@ void Module::leave(PowerEvent event) {
       if (event != PowerEvent::Psm) power_saving_->on_power_lost();
     }
     lwm2m_->on_power_lost();
+    sockets_->on_power_lost();  // silently, no URC
     // A restart keeps the update's state (the request it closes at the next boot).
     if (how.power_lost) dfota_->on_power_lost();
     // What was in flight on the radio link is lost.

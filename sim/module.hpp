@@ -47,6 +47,9 @@ class SharedContext;
 namespace bg95::http {
 class WorkerPool;
 }
+namespace bg95::sockets {
+class SocketService;
+}
 namespace bg95::packet {
 class PacketData;
 }
@@ -234,6 +237,8 @@ class Module {
   net::SslContexts& ssl_contexts() { return ssl_contexts_; }
   // The radio link every data service's bytes cross (shaping and data faults).
   net::Link& link() { return *link_; }
+  // The TCP/UDP and SSL sockets (sim/sockets/).
+  sockets::SocketService& sockets() { return *sockets_; }
   PowerSaving& power_saving() { return *power_saving_; }
   // The 27.010 multiplexer AT+CMUX started (sim/cmux/), while it runs; null otherwise.
   cmux::Multiplexer* cmux();
@@ -339,6 +344,7 @@ class Module {
   net::SocketIds socket_ids_;
   net::SslContexts ssl_contexts_;
   std::unique_ptr<net::Link> link_;
+  std::unique_ptr<sockets::SocketService> sockets_;
   std::unique_ptr<PowerSaving> power_saving_;
   std::weak_ptr<cmux::Multiplexer> cmux_;
   NetworkModel network_;

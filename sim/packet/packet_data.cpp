@@ -64,8 +64,11 @@ void PacketData::attach() {
 void PacketData::detach(bool by_network) {
   if (!attached_) return;
   attached_ = false;
+  const auto was_active = active_cids();
   active_.fill(false);
   if (by_network) cgev("NW DETACH");
+  for (int cid : was_active)
+    context_down(cid, host_detached_);
 }
 
 const state::PdpProfile* PacketData::profile(int cid) const {
@@ -131,9 +134,12 @@ PacketData::ActivateResult PacketData::activate(int cid) {
 }
 
 void PacketData::deactivate(int cid) {
-  if (!active(cid)) return;
+  // The host's deactivation closes the context's sockets even when the network took the
+  // context first (the TCP/IP note: the host answers +QIURC: "pdpdeact" with AT+QIDEACT).
+  if (!active(cid)) return context_down(cid, /*by_host=*/true);
   active_[static_cast<std::size_t>(cid)] = false;
   cgev(fmt::format("ME PDN DEACT {}", cid));
+  context_down(cid, /*by_host=*/true);
 }
 
 std::vector<int> PacketData::active_cids() const {
@@ -173,7 +179,12 @@ bool PacketData::network_deactivate(int cid) {
   active_[static_cast<std::size_t>(cid)] = false;
   if (hooks_.urc) hooks_.urc(fmt::format("+QIURC: \"pdpdeact\",{}", cid));
   cgev(fmt::format("NW PDN DEACT {}", cid));
+  context_down(cid, /*by_host=*/false);
   return true;
+}
+
+void PacketData::context_down(int cid, bool by_host) {
+  if (hooks_.context_down) hooks_.context_down(cid, by_host);
 }
 
 void PacketData::set_attach_refused(bool refused) {

@@ -46,6 +46,9 @@ class PacketData {
   struct Hooks {
     std::function<void(const std::string&)> urc;
     std::function<bool()> save;  // settings written? false: the write failed
+    // A context went down: by the host (AT+QIDEACT, AT+CGACT=0, AT+CGATT=0) or not (the
+    // network, coverage lost). The sockets on it close (sim/sockets/).
+    std::function<void(int cid, bool by_host)> context_down;
   };
 
   PacketData(state::Settings& settings, std::uint32_t module_index, Hooks hooks);
@@ -105,6 +108,7 @@ class PacketData {
   void attach();
   void detach(bool by_network);
   void cgev(const std::string& event);
+  void context_down(int cid, bool by_host);
 
   state::Settings& settings_;
   std::uint32_t index_;

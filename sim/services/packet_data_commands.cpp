@@ -12,6 +12,7 @@
 #include "sim/packet/packet_data.hpp"
 #include "sim/services/handler_names.hpp"
 #include "sim/services/services.hpp"
+#include "sim/sockets/socket_limits.hpp"
 #include "sim/util/text.hpp"
 
 namespace bg95::services {
@@ -27,23 +28,6 @@ constexpr int kQiInvalidParameters = 552;
 constexpr int kQiOpenPdpFailed = 561;
 constexpr int kQiDnsParseFailed = 565;
 constexpr int kQiPdpBroken = 570;
-
-const char* qi_error_text(int code) {
-  switch (code) {
-    case kQiOk:
-      return "operate successfully";  // as driver test fixtures quote the module
-    case kQiInvalidParameters:
-      return "invalid parameters";
-    case kQiOpenPdpFailed:
-      return "open PDP context failed";
-    case kQiDnsParseFailed:
-      return "DNS parse failed";
-    case kQiPdpBroken:
-      return "PDP context broken down";
-    default:
-      return "unknown error";
-  }
-}
 
 // "" for a context whose address has no IPv6 part, else ",<v6>" as AT+CGPADDR adds it.
 std::string cgpaddr_line(const PacketData& pd, int cid) {
@@ -324,7 +308,9 @@ void add_dns(at::CommandTable& t, Module& m) {
            c.ok();
            // After OK, as the module looks the name up.
            boost::asio::post(m.executor(), [&m, host] {
-             const auto addresses = packet::resolve_locally(host);
+             // The link's DNS fault fails the lookup as an unknown name does.
+             const auto addresses = m.link().dns_fails() ? std::vector<std::string>{}
+                                                         : packet::resolve_locally(host);
              if (addresses.empty()) {
                m.emit_urc(fmt::format("+QIURC: \"dnsgip\",{}", kQiDnsParseFailed));
                return;
@@ -336,7 +322,7 @@ void add_dns(at::CommandTable& t, Module& m) {
          }});
   t.add({"+QIGETERROR", Form::Execute, {}, [&m](Call& c) {
            const int code = m.packet_data().last_error();
-           c.line(fmt::format("+QIGETERROR: {},{}", code, qi_error_text(code)));
+           c.line(fmt::format("+QIGETERROR: {},{}", code, sockets::error_text(code)));
            c.ok();
          }});
 }

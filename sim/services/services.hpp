@@ -27,6 +27,10 @@ void add_power_saving_commands(at::CommandTable& table,
                                Module& module);  // +CPSMS +QPSMS +CEDRXS +QSCLK ...
 void add_ssl_config_commands(at::CommandTable& table, Module& module);  // +QSSLCFG
 void add_cmux_commands(at::CommandTable& table, Module& module);  // +CMUX (sim/cmux/)
+void add_socket_commands(at::CommandTable& table,
+                         Module& module);  // +QIOPEN +QISEND +QIRD +QISTATE ... ATO
+void add_ssl_socket_commands(at::CommandTable& table,
+                             Module& module);  // +QSSLOPEN +QSSLSEND +QSSLRECV ...
 // AT+CLAC: every command of the table; added last, it lists the table as it then is.
 void add_clac_command(at::CommandTable& table);
 
@@ -42,6 +46,8 @@ inline void add_all(at::CommandTable& table, Module& module) {
   add_power_saving_commands(table, module);
   add_ssl_config_commands(table, module);
   add_cmux_commands(table, module);
+  add_socket_commands(table, module);
+  add_ssl_socket_commands(table, module);
   add_clac_command(table);
 }
 
