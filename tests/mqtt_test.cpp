@@ -13,12 +13,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -128,8 +131,8 @@ class Child {
   std::size_t seen_ = 0;
 };
 
-// A port of 127.0.0.1 that nothing listens on right now.
-int free_port() {
+// A TCP socket bound to an ephemeral port of 127.0.0.1; its port.
+int bound_socket(int& port) {
   const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -137,8 +140,15 @@ int free_port() {
   ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
   ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
+  port = ntohs(a.sin_port);
+  return s;
+}
+
+// A port of 127.0.0.1 that nothing listens on right now.
+int free_port() {
+  int port = 0;
+  ::close(bound_socket(port));
+  return port;
 }
 
 // Debian's mosquitto on 127.0.0.1, logging everything (PINGREQs included) to its stderr.
@@ -189,11 +199,15 @@ class MqttTest : public ::testing::Test {
     EXPECT_EQ(port->read_until("\r\n", timeout), "\r\n");
     EXPECT_EQ(port->read_until("\r\n", timeout), urc + "\r\n");
   }
-  void open_and_connect(const std::string& client_id, int idx = 0) {
-    ASSERT_EQ(at(fmt("AT+QMTOPEN={},\"127.0.0.1\",{}", idx, broker->port())), "\r\nOK\r\n");
-    expect_urc(fmt("+QMTOPEN: {},0", idx));
-    ASSERT_EQ(at(fmt("AT+QMTCONN={},{}", idx, q(client_id))), "\r\nOK\r\n");
-    expect_urc(fmt("+QMTCONN: {},0,0", idx));
+  // AT+QMTOPEN of client 0 to a broker on 127.0.0.1 that accepts the connection.
+  void open_at(int tcp_port) {
+    ASSERT_EQ(at(fmt("AT+QMTOPEN=0,\"127.0.0.1\",{}", tcp_port)), "\r\nOK\r\n");
+    expect_urc("+QMTOPEN: 0,0");
+  }
+  void open_and_connect(const std::string& client_id) {
+    open_at(broker->port());
+    ASSERT_EQ(at("AT+QMTCONN=0," + q(client_id)), "\r\nOK\r\n");
+    expect_urc("+QMTCONN: 0,0,0");
   }
   template <typename... A>
   static std::string fmt(std::string_view f, A&&... a) {
@@ -406,6 +420,94 @@ TEST_F(MqttTest, BufferedReceiveModeHoldsMessagesUntilRead) {
   EXPECT_EQ(at("AT+QMTRECV=0,1"), "\r\n+QMTRECV: 0,0,\"bg95/buf\",6,\"second\"\r\n\r\nOK\r\n");
   EXPECT_EQ(at("AT+QMTRECV=0"), "\r\n+QMTRECV: 0,0,\"bg95/buf\",5,\"first\"\r\n\r\nOK\r\n");
   EXPECT_EQ(at("AT+QMTRECV?"), "\r\n+QMTRECV: 0,0,0,0,0,0\r\n\r\nOK\r\n");
+}
+
+// ---- a broker that never acknowledges ---------------------------------------------------
+
+// One connection on 127.0.0.1: CONNACK (accepted) to the CONNECT when `connack`, and then
+// silence; it keeps every byte the client sends.
+class MuteBroker {
+ public:
+  explicit MuteBroker(bool connack) : connack_(connack) {
+    listen_fd_ = bound_socket(port_);
+    ::listen(listen_fd_, 1);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~MuteBroker() {
+    stop_ = true;
+    thread_.join();
+    ::close(listen_fd_);
+  }
+  int port() const { return port_; }
+  std::string received() {
+    std::lock_guard lock(mutex_);
+    return received_;
+  }
+
+ private:
+  // Waits up to 50 ms for `fd` to be readable, so that the loop sees stop_ often.
+  static bool readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 50) > 0;
+  }
+  void serve() {
+    int fd = -1;
+    while (!stop_ && fd < 0) {
+      if (readable(listen_fd_)) fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    }
+    bool answered = false;
+    char buf[4096];
+    while (!stop_ && fd >= 0) {
+      if (!readable(fd)) continue;
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      std::lock_guard lock(mutex_);
+      received_.append(buf, static_cast<std::size_t>(n));
+      if (connack_ && !answered) answered = ::write(fd, "\x20\x02\x00\x00", 4) == 4;
+    }
+    if (fd >= 0) ::close(fd);
+  }
+
+  bool connack_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::string received_;
+  std::thread thread_;
+};
+
+TEST_F(MqttTest, UnacknowledgedPacketsAreSentAgainThenGivenUp) {
+  MuteBroker mute(true);
+  // 1 s for an acknowledgement, 2 retransmissions, each reported.
+  ASSERT_EQ(at("AT+QMTCFG=\"timeout\",0,1,2,1"), "\r\nOK\r\n");
+  open_at(mute.port());
+  ASSERT_EQ(at("AT+QMTCONN=0,\"bg95-mute\""), "\r\nOK\r\n");
+  expect_urc("+QMTCONN: 0,0,0");
+  ASSERT_EQ(at("AT+QMTPUBEX=0,9,1,0,\"t\",\"m\""), "\r\nOK\r\n");
+  expect_urc("+QMTPUB: 0,9,1,1");
+  expect_urc("+QMTPUB: 0,9,1,2");
+  expect_urc("+QMTPUB: 0,9,2");
+  // The PUBLISH went three times, the second and third with DUP (0x3A instead of 0x32).
+  const std::string publish = std::string("\x32\x06\x00\x01t\x00\x09m", 8);
+  const std::string again = std::string("\x3a\x06\x00\x01t\x00\x09m", 8);
+  const std::string got = mute.received();
+  ASSERT_TRUE(got.ends_with(publish + again + again)) << got.size();
+}
+
+TEST_F(MqttTest, NoConnackGivesQmtstat4) {
+  MuteBroker mute(false);
+  ASSERT_EQ(at("AT+QMTCFG=\"timeout\",0,1"), "\r\nOK\r\n");
+  open_at(mute.port());
+  ASSERT_EQ(at("AT+QMTCONN=0,\"bg95-mute\",\"user\",\"pass\""), "\r\nOK\r\n");
+  EXPECT_EQ(at("AT+QMTCONN?"), "\r\n+QMTCONN: 0,2\r\n\r\nOK\r\n");  // connecting
+  expect_urc("+QMTSTAT: 0,4");
+  // CONNECT as MQTT 3.1 names it: "MQIsdp", level 3, flags user+password+clean, keep-alive
+  // 120, then the client ID, user name and password.
+  const std::string connect =
+      std::string("\x10\x23\x00\x06MQIsdp\x03\xc2\x00\x78", 14) + std::string("\x00\x09", 2) +
+      "bg95-mute" + std::string("\x00\x04", 2) + "user" + std::string("\x00\x04", 2) + "pass";
+  EXPECT_EQ(mute.received(), connect);
 }
 
 // ---- TLS, on an in-process module ----------------------------------------------------------
