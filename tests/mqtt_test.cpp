@@ -291,6 +291,26 @@ TEST_F(MqttTest, PublishAtQos012IsSeenByMosquittoSubExactly) {
   EXPECT_EQ(late.all_output(), "bg95/retained|1|1|retained\n");
 }
 
+TEST_F(MqttTest, EscCancelsAPublishAndEchoFollowsAte) {
+  open_and_connect("bg95-esc");
+  port->write("AT+QMTPUB=0,4,1,0,\"bg95/esc\"\r\n");
+  EXPECT_EQ(port->read_until("> "), "\r\n> ");
+  port->write("never sent\x1b");
+  EXPECT_EQ(port->read_until("OK\r\n"), "\r\nOK\r\n");
+  EXPECT_EQ(port->read_for(300ms), "");  // no +QMTPUB
+  // Under ATE1 the typed bytes are echoed, Ctrl-Z included (the engine's prompt echo).
+  ASSERT_EQ(port->command("ATE1\r"), "\r\nOK\r\n");
+  port->write("AT+QMTPUB=0,5,1,0,\"bg95/esc\"\r\n");
+  EXPECT_EQ(port->read_until("> "), "AT+QMTPUB=0,5,1,0,\"bg95/esc\"\r\r\n> ");
+  port->write("typed\x1a");
+  EXPECT_EQ(port->read_until("OK\r\n"), "typed\x1a\r\nOK\r\n");
+  expect_urc("+QMTPUB: 0,5,0");
+  EXPECT_TRUE(
+      broker->saw("Received PUBLISH from bg95-esc (d0, q1, r0, m5, 'bg95/esc', ... (5 bytes))"))
+      << broker->log();
+  EXPECT_EQ(broker->log().find("m4, 'bg95/esc'"), std::string::npos);
+}
+
 TEST_F(MqttTest, KeepAlivePingsReachTheBroker) {
   ASSERT_EQ(at("AT+QMTCFG=\"keepalive\",0,1"), "\r\nOK\r\n");
   ASSERT_EQ(at("AT+QMTCFG=\"keepalive\",0"), "\r\n+QMTCFG: \"keepalive\",1\r\n\r\nOK\r\n");
