@@ -1,8 +1,7 @@
 // MQTT (AT+QMT*, docs/mqtt.md) against Debian's mosquitto broker, started by each test on an
 // ephemeral port of 127.0.0.1 with a configuration file in a temporary folder and stopped
 // after it; mosquitto_pub and mosquitto_sub are the broker's other clients. The module is the
-// real bg95sim on its pseudo-terminal, except for TLS, where the SSL context is set in-process
-// (until AT+QSSLCFG lands) on an in-process Module fed through host_input().
+// real bg95sim on its pseudo-terminal.
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -26,9 +25,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <boost/asio/io_context.hpp>
 
-#include "sim/module.hpp"
 #include "tests/support/sim_process.hpp"
 
 extern char** environ;
@@ -185,12 +182,14 @@ class MqttTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!have_mosquitto()) GTEST_SKIP() << "mosquitto, mosquitto_pub or mosquitto_sub is absent";
-    broker = std::make_unique<Broker>(dir.path());
+    broker = std::make_unique<Broker>(dir.path(), listener_options());
     sim = std::make_unique<SimProcess>(
         SimProcess::Options{dir.path() / "state", {"--control", control().string()}});
     port = &sim->open_port();
     ASSERT_EQ(port->command("ATE0\r"), "ATE0\r\r\nOK\r\n");
   }
+  // What the broker's listener takes beyond its port (TLS below).
+  virtual std::string listener_options() { return {}; }
   stdfs::path control() const { return dir.path() / "ctl.sock"; }
 
   std::string at(const std::string& line) { return port->command(line + "\r"); }
@@ -530,7 +529,7 @@ TEST_F(MqttTest, NoConnackGivesQmtstat4) {
   EXPECT_EQ(mute.received(), connect);
 }
 
-// ---- TLS, on an in-process module ----------------------------------------------------------
+// ---- TLS ---------------------------------------------------------------------------------
 
 // Runs a command line of a tool (openssl) and fails the test when it fails.
 void run(const std::vector<std::string>& argv) {
@@ -565,83 +564,40 @@ struct Pki {
   stdfs::path dir;
 };
 
-class MqttTlsTest : public ::testing::Test {
+// A TLS listener that requires a client certificate; the module's certificates are uploaded
+// with AT+QFUPL and named in SSL contexts with AT+QSSLCFG.
+class MqttTlsTest : public MqttTest {
  protected:
-  void SetUp() override {
-    if (!have_mosquitto()) GTEST_SKIP() << "mosquitto, mosquitto_pub or mosquitto_sub is absent";
+  std::string listener_options() override {
     stdfs::create_directories(dir.path() / "pki");
     pki = std::make_unique<Pki>(dir.path() / "pki");
     const auto p = [&](const char* n) { return (dir.path() / "pki" / n).string(); };
-    broker = std::make_unique<Broker>(
-        dir.path(), "cafile " + p("ca.pem") + "\ncertfile " + p("server.pem") + "\nkeyfile " +
-                        p("server.key") + "\nrequire_certificate true\n");
-    ModuleConfig config;
-    config.state_dir = dir.path() / "state";
-    config.default_image_size = 256 * 1024;
-    module = std::make_unique<Module>(io.get_executor(), config);
-    module->set_port_writer([this](std::string bytes) { out += bytes; });
-    module->power_on();
-    ASSERT_TRUE(run_until([&] { return out.find("SMS DONE\r\n") != std::string::npos; }));
-    out.clear();
-    ASSERT_EQ(at("ATE0"), "ATE0\r\r\nOK\r\n");
-  }
-
-  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s) {
-    const auto deadline = Clock::now() + timeout;
-    while (!done()) {
-      if (Clock::now() > deadline) return false;
-      if (io.stopped()) io.restart();  // it stops whenever it runs out of work
-      io.run_one_for(50ms);
-    }
-    return true;
-  }
-  // What the module writes up to and including `needle`, taken from `out`.
-  std::string until(std::string_view needle) {
-    if (!run_until([&] { return out.find(needle) != std::string::npos; }))
-      return "timeout waiting for " + std::string(needle) + "; got: " + out;
-    const auto end = out.find(needle) + needle.size();
-    std::string got = out.substr(0, end);
-    out.erase(0, end);
-    return got;
-  }
-  std::string at(const std::string& line) {
-    module->host_input(line + "\r\n");
-    return until("OK\r\n");
+    return "cafile " + p("ca.pem") + "\ncertfile " + p("server.pem") + "\nkeyfile " +
+           p("server.key") + "\nrequire_certificate true\n";
   }
   void upload(const std::string& name) {
     const std::string data = pki->file(name);
-    module->host_input("AT+QFUPL=\"" + name + "\"," + std::to_string(data.size()) + "\r\n");
-    EXPECT_EQ(until("CONNECT\r\n"), "\r\nCONNECT\r\n");
-    module->host_input(data);
-    EXPECT_NE(until("OK\r\n").find("+QFUPL: " + std::to_string(data.size()) + ","),
-              std::string::npos);
+    ASSERT_EQ(at(fmt("AT+QFUPL=\"{}\",{}", name, data.size())), "\r\nCONNECT\r\n");
+    port->write(data);
+    EXPECT_NE(port->read_until("OK\r\n").find(fmt("+QFUPL: {},", data.size())), std::string::npos);
   }
 
-  TempDir dir;
   std::unique_ptr<Pki> pki;
-  std::unique_ptr<Broker> broker;
-  boost::asio::io_context io;
-  std::unique_ptr<Module> module;
-  std::string out;
 };
 
 TEST_F(MqttTlsTest, ClientCertificateFromUploadedFilesGetsThrough) {
   for (const char* f : {"ca.pem", "client.pem", "client.key", "wrongca.pem"})
     upload(f);
-  // Context 1 trusts the right CA and presents the client's certificate (AT+QSSLCFG's
-  // seclevel 2, cacert, clientcert, clientkey, set in-process).
-  auto& ctx = module->ssl_contexts().at(1);
-  ctx.sec_level = 2;
-  ctx.ca_cert = "UFS:ca.pem";
-  ctx.client_cert = "UFS:client.pem";
-  ctx.client_key = "UFS:client.key";
-  // Context 2 trusts another CA: the broker's certificate fails.
-  auto& wrong = module->ssl_contexts().at(2);
-  wrong = ctx;
-  wrong.ca_cert = "UFS:wrongca.pem";
-
-  const std::string open = fmt::format("AT+QMTOPEN=0,\"127.0.0.1\",{}", broker->port());
+  const std::string open = fmt("AT+QMTOPEN=0,\"127.0.0.1\",{}", broker->port());
+  // Context 1 trusts the broker's CA and presents the client's certificate; context 2 trusts
+  // another CA.
   for (const auto& [command, urc] : std::vector<std::pair<std::string, std::string>>{
+           {"AT+QSSLCFG=\"seclevel\",1,2", ""},
+           {"AT+QSSLCFG=\"cacert\",1,\"UFS:ca.pem\"", ""},
+           {"AT+QSSLCFG=\"clientcert\",1,\"UFS:client.pem\"", ""},
+           {"AT+QSSLCFG=\"clientkey\",1,\"UFS:client.key\"", ""},
+           {"AT+QSSLCFG=\"seclevel\",2,2", ""},
+           {"AT+QSSLCFG=\"cacert\",2,\"UFS:wrongca.pem\"", ""},
            {"AT+QMTCFG=\"ssl\",0,1,2", ""},
            {open, "+QMTOPEN: 0,-1"},  // context 2 does not trust the broker
            {"AT+QMTCFG=\"ssl\",0,1,1", ""},
@@ -649,18 +605,18 @@ TEST_F(MqttTlsTest, ClientCertificateFromUploadedFilesGetsThrough) {
            {"AT+QMTCONN=0,\"bg95-tls\"", "+QMTCONN: 0,0,0"},
            {"AT+QMTSUB=0,1,\"bg95/tls\",1", "+QMTSUB: 0,1,0,1"}}) {
     ASSERT_EQ(at(command), "\r\nOK\r\n") << command;
-    if (!urc.empty()) {
-      EXPECT_EQ(until(urc + "\r\n"), "\r\n" + urc + "\r\n");
-    }
+    if (!urc.empty()) expect_urc(urc);
   }
-  // Its own message comes back through the broker.
+  EXPECT_TRUE(broker->saw("as bg95-tls (p1, c1, k120)"));
+  // Its own message comes back through the broker. The PUBACK and the broker's copy of the
+  // message race: both URCs, in either order.
   ASSERT_EQ(at("AT+QMTPUBEX=0,5,1,0,\"bg95/tls\",\"over TLS\""), "\r\nOK\r\n");
-  // The PUBACK and the broker's copy of the message race: both URCs, in either order.
   const std::string pub = "\r\n+QMTPUB: 0,5,0\r\n";
   const std::string recv = "\r\n+QMTRECV: 0,1,\"bg95/tls\",\"over TLS\"\r\n";
-  ASSERT_TRUE(run_until([&] { return out.size() >= pub.size() + recv.size(); })) << out;
-  EXPECT_TRUE(out == pub + recv || out == recv + pub) << out;
-  EXPECT_TRUE(broker->saw("as bg95-tls (p1, c1, k120)"));
+  std::string both;
+  for (int i = 0; i < 4; ++i)  // two URCs, each framed by CR LF before and after
+    both += port->read_until("\r\n");
+  EXPECT_TRUE(both == pub + recv || both == recv + pub) << both;
 }
 
 }  // namespace

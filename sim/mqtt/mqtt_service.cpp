@@ -228,10 +228,12 @@ class Client {
   }
 
   // The OpenSSL context of the client's SSL context (AT+QMTCFG="ssl"), certificates read
-  // from the module's file system.
+  // from the module's file system and dates checked against its clock as the context says;
+  // SNI and the host name check per connection (sim/net/ssl_context.hpp, docs/ssl.md).
   bool make_tls() {
     const net::SslContextConfig& sc = m_.ssl_contexts().at(cfg().ssl_ctx);
-    auto built = net::make_client_context(sc, fs::ModuleFs(m_.config().state_dir / "fs"));
+    auto built =
+        net::make_client_context(sc, fs::ModuleFs(m_.config().state_dir / "fs"), m_.rtc_now());
     if (!built.ctx) {
       m_.log_event(
           fmt::format("MQTT client {}: SSL context {}: {}", idx_, cfg().ssl_ctx, built.error));
@@ -239,17 +241,18 @@ class Client {
     }
     tls_ctx_ = std::make_unique<asio::ssl::context>(built.ctx.release());
     tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_ctx_);
-    // Server Name Indication (AT+QSSLCFG="sni"): what SSL_set_tlsext_host_name() expands to,
-    // without its C cast.
-    if (sc.sni)
-      SSL_ctrl(tls_->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-               const_cast<char*>(host_.c_str()));
-    return true;
+    negotiate_timeout_ = net::negotiate_timeout(sc);
+    return net::prepare_session(tls_->native_handle(), sc, host_);
   }
 
+  // The handshake, given up after the context's "negotiatetime" (the keep-alive timer is
+  // free while the client opens).
   void handshake() {
+    keepalive_timer_.expires_after(negotiate_timeout_);
+    keepalive_timer_.async_wait(life_.on_expiry([this] { open_result(kOpenFailed); }));
     tls_->async_handshake(
         asio::ssl::stream_base::client, life_.guard([this](boost::system::error_code e) {
+          keepalive_timer_.cancel();
           if (e) {
             m_.log_event(fmt::format("MQTT client {}: TLS handshake: {}", idx_, e.message()));
             return open_result(kOpenFailed);
@@ -522,6 +525,7 @@ class Client {
   tcp::socket socket_;
   std::unique_ptr<asio::ssl::context> tls_ctx_;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  std::chrono::seconds negotiate_timeout_{300};
   std::array<char, 4096> in_{};
   std::deque<Outgoing> out_;
   bool writing_ = false;
