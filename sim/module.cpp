@@ -9,6 +9,7 @@
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/firmware/firmware_store.hpp"
 #include "sim/lwm2m/lwm2m_service.hpp"
+#include "sim/mqtt/mqtt_service.hpp"
 #include "sim/packet/packet_data.hpp"
 #include "sim/power_saving.hpp"
 #include "sim/services/services.hpp"
@@ -101,6 +102,7 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
   link_->set_nbiot(network_.view().rat == Rat::NbIot);
   link_->seed(Jitter::seed_of(settings_.identity.imei + "/link"));  // its own draws
   sockets_ = std::make_unique<sockets::SocketService>(*this);
+  mqtt_ = std::make_unique<mqtt::MqttService>(*this);
   make_port("uart");
   services::add_all(commands_, *this);
   network_.set_observer([this](const NetworkState& before, const NetworkState& after) {
@@ -404,6 +406,7 @@ void Module::leave(PowerEvent event) {
     }
     lwm2m_->on_power_lost();
     sockets_->on_power_lost();  // silently, no URC
+    mqtt_->on_power_lost();
     // A restart keeps the update's state (the request it closes at the next boot).
     if (how.power_lost) dfota_->on_power_lost();
     // What was in flight on the radio link is lost.
@@ -483,6 +486,7 @@ void Module::finish_boot() {
   // The RTC starts at the GPS epoch (1980-01-06) until the network or AT+CCLK sets it.
   set_rtc(std::chrono::sys_days{std::chrono::year{1980} / 1 / 6}, 0);
   packet_->on_boot();
+  mqtt_->on_boot();
   cfun_ = 1;
   enter(PowerState::Normal, PowerEvent::Booted);
 }

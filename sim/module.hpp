@@ -53,6 +53,9 @@ class SocketService;
 namespace bg95::packet {
 class PacketData;
 }
+namespace bg95::mqtt {
+class MqttService;
+}
 namespace bg95 {
 class PowerSaving;
 }
@@ -232,6 +235,7 @@ class Module {
   dfota::DfotaService& dfota() { return *dfota_; }
   lwm2m::Lwm2mService& lwm2m() { return *lwm2m_; }
   packet::PacketData& packet_data() { return *packet_; }
+  mqtt::MqttService& mqtt() { return *mqtt_; }
   // The socket ids TCP/UDP and SSL share, and the SSL contexts every TLS user reads.
   net::SocketIds& socket_ids() { return socket_ids_; }
   net::SslContexts& ssl_contexts() { return ssl_contexts_; }
@@ -369,6 +373,8 @@ class Module {
   std::vector<ModuleObserver*> observers_;
   Logger logger_;
   std::function<void(std::uint32_t)> baud_observer_;
+  // The MQTT clients (sim/mqtt/); an observer of this module, so destroyed before observers_.
+  std::unique_ptr<mqtt::MqttService> mqtt_;
   // Last member: destroyed first (it uses the DFOTA service and the timers above).
   std::unique_ptr<lwm2m::Lwm2mService> lwm2m_;
 };

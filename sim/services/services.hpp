@@ -31,6 +31,8 @@ void add_socket_commands(at::CommandTable& table,
                          Module& module);  // +QIOPEN +QISEND +QIRD +QISTATE ... ATO
 void add_ssl_socket_commands(at::CommandTable& table,
                              Module& module);  // +QSSLOPEN +QSSLSEND +QSSLRECV ...
+void add_mqtt_commands(at::CommandTable& table,
+                       Module& module);  // +QMTCFG +QMTOPEN +QMTCONN +QMTPUB ...
 // AT+CLAC: every command of the table; added last, it lists the table as it then is.
 void add_clac_command(at::CommandTable& table);
 
@@ -48,6 +50,7 @@ inline void add_all(at::CommandTable& table, Module& module) {
   add_cmux_commands(table, module);
   add_socket_commands(table, module);
   add_ssl_socket_commands(table, module);
+  add_mqtt_commands(table, module);
   add_clac_command(table);
 }
 
