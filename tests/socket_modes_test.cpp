@@ -280,5 +280,44 @@ TEST(SocketTransparentTest, DtrLeavesUnderAtD1AndHangsUpUnderAtD2) {
   EXPECT_EQ(p.command("AT+QISTATE?\r"), "\r\nOK\r\n");
 }
 
+// The network's data faults from the control socket (sim/faults.cpp rows, Module::link()), as
+// the TCP/IP note's codes: a refused connection 566, a timed-out one 569, a DNS failure 565;
+// a lost datagram is gone and the next one comes through once the loss is over.
+TEST(SocketLinkFaultTest, RefusedTimeoutDnsAndLossComeFromTheLink) {
+  EchoServer echo(EchoServer::Kind::Tcp);
+  EchoServer udp_echo(EchoServer::Kind::Udp);
+  SocketSim sim;
+  HostPort& p = sim.port();
+  auto ctl = [&](const char* command) {
+    const auto [status, out] = run_bg95ctl(sim.control(), command);
+    ASSERT_EQ(status, 0) << command << ": " << out;
+  };
+  const std::string open_tcp =
+      fmt::format("AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",{},0,0", echo.port());
+  ctl("net connect refuse");
+  expect_open(p, open_tcp, "\r\n+QIOPEN: 0,566\r\n");
+  ctl("net connect timeout");
+  expect_open(p, open_tcp, "\r\n+QIOPEN: 0,569\r\n");
+  ctl("net connect ok");
+  ctl("net dns fail");
+  expect_open(p, fmt::format("AT+QIOPEN=1,0,\"TCP\",\"localhost\",{},0,0", echo.port()),
+              "\r\n+QIOPEN: 0,565\r\n");
+  ctl("net dns ok");
+  expect_open(p, fmt::format("AT+QIOPEN=1,0,\"TCP\",\"localhost\",{},0,0", echo.port()),
+              "\r\n+QIOPEN: 0,0\r\n");
+  EXPECT_EQ(p.command("AT+QICLOSE=0\r"), "\r\nOK\r\n");
+
+  expect_open(p, fmt::format("AT+QIOPEN=1,1,\"UDP\",\"127.0.0.1\",{},0,1", udp_echo.port()),
+              "\r\n+QIOPEN: 1,0\r\n");
+  ctl("net loss 100");
+  expect_send(p, "AT+QISEND=1,4", "lost");
+  EXPECT_EQ(p.command("AT+QISEND=1,0\r"), "\r\n+QISEND: 4,4,0\r\n\r\nOK\r\n");
+  ctl("net loss 0");
+  expect_send(p, "AT+QISEND=1,4", "kept");
+  // Push mode: the one echo that comes is the second datagram's.
+  EXPECT_EQ(p.read_until("kept\r\n"), "\r\n+QIURC: \"recv\",1,4\r\nkept\r\n");
+  EXPECT_EQ(p.command("AT+QICLOSE=1\r"), "\r\nOK\r\n");
+}
+
 }  // namespace
 }  // namespace bg95::test

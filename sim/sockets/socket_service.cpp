@@ -292,12 +292,14 @@ void Socket::read_datagrams() {
           std::string bytes = self->rx_chunk_.substr(0, n);
           const auto from = self->rx_from_;
           self->owner_.module().link().carry(
-              Direction::Down, n, [self, bytes = std::move(bytes), from] {
+              Direction::Down, n,
+              [self, bytes = std::move(bytes), from] {
                 if (self->closed_) return;
                 // A datagram that finds the buffer full is lost, as UDP is.
                 if (self->buffered_ + bytes.size() > kReceiveBuffer) return;
                 self->arrived(bytes, from.address().to_string(), from.port());
-              });
+              },
+              net::Link::Traffic::Datagram);
         }
         self->read_datagrams();
       });
@@ -377,28 +379,32 @@ void Socket::write_next() {
   if (closed_ || writing_ || outbox_.empty()) return;
   writing_ = true;
   const std::size_t n = outbox_.front().bytes.size();
-  owner_.module().link().carry(Direction::Up, n, [self = shared_from_this(), n] {
-    if (self->closed_) return;
-    auto written = [self, n](boost::system::error_code ec, std::size_t) {
-      if (self->closed_) return;
-      self->writing_ = false;
-      self->queued_ -= n;
-      self->outbox_.pop_front();
-      if (ec && !self->is_datagram()) return self->lost(true);
-      self->write_next();
-    };
-    Outgoing& o = self->outbox_.front();
-    if (self->udp_) {
-      if (o.to)
-        self->udp_->async_send_to(asio::buffer(o.bytes), *o.to, std::move(written));
-      else
-        self->udp_->async_send(asio::buffer(o.bytes), std::move(written));
-    } else if (self->tls_) {
-      asio::async_write(*self->tls_, asio::buffer(o.bytes), std::move(written));
-    } else {
-      asio::async_write(*self->tcp_, asio::buffer(o.bytes), std::move(written));
-    }
-  });
+  const auto traffic = is_datagram() ? net::Link::Traffic::Datagram : net::Link::Traffic::Stream;
+  owner_.module().link().carry(
+      Direction::Up, n,
+      [self = shared_from_this(), n] {
+        if (self->closed_) return;
+        auto written = [self, n](boost::system::error_code ec, std::size_t) {
+          if (self->closed_) return;
+          self->writing_ = false;
+          self->queued_ -= n;
+          self->outbox_.pop_front();
+          if (ec && !self->is_datagram()) return self->lost(true);
+          self->write_next();
+        };
+        Outgoing& o = self->outbox_.front();
+        if (self->udp_) {
+          if (o.to)
+            self->udp_->async_send_to(asio::buffer(o.bytes), *o.to, std::move(written));
+          else
+            self->udp_->async_send(asio::buffer(o.bytes), std::move(written));
+        } else if (self->tls_) {
+          asio::async_write(*self->tls_, asio::buffer(o.bytes), std::move(written));
+        } else {
+          asio::async_write(*self->tcp_, asio::buffer(o.bytes), std::move(written));
+        }
+      },
+      traffic);
 }
 
 std::uint64_t Socket::unacked() const {
