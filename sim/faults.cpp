@@ -5,6 +5,7 @@
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/module.hpp"
 #include "sim/packet/packet_data.hpp"
+#include "sim/ppp/ppp_service.hpp"
 
 namespace bg95::faults {
 namespace {
@@ -100,6 +101,27 @@ const Fault kTable[] = {
      .in_rule = InRule::AtOnceState,
      .edit_cell = [](NetworkState& c, const Value& v) { c.accepted_apn = v.text; },
      .scenario_rank = 9},
+    // ---- a PPP link (sim/ppp/, docs/ppp.md)
+    {.name = "ppp_lose",
+     .control = "ppp lose",
+     .param = {Type::Integer, "frames", "", 1, 1000000, "<n>", "<n>", " (n >= 1)"},
+     .description = "the next n frames the module sends on its PPP links are lost",
+     .perform =
+         [](Module& m, const Value& v) {
+           if (!m.ppp().lose_frames(static_cast<int>(v.number))) throw Refused("no PPP link");
+         },
+     .in_rule = InRule::AtOnceState,
+     .scenario_rank = 16},
+    {.name = "ppp_bad_fcs",
+     .control = "ppp badfcs",
+     .param = {Type::Integer, "frames", "", 1, 1000000, "<n>", "<n>", " (n >= 1)"},
+     .description = "the next n frames the module sends on its PPP links have a bad FCS",
+     .perform =
+         [](Module& m, const Value& v) {
+           if (!m.ppp().corrupt_fcs(static_cast<int>(v.number))) throw Refused("no PPP link");
+         },
+     .in_rule = InRule::AtOnceState,
+     .scenario_rank = 16},
     // ---- the flash chip
     {.name = "flash_fail",
      .control = "flash fail once",

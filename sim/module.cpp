@@ -10,6 +10,7 @@
 #include "sim/lwm2m/lwm2m_service.hpp"
 #include "sim/packet/packet_data.hpp"
 #include "sim/power_saving.hpp"
+#include "sim/ppp/ppp_service.hpp"
 #include "sim/services/services.hpp"
 #include "sim/urc.hpp"
 #include "sim/util/bytes.hpp"
@@ -89,7 +90,9 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
   packet_ = std::make_unique<packet::PacketData>(
       settings_, config_.index,
       packet::PacketData::Hooks{.urc = [this](const std::string& text) { emit_urc(text); },
-                                .save = [this] { return try_save_settings(); }});
+                                .save = [this] { return try_save_settings(); },
+                                .deactivated = [this](int cid) { ppp_->on_context_down(cid); }});
+  ppp_ = std::make_unique<ppp::PppService>(*this);
   power_saving_ = std::make_unique<PowerSaving>(*this);
   link_ = std::make_unique<net::Link>(executor);
   make_port("uart");
@@ -376,6 +379,7 @@ void Module::leave(PowerEvent event) {
       if (event != PowerEvent::Psm) power_saving_->on_power_lost();
     }
     lwm2m_->on_power_lost();
+    ppp_->on_power_loss();
     // A restart keeps the update's state (the request it closes at the next boot).
     if (how.power_lost) dfota_->on_power_lost();
   }

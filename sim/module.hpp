@@ -40,6 +40,9 @@ struct UpdateMemory;
 namespace bg95::lwm2m {
 class Lwm2mService;
 }
+namespace bg95::ppp {
+class PppService;
+}
 namespace bg95::coap {
 class SharedContext;
 }
@@ -225,6 +228,7 @@ class Module {
   flash::NandFlash& flash() { return *flash_; }
   dfota::DfotaService& dfota() { return *dfota_; }
   lwm2m::Lwm2mService& lwm2m() { return *lwm2m_; }
+  ppp::PppService& ppp() { return *ppp_; }
   packet::PacketData& packet_data() { return *packet_; }
   // The socket ids TCP/UDP and SSL share, and the SSL contexts every TLS user reads.
   net::SocketIds& socket_ids() { return socket_ids_; }
@@ -351,6 +355,8 @@ class Module {
   std::vector<ModuleObserver*> observers_;
   Logger logger_;
   std::function<void(std::uint32_t)> baud_observer_;
+  // PPP links (sim/ppp/): their networks use the link and packet data above.
+  std::unique_ptr<ppp::PppService> ppp_;
   // Last member: destroyed first (it uses the DFOTA service and the timers above).
   std::unique_ptr<lwm2m::Lwm2mService> lwm2m_;
 };

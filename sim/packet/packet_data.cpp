@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "sim/util/text.hpp"
 
 namespace bg95::packet {
@@ -37,7 +39,9 @@ void PacketData::on_boot() {
   registered_ = false;
   host_detached_ = false;
   attached_ = false;
-  active_.fill(false);
+  for (int cid = kMinCid; cid <= kMaxCid; ++cid)
+    if (std::exchange(active_[static_cast<std::size_t>(cid)], false) && hooks_.deactivated)
+      hooks_.deactivated(cid);
   dns_.fill(std::nullopt);
   cgerep_mode_ = 0;
   last_error_ = 0;
@@ -64,7 +68,9 @@ void PacketData::attach() {
 void PacketData::detach(bool by_network) {
   if (!attached_) return;
   attached_ = false;
-  active_.fill(false);
+  for (int cid = kMinCid; cid <= kMaxCid; ++cid)
+    if (std::exchange(active_[static_cast<std::size_t>(cid)], false) && hooks_.deactivated)
+      hooks_.deactivated(cid);
   if (by_network) cgev("NW DETACH");
 }
 
@@ -134,6 +140,7 @@ void PacketData::deactivate(int cid) {
   if (!active(cid)) return;
   active_[static_cast<std::size_t>(cid)] = false;
   cgev(fmt::format("ME PDN DEACT {}", cid));
+  if (hooks_.deactivated) hooks_.deactivated(cid);
 }
 
 std::vector<int> PacketData::active_cids() const {
@@ -173,6 +180,7 @@ bool PacketData::network_deactivate(int cid) {
   active_[static_cast<std::size_t>(cid)] = false;
   if (hooks_.urc) hooks_.urc(fmt::format("+QIURC: \"pdpdeact\",{}", cid));
   cgev(fmt::format("NW PDN DEACT {}", cid));
+  if (hooks_.deactivated) hooks_.deactivated(cid);
   return true;
 }
 

@@ -46,6 +46,8 @@ class PacketData {
   struct Hooks {
     std::function<void(const std::string&)> urc;
     std::function<bool()> save;  // settings written? false: the write failed
+    // A context went down, whoever ended it (a PPP link on it ends).
+    std::function<void(int cid)> deactivated;
   };
 
   PacketData(state::Settings& settings, std::uint32_t module_index, Hooks hooks);
