@@ -87,11 +87,13 @@ class PppLwipTest : public ::testing::Test {
     sim_.open_port();
   }
 
-  std::pair<int, std::string> dial(const std::vector<std::string>& extra = {}) {
+  // The server by address (the gateway) or by a name the peer resolves through PPP.
+  std::pair<int, std::string> dial(const std::vector<std::string>& extra = {},
+                                   const std::string& server = "10.65.255.254") {
     sim_.close_port();  // the peer opens the port itself
-    std::vector<std::string> args{BG95_PPP_PEER,   sim_.pty_path(),
-                                  "10.65.255.254", std::to_string(server_->port()),
-                                  "/file.bin",     (dir_.path() / "out.bin").string()};
+    std::vector<std::string> args{BG95_PPP_PEER, sim_.pty_path(),
+                                  server,        std::to_string(server_->port()),
+                                  "/file.bin",   (dir_.path() / "out.bin").string()};
     args.insert(args.end(), extra.begin(), extra.end());
     return run(args, std::chrono::seconds(60));
   }
@@ -130,6 +132,15 @@ TEST_F(PppLwipTest, DialsGetsTheContextAddressAndFetchesAFileThroughTheGateway) 
       << out;
   EXPECT_NE(out.find("FETCHED 262144 "), std::string::npos) << out;
   EXPECT_NE(out.find("ENDED\n"), std::string::npos) << out;
+  expect_fetched_whole();
+}
+
+// "localhost" through the DNS server IPCP handed out: the module's local resolver answers, with
+// 127.0.0.1 given as the gateway address that reaches it.
+TEST_F(PppLwipTest, ResolvesANameThroughTheContextsDnsServer) {
+  const auto [status, out] = dial({}, "localhost");
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("RESOLVED localhost 10.65.255.254\n"), std::string::npos) << out;
   expect_fetched_whole();
 }
 

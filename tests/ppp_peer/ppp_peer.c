@@ -3,9 +3,9 @@
  * and fetches one file over HTTP/1.0 from a server through the gateway address. Then it ends the
  * link with LCP Terminate and waits for NO CARRIER.
  *
- * ppp_peer <pty> <server-ip> <port> <path> <out-file> [<dial> [<user> <password>]]
- * prints "ADDRESS <ip>", "DNS <ip>", "FETCHED <bytes> <seconds>" and "ENDED" on stdout; exits 0
- * when all went through, 1 otherwise. */
+ * ppp_peer <pty> <server-ip-or-name> <port> <path> <out-file> [<dial> [<user> <password>]]
+ * prints "ADDRESS <ip>", "GATEWAY <ip>", "DNS <ip>", "RESOLVED <name> <ip>" (a name only), "FETCHED
+ * <bytes> <seconds>" and "ENDED" on stdout; exits 0 when all went through, 1 otherwise. */
 
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
@@ -32,6 +32,7 @@ static int link_up = 0, link_down = 0, fetched = 0, failed = 0;
 static ip_addr_t server;
 static u16_t server_port;
 static const char* path;
+static const char* server_name; /* when the server is given by name */
 static FILE* out;
 static size_t received;
 static int header_done;
@@ -154,6 +155,27 @@ static err_t on_connected(void* arg, struct tcp_pcb* pcb, err_t err) {
   return tcp_write(pcb, request, (u16_t)n, TCP_WRITE_FLAG_COPY);
 }
 
+static void start_fetch(void) {
+  struct tcp_pcb* t = tcp_new();
+  tcp_recv(t, on_recv);
+  tcp_err(t, on_error);
+  tcp_connect(t, &server, server_port, on_connected);
+}
+
+static void on_resolved(const char* name, const ip_addr_t* address, void* arg) {
+  (void)arg;
+  if (!address) {
+    fprintf(stderr, "ppp_peer: %s not resolved\n", name);
+    failed = 1;
+    ppp_close(ppp, 0);
+    return;
+  }
+  server = *address;
+  printf("RESOLVED %s %s\n", name, ipaddr_ntoa(address));
+  fflush(stdout);
+  start_fetch();
+}
+
 static void status(ppp_pcb* pcb, int code, void* ctx) {
   (void)pcb;
   (void)ctx;
@@ -163,10 +185,14 @@ static void status(ppp_pcb* pcb, int code, void* ctx) {
     printf("GATEWAY %s\n", ip4addr_ntoa(netif_ip4_gw(&ppp_netif)));
     printf("DNS %s\n", ipaddr_ntoa(dns_getserver(0)));
     fflush(stdout);
-    struct tcp_pcb* t = tcp_new();
-    tcp_recv(t, on_recv);
-    tcp_err(t, on_error);
-    tcp_connect(t, &server, server_port, on_connected);
+    if (server_name) {
+      /* A name: asked of the DNS server IPCP handed out. */
+      err_t e = dns_gethostbyname(server_name, &server, on_resolved, NULL);
+      if (e == ERR_OK) on_resolved(server_name, &server, NULL);
+      if (e != ERR_OK && e != ERR_INPROGRESS) on_resolved(server_name, NULL, NULL);
+      return;
+    }
+    start_fetch();
     return;
   }
   if (code == PPPERR_USER) {
@@ -218,7 +244,7 @@ int main(int argc, char** argv) {
   tcgetattr(fd, &tio);
   cfmakeraw(&tio);
   tcsetattr(fd, TCSANOW, &tio);
-  if (!ipaddr_aton(argv[2], &server)) return 2;
+  if (!ipaddr_aton(argv[2], &server)) server_name = argv[2];
   server_port = (u16_t)atoi(argv[3]);
   path = argv[4];
   out = fopen(argv[5], "wb");
