@@ -52,8 +52,10 @@ class PppLinkTest : public ::testing::Test {
   void open_link(const std::string& dial = "ATD*99#\r") {
     HostPort& p = sim_.open_port();
     EXPECT_EQ(p.command(dial), dial + "\r\nCONNECT\r\n");
-    const std::string module_lcp =
-        ppp::encode_options({{ppp::kAccm, be32(0)}, {ppp::kMagicNumber, be32(kModuleMagic)}});
+    const std::string module_lcp = ppp::encode_options({{ppp::kAccm, be32(0)},
+                                                        {ppp::kMagicNumber, be32(kModuleMagic)},
+                                                        {ppp::kPfc, {}},
+                                                        {ppp::kAcfc, {}}});
     expect_next(lcp(ppp::kConfigureRequest, 1, module_lcp));
     const std::string host_lcp = ppp::encode_options({{ppp::kMagicNumber, be32(kHostMagic)}});
     p.write(lcp(ppp::kConfigureRequest, 0x10, host_lcp));

@@ -30,8 +30,8 @@ PppLink::PppLink(boost::asio::any_io_executor executor, LinkConfig config, Hooks
       hooks_(std::move(hooks)),
       restart_(executor) {
   // The module's LCP request: ACCM 0 (nothing escaped but flag and escape: a UART carries all
-  // 256 values), the magic number, and the authentication AT+QICSGP asks for; CHAP when the
-  // host may choose (auth 3), PAP if it naks CHAP.
+  // 256 values), the authentication AT+QICSGP asks for (CHAP when the host may choose, auth 3;
+  // PAP if it naks CHAP), the magic number, PFC and ACFC.
   lcp_.request.push_back({kAccm, be32(0)});
   if (config_.auth == 1) auth_protocol_ = kPap;
   if (config_.auth == 2 || config_.auth == 3) auth_protocol_ = kChap;
@@ -39,6 +39,10 @@ PppLink::PppLink(boost::asio::any_io_executor executor, LinkConfig config, Hooks
   if (auth_protocol_ == kChap)
     lcp_.request.push_back({kAuthProtocol, be16(kChap) + std::string(1, char(kChapMd5))});
   lcp_.request.push_back({kMagicNumber, be32(config_.magic)});
+  // The host may leave out address, control and the protocol's high byte: a Quectel module asks
+  // for both compressions (an EC20's LCP request in a public log, docs/ppp.md).
+  lcp_.request.push_back({kPfc, {}});
+  lcp_.request.push_back({kAcfc, {}});
   ipcp_.request.push_back({kIpAddress, addr(config_.local_address)});
 }
 
