@@ -513,6 +513,7 @@ TEST(ControlServerAlone, HelpAndUsageFromTheFaultTable) {
             "OK commands=\"power on|off|cut; reset; dtr low|high; "
             "net reg <0-5|none|home|searching|denied|unknown|roaming>; net csq <0-31|99>; "
             "net rat emtc|nbiot; net pdpdeact <1-15>; net attach refuse|allow; net apn <APN>|any; "
+            "ppp lose <n>; ppp badfcs <n>; "
             "flash fail once|always; flash cut <n>; flash off; flash slow <ms>; status; modules; "
             "help\" "
             "selector=\"@<index>|@<i>,<j>-<k>|@all (default @0)\"");
