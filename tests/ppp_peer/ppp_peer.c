@@ -41,6 +41,8 @@ static size_t header_len;
 static struct timespec started;
 /* The last bytes read from the port: NO CARRIER may come in the read that ends the link. */
 static char tail[256];
+static char after[4096]; /* bytes read past what wait_for waited for */
+static size_t after_len;
 static size_t tail_len;
 
 static void remember(const unsigned char* data, size_t n) {
@@ -221,7 +223,15 @@ static int wait_for(const char* needle, int timeout_ms) {
     if (r <= 0) continue;
     n += (size_t)r;
     /* PPP's bytes before may hold NULs: no string functions. */
-    if (memmem(seen, n, needle, strlen(needle))) return 0;
+    const char* at = memmem(seen, n, needle, strlen(needle));
+    if (at) {
+      /* What came after it in the same read (the module's first LCP frame after CONNECT) is
+       * PPP's: kept for it. */
+      const char* rest = at + strlen(needle);
+      after_len = (size_t)(seen + n - rest);
+      memcpy(after, rest, after_len);
+      return 0;
+    }
     if (n > sizeof seen / 2) {
       memmove(seen, seen + n / 2, n - n / 2);
       n -= n / 2;
@@ -261,6 +271,7 @@ int main(int argc, char** argv) {
   ppp_set_usepeerdns(ppp, 1);
   if (argc > 8) ppp_set_auth(ppp, PPPAUTHTYPE_ANY, argv[7], argv[8]);
   ppp_connect(ppp, 0);
+  if (after_len > 0) pppos_input(ppp, after, (int)after_len);
 
   u32_t deadline = sys_now() + 60000;
   unsigned char buf[4096];
