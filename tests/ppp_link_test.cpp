@@ -46,11 +46,17 @@ class PppLinkTest : public ::testing::Test {
       : sim_({.state_dir = dir_.path() / "state", .extra_args = {"--control", socket_.string()}}) {}
 
   HostPort& port() { return sim_.port(); }
+  // The port, opened (and the module found ready) the first time.
+  HostPort& opened() {
+    if (!port_open_) sim_.open_port();
+    port_open_ = true;
+    return port();
+  }
 
   // Host and module each send a Configure-Request and ack the other's, for LCP then IPCP; the
   // host gets the context's address and DNS servers by a Nak, as lwIP and pppd do.
   void open_link(const std::string& dial = "ATD*99#\r") {
-    HostPort& p = sim_.open_port();
+    HostPort& p = opened();
     EXPECT_EQ(p.command(dial), dial + "\r\nCONNECT\r\n");
     const std::string module_lcp = ppp::encode_options({{ppp::kAccm, be32(0)},
                                                         {ppp::kMagicNumber, be32(kModuleMagic)},
@@ -95,6 +101,7 @@ class PppLinkTest : public ::testing::Test {
 
   std::string ctl(const std::string& words) { return run_bg95ctl(socket_, words).second; }
 
+  bool port_open_ = false;
   TempDir dir_;
   std::filesystem::path socket_ = dir_.path() / "ctl.sock";
   SimProcess sim_;
@@ -128,7 +135,7 @@ TEST_F(PppLinkTest, EscapeKeepsTheLinkAndAtoReturnsToIt) {
 }
 
 TEST_F(PppLinkTest, DtrDropUnderAtD1LeavesDataModeAndAtD2EndsTheLink) {
-  sim_.open_port();
+  opened();
   EXPECT_EQ(port().command("AT&D1\r"), "AT&D1\r\r\nOK\r\n");
   open_link();
   EXPECT_EQ(ctl("dtr low"), "OK\n");
@@ -155,6 +162,20 @@ TEST_F(PppLinkTest, NetworkDeactivationSendsTerminateThenNoCarrier) {
   // The URC held back in data mode comes after NO CARRIER.
   expect_next("\r\nNO CARRIER\r\n\r\n+QIURC: \"pdpdeact\",1\r\n");
   EXPECT_EQ(port().command("AT+CGACT?\r"), "AT+CGACT?\r\r\n+CGACT: 1,0\r\n\r\nOK\r\n");
+}
+
+// The dial script of Zephyr's modem_cellular (quectel_bg95, issue #21) on the plain port: the
+// context taken down and defined again, then ATD*99***1# activates it and PPP starts.
+TEST_F(PppLinkTest, ZephyrDialScriptOnThePlainPort) {
+  HostPort& p = opened();
+  EXPECT_EQ(p.command("AT+CGACT=0,1\r"), "AT+CGACT=0,1\r\r\nOK\r\n");
+  EXPECT_EQ(p.command("AT+CGDCONT=1,\"IP\",\"internet\"\r"),
+            "AT+CGDCONT=1,\"IP\",\"internet\"\r\r\nOK\r\n");
+  EXPECT_EQ(p.command("AT+CFUN=1\r"), "AT+CFUN=1\r\r\nOK\r\n");
+  open_link("ATD*99***1#\r");
+  port().write(lcp(ppp::kTerminateRequest, 0x70));
+  expect_next(lcp(ppp::kTerminateAck, 0x70) + "\r\nNO CARRIER\r\n");
+  EXPECT_EQ(port().command("AT+CGACT?\r"), "AT+CGACT?\r\r\n+CGACT: 1,1\r\n\r\nOK\r\n");
 }
 
 TEST_F(PppLinkTest, LostFramesAndBadFcsFromTheControlSocket) {
