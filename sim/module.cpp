@@ -95,6 +95,9 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
   ppp_ = std::make_unique<ppp::PppService>(*this);
   power_saving_ = std::make_unique<PowerSaving>(*this);
   link_ = std::make_unique<net::Link>(executor);
+  link_->set_shapes(config_.timing);  // docs/network.md: per RAT in the realistic profile
+  link_->set_nbiot(network_.view().rat == Rat::NbIot);
+  link_->seed(Jitter::seed_of(settings_.identity.imei + "/link"));  // its own draws
   make_port("uart");
   services::add_all(commands_, *this);
   network_.set_observer([this](const NetworkState& before, const NetworkState& after) {
@@ -382,6 +385,10 @@ void Module::leave(PowerEvent event) {
     ppp_->on_power_loss();
     // A restart keeps the update's state (the request it closes at the next boot).
     if (how.power_lost) dfota_->on_power_lost();
+    // What was in flight on the radio link is lost.
+    link_->reset();
+    // The SSL contexts are not saved (docs/ssl.md).
+    if (how.power_lost) ssl_contexts_.reset();
   }
   // Whatever was scheduled in the old state is stale now.
   life_.end();
@@ -653,6 +660,7 @@ void Module::on_network_time() {
 
 void Module::on_network_change(const NetworkState& before, const NetworkState& after) {
   notify([&](ModuleObserver& o) { o.on_network(after); });
+  link_->set_nbiot(after.rat == Rat::NbIot);
   auto report = [&](std::string_view prefix, int mode, int stat_before, int stat_after) {
     if (mode == 0) return;
     const bool cell_changed =

@@ -159,10 +159,15 @@ void SlirpNetwork::from_guest(std::string packet) {
   }
   // Nothing but the gateway: no packet for another address leaves the machine.
   if (ip->destination != config_.gateway) return void(++dropped_);
-  link_.carry(net::Link::Direction::Up, packet.size(),
-              [this, alive = std::weak_ptr<bool>(alive_), p = std::move(packet)] {
-                if (alive.lock()) input_ethernet(ethernet(kEtherIpv4, p, kSlirpMac, kGuestMac));
-              });
+  // Each IP packet is a datagram on the radio link: a lost one is gone (the host's TCP sends
+  // it again).
+  if (link_.drop_datagram()) return void(++dropped_);
+  link_.carry(
+      net::Link::Direction::Up, packet.size(),
+      [this, alive = std::weak_ptr<bool>(alive_), p = std::move(packet)] {
+        if (alive.lock()) input_ethernet(ethernet(kEtherIpv4, p, kSlirpMac, kGuestMac));
+      },
+      net::Link::Traffic::Datagram);
 }
 
 void SlirpNetwork::input_ethernet(std::string frame) {
@@ -176,11 +181,14 @@ void SlirpNetwork::on_slirp_frame(const std::uint8_t* f, std::size_t length) {
   const auto type = static_cast<std::uint16_t>(f[12] << 8 | f[13]);
   if (type == kEtherArp) return answer_arp(f, length);
   if (type != kEtherIpv4) return;
+  if (link_.drop_datagram()) return void(++dropped_);
   std::string packet(reinterpret_cast<const char*>(f + 14), length - 14);
-  link_.carry(net::Link::Direction::Down, packet.size(),
-              [this, alive = std::weak_ptr<bool>(alive_), p = std::move(packet)]() mutable {
-                if (alive.lock()) deliver_to_guest(std::move(p));
-              });
+  link_.carry(
+      net::Link::Direction::Down, packet.size(),
+      [this, alive = std::weak_ptr<bool>(alive_), p = std::move(packet)]() mutable {
+        if (alive.lock()) deliver_to_guest(std::move(p));
+      },
+      net::Link::Traffic::Datagram);
 }
 
 void SlirpNetwork::answer_arp(const std::uint8_t* f, std::size_t length) {
