@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sim/cmux/multiplexer.hpp"
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/module.hpp"
 #include "sim/packet/packet_data.hpp"
@@ -11,6 +12,12 @@ namespace bg95::faults {
 namespace {
 
 using FF = Module::FlashFault;
+
+cmux::Multiplexer& running_cmux(Module& m) {
+  cmux::Multiplexer* mux = m.cmux();
+  if (!mux) throw Refused("no multiplexer is running");
+  return *mux;
+}
 
 // Each row names only the members it uses; the others keep their defaults. (GCC warns of the
 // members a designated initializer leaves out, which is the point of designating them.)
@@ -235,6 +242,23 @@ const Fault kTable[] = {
      .in_rule = InRule::AtOnceState,
      .shown = "{} bytes",
      .scenario_rank = 14},
+    // ---- the 27.010 multiplexer (AT+CMUX, docs/cmux-ppp.md)
+    {.name = "cmux_lose_frames",
+     .control = "cmux lose",
+     .param = {Type::Integer, "frames", "", 1, 1000, "<n>", "<1-1000>"},
+     .description = "the next n frames from the module are lost on the wire",
+     .perform = [](Module& m, const Value& v) { running_cmux(m).lose_frames(v.amount()); },
+     .in_rule = InRule::AtOnceState,
+     .shown = "{} frames"},
+    {.name = "cmux_bad_fcs",
+     .control = "cmux badfcs",
+     .description = "the next frame from the module goes out with a corrupt FCS",
+     .perform = [](Module& m, const Value&) { running_cmux(m).corrupt_next_fcs(); },
+     .in_rule = InRule::AtOnceState},
+    {.name = "cmux_close",
+     .control = "cmux close",
+     .description = "the module closes the multiplexer (CLD) and the port speaks plain AT",
+     .perform = [](Module& m, const Value&) { running_cmux(m).close_by_module(); }},
     // ---- at start
     {.cli = "--cut-power-at-update",
      .param = {Type::Integer, "", "", 1, 100},

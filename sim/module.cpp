@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "sim/cmux/multiplexer.hpp"
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/firmware/firmware_store.hpp"
 #include "sim/lwm2m/lwm2m_service.hpp"
@@ -119,26 +120,42 @@ Module::AtPort& Module::make_port(std::string name) {
         if (p.writer && p.present) p.writer(std::move(bytes));
       });
   p.engine->set_accepting(power_ == PowerState::Normal);
-  p.engine->set_guard_time(config_.guard_time);
-  p.engine->set_connect_latency(config_.timing.connect_latency());
-  p.engine->set_processing_time([this](std::string_view line) -> at::AtEngine::Clock::duration {
-    return config_.timing.processing(line, &jitter_);
-  });
-  p.engine->set_urc_gap(config_.timing.urc_gap());
-  p.engine->set_coalesce_urcs(config_.dialect.coalesce_urcs);
-  p.engine->set_observer(
-      {.on_command_line = {},
-       .on_command =
-           [this, &p](std::string_view command) {
-             notify([&](ModuleObserver& o) { o.on_command(p.name, command); });
-           },
-       .intercept = [this, &p](std::string_view command) -> std::optional<at::Interception> {
-         for (ModuleObserver* o : observers_)
-           if (auto i = o->intercept(p.name, command)) return i;
-         return std::nullopt;
-       }});
+  configure_engine(*p.engine, p.name);
   ports_.push_back(std::move(port));
   return p;
+}
+
+void Module::configure_engine(at::AtEngine& engine, const std::string& name) {
+  engine.set_guard_time(config_.guard_time);
+  engine.set_connect_latency(config_.timing.connect_latency());
+  engine.set_processing_time([this](std::string_view line) -> at::AtEngine::Clock::duration {
+    return config_.timing.processing(line, &jitter_);
+  });
+  engine.set_urc_gap(config_.timing.urc_gap());
+  engine.set_coalesce_urcs(config_.dialect.coalesce_urcs);
+  engine.set_observer(
+      {.on_command_line = {},
+       .on_command =
+           [this, name](std::string_view command) {
+             notify([&](ModuleObserver& o) { o.on_command(name, command); });
+           },
+       .intercept = [this, name](std::string_view command) -> std::optional<at::Interception> {
+         for (ModuleObserver* o : observers_)
+           if (auto i = o->intercept(name, command)) return i;
+         return std::nullopt;
+       }});
+}
+
+std::unique_ptr<at::AtEngine> Module::make_channel_engine(const std::string& name,
+                                                          at::DteProfile& profile, Writer writer) {
+  auto engine = std::make_unique<at::AtEngine>(executor_, commands_, profile, std::move(writer));
+  configure_engine(*engine, name);
+  return engine;
+}
+
+cmux::Multiplexer* Module::cmux() {
+  auto mux = cmux_.lock();
+  return mux && !mux->closed() ? mux.get() : nullptr;
 }
 
 std::size_t Module::add_usb_port(Writer writer, std::function<void(bool)> on_presence) {
@@ -373,9 +390,11 @@ void Module::leave(PowerEvent event) {
   const bool stops = power_ != PowerState::Off && how.stops;
   if (stops) {
     // A reset or a restart, not a sudden loss: what the module said before it is on the wire.
-    if (how.says_first)
+    if (how.says_first) {
       for (auto& p : ports_)
         p->engine->flush_held_urcs();
+      if (auto* mux = cmux()) mux->flush_held_urcs();
+    }
     if (how.power_lost) {
       cut_at_next_write_ = false;
       // PSM is power saving's own doing: it keeps its timers (T3412 wakes the module).
@@ -616,18 +635,22 @@ void Module::power_down_by_command() {
   log("AT+QPOWD: powering down");
   for (auto& p : ports_)
     p->engine->flush_held_urcs();  // OK first
+  if (auto* mux = cmux()) mux->flush_held_urcs();
   emit_urc("POWERED DOWN");
   // Off once POWERED DOWN is on the wire (after the URC gap behind the OK).
   after_urcs_written(life_.guard([this] { power_off(); }));
 }
 
 void Module::after_urcs_written(std::function<void()> f) {
-  auto left = std::make_shared<std::size_t>(ports_.size());
+  cmux::Multiplexer* mux = cmux();  // its channels' engines too
+  auto left = std::make_shared<std::size_t>(ports_.size() + (mux ? 1 : 0));
   auto then = std::make_shared<std::function<void()>>(std::move(f));
+  auto one_done = [left, then] {
+    if (--*left == 0) (*then)();
+  };
   for (auto& p : ports_)
-    p->engine->when_urcs_written([left, then] {
-      if (--*left == 0) (*then)();
-    });
+    p->engine->when_urcs_written(one_done);
+  if (mux) mux->when_urcs_written(one_done);
 }
 
 void Module::set_dtr(bool on) {

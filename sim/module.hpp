@@ -56,6 +56,9 @@ class PacketData;
 namespace bg95 {
 class PowerSaving;
 }
+namespace bg95::cmux {
+class Multiplexer;
+}
 
 namespace bg95 {
 
@@ -236,6 +239,13 @@ class Module {
   // The radio link every data service's bytes cross (shaping and data faults).
   net::Link& link() { return *link_; }
   PowerSaving& power_saving() { return *power_saving_; }
+  // The 27.010 multiplexer AT+CMUX started (sim/cmux/), while it runs; null otherwise.
+  cmux::Multiplexer* cmux();
+  void set_cmux(std::weak_ptr<cmux::Multiplexer> mux) { cmux_ = std::move(mux); }
+  // The AT engine of a multiplexer channel, set up as the ports' engines are (timing,
+  // observers under `name`), on the same command table.
+  std::unique_ptr<at::AtEngine> make_channel_engine(const std::string& name,
+                                                    at::DteProfile& profile, Writer writer);
   // T3324 ran out (PowerSaving): the module sleeps, deaf and silent, until it is powered on.
   void enter_psm();
   // Writes the settings file; false (and logged) when it cannot be written, so that a
@@ -305,6 +315,7 @@ class Module {
   flash::Fault flash_fault(const flash::FlashOp& op, std::uint64_t index);
   struct AtPort;
   AtPort& make_port(std::string name);
+  void configure_engine(at::AtEngine& engine, const std::string& name);
   void reset_ports(bool accepting);
   void set_usb_present(bool present);
 
@@ -333,6 +344,7 @@ class Module {
   net::SslContexts ssl_contexts_;
   std::unique_ptr<net::Link> link_;
   std::unique_ptr<PowerSaving> power_saving_;
+  std::weak_ptr<cmux::Multiplexer> cmux_;
   NetworkModel network_;
   firmware::ImageHeader running_image_;
   PowerState power_ = PowerState::Off;

@@ -555,3 +555,107 @@ TEST_F(PromptTest, ATransparentSessionsLinkDiesWithAReset) {
 
 }  // namespace
 }  // namespace bg95::at
+
+namespace bg95::at {
+namespace {
+
+// A stand-in multiplexer: records what the port's engine hands it in Cmux mode.
+struct MuxSession : DataSession {
+  std::string data;
+  std::vector<std::string> urcs;
+  std::optional<DataEnd> end;
+  DataLink link;
+  std::size_t on_data(std::string_view bytes) override {
+    data += bytes;
+    return bytes.size();
+  }
+  bool complete() const override { return false; }
+  double idle_timeout_seconds() const override { return 0; }
+  Reply finish(DataEnd why) override {
+    end = why;
+    return {{"never written"}, Outcome::ok(), nullptr};
+  }
+  void attach(DataLink l) override { link = std::move(l); }
+  bool on_urc(std::string_view text) override {
+    urcs.emplace_back(text);
+    return true;
+  }
+};
+
+class CmuxModeTest : public EngineTest {
+ protected:
+  CmuxModeTest() {
+    table.add({"+MUX", Form::Execute, {}, [this](Call& c) {
+                 mux = std::make_shared<MuxSession>();
+                 c.multiplex(mux);
+               }});
+  }
+  std::shared_ptr<MuxSession> mux;
+};
+
+TEST_F(CmuxModeTest, OkInPlainAtThenEveryByteGoesToTheMultiplexer) {
+  profile.echo = false;
+  engine.receive("AT+MUX\r\n\xF9\x03+++AT\r");
+  ASSERT_EQ(port.writes.size(), 1u);
+  EXPECT_EQ(port.writes[0], "\r\nOK\r\n");
+  EXPECT_TRUE(engine.multiplexing());
+  EXPECT_FALSE(engine.in_data_mode());
+  EXPECT_EQ(mux->data, "\xF9\x03+++AT\r");  // the rest of the read, but the line's LF
+  mux->data.clear();
+  engine.receive("\xF9\x03\x3F\x01\x1C\xF9+++ATI\r");  // no escape, no command line, no echo
+  EXPECT_EQ(mux->data, "\xF9\x03\x3F\x01\x1C\xF9+++ATI\r");
+  EXPECT_EQ(port.writes.size(), 1u);
+  mux->link.to_host("\xF9\x03\x73\x01\xD7\xF9");
+  EXPECT_EQ(port.writes.back(), "\xF9\x03\x73\x01\xD7\xF9");
+  engine.emit_urc("+CEREG: 1");  // the multiplexer carries it, the port does not
+  EXPECT_EQ(mux->urcs, std::vector<std::string>{"+CEREG: 1"});
+  EXPECT_EQ(port.writes.size(), 2u);
+}
+
+TEST_F(CmuxModeTest, TheRestOfTheReadAfterTheLineIsTheMultiplexersButTheLf) {
+  profile.echo = false;
+  engine.receive("AT+MUX\r\nAT\r");
+  EXPECT_EQ(port.writes, std::vector<std::string>{"\r\nOK\r\n"});
+  EXPECT_EQ(mux->data, "AT\r");
+}
+
+TEST_F(CmuxModeTest, TheOkWaitsForTheProcessingTimeAndEarlyFramesReachTheMultiplexer) {
+  profile.echo = false;
+  engine.set_processing_time([](std::string_view) { return std::chrono::milliseconds(5); });
+  engine.receive("AT+MUX\r");
+  engine.receive("\xF9\x03");  // the host did not wait for the OK
+  EXPECT_TRUE(port.writes.empty());
+  while (port.writes.empty())
+    io.run_one();
+  EXPECT_EQ(port.writes[0], "\r\nOK\r\n");
+  EXPECT_TRUE(engine.multiplexing());
+  EXPECT_EQ(mux->data, "\xF9\x03");
+}
+
+TEST_F(CmuxModeTest, ClosingReturnsToPlainAtWithoutAResultAndHeldUrcsGoOut) {
+  profile.echo = false;
+  engine.receive("AT+MUX\r");
+  auto link = mux->link;
+  link.end(DataEnd::Closed);
+  EXPECT_FALSE(engine.multiplexing());
+  EXPECT_EQ(mux->end, DataEnd::Closed);
+  EXPECT_EQ(port.writes, std::vector<std::string>{"\r\nOK\r\n"});
+  engine.receive("AT+CSQ\r");
+  EXPECT_EQ(port.writes.back(), "\r\n+CSQ: 26,99\r\n\r\nOK\r\n");
+  const auto writes = port.writes.size();
+  link.to_host("late");  // the multiplexer is over: nothing goes out
+  EXPECT_EQ(port.writes.size(), writes);
+}
+
+TEST_F(CmuxModeTest, AResetEndsTheMultiplexer) {
+  profile.echo = false;
+  engine.receive("AT+MUX\r");
+  engine.reset();
+  EXPECT_EQ(mux->end, DataEnd::Reset);
+  EXPECT_FALSE(engine.multiplexing());
+  engine.receive("AT\r");
+  EXPECT_EQ(port.writes.back(), "\r\nOK\r\n");
+}
+
+}  // namespace
+}  // namespace bg95::at

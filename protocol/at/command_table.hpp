@@ -60,6 +60,12 @@ class Call {
     reply_.session = std::move(session);
     finish({Outcome::Kind::Prompt, 0});
   }
+  // Answers OK; once the OK is written the port speaks 27.010 and every byte goes to
+  // `session`, the multiplexer (AT+CMUX), until it ends itself through its DataLink.
+  void multiplex(std::shared_ptr<class DataSession> session) {
+    reply_.session = std::move(session);
+    finish(Outcome::ok());
+  }
   // `text` is the final result itself ("SEND OK"), with no OK after it.
   void final_text(std::string text) {
     line(std::move(text));

@@ -45,6 +45,13 @@ class DataSession {
   // After a prompt, the host's bytes are echoed back while the profile's echo is on (the
   // typed text of a variable-length AT+QISEND); binary transfers are not.
   virtual bool echoes_input() const { return false; }
+  // A URC raised while the session holds the port: a session that carries URCs itself (the
+  // multiplexer, to one of its channels) takes it and returns true; otherwise the engine holds
+  // it until the session ends.
+  virtual bool on_urc(std::string_view text) {
+    (void)text;
+    return false;
+  }
 };
 
 }  // namespace bg95::at

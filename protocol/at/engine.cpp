@@ -69,6 +69,7 @@ void AtEngine::reset() {
   held_answer_.reset();
   after_answer_.clear();
   held_pluses_.clear();
+  multiplex_pending_ = false;
   assembler_.reset();
   queue_.clear();
   line_output_.clear();
@@ -79,6 +80,11 @@ void AtEngine::reset() {
 
 void AtEngine::receive(std::string_view bytes) {
   if (!accepting_ || bytes.empty()) return;
+  if (mode_ == Mode::Cmux) {
+    const auto session = session_;  // it may close the multiplexer as it reads
+    session->on_data(bytes);
+    return;
+  }
   if (in_session()) {
     receive_data_bytes(bytes);
     return;
@@ -147,6 +153,14 @@ void AtEngine::receive_command_bytes(std::string_view bytes, std::string& out) {
     }
     start_line(std::move(body), out);
     if (answer_later && !out.empty()) hold_answer(std::exchange(out, {}));
+    if (multiplex_pending_) {
+      // The rest of this read is the multiplexer's (its first frames), but for the LF of the
+      // line's CR LF; it gets them once the OK is out.
+      std::string_view rest = bytes.substr(i + 1);
+      if (!rest.empty() && rest.front() == '\n') rest.remove_prefix(1);
+      pending_input_.append(rest);
+      return;
+    }
     if (!at_rest()) {
       // The rest of this read waits for the command (or becomes data).
       std::string_view rest = bytes.substr(i + 1);
@@ -269,7 +283,10 @@ AtEngine::Intercepted AtEngine::apply_interception(ParsedCommand& command,
 
 void AtEngine::finish_command(Reply reply, std::string& out) {
   line_output_ += frame_information(reply.lines, profile_);
-  if (reply.outcome.kind == Outcome::Kind::Ok) return;  // the chain goes on; OK comes at its end
+  if (reply.outcome.kind == Outcome::Kind::Ok) {
+    if (reply.session) multiplex_after_answer(std::move(reply.session));
+    return;  // the chain goes on; OK comes at its end
+  }
   // CONNECT and the errors end the whole line: the commands after them are not run.
   line_output_ += frame_final(reply.outcome, profile_);
   queue_.clear();
@@ -315,6 +332,7 @@ void AtEngine::continue_pending_input() {
 }
 
 void AtEngine::emit_urc(std::string_view text) {
+  if (mode_ == Mode::Cmux && session_->on_urc(text)) return;
   urcs_.push_back(frame_urc(text, profile_));
   if (!at_rest()) return;
   if (coalesce_urcs_) return schedule_urc_flush();
@@ -532,6 +550,43 @@ void AtEngine::leave_data_mode(DataEnd why) {
   if (kind == Outcome::Kind::Connect || kind == Outcome::Kind::Prompt)
     reply.outcome = Outcome::ok();
   write(frame_information(reply.lines, profile_) + frame_final(reply.outcome, profile_));
+  flush_urcs();
+  continue_pending_input();
+}
+
+// ---- the multiplexer ----------------------------------------------------------------------
+
+void AtEngine::multiplex_after_answer(std::shared_ptr<DataSession> session) {
+  // After the OK is on the wire in plain AT (27.007 5.7: the multiplexer starts after the
+  // result code), whether it waits for the answer gap or not.
+  multiplex_pending_ = true;
+  after_answer_.push_back([this, generation = generation_, session = std::move(session)] {
+    if (generation != generation_ || mode_ != Mode::Idle) return;
+    multiplex_pending_ = false;
+    enter_multiplexer(session);
+  });
+}
+
+void AtEngine::enter_multiplexer(std::shared_ptr<DataSession> session) {
+  enter(Mode::Cmux, std::move(session));
+  auto is_on = [this, generation = generation_, s = std::weak_ptr<DataSession>(session_)] {
+    return generation == generation_ && mode_ == Mode::Cmux && !s.expired() && s.lock() == session_;
+  };
+  session_->attach(DataLink{[this, is_on](std::string bytes) {
+                              if (is_on()) write(std::move(bytes));
+                            },
+                            [this, is_on](DataEnd why) {
+                              if (is_on()) leave_multiplexer(why);
+                            }});
+  // What the host sent while the OK waited (its first frames) is the multiplexer's.
+  if (std::string early = std::exchange(pending_input_, {}); !early.empty()) receive(early);
+}
+
+void AtEngine::leave_multiplexer(DataEnd why) {
+  // Back to plain AT without a result code: the host closed the multiplexer (or saw it close)
+  // and talks AT again.
+  const auto session = enter(Mode::Idle);
+  session->finish(why);
   flush_urcs();
   continue_pending_input();
 }

@@ -82,6 +82,8 @@ class AtEngine {
   bool in_data_mode() const {
     return mode_ == Mode::Connecting || mode_ == Mode::Data || mode_ == Mode::Prompt;
   }
+  // The port speaks 27.010 (AT+CMUX answered OK): every byte goes to the multiplexer.
+  bool multiplexing() const { return mode_ == Mode::Cmux; }
   // Leaves data mode or the prompt from outside (DTR). Does nothing in command mode.
   void end_data_mode(DataEnd why);
   void set_guard_time(std::chrono::milliseconds guard) { guard_ = guard; }
@@ -130,6 +132,8 @@ class AtEngine {
   //   Line -> Prompt
   //   Data, Prompt -> Idle            the session ended (complete, timeout, "+++", DTR, or
   //                                   the session itself through DataLink::end)
+  //   Idle -> Cmux                    AT+CMUX's OK has been written
+  //   Cmux -> Idle                    the multiplexer closed (DataLink::end)
   //   any -> Idle                     reset()
   enum class Mode {
     Idle,        // between command lines: bytes are typed, URCs go out
@@ -144,7 +148,10 @@ class AtEngine {
     // After "> ": the bytes go to the session until it is complete (a length, Ctrl-Z, ESC:
     // the session tells). No escape: "+++" is data here.
     Prompt,
-    // Declared for the CMUX issue, not entered yet: 27.010 frames carry the virtual channels.
+    // 27.010 frames carry the virtual channels: after AT+CMUX's OK every byte goes to the
+    // multiplexer session (Call::multiplex) with no escape and no idle timeout, URCs go to it,
+    // and the port returns to Idle when the session ends itself (DataLink::end: CLD, DISC on
+    // DLCI 0, the module closing it) or at a reset.
     Cmux,
   };
   // The one place the mode changes. `session` is the data session of Connecting and Data
@@ -174,6 +181,10 @@ class AtEngine {
   void connect_after_latency(std::shared_ptr<DataSession> session, Mode then);
   void enter_session(Mode mode, std::shared_ptr<DataSession> session);
   void leave_data_mode(DataEnd why);
+  // AT+CMUX: the OK goes out in plain AT, then the port speaks 27.010 through `session`.
+  void multiplex_after_answer(std::shared_ptr<DataSession> session);
+  void enter_multiplexer(std::shared_ptr<DataSession> session);
+  void leave_multiplexer(DataEnd why);
   void deliver_data(std::string_view bytes);
   void arm_idle_timer();
   void arm_escape_timer();
@@ -237,6 +248,8 @@ class AtEngine {
   Now now_ = [] { return Clock::now(); };
   Clock::time_point last_byte_{};
   std::string held_pluses_;  // a possible "+++" not yet known to be an escape
+  // AT+CMUX answered: what the host sends next is the multiplexer's, once the OK is out.
+  bool multiplex_pending_ = false;
   Clock::time_point first_plus_{};
   boost::asio::steady_timer idle_timer_;
   boost::asio::steady_timer escape_timer_;

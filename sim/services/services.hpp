@@ -26,6 +26,7 @@ void add_housekeeping_commands(at::CommandTable& table,
 void add_power_saving_commands(at::CommandTable& table,
                                Module& module);  // +CPSMS +QPSMS +CEDRXS +QSCLK ...
 void add_ssl_config_commands(at::CommandTable& table, Module& module);  // +QSSLCFG
+void add_cmux_commands(at::CommandTable& table, Module& module);  // +CMUX (sim/cmux/)
 // D O +CGDATA: the PPP dial (sim/ppp/)
 void add_ppp_commands(at::CommandTable& table, Module& module);
 // AT+CLAC: every command of the table; added last, it lists the table as it then is.
@@ -42,6 +43,7 @@ inline void add_all(at::CommandTable& table, Module& module) {
   add_housekeeping_commands(table, module);
   add_power_saving_commands(table, module);
   add_ssl_config_commands(table, module);
+  add_cmux_commands(table, module);
   add_ppp_commands(table, module);
   add_clac_command(table);
 }
