@@ -6,6 +6,7 @@
 #include "sim/dfota/dfota_service.hpp"
 #include "sim/module.hpp"
 #include "sim/packet/packet_data.hpp"
+#include "sim/ppp/ppp_service.hpp"
 
 namespace bg95::faults {
 namespace {
@@ -150,6 +151,27 @@ const Fault kTable[] = {
      .param = {Type::Choice, "dns", "ok|fail"},
      .description = "name lookups of the data services fail (a DNS failure), or work again",
      .perform = [](Module& m, const Value& v) { m.link().set_dns_fails(v.number == 1); },
+     .in_rule = InRule::AtOnceState,
+     .scenario_rank = 16},
+    // ---- a PPP link (sim/ppp/, docs/ppp.md)
+    {.name = "ppp_lose",
+     .control = "ppp lose",
+     .param = {Type::Integer, "frames", "", 1, 1000000, "<n>", "<n>", " (n >= 1)"},
+     .description = "the next n frames the module sends on its PPP links are lost",
+     .perform =
+         [](Module& m, const Value& v) {
+           if (!m.ppp().lose_frames(static_cast<int>(v.number))) throw Refused("no PPP link");
+         },
+     .in_rule = InRule::AtOnceState,
+     .scenario_rank = 16},
+    {.name = "ppp_bad_fcs",
+     .control = "ppp badfcs",
+     .param = {Type::Integer, "frames", "", 1, 1000000, "<n>", "<n>", " (n >= 1)"},
+     .description = "the next n frames the module sends on its PPP links have a bad FCS",
+     .perform =
+         [](Module& m, const Value& v) {
+           if (!m.ppp().corrupt_fcs(static_cast<int>(v.number))) throw Refused("no PPP link");
+         },
      .in_rule = InRule::AtOnceState,
      .scenario_rank = 16},
     // ---- the flash chip

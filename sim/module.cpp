@@ -12,6 +12,7 @@
 #include "sim/mqtt/mqtt_service.hpp"
 #include "sim/packet/packet_data.hpp"
 #include "sim/power_saving.hpp"
+#include "sim/ppp/ppp_service.hpp"
 #include "sim/services/services.hpp"
 #include "sim/sockets/socket_service.hpp"
 #include "sim/urc.hpp"
@@ -93,9 +94,13 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
       settings_, config_.index,
       packet::PacketData::Hooks{.urc = [this](const std::string& text) { emit_urc(text); },
                                 .save = [this] { return try_save_settings(); },
-                                .context_down = [this](int cid, bool by_host) {
-                                  if (sockets_) sockets_->on_context_down(cid, !by_host);
-                                }});
+                                .context_down =
+                                    [this](int cid, bool by_host) {
+                                      if (sockets_) sockets_->on_context_down(cid, !by_host);
+                                      if (ppp_)
+                                        ppp_->on_context_down(cid);  // a PPP link on it ends
+                                    }});
+  ppp_ = std::make_unique<ppp::PppService>(*this);
   power_saving_ = std::make_unique<PowerSaving>(*this);
   link_ = std::make_unique<net::Link>(executor);
   link_->set_shapes(config_.timing);  // docs/network.md: per RAT in the realistic profile
@@ -407,6 +412,7 @@ void Module::leave(PowerEvent event) {
     lwm2m_->on_power_lost();
     sockets_->on_power_lost();  // silently, no URC
     mqtt_->on_power_lost();
+    ppp_->on_power_loss();
     // A restart keeps the update's state (the request it closes at the next boot).
     if (how.power_lost) dfota_->on_power_lost();
     // What was in flight on the radio link is lost.

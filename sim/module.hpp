@@ -40,6 +40,9 @@ struct UpdateMemory;
 namespace bg95::lwm2m {
 class Lwm2mService;
 }
+namespace bg95::ppp {
+class PppService;
+}
 namespace bg95::coap {
 class SharedContext;
 }
@@ -234,6 +237,7 @@ class Module {
   flash::NandFlash& flash() { return *flash_; }
   dfota::DfotaService& dfota() { return *dfota_; }
   lwm2m::Lwm2mService& lwm2m() { return *lwm2m_; }
+  ppp::PppService& ppp() { return *ppp_; }
   packet::PacketData& packet_data() { return *packet_; }
   mqtt::MqttService& mqtt() { return *mqtt_; }
   // The socket ids TCP/UDP and SSL share, and the SSL contexts every TLS user reads.
@@ -375,6 +379,8 @@ class Module {
   std::function<void(std::uint32_t)> baud_observer_;
   // The MQTT clients (sim/mqtt/); an observer of this module, so destroyed before observers_.
   std::unique_ptr<mqtt::MqttService> mqtt_;
+  // PPP links (sim/ppp/): their networks use the link and packet data above.
+  std::unique_ptr<ppp::PppService> ppp_;
   // Last member: destroyed first (it uses the DFOTA service and the timers above).
   std::unique_ptr<lwm2m::Lwm2mService> lwm2m_;
 };

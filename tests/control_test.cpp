@@ -515,7 +515,7 @@ TEST(ControlServerAlone, HelpAndUsageFromTheFaultTable) {
             "net reg <0-5|none|home|searching|denied|unknown|roaming>; net csq <0-31|99>; "
             "net rat emtc|nbiot; net pdpdeact <1-15>; net attach refuse|allow; net apn <APN>|any; "
             "net stall on|off; net latency <ms>; net loss <0-100>; "
-            "net connect ok|refuse|reset|timeout; net dns ok|fail; "
+            "net connect ok|refuse|reset|timeout; net dns ok|fail; ppp lose <n>; ppp badfcs <n>; "
             "flash fail once|always; flash cut <n>; flash off; flash slow <ms>; "
             "cmux lose <1-1000>; cmux badfcs|close; status; modules; help\" "
             "selector=\"@<index>|@<i>,<j>-<k>|@all (default @0)\"");

@@ -102,8 +102,9 @@ TEST_F(InitCommandsTest, AttachActivationAndAddresses) {
   EXPECT_EQ(port.command("AT+QIGETERROR\r"), ok("+QIGETERROR: 561,open PDP context failed"));
   EXPECT_EQ(port.command("AT+QIACT=1\r"), "\r\nOK\r\n");
   EXPECT_EQ(port.command("AT+QIGETERROR\r"), ok("+QIGETERROR: 0,operate successfully"));
-  // The dial of PPP, until PPP is modelled: NO CARRIER at once, never a hang.
-  for (const char* dial : {"ATD*99***1#\r\n", "ATD*99#\r\n"}) {
+  // A voice call, or a dial string that is not the packet domain's: NO CARRIER at once, never a
+  // hang (ATD*99# runs PPP: ppp_link_test).
+  for (const char* dial : {"ATD+4930123456;\r\n", "ATD*98#\r\n", "ATD*99***PPP*16#\r\n"}) {
     port.write(dial);
     EXPECT_EQ(port.read_until("NO CARRIER\r\n"), "\r\nNO CARRIER\r\n") << dial;
   }

@@ -202,9 +202,9 @@ TEST(ScenarioParserTest, FaultActionsErrorsAndDescriptions) {
       {rule + "frobnicate}\n",
        "t.yaml:2: rules[0].do: unknown action \"frobnicate\" (known: power_cut, power_off, "
        "power_on, reset, torn_write, flash_fail, flash_fail_always, flash_off, network, "
-       "link_drop, link_stall, link_resume, link_throttle, link_corrupt, dtr, flash_slow, "
-       "cmux_lose_frames, cmux_bad_fcs, cmux_close, respond, respond_raw, delay, urc, server, "
-       "log, verdict)"},
+       "link_drop, link_stall, link_resume, link_throttle, link_corrupt, dtr, ppp_lose, "
+       "ppp_bad_fcs, flash_slow, cmux_lose_frames, cmux_bad_fcs, cmux_close, respond, "
+       "respond_raw, delay, urc, server, log, verdict)"},
       {rule + "{power_cut: 1}}\n",
        "t.yaml:2: rules[0].do.power_cut: takes no value (only {after: <duration>})"},
       {rule + "{network: 3}}\n",

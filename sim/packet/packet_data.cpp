@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "sim/util/text.hpp"
 
 namespace bg95::packet {
@@ -37,6 +39,7 @@ void PacketData::on_boot() {
   registered_ = false;
   host_detached_ = false;
   attached_ = false;
+  // (What ran on the contexts ended with the power: no hook.)
   active_.fill(false);
   dns_.fill(std::nullopt);
   cgerep_mode_ = 0;

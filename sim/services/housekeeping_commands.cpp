@@ -17,6 +17,7 @@
 #include "protocol/at/result_codes.hpp"
 #include "sim/module.hpp"
 #include "sim/packet/packet_data.hpp"
+#include "sim/ppp/ppp_service.hpp"
 #include "sim/services/handler_names.hpp"
 #include "sim/services/services.hpp"
 #include "sim/urc.hpp"
@@ -427,20 +428,21 @@ void add_sms(at::CommandTable& t, Module& m) {
 }  // namespace
 
 void add_housekeeping_commands(at::CommandTable& t, Module& m) {
-  // No voice calls: ATH hangs up nothing, ATA has nothing to answer, a dial gets no carrier.
-  // ATD*99#/ATD*99***<cid># (PPP) end the same way until PPP is modelled (docs/at-commands.md).
-  t.add({"H", Form::Execute, {}, [](Call& c) { c.ok(); }, at::Outcome::error()});
-  t.add({"H", Form::Write, {integer(0, 0)}, [](Call& c) { c.ok(); }, at::Outcome::error()});
+  // No voice calls: ATH hangs up a PPP link left in command mode, if any; ATA has nothing to
+  // answer. The dial, ATD, is the PPP service's (ppp_commands.cpp).
+  t.add({"H",
+         Form::Execute,
+         {},
+         [&m](Call& c) { m.ppp().hang_up(c), c.ok(); },
+         at::Outcome::error()});
+  t.add({"H",
+         Form::Write,
+         {integer(0, 0)},
+         [&m](Call& c) { m.ppp().hang_up(c), c.ok(); },
+         at::Outcome::error()});
   t.add({"A",
          Form::Execute,
          {},
-         [](Call& c) {
-           c.finish({at::Outcome::Kind::NoCarrier, 0});
-         },
-         at::Outcome::error()});
-  t.add({"D",
-         Form::Write,
-         {at::any()},
          [](Call& c) {
            c.finish({at::Outcome::Kind::NoCarrier, 0});
          },

@@ -270,16 +270,6 @@ void add_qiswtmd_ato(at::CommandTable& t, Module& m) {
            c.ok();
          },
          at::Outcome::error()});
-  // ATO: back to the transparent socket "+++" left; NO CARRIER when it is gone (V.250 6.3.7).
-  auto online = [&m](Call& c) {
-    const int id = m.sockets().last_transparent();
-    Socket* s = id >= 0 ? m.sockets().find(id) : nullptr;
-    if (!s || s->access() != Access::Transparent || s->state() != sockets::State::Connected)
-      return c.finish({at::Outcome::Kind::NoCarrier, 0});
-    c.connect(transparent(m, id));
-  };
-  t.add({"O", Form::Execute, {}, online, at::Outcome::error()});
-  t.add({"O", Form::Write, {integer(0, 0)}, online, at::Outcome::error()});
 }
 
 // AT+QICFG=<name>[,<values>]: no values reads the setting back.
@@ -443,6 +433,17 @@ void add_socket_commands(at::CommandTable& t, Module& m) {
   add_qird(t, m);
   add_qiswtmd_ato(t, m);
   add_qicfg(t, m);
+}
+
+// ATO's socket half (the one ATO entry is in ppp_commands.cpp): back to the transparent
+// socket "+++" left; false when it is gone.
+bool resume_transparent_socket(Module& m, Call& c) {
+  const int id = m.sockets().last_transparent();
+  Socket* s = id >= 0 ? m.sockets().find(id) : nullptr;
+  if (!s || s->access() != Access::Transparent || s->state() != sockets::State::Connected)
+    return false;
+  c.connect(transparent(m, id));
+  return true;
 }
 
 }  // namespace bg95::services
