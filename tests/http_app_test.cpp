@@ -23,6 +23,7 @@
 
 #include "sim/http_app/response_parser.hpp"
 #include "sim/module.hpp"
+#include "sim/packet/packet_data.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/scripted_server.hpp"
 #include "tests/support/sim_process.hpp"
@@ -461,7 +462,7 @@ class InProcessModule {
     module->set_port_writer([this](std::string bytes) { out += bytes; });
     module->power_on();
     wait_for("+QIND: SMS DONE\r\n");
-    EXPECT_EQ(command("ATE0\r\n"), "ATE0\r\r\nOK\r\n");
+    EXPECT_EQ(command("ATE0\r"), "ATE0\r\r\nOK\r\n");
   }
   // Runs the loop until `needle` has been written; returns everything written and forgets it.
   std::string wait_for(std::string_view needle, std::chrono::milliseconds timeout = 20s) {
@@ -500,6 +501,7 @@ TEST(HttpAppTlsTest, HttpsVerifiedAgainstAnUploadedCa) {
       m.with_data("AT+QFUPL=\"cacert.pem\"," + std::to_string(ca.size()) + ",10\r\n", ca, "OK\r\n")
           .find("+QFUPL: " + std::to_string(ca.size())),
       std::string::npos);
+  EXPECT_EQ(slurp(dir.path() / "state" / "fs" / "ufs" / "cacert.pem"), ca);
   auto& ssl = m.module->ssl_contexts().at(1);
   ssl.sec_level = 1;
   ssl.ca_cert = "cacert.pem";
@@ -533,6 +535,32 @@ TEST(HttpAppTlsTest, HttpsVerifiedAgainstAnUploadedCa) {
   ssl.ca_cert = "none.pem";
   EXPECT_EQ(m.command("AT+QHTTPGET=10\r\n", "OK\r\n"), "\r\nOK\r\n");
   EXPECT_EQ(m.wait_for("+QHTTPGET: 716\r\n"), "\r\n+QHTTPGET: 716\r\n");
+}
+
+// The network deactivates the context under a request: it ends with 709 after the network's
+// URC; a new activation works. A reset under a request: no URC ever comes, and the
+// configuration starts over.
+TEST(HttpAppNetworkTest, ContextDeactivatedOrResetUnderARequest) {
+  TempDir dir;
+  SilentListener stalled;
+  InProcessModule m(dir.path() / "state");
+  const std::string url = "http://127.0.0.1:" + std::to_string(stalled.port()) + "/x";
+  EXPECT_EQ(m.with_data("AT+QHTTPURL=" + std::to_string(url.size()) + ",10\r\n", url, "OK\r\n"),
+            "\r\nOK\r\n");
+  EXPECT_EQ(m.command("AT+QHTTPGET=60\r\n", "OK\r\n"), "\r\nOK\r\n");
+  m.module->packet_data().network_deactivate(1);
+  EXPECT_EQ(m.wait_for("+QHTTPGET: 709\r\n"),
+            "\r\n+QIURC: \"pdpdeact\",1\r\n\r\n+QHTTPGET: 709\r\n");
+  EXPECT_EQ(m.command("AT+QHTTPGET\r\n", "\r\n+CME ERROR: 709\r\n"), "\r\n+CME ERROR: 709\r\n");
+  EXPECT_EQ(m.command("AT+QIACT=1\r\n", "OK\r\n"), "\r\nOK\r\n");
+  EXPECT_EQ(m.command("AT+QHTTPCFG=\"contenttype\",2\r\n", "OK\r\n"), "\r\nOK\r\n");
+  EXPECT_EQ(m.command("AT+QHTTPGET=60\r\n", "OK\r\n"), "\r\nOK\r\n");
+  m.module->reset();
+  m.wait_for("+QIND: SMS DONE\r\n");
+  // What a late URC would have been is not there, and nothing of the set-up is left.
+  EXPECT_EQ(m.command("AT+QHTTPCFG=\"contenttype\"\r\n", "OK\r\n"),
+            "AT+QHTTPCFG=\"contenttype\"\r\r\n+QHTTPCFG: \"contenttype\",0\r\n\r\nOK\r\n");
+  EXPECT_EQ(m.command("AT+QHTTPURL?\r\n", "OK\r\n"), "AT+QHTTPURL?\r\r\nOK\r\n");
 }
 
 // ---- the response parser on its own: framing a server may get wrong.

@@ -229,7 +229,9 @@ void read(Module& m, HttpApp& app, Call& c) {
   std::string connect = at::frame_result(at::ResultCode::Connect, c.profile());
   if (c.profile().verbose && connect.size() >= 2) connect.erase(0, 2);
   std::string ok = at::frame_result(at::ResultCode::Ok, c.profile());
-  if (c.profile().verbose && ok.size() >= 2) ok.resize(ok.size() - 2);  // framing adds it
+  // The framing ends the line: without OK's own line end (CR LF, or S3 under ATV0).
+  const std::size_t own_end = c.profile().verbose ? 2 : 1;
+  if (ok.size() >= own_end) ok.resize(ok.size() - own_end);
   c.final_text(connect + take_response(app) + ok);
   m.emit_urc("+QHTTPREAD: 0");
 }
