@@ -100,6 +100,51 @@ const Fault kTable[] = {
      .in_rule = InRule::AtOnceState,
      .edit_cell = [](NetworkState& c, const Value& v) { c.accepted_apn = v.text; },
      .scenario_rank = 9},
+    // ---- the radio link under the data services (sim/net/link.hpp, docs/network.md)
+    {.name = "network.stall",
+     .control = "net stall",
+     .param = {Type::Choice, "stall", "on|off"},
+     .description = "the data link stalls: no byte of a socket, HTTP or MQTT crosses until off",
+     .perform = [](Module& m, const Value& v) { m.link().set_stalled(v.number == 0); },
+     .in_rule = InRule::AtOnceState,
+     .scenario_rank = 16},
+    {.name = "network.latency",
+     .control = "net latency",
+     .param = {Type::Duration, "latency", "", 0, 60000, "<ms>"},
+     .description = "every data byte arrives this much later, each way (0: as the RAT gives)",
+     .perform =
+         [](Module& m, const Value& v) {
+           m.link().set_added_latency(std::chrono::milliseconds(v.number));
+         },
+     .in_rule = InRule::AtOnceState,
+     .shown = "{} ms",
+     .scenario_rank = 16},
+    {.name = "network.loss",
+     .control = "net loss",
+     .param = {Type::Integer, "loss", "", 0, 100, "<percent>", "<0-100>"},
+     .description = "this percentage of datagrams is lost, and of TCP segments sent again "
+                    "after a retransmission timeout",
+     .perform = [](Module& m, const Value& v) { m.link().set_loss(static_cast<int>(v.number)); },
+     .in_rule = InRule::AtOnceState,
+     .shown = "{} %",
+     .scenario_rank = 16},
+    {.name = "network.connect",
+     .control = "net connect",
+     .param = {Type::Choice, "connect", "ok|refuse|reset|timeout"},
+     .description = "what new connections meet: their server, a refusal, a reset, or silence",
+     .perform =
+         [](Module& m, const Value& v) {
+           m.link().set_connect_fault(static_cast<net::Link::ConnectFault>(v.number));
+         },
+     .in_rule = InRule::AtOnceState,
+     .scenario_rank = 16},
+    {.name = "network.dns",
+     .control = "net dns",
+     .param = {Type::Choice, "dns", "ok|fail"},
+     .description = "name lookups of the data services fail (a DNS failure), or work again",
+     .perform = [](Module& m, const Value& v) { m.link().set_dns_fails(v.number == 1); },
+     .in_rule = InRule::AtOnceState,
+     .scenario_rank = 16},
     // ---- the flash chip
     {.name = "flash_fail",
      .control = "flash fail once",

@@ -92,6 +92,9 @@ Module::Module(boost::asio::any_io_executor executor, ModuleConfig config)
                                 .save = [this] { return try_save_settings(); }});
   power_saving_ = std::make_unique<PowerSaving>(*this);
   link_ = std::make_unique<net::Link>(executor);
+  link_->set_shapes(config_.timing);  // docs/network.md: per RAT in the realistic profile
+  link_->set_nbiot(network_.view().rat == Rat::NbIot);
+  link_->seed(Jitter::seed_of(settings_.identity.imei + "/link"));  // its own draws
   make_port("uart");
   services::add_all(commands_, *this);
   network_.set_observer([this](const NetworkState& before, const NetworkState& after) {
@@ -378,6 +381,10 @@ void Module::leave(PowerEvent event) {
     lwm2m_->on_power_lost();
     // A restart keeps the update's state (the request it closes at the next boot).
     if (how.power_lost) dfota_->on_power_lost();
+    // What was in flight on the radio link is lost.
+    link_->reset();
+    // The SSL contexts are not saved (docs/ssl.md).
+    if (how.power_lost) ssl_contexts_.reset();
   }
   // Whatever was scheduled in the old state is stale now.
   life_.end();
@@ -649,6 +656,7 @@ void Module::on_network_time() {
 
 void Module::on_network_change(const NetworkState& before, const NetworkState& after) {
   notify([&](ModuleObserver& o) { o.on_network(after); });
+  link_->set_nbiot(after.rat == Rat::NbIot);
   auto report = [&](std::string_view prefix, int mode, int stat_before, int stat_after) {
     if (mode == 0) return;
     const bool cell_changed =

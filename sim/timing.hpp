@@ -128,6 +128,25 @@ struct Timing {
     return static_cast<std::uint64_t>(bytes_per_s / scale);
   }
 
+  // The radio link under the data services (sim/net/link.hpp; docs/network.md gives each
+  // figure's source). Realistic: per RAT, bytes a second each way and the round trip; rates
+  // divided and the round trip multiplied by the time scale. Fast: unlimited and no delay.
+  //   LTE-M: 37.5 KiB/s both ways (the download's figure above; the BG95's Cat-M1 peaks are
+  //   588 kbit/s down, 1119 kbit/s up), round trip 100 ms (no public BG95 measurement).
+  //   NB-IoT: 26 kbit/s down, 62.5 kbit/s up (Cat-NB1 peaks, 3GPP Rel-13), round trip 837 ms
+  //   (measured on a commercial NB-IoT network, Ugwuanyi et al., Electronics 2021).
+  struct LinkRates {
+    std::uint64_t up = 0, down = 0;  // bytes a second; 0 unlimited
+    std::chrono::microseconds round_trip{0};
+  };
+  LinkRates link_rates(bool nbiot) const {
+    if (profile == Profile::Fast) return {};
+    const double up = nbiot ? 62.5 * 1000 / 8 : 37.5 * 1024;
+    const auto rtt = std::chrono::duration<double, std::milli>(nbiot ? 837.0 : 100.0) * scale;
+    return {static_cast<std::uint64_t>(up / scale), download_rate(nbiot),
+            std::chrono::duration_cast<std::chrono::microseconds>(rtt)};
+  }
+
   // The realistic jitter of an activity: ±10 % (no public source gives a spread; runs of one
   // module differ by about that in the logs above).
   static constexpr double kActivitySpread = 0.10;

@@ -183,7 +183,8 @@ TEST_F(ControlTest, StatusFieldsExact) {
   EXPECT_EQ(request(c, "status"),
             fmt::format("OK power=normal mode=command firmware={} revision={} package=none "
                         "dfota=idle progress=0 dtr=high boots=1 attached=1 cfun=1 csq=26 "
-                        "model=BG95-M3 pdp=1 rat=emtc reg=1",
+                        "model=BG95-M3 net_connect=ok net_dns=ok net_latency=0 net_loss=0 "
+                        "net_stall=off pdp=1 rat=emtc reg=1",
                         full, revision));
 }
 
@@ -513,12 +514,15 @@ TEST(ControlServerAlone, HelpAndUsageFromTheFaultTable) {
             "OK commands=\"power on|off|cut; reset; dtr low|high; "
             "net reg <0-5|none|home|searching|denied|unknown|roaming>; net csq <0-31|99>; "
             "net rat emtc|nbiot; net pdpdeact <1-15>; net attach refuse|allow; net apn <APN>|any; "
-            "flash fail once|always; flash cut <n>; flash off; flash slow <ms>; status; modules; "
+            "net stall on|off; net latency <ms>; net loss <0-100>; "
+            "net connect ok|refuse|reset|timeout; net dns ok|fail; flash fail once|always; flash "
+            "cut <n>; flash off; flash slow <ms>; status; modules; "
             "help\" "
             "selector=\"@<index>|@<i>,<j>-<k>|@all (default @0)\"");
   const std::string net =
       "ERR usage: net reg <stat> | net csq <0-31|99> | net rat emtc|nbiot | net pdpdeact <cid> | "
-      "net attach refuse|allow | net apn <APN>|any";
+      "net attach refuse|allow | net apn <APN>|any | net stall on|off | net latency <ms> | "
+      "net loss <percent> | net connect ok|refuse|reset|timeout | net dns ok|fail";
   const std::string flash =
       "ERR usage: flash fail once|always | flash cut <n> | flash off | flash slow <ms>";
   const std::vector<std::pair<std::string, std::string>> cases = {

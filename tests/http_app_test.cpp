@@ -1,9 +1,9 @@
 // The HTTP(S) application (AT+QHTTP*, docs/http-app.md) on the real bg95sim over its real
 // pseudo-terminal, against real servers on 127.0.0.1: cpp-httplib servers (plain and TLS with a
 // certificate made at test time), scripted servers for hostile responses, and Debian's nginx.
-// The HTTPS tests that verify the server against a CA uploaded with AT+QFUPL run an in-process
-// Module, whose SSL contexts the test sets (AT+QSSLCFG is another service's). Every answer is
-// checked byte for byte.
+// HTTPS verifies servers against a CA uploaded with AT+QFUPL and named by AT+QSSLCFG. What only
+// a test can do to a module (the network deactivating a context) runs on an in-process Module.
+// Every answer is checked byte for byte.
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -111,8 +111,8 @@ class SilentListener {
 
 class HttpAppTest : public ::testing::Test {
  protected:
-  HostPort& start() {
-    sim = std::make_unique<SimProcess>(SimProcess::Options{dir.path() / "state", {}});
+  HostPort& start(std::vector<std::string> args = {}) {
+    sim = std::make_unique<SimProcess>(SimProcess::Options{dir.path() / "state", std::move(args)});
     HostPort& port = sim->open_port();
     EXPECT_EQ(port.command("ATE0\r"), "ATE0\r\r\nOK\r\n");
     return port;
@@ -348,6 +348,37 @@ TEST_F(HttpAppTest, NetworkFailuresEndInTheNotesCodes) {
             "\r\n+QHTTPGET: 0,200,14\r\n");
 }
 
+// The network's data faults from the control socket (docs/network.md) reach the requests.
+TEST_F(HttpAppTest, NetworkFaultsFromTheControlSocket) {
+  auto server = app_server(std::make_unique<httplib::Server>());
+  const stdfs::path control = dir.path() / "ctl.sock";
+  auto& port = start({"--control", control.string()});
+  const auto ctl = [&](const std::string& words) {
+    EXPECT_EQ(run_bg95ctl(control, words).first, 0) << words;
+  };
+  set_url(port, "http://localhost:" + std::to_string(server->port()) + "/hello");
+  ctl("net dns fail");
+  EXPECT_EQ(request(port, "AT+QHTTPGET=10\r", "+QHTTPGET: 714"), "\r\n+QHTTPGET: 714\r\n");
+  ctl("net dns ok");
+  ctl("net connect refuse");
+  EXPECT_EQ(request(port, "AT+QHTTPGET=10\r", "+QHTTPGET: 716"), "\r\n+QHTTPGET: 716\r\n");
+  ctl("net connect timeout");
+  EXPECT_EQ(request(port, "AT+QHTTPGET=1\r", "+QHTTPGET: 702"), "\r\n+QHTTPGET: 702\r\n");
+  ctl("net connect ok");
+  ctl("net stall on");
+  EXPECT_EQ(request(port, "AT+QHTTPGET=1\r", "+QHTTPGET: 702"), "\r\n+QHTTPGET: 702\r\n");
+  ctl("net stall off");
+  EXPECT_EQ(request(port, "AT+QHTTPGET=10\r", "+QHTTPGET: 0,200,14"),
+            "\r\n+QHTTPGET: 0,200,14\r\n");
+  // The network deactivates the context under a request.
+  SilentListener stalled;
+  set_url(port, "http://127.0.0.1:" + std::to_string(stalled.port()) + "/x");
+  EXPECT_EQ(port.command("AT+QHTTPGET=60\r"), "\r\nOK\r\n");
+  ctl("net pdpdeact 1");
+  EXPECT_EQ(port.read_until("+QHTTPGET: 709\r\n"),
+            "\r\n+QIURC: \"pdpdeact\",1\r\n\r\n+QHTTPGET: 709\r\n");
+}
+
 // A request in flight: another is busy (703); AT+QHTTPSTOP ends it without a URC.
 TEST_F(HttpAppTest, BusyWhileARequestRunsAndStopEndsIt) {
   SilentListener stalled;
@@ -448,9 +479,8 @@ TEST_F(HttpAppTest, GetAndPostAgainstNginx) {
             "\r\n+QHTTPGET: 0,404,146\r\n");
 }
 
-// ---- HTTPS with the server verified against a CA uploaded by AT+QFUPL: an in-process module,
-// whose SSL context 1 the test sets as AT+QSSLCFG="seclevel",1,1 and "cacert",1,"cacert.pem"
-// would.
+// ---- an in-process module, for what only the test can do to it (the network's deactivation
+// of a context, a reset).
 
 class InProcessModule {
  public:
@@ -490,51 +520,59 @@ class InProcessModule {
   std::string out;
 };
 
-TEST(HttpAppTlsTest, HttpsVerifiedAgainstAnUploadedCa) {
-  TempDir dir;
+// The acceptance of issue 17 for HTTPS: the CA uploaded with AT+QFUPL, named by AT+QSSLCFG,
+// the server verified against it (and its name checked).
+TEST_F(HttpAppTest, HttpsVerifiedAgainstACaUploadedWithQfupl) {
   const auto pki = TestPki::make(dir.path() / "pki");
   auto server = app_server(std::make_unique<httplib::SSLServer>(pki.server.cert_file.c_str(),
                                                                 pki.server.key_file.c_str()));
-  InProcessModule m(dir.path() / "state");
-  const std::string ca = pki.ca.cert_pem;
-  EXPECT_NE(
-      m.with_data("AT+QFUPL=\"cacert.pem\"," + std::to_string(ca.size()) + ",10\r\n", ca, "OK\r\n")
-          .find("+QFUPL: " + std::to_string(ca.size())),
-      std::string::npos);
-  EXPECT_EQ(slurp(dir.path() / "state" / "fs" / "ufs" / "cacert.pem"), ca);
-  auto& ssl = m.module->ssl_contexts().at(1);
-  ssl.sec_level = 1;
-  ssl.ca_cert = "cacert.pem";
+  auto wrong_name = app_server(std::make_unique<httplib::SSLServer>(
+      pki.wrong_host.cert_file.c_str(), pki.wrong_host.key_file.c_str()));
+  auto& port = start();
+  const auto upload = [&](const std::string& name, const std::string& pem) {
+    EXPECT_EQ(port.command("AT+QFUPL=\"" + name + "\"," + std::to_string(pem.size()) + ",10\r"),
+              "\r\nCONNECT\r\n");
+    port.write(pem);
+    EXPECT_NE(port.read_until("OK\r\n").find("+QFUPL: " + std::to_string(pem.size())),
+              std::string::npos);
+  };
+  upload("cacert.pem", pki.ca.cert_pem);
+  EXPECT_EQ(slurp(ufs() / "cacert.pem"), pki.ca.cert_pem);
+  upload("other.pem", pki.other_ca.cert_pem);
+  for (const char* line :
+       {"AT+QSSLCFG=\"seclevel\",1,1\r", "AT+QSSLCFG=\"cacert\",1,\"cacert.pem\"\r",
+        "AT+QSSLCFG=\"checkhost\",1,1\r"})
+    EXPECT_EQ(port.command(line), "\r\nOK\r\n") << line;
 
-  const std::string url = "https://localhost:" + std::to_string(server->port()) + "/hello";
-  EXPECT_EQ(m.with_data("AT+QHTTPURL=" + std::to_string(url.size()) + ",10\r\n", url, "OK\r\n"),
-            "\r\nOK\r\n");
-  EXPECT_EQ(m.command("AT+QHTTPGET=10\r\n", "OK\r\n"), "\r\nOK\r\n");
-  EXPECT_EQ(m.wait_for("+QHTTPGET: 0,200,14\r\n"), "\r\n+QHTTPGET: 0,200,14\r\n");
-  m.module->host_input("AT+QHTTPREAD=10\r\n");
-  EXPECT_EQ(m.wait_for("+QHTTPREAD: 0\r\n"),
-            "\r\nCONNECT\r\nHello, module!\r\nOK\r\n\r\n+QHTTPREAD: 0\r\n");
-
-  // POST over the verified connection.
-  const std::string echo = "https://127.0.0.1:" + std::to_string(server->port()) + "/echo";
-  EXPECT_EQ(m.with_data("AT+QHTTPURL=" + std::to_string(echo.size()) + ",10\r\n", echo, "OK\r\n"),
-            "\r\nOK\r\n");
+  const std::string base = "https://localhost:" + std::to_string(server->port());
+  set_url(port, base + "/hello");
+  EXPECT_EQ(request(port, "AT+QHTTPGET=10\r", "+QHTTPGET: 0,200,14"),
+            "\r\n+QHTTPGET: 0,200,14\r\n");
+  EXPECT_EQ(read_body(port), "\r\nCONNECT\r\nHello, module!\r\nOK\r\n\r\n+QHTTPREAD: 0\r\n");
+  set_url(port, "https://127.0.0.1:" + std::to_string(server->port()) + "/echo");
+  EXPECT_EQ(port.command("AT+QHTTPPOST=4,10,10\r"), "\r\nCONNECT\r\n");
+  port.write("k=v!");
   const std::string echoed = "application/x-www-form-urlencoded|QUECTEL_MODULE|k=v!";
   const std::string urc = "+QHTTPPOST: 0,200," + std::to_string(echoed.size());
-  EXPECT_EQ(m.with_data("AT+QHTTPPOST=4,10,10\r\n", "k=v!", urc + "\r\n"),
-            "\r\nOK\r\n\r\n" + urc + "\r\n");
+  EXPECT_EQ(port.read_until(urc + "\r\n", 20s), "\r\nOK\r\n\r\n" + urc + "\r\n");
+  EXPECT_EQ(read_body(port), "\r\nCONNECT\r\n" + echoed + "\r\nOK\r\n\r\n+QHTTPREAD: 0\r\n");
 
-  // A CA that did not sign the server's certificate: the handshake fails (716).
-  ssl.ca_cert = "other.pem";
-  const std::string other = pki.other_ca.cert_pem;
-  m.with_data("AT+QFUPL=\"other.pem\"," + std::to_string(other.size()) + ",10\r\n", other,
-              "OK\r\n");
-  EXPECT_EQ(m.command("AT+QHTTPGET=10\r\n", "OK\r\n"), "\r\nOK\r\n");
-  EXPECT_EQ(m.wait_for("+QHTTPGET: 716\r\n"), "\r\n+QHTTPGET: 716\r\n");
-  // A CA file that is not there: the same code.
-  ssl.ca_cert = "none.pem";
-  EXPECT_EQ(m.command("AT+QHTTPGET=10\r\n", "OK\r\n"), "\r\nOK\r\n");
-  EXPECT_EQ(m.wait_for("+QHTTPGET: 716\r\n"), "\r\n+QHTTPGET: 716\r\n");
+  // A certificate signed by the CA that names another host: refused while "checkhost" is on.
+  set_url(port, "https://localhost:" + std::to_string(wrong_name->port()) + "/hello");
+  EXPECT_EQ(request(port, "AT+QHTTPGET=10\r", "+QHTTPGET: 716"), "\r\n+QHTTPGET: 716\r\n");
+  EXPECT_EQ(port.command("AT+QSSLCFG=\"checkhost\",1,0\r"), "\r\nOK\r\n");
+  EXPECT_EQ(request(port, "AT+QHTTPGET=10\r", "+QHTTPGET: 0,200,14"),
+            "\r\n+QHTTPGET: 0,200,14\r\n");
+  // A CA that did not sign the server's certificate, and a CA file that is not there.
+  set_url(port, base + "/hello");
+  EXPECT_EQ(port.command("AT+QSSLCFG=\"cacert\",1,\"other.pem\"\r"), "\r\nOK\r\n");
+  EXPECT_EQ(request(port, "AT+QHTTPGET=10\r", "+QHTTPGET: 716"), "\r\n+QHTTPGET: 716\r\n");
+  EXPECT_EQ(port.command("AT+QSSLCFG=\"cacert\",1,\"none.pem\"\r"), "\r\nOK\r\n");
+  EXPECT_EQ(request(port, "AT+QHTTPGET=10\r", "+QHTTPGET: 716"), "\r\n+QHTTPGET: 716\r\n");
+  // The context AT+QHTTPCFG="sslctxid" names: context 2 still authenticates nobody.
+  EXPECT_EQ(port.command("AT+QHTTPCFG=\"sslctxid\",2\r"), "\r\nOK\r\n");
+  EXPECT_EQ(request(port, "AT+QHTTPGET=10\r", "+QHTTPGET: 0,200,14"),
+            "\r\n+QHTTPGET: 0,200,14\r\n");
 }
 
 // The network deactivates the context under a request: it ends with 709 after the network's

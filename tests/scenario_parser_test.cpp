@@ -209,7 +209,8 @@ TEST(ScenarioParserTest, FaultActionsErrorsAndDescriptions) {
       {rule + "{network: 3}}\n",
        "t.yaml:2: rules[0].do.network: expected {reg: ..., csq: ..., rat: ...}"},
       {rule + "{network: {after: 1s}}}\n",
-       "t.yaml:2: rules[0].do.network: give reg, csq, rat, pdp_deact, attach or accepted_apn"},
+       "t.yaml:2: rules[0].do.network: give reg, csq, rat, pdp_deact, attach, accepted_apn, stall, "
+       "latency, loss, connect or dns"},
       {rule + "{network: {pdp_deact: 16}}}\n",
        "t.yaml:2: rules[0].do.network.pdp_deact: 16 is out of range (1..15)"},
       {rule + "{dtr: {after: 1s}}}\n", "t.yaml:2: rules[0].do.dtr: needs low or high"},

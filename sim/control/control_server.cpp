@@ -373,7 +373,7 @@ void append_status(std::string& out, const std::map<std::string, std::string>& s
 }
 
 std::string err(std::string_view reason) {
-  return "ERR " + printable(reason, 200);
+  return "ERR " + printable(reason, 400);
 }
 
 }  // namespace

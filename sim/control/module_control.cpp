@@ -73,6 +73,8 @@ std::map<std::string, std::string> ModuleControl::status() {
   s["csq"] = std::to_string(net.csq_rssi);
   s["rat"] = rat_word(net.rat);
   s["model"] = module_.settings().model;
+  for (auto& [key, value] : module_.link().status())
+    s[key] = std::move(value);  // the data link's faults (sim/net/link.hpp)
 
   for (const auto& [key, provider] : providers_)
     if (provider) s[key] = provider();

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/post.hpp>
+
 #include "sim/module.hpp"
 #include "sim/packet/packet_data.hpp"
 
@@ -52,7 +54,7 @@ void HttpApp::start(std::string urc, std::string_view method, std::optional<std:
   response_.reset();
   if (net::is_secure(request.url.scheme)) {
     const net::SslContextConfig& ssl = m_.ssl_contexts().at(config_.ssl_context_id);
-    auto built = net::make_client_context(ssl, fs_);
+    auto built = net::make_client_context(ssl, fs_, m_.rtc_now());
     if (!built.ctx) {
       m_.log_event("HTTP(S) application: SSL context " + std::to_string(config_.ssl_context_id) +
                    ": " + built.error);
@@ -66,8 +68,7 @@ void HttpApp::start(std::string urc, std::string_view method, std::optional<std:
       return;
     }
     request.tls = std::move(built.ctx);
-    request.verify_host = ssl.sec_level >= 1;
-    request.sni = ssl.sni;
+    request.ssl = ssl;
   }
   exchange_cid_ = config_.context_id;
   exchange_urc_ = urc;

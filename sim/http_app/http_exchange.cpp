@@ -3,9 +3,9 @@
 #include <array>
 #include <optional>
 
-#include <openssl/x509v3.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -75,20 +75,10 @@ class Exchange final : public HttpExchange, public std::enable_shared_from_this<
   bool start_tls() {
     tls_context_.emplace(request_.tls.release());  // the Asio context owns the SSL_CTX now
     tls_.emplace(executor_, *tls_context_);
-    SSL* ssl = tls_->native_handle();
-    const net::Url& url = request_.url;
-    const bool name = url.host_kind == net::HostKind::Name;
-    // SSL_set_tlsext_host_name() without its macro's C cast.
-    if (request_.sni && name)
-      SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-               const_cast<char*>(url.host.c_str()));
-    if (request_.verify_host) {
-      const int ok = name ? SSL_set1_host(ssl, url.host.c_str())
-                          : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url.host.c_str());
-      if (ok != 1) {
-        finish(HttpError::SocketConnectError, "cannot set the host to verify");
-        return false;
-      }
+    // SNI and the host name check, as AT+QSSLCFG="sni" and "checkhost" say.
+    if (!net::prepare_session(tls_->native_handle(), request_.ssl, request_.url.host)) {
+      finish(HttpError::SocketConnectError, "cannot prepare the TLS session");
+      return false;
     }
     return true;
   }

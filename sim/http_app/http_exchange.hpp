@@ -41,10 +41,9 @@ namespace bg95::http_app {
 
 struct ExchangeRequest {
   net::Url url;
-  std::string bytes;         // the whole request as it goes on the wire
-  net::SslCtxPtr tls;        // set for https: the client context of the SSL context named
-  bool verify_host = false;  // the certificate must name the URL's host (seclevel 1 or 2)
-  bool sni = false;
+  std::string bytes;          // the whole request as it goes on the wire
+  net::SslCtxPtr tls;         // set for https: the client context of the SSL context named
+  net::SslContextConfig ssl;  // that SSL context: SNI and the host name check per connection
   std::chrono::milliseconds response_time{std::chrono::seconds(60)};
   std::uint64_t max_body = 0;
 };

@@ -25,6 +25,7 @@ void add_housekeeping_commands(at::CommandTable& table,
                                Module& module);  // ATH +GCAP +CTZR +CCLK +QCFG +QENG ...
 void add_power_saving_commands(at::CommandTable& table,
                                Module& module);  // +CPSMS +QPSMS +CEDRXS +QSCLK ...
+void add_ssl_config_commands(at::CommandTable& table, Module& module);  // +QSSLCFG
 void add_http_commands(at::CommandTable& table,
                        Module& module);  // +QHTTPCFG +QHTTPURL +QHTTPGET +QHTTPPOST ...
 // AT+CLAC: every command of the table; added last, it lists the table as it then is.
@@ -40,6 +41,7 @@ inline void add_all(at::CommandTable& table, Module& module) {
   add_packet_data_commands(table, module);
   add_housekeeping_commands(table, module);
   add_power_saving_commands(table, module);
+  add_ssl_config_commands(table, module);
   add_http_commands(table, module);
   add_clac_command(table);
 }
