@@ -28,15 +28,18 @@ void add_power_saving_commands(at::CommandTable& table,
 void add_ssl_config_commands(at::CommandTable& table, Module& module);  // +QSSLCFG
 void add_cmux_commands(at::CommandTable& table, Module& module);        // +CMUX (sim/cmux/)
 void add_socket_commands(at::CommandTable& table,
-                         Module& module);  // +QIOPEN +QISEND +QIRD +QISTATE ... ATO
+                         Module& module);  // +QIOPEN +QISEND +QIRD +QISTATE ...
+// ATO's socket half (ATO itself is with the PPP dial): back to the transparent socket "+++"
+// left; false when there is none.
+bool resume_transparent_socket(Module& module, at::Call& call);
 void add_ssl_socket_commands(at::CommandTable& table,
                              Module& module);  // +QSSLOPEN +QSSLSEND +QSSLRECV ...
 void add_mqtt_commands(at::CommandTable& table,
                        Module& module);  // +QMTCFG +QMTOPEN +QMTCONN +QMTPUB ...
 // D O +CGDATA: the PPP dial (sim/ppp/)
 void add_ppp_commands(at::CommandTable& table, Module& module);
-// ATO's socket half: back to the transparent socket "+++" left (false: none).
-bool resume_transparent_socket(Module& module, at::Call& call);
+void add_http_commands(at::CommandTable& table,
+                       Module& module);  // +QHTTPCFG +QHTTPURL +QHTTPGET +QHTTPPOST ...
 // AT+CLAC: every command of the table; added last, it lists the table as it then is.
 void add_clac_command(at::CommandTable& table);
 
@@ -56,6 +59,7 @@ inline void add_all(at::CommandTable& table, Module& module) {
   add_ssl_socket_commands(table, module);
   add_mqtt_commands(table, module);
   add_ppp_commands(table, module);
+  add_http_commands(table, module);
   add_clac_command(table);
 }
 
