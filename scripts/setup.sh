@@ -42,6 +42,34 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+# The PPP test peer (tests/ppp_peer): lwIP's PPPoS client, compiled from Debian's own lwip
+# source package, because Debian's liblwip.so is built without PPP. The sources go to .peers/
+# (git-ignored, outside the project's code); nothing of lwIP is committed.
+peers="$here/.peers"
+if [[ ! -f "$peers/lwip/src/netif/ppp/pppos.c" ]]; then
+  echo "setup: fetching Debian's lwip source package for the PPP test peer" >&2
+  apt_dir="$(mktemp -d)"
+  mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial" "$peers"
+  cat >"$apt_dir/parts/src.sources" <<'SOURCES'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+  # A list of source packages of its own: the machine's package lists are not touched.
+  apt_opts=(-o "Dir::Etc::SourceParts=$apt_dir/parts" -o "Dir::Etc::SourceList=/dev/null"
+    -o "Dir::State::Lists=$apt_dir/lists" -o "APT::Sandbox::User=root")
+  if (cd "$apt_dir" && apt-get "${apt_opts[@]}" update -qq >&2 &&
+    apt-get "${apt_opts[@]}" source --download-only lwip >&2); then
+    rm -rf "$peers/lwip" && mkdir -p "$peers/lwip"
+    tar -xJf "$apt_dir"/lwip_*.orig.tar.xz -C "$peers/lwip" --strip-components=1
+  else
+    echo "setup: no lwip source package; ppp_lwip_test is left out" >&2
+  fi
+  rm -rf "$apt_dir"
+fi
+
 if [[ ! -f "$build/build.ninja" ]]; then
   cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${BG95SIM_BUILD_TYPE:-RelWithDebInfo}" >&2
 fi
