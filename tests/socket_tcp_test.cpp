@@ -218,6 +218,10 @@ class ZephyrBg9x {
   std::string one_line() {
     std::string line = s_.read_until("\r\n");
     line.resize(line.size() - 2);
+    return handled(std::move(line));
+  }
+  // A URC line sets the socket's flag and reads as empty; another line is returned.
+  std::string handled(std::string line) {
     if (line.starts_with("+QIURC: \"recv\",")) {
       data_ready = true;
       return {};
@@ -237,7 +241,7 @@ class ZephyrBg9x {
   }
   bool send(int fd, std::string_view data) {
     send_cmd(fmt::format("AT+QISEND={},{}", fd, data.size()));
-    s_.read_until(">");  // MODEM_CMD_DIRECT(">")
+    await_prompt();
     s_.write(data);
     s_.write("\x1a");
     while (true) {
@@ -259,6 +263,22 @@ class ZephyrBg9x {
   bool closed = false;
 
  private:
+  // Up to the prompt (MODEM_CMD_DIRECT(">")). The lines before it go through the handlers as
+  // every line does in modem_cmd_handler: a "recv" URC written just before the "> " sets its
+  // flag (skipping it lost the indication, and the driver waited for data forever).
+  void await_prompt() {
+    std::string line;
+    while (true) {
+      const char c = s_.get();
+      if (c == '>' && line.empty()) return;
+      line.push_back(c);
+      if (line.ends_with("\r\n")) {
+        line.resize(line.size() - 2);
+        handled(std::move(line));
+        line.clear();
+      }
+    }
+  }
   HostStream& s_;
 };
 
