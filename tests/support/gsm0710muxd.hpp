@@ -134,7 +134,8 @@ class Child {
 // with AT+CMUX and opened DLCI 0. Each virtual_port() asks it for one more DLC.
 class Gsm0710muxd {
  public:
-  Gsm0710muxd(const std::filesystem::path& dir, const std::string& pty) {
+  // `verbose` (-v) logs every frame: what the tests print when they fail, but a cost per byte.
+  Gsm0710muxd(const std::filesystem::path& dir, const std::string& pty, bool verbose = true) {
     const std::filesystem::path socket = dir / "bus.sock";
     {
       std::ofstream conf(dir / "bus.conf");
@@ -153,7 +154,8 @@ class Gsm0710muxd {
       throw std::runtime_error("dbus-daemon: " + bus_->output());
     bus_env_ = "DBUS_SYSTEM_BUS_ADDRESS=unix:path=" + socket.string();
     muxd_ = std::make_unique<Child>(
-        std::vector<std::string>{kMuxd, "-s", pty, "-m", "basic", "-f", "127", "-v"},
+        verbose ? std::vector<std::string>{kMuxd, "-s", pty, "-m", "basic", "-f", "127", "-v"}
+                : std::vector<std::string>{kMuxd, "-s", pty, "-m", "basic", "-f", "127"},
         std::vector<std::string>{bus_env_});
     if (!muxd_->wait_for("starting server", std::chrono::seconds(10)))
       throw std::runtime_error("gsm0710muxd: " + muxd_->output());
