@@ -44,7 +44,7 @@ constexpr int kFailed = 2;          // could not be sent
 constexpr int kStatClosedByPeer = 1;   // connection closed or reset by the peer
 constexpr int kStatPingFailed = 2;     // PINGREQ timed out or failed
 constexpr int kStatConnackFailed = 4;  // CONNACK timed out or failed
-constexpr int kStatSendFailed = 6;     // closed after sending failed every time
+// (6, closed after sending failed every time, is never produced: docs/mqtt.md.)
 
 // What arrives on one client's connection is cut into packets no larger than this.
 constexpr std::size_t kMaxIncomingPacket = 1 << 20;

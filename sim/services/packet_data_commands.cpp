@@ -24,7 +24,6 @@ using packet::PacketData;
 
 // The TCP/IP application note's error codes used here (AT+QIGETERROR, +QIURC: "dnsgip").
 constexpr int kQiOk = 0;
-constexpr int kQiInvalidParameters = 552;
 constexpr int kQiOpenPdpFailed = 561;
 constexpr int kQiDnsParseFailed = 565;
 constexpr int kQiPdpBroken = 570;
@@ -309,8 +308,8 @@ void add_dns(at::CommandTable& t, Module& m) {
            // After OK, as the module looks the name up.
            boost::asio::post(m.executor(), [&m, host] {
              // The link's DNS fault fails the lookup as an unknown name does.
-             const auto addresses = m.link().dns_fails() ? std::vector<std::string>{}
-                                                         : packet::resolve_locally(host);
+             const auto addresses =
+                 m.link().dns_fails() ? std::vector<std::string>{} : packet::resolve_locally(host);
              if (addresses.empty()) {
                m.emit_urc(fmt::format("+QIURC: \"dnsgip\",{}", kQiDnsParseFailed));
                return;
