@@ -7,10 +7,10 @@
   do {                        \
     printf x;                 \
   } while (0)
-#define LWIP_PLATFORM_ASSERT(x)                                              \
-  do {                                                                       \
+#define LWIP_PLATFORM_ASSERT(x)                                                 \
+  do {                                                                          \
     fprintf(stderr, "lwIP assertion \"%s\" at %s:%d\n", x, __FILE__, __LINE__); \
-    abort();                                                                 \
+    abort();                                                                    \
   } while (0)
 #define LWIP_ERRNO_STDINCLUDE 1
 #endif
