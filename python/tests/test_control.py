@@ -11,6 +11,9 @@ FRESH_STATUS = {
     "revision": "BG95M3LAR02A03", "package": "none", "dfota": "idle", "progress": "0",
     "dtr": "high", "boots": "1", "attached": "1", "cfun": "1", "csq": "26",
     "last_error": "none", "model": "BG95-M3", "pdp": "1", "rat": "emtc", "reg": "1",
+    # The radio link's data faults (docs/network.md), none set.
+    "net_connect": "ok", "net_dns": "ok", "net_latency": "0", "net_loss": "0",
+    "net_stall": "off",
 }
 
 
