@@ -31,6 +31,15 @@ std::string frame_final(const Outcome& outcome, const DteProfile& profile) {
   return {};
 }
 
+// What follows a command line that ends data or a switch of mode: without the LF of the
+// line's CR LF, which belongs to the line and never to the data (fwupd sends
+// AT+QFUPL="...",<size>,5,1\r\n and then its chunks; storing that LF corrupted every such
+// upload). Other early bytes are the start of the data.
+std::string_view after_line_end(std::string_view rest) {
+  if (!rest.empty() && rest.front() == '\n') rest.remove_prefix(1);
+  return rest;
+}
+
 }  // namespace
 
 AtEngine::AtEngine(boost::asio::any_io_executor executor, const CommandTable& table,
@@ -156,8 +165,7 @@ void AtEngine::receive_command_bytes(std::string_view bytes, std::string& out) {
     if (multiplex_pending_) {
       // The rest of this read is the multiplexer's (its first frames), but for the LF of the
       // line's CR LF; it gets them once the OK is out.
-      std::string_view rest = bytes.substr(i + 1);
-      if (!rest.empty() && rest.front() == '\n') rest.remove_prefix(1);
+      const std::string_view rest = after_line_end(bytes.substr(i + 1));
       pending_input_.append(rest);
       return;
     }
@@ -165,9 +173,7 @@ void AtEngine::receive_command_bytes(std::string_view bytes, std::string& out) {
       // The rest of this read waits for the command (or becomes data).
       std::string_view rest = bytes.substr(i + 1);
       if (in_session()) {
-        // The LF of a line ended by CR LF belongs to the line, never to the data (as before a
-        // CONNECT that waits for the connect latency).
-        if (!rest.empty() && rest.front() == '\n') rest.remove_prefix(1);
+        rest = after_line_end(rest);
         if (!out.empty()) write(std::exchange(out, {}));
         // Bytes behind the command line in the same read are the start of the data.
         if (!rest.empty()) receive_data_bytes(rest);
@@ -437,11 +443,9 @@ void AtEngine::connect_after_latency(std::shared_ptr<DataSession> session, Mode 
   connect_timer_.expires_after(std::max<Clock::duration>(connect_latency_, gap_left));
   connect_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
     if (ec || generation != generation_ || mode_ != Mode::Connecting) return;
-    std::string early = std::exchange(pending_input_, {});
-    // The LF of a line ended by CR LF came in while the module was answering: it belongs to
-    // the command line, never to the data (fwupd sends AT+QFUPL="...",<size>,5,1\r\n and
-    // then its chunks; storing that LF corrupted every such upload).
-    if (!early.empty() && early.front() == '\n') early.erase(0, 1);
+    // Bytes that came while the module was answering.
+    const std::string pending = std::exchange(pending_input_, {});
+    const std::string early(after_line_end(pending));
     write(std::exchange(line_output_, {}));
     enter_session(connect_then_, session_);
     // Whatever else came before CONNECT is the start of the data.
