@@ -1,5 +1,6 @@
 #pragma once
-// SHA-256 through OpenSSL's EVP interface, incremental so large images stream through it.
+// SHA-256 through OpenSSL's SHA256_* functions (why not EVP: sha256.cpp), incremental so large
+// images stream through it.
 
 #include <array>
 #include <cstdint>
