@@ -1,7 +1,8 @@
 #include "sim/firmware/package.hpp"
 
 // ZSTD_d_stableOutBuffer (experimental API, in libzstd since 1.4.4; refused at run time by a
-// library without it, and the decoder then falls back to its own buffer).
+// library without it, and the decoder then falls back to its own buffer) and
+// ZSTD_d_forceIgnoreChecksum (experimental, since 1.4.7; without it the XXH64 is checked).
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <bit>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -327,7 +329,7 @@ util::Expected<bool> PatchDecoder::Impl::decode(std::span<const std::uint8_t> pa
       produced += made;
       if (!sink(bytes)) return fail(fmt::format("target writer stopped after {} bytes", produced));
     }
-    if (rc == 0) {  // frame complete, its content checksum verified by zstd
+    if (rc == 0) {  // frame complete (its XXH64 verified, unless skipped)
       if (produced != target_size)
         return fail(
             fmt::format("payload ended after {} of {} target bytes", produced, target_size));
@@ -400,6 +402,11 @@ util::Expected<bool> PatchDecoder::feed(std::span<const std::uint8_t> payload, c
   return d.decode(payload, sink);
 }
 
+void PatchDecoder::skip_frame_checksum() {
+  if (impl_->dctx)
+    ZSTD_DCtx_setParameter(impl_->dctx.get(), ZSTD_d_forceIgnoreChecksum, ZSTD_d_ignoreChecksum);
+}
+
 bool PatchDecoder::finished() const {
   return impl_->finished;
 }
@@ -410,12 +417,14 @@ std::uint64_t PatchDecoder::produced() const {
 
 namespace {
 
-// The SHA-256 of the target, computed on a thread of its own a step behind the decoder, which
-// says how far the target is decoded (produced()); finish() says it ended and waits for the
-// digest. The hash then costs the apply no time of its own
-// where a second CPU is free (one SHA-256 pass over a 16 MiB target takes about 10 ms here, as long
-// as the decode; zstd's CLI, the baseline, also writes its output from a thread of its own). The
-// decoder's bytes are published by the release store of the count.
+// The SHA-256 of the target, kept a step behind the decoder, which says how far the target is
+// decoded (produced()); finish() says it ended and returns the digest. A thread of its own
+// hashes, so that where a second CPU is free the hash costs the apply no time of its own (one
+// SHA-256 pass over a 16 MiB target takes about 8.5 ms here, twice the decode). Until that
+// thread first runs, the decoder's thread hashes what it produced itself: a new thread on an
+// idle vCPU of this VM first ran 1.3-2.7 ms after it was made (issue 20), a wait the hash, the
+// longer of the two, would otherwise add to every apply. The decoder's bytes are published by
+// the release store of the count; the hash itself is handed over under `mutex_`.
 class HashBehind {
  public:
   explicit HashBehind(std::span<const std::uint8_t> target)
@@ -427,6 +436,10 @@ class HashBehind {
   void produced(std::uint64_t bytes) {
     state_.store(bytes, std::memory_order_release);
     state_.notify_one();
+    if (!handed_over_.load(std::memory_order_acquire)) {
+      const std::lock_guard lock(mutex_);
+      if (!handed_over_.load(std::memory_order_relaxed)) hash_upto(bytes);
+    }
   }
   // The digest of the first `bytes` (the count reached; 0 after a failed decode, unused).
   util::Digest finish(std::uint64_t bytes) {
@@ -441,26 +454,37 @@ class HashBehind {
  private:
   static constexpr std::uint64_t kEnd = std::uint64_t{1} << 63;
 
+  void hash_upto(std::uint64_t upto) {
+    upto = std::min<std::uint64_t>(upto, target_.size());
+    if (upto <= hashed_) return;
+    sha_.update(target_.subspan(hashed_, upto - hashed_));
+    hashed_ = upto;
+  }
+
   void run() {
-    util::Sha256 sha;
-    std::uint64_t hashed = 0;
+    {
+      const std::lock_guard lock(mutex_);  // waits out a piece the decoder's thread is hashing
+      handed_over_.store(true, std::memory_order_release);
+    }
     for (;;) {
       const std::uint64_t state = state_.load(std::memory_order_acquire);
-      const std::uint64_t upto = std::min<std::uint64_t>(state & ~kEnd, target_.size());
-      if (upto > hashed) {
-        sha.update(target_.subspan(hashed, upto - hashed));
-        hashed = upto;
+      if ((state & ~kEnd) > hashed_) {
+        hash_upto(state & ~kEnd);
       } else if ((state & kEnd) != 0) {
         break;
       } else {
         state_.wait(state, std::memory_order_acquire);
       }
     }
-    digest_ = sha.finish();
+    digest_ = sha_.finish();
   }
 
   std::span<const std::uint8_t> target_;
   std::atomic<std::uint64_t> state_{0};
+  std::mutex mutex_;
+  std::atomic<bool> handed_over_{false};  // once true, only the thread touches sha_ and hashed_
+  util::Sha256 sha_;
+  std::uint64_t hashed_ = 0;
   util::Digest digest_{};
   std::thread thread_;  // last: it starts once the rest is ready
 };
@@ -470,14 +494,14 @@ class HashBehind {
 // said.
 util::Error why_not_applied(std::span<const std::uint8_t> source_image,
                             std::span<const std::uint8_t> package, const PackageHeader& h,
-                            const util::Expected<bool>& fed, const PatchDecoder& decoder) {
+                            const util::Expected<bool>& fed, const PatchDecoder* decoder) {
   if (auto v = verify_package(package); !v) return util::Error{v.error()};
   if (source_image.size() != h.source_size || util::sha256(source_image) != h.source_sha256)
     return util::Error{"the package does not match this source image (source SHA-256 differs)"};
   if (!fed) return util::Error{"payload: " + fed.error()};
-  if (!decoder.finished())
+  if (decoder == nullptr || !decoder->finished())
     return util::Error{fmt::format("payload ended early ({} of {} target bytes)",
-                                   decoder.produced(), h.target_size)};
+                                   decoder ? decoder->produced() : 0, h.target_size)};
   return util::Error{"decoded target SHA-256 differs from the package's"};
 }
 
@@ -490,8 +514,13 @@ util::Expected<PackageHeader> apply_package(std::span<const std::uint8_t> source
   if (!h) return h;
   // A short or long file is refused before anything is decoded from it (verify_package's words).
   if (package.size() != h->package_size()) return verify_package(package);
+  // So is a source of another size: nothing decoded from it could match (why_not_applied
+  // names a damaged package first, as always).
+  if (source_image.size() != h->source_size)
+    return why_not_applied(source_image, package, *h, util::Expected<bool>(false), nullptr);
   target = ImageBuffer(h->target_size);
   PatchDecoder decoder(source_image, target.bytes());
+  decoder.skip_frame_checksum();  // the target's SHA-256, below, is the check
   const auto payload = package.subspan(kPackageHeaderSize, h->payload_size);
   HashBehind sha(target.bytes());
   // In pieces, so that the hash and the writer follow closely, on bytes still in the cache:
@@ -516,7 +545,7 @@ util::Expected<PackageHeader> apply_package(std::span<const std::uint8_t> source
     return util::Error{"writing the target failed"};
   }
   if (!decoded || digest != h->target_sha256) {
-    auto why = why_not_applied(source_image, package, *h, fed, decoder);
+    auto why = why_not_applied(source_image, package, *h, fed, &decoder);
     target.reset();
     return why;
   }
