@@ -326,6 +326,88 @@ def scenario_corpus():
         write("fuzz_scenario", "broken-" + name, data)
 
 
+def cmux_frame(dlci, control, info, cr=1):
+    """A 27.010 basic option frame (docs/cmux-ppp.md): FCS over address, control and length."""
+    header = bytes([dlci << 2 | cr << 1 | 1, control])
+    header += bytes([len(info) << 1 | 1]) if len(info) < 128 else struct.pack(
+        "<H", len(info) << 1)
+    fcs = 0xFF
+    for b in header:
+        fcs ^= b
+        for _ in range(8):
+            fcs = (fcs >> 1) ^ 0xE0 if fcs & 1 else fcs >> 1
+    return b"\xf9" + header + info + bytes([0xFF - fcs]) + b"\xf9"
+
+
+def cmux_corpus():
+    """What Zephyr's modem_cellular (quectel_bg95) and gsm0710muxd send after AT+CMUX=0,0,5,127:
+    SABM on DLCI 0-2, MSCs, AT on DLC 1, a long frame, a bad FCS; N1 127 in the first two bytes."""
+    n1 = b"\x00\x7e"
+    sabm = [cmux_frame(d, 0x3F, b"") for d in range(3)]
+    msc = cmux_frame(0, 0xEF, b"\xe3\x05\x07\x0d")
+    at = cmux_frame(1, 0xEF, b"AT+CEREG?\r")
+    write("fuzz_cmux_frame", "open-and-at", n1 + b"".join(sabm) + msc + at)
+    write("fuzz_cmux_frame", "long-length", b"\x01\x00" + cmux_frame(2, 0xEF, bytes(200)))
+    bad = bytearray(at)
+    bad[-2] ^= 0xFF
+    write("fuzz_cmux_frame", "bad-fcs", n1 + bytes(bad) + cmux_frame(0, 0xEF, b"\xc3\x01"))
+    write("fuzz_cmux_frame", "disc", n1 + cmux_frame(2, 0x53, b"") + cmux_frame(0, 0x53, b""))
+
+
+def ppp_fcs16(data):
+    fcs = 0xFFFF
+    for b in data:
+        fcs ^= b
+        for _ in range(8):
+            fcs = (fcs >> 1) ^ 0x8408 if fcs & 1 else fcs >> 1
+    return fcs ^ 0xFFFF
+
+
+def ppp_frame(protocol, info):
+    """RFC 1662 framing with every control character escaped (the default ACCM)."""
+    body = b"\xff\x03" + struct.pack(">H", protocol) + info
+    body += struct.pack("<H", ppp_fcs16(body))
+    out = bytearray(b"\x7e")
+    for b in body:
+        if b < 0x20 or b in (0x7D, 0x7E):
+            out += bytes([0x7D, b ^ 0x20])
+        else:
+            out.append(b)
+    return bytes(out) + b"\x7e"
+
+
+def ppp_corpus():
+    """An LCP/PAP/IPCP exchange as lwIP's PPPoS starts it, and a DNS query over IPv4/UDP."""
+    lcp = ppp_frame(0xC021, b"\x01\x01\x00\x0e\x02\x06\x00\x00\x00\x00\x05\x06\x12\x34\x56\x78")
+    pap = ppp_frame(0xC023, b"\x01\x02\x00\x0e\x04user\x04pass")
+    ipcp = ppp_frame(0x8021, b"\x01\x03\x00\x16\x03\x06\x00\x00\x00\x00\x81\x06\x00\x00\x00\x00"
+                     b"\x83\x06\x00\x00\x00\x00")
+    write("fuzz_ppp_frame", "negotiation", b"\x60" + lcp + pap + ipcp)
+    query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01"
+    udp = struct.pack(">HHHH", 40000, 53, 8 + len(query), 0) + query
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                     bytes([10, 65, 0, 2]), bytes([10, 64, 0, 1]))
+    write("fuzz_ppp_frame", "dns-query", b"\x60" + ppp_frame(0x0021, ip + udp))
+
+
+def mqtt_corpus():
+    """What mosquitto sends a client: CONNACK, SUBACK, PUBLISH at QoS 0-2, PUBREL, PINGRESP."""
+    def packet(first, body):
+        n, rl = len(body), b""
+        while True:
+            d, n = n % 128, n // 128
+            rl += bytes([d | (0x80 if n else 0)])
+            if not n:
+                return bytes([first]) + rl + body
+    topic = b"\x00\x0bdevices/one"
+    stream = (packet(0x20, b"\x00\x00") + packet(0x90, b"\x00\x01\x00\x01\x02") +
+              packet(0x30, topic + b"hello") + packet(0x32, topic + b"\x00\x07qos1") +
+              packet(0x35, topic + b"\x00\x08qos2 retained") + packet(0x62, b"\x00\x08") +
+              packet(0xD0, b""))
+    write("fuzz_mqtt_reader", "session", b"\x40\x10" + stream)
+    write("fuzz_mqtt_reader", "large", b"\xff\x03" + packet(0x30, topic + bytes(3000)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dfota-pack", help="dfota-pack binary (for the package and image seeds)")
@@ -341,6 +423,9 @@ def main():
             "fuzz_coap_message": coap_corpus,
             "fuzz_data_mode": data_mode_corpus,
             "fuzz_scenario": scenario_corpus,
+            "fuzz_cmux_frame": cmux_corpus,
+            "fuzz_ppp_frame": ppp_corpus,
+            "fuzz_mqtt_reader": mqtt_corpus,
         }
         for target in args.only or makers:
             if target not in makers:
