@@ -129,7 +129,6 @@ class PtyPort {
   std::filesystem::path link_;
   Callbacks callbacks_;
   std::array<char, 16384> read_buffer_{};  // per port: a fleet has a thousand
-  bool buffer_was_full_ = false;           // the last read filled it: read again at once
   // Handlers posted by this port hold a weak pointer to it: they do nothing once it is gone.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::deque<std::string> out_;
