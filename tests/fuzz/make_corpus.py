@@ -408,6 +408,23 @@ def mqtt_corpus():
     write("fuzz_mqtt_reader", "large", b"\xff\x03" + packet(0x30, topic + bytes(3000)))
 
 
+def http_response_corpus():
+    """Responses as nginx and cpp-httplib send them to AT+QHTTPGET (docs/http-app.md): a
+    Content-Length body, 100 Continue then a chunked body with a trailer, a body until the close,
+    204, and a repeated Content-Length. Byte 0: the body limit / 32; byte 1: the
+    read size - 1."""
+    write("fuzz_http_response", "length",
+          b"\x40\x07HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 5\r\n\r\nhello")
+    write("fuzz_http_response", "continue-chunked",
+          b"\x40\x03HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n0\r\nTrailer: t\r\n\r\n")
+    write("fuzz_http_response", "until-close",
+          b"\x02\x10HTTP/1.0 404 Not Found\r\nServer: x\r\n\r\nuntil the close")
+    write("fuzz_http_response", "no-content", b"\x01\x00HTTP/1.1 204 No Content\r\n\r\n")
+    write("fuzz_http_response", "two-lengths",
+          b"\x40\xffHTTP/1.1 201 Created\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\nok")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dfota-pack", help="dfota-pack binary (for the package and image seeds)")
@@ -426,6 +443,7 @@ def main():
             "fuzz_cmux_frame": cmux_corpus,
             "fuzz_ppp_frame": ppp_corpus,
             "fuzz_mqtt_reader": mqtt_corpus,
+            "fuzz_http_response": http_response_corpus,
         }
         for target in args.only or makers:
             if target not in makers:
