@@ -26,6 +26,7 @@
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 
+#include "protocol/cmux/frame.hpp"
 #include "sim/control/control_server.hpp"
 #include "sim/control/module_control.hpp"
 #include "sim/firmware/image.hpp"
@@ -218,6 +219,26 @@ TEST_F(ControlTest, Dtr) {
   EXPECT_EQ(request(c, "DTR High"), "OK");  // words are not case-sensitive
   EXPECT_TRUE(module->dtr());
   EXPECT_EQ(status(c)["dtr"], "high");
+}
+
+// A port that speaks 27.010 says so (docs/control.md): `cmux` from AT+CMUX's OK until the
+// host closes the multiplexer (DISC on DLCI 0), then `command` again.
+TEST_F(ControlTest, StatusSaysCmuxWhileThePortMultiplexes) {
+  Client c(server->path());
+  module->host_input("AT+CMUX=0\r");
+  ASSERT_TRUE(run_until([&] { return module->at(0).multiplexing(); }));
+  EXPECT_EQ(status(c)["mode"], "cmux");
+  using cmux::FrameType;
+  const auto frame = [](FrameType type) {
+    return cmux::encode({.dlci = 0,
+                         .cr = true,
+                         .pf = true,
+                         .control = static_cast<std::uint8_t>(type),
+                         .info = {}});
+  };
+  module->host_input(frame(FrameType::Sabm) + frame(FrameType::Disc));
+  ASSERT_TRUE(run_until([&] { return !module->at(0).multiplexing(); }));
+  EXPECT_EQ(status(c)["mode"], "command");
 }
 
 TEST_F(ControlTest, Network) {

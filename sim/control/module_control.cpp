@@ -37,9 +37,10 @@ std::map<std::string, std::string> ModuleControl::status() {
   std::map<std::string, std::string> s;
   const PowerState power = module_.power_state();
   s["power"] = power_state_name(power);
-  if (power == PowerState::Normal)
-    s["mode"] = module_.at(0).in_data_mode() ? "data" : "command";
-  else
+  if (power == PowerState::Normal) {
+    const auto& port = module_.at(0);
+    s["mode"] = port.multiplexing() ? "cmux" : port.in_data_mode() ? "data" : "command";
+  } else
     s["mode"] = "none";
 
   std::string firmware = "none", revision = "none";
