@@ -94,20 +94,18 @@ class OutputFile {
   }
   // Removes the file under the real name now (absent is fine; a directory stays and fails
   // the rename), unless it is one of `keep` (an input being replaced in place).
+  // Decided once: later calls (one per decoded piece) do nothing.
   void remove_existing(std::initializer_list<std::string_view> keep) {
-    if (removed_) return;
-    removed_ = true;
+    if (std::exchange(existing_decided_, true)) return;
     struct stat out {};
     if (::stat(path_.c_str(), &out) != 0 || S_ISDIR(out.st_mode)) return;
     for (const auto name : keep) {
       struct stat in {};
       if (::stat(std::string(name).c_str(), &in) == 0 && in.st_dev == out.st_dev &&
-          in.st_ino == out.st_ino) {
-        removed_ = false;  // at commit, once the input is no longer needed
-        return;
-      }
+          in.st_ino == out.st_ino)
+        return;  // removed at commit, once the input is no longer needed
     }
-    ::unlink(path_.c_str());
+    removed_ = ::unlink(path_.c_str()) == 0;
   }
   void commit() {
     const int fd = std::exchange(fd_, -1);
@@ -123,7 +121,8 @@ class OutputFile {
   std::string path_, tmp_;
   int fd_ = -1;
   bool committed_ = false;
-  bool removed_ = false;
+  bool existing_decided_ = false;  // remove_existing() ran
+  bool removed_ = false;           // the file under the real name is gone already
 };
 
 void write_file(const std::string& path, std::span<const std::uint8_t> data) {

@@ -59,6 +59,7 @@ struct ModemStatus {
   std::uint8_t dlci = 0;
   Signals signals;
   std::optional<std::uint8_t> break_octet;  // the optional third octet
+  friend bool operator==(const ModemStatus&, const ModemStatus&) = default;
 };
 // The value of an MSC (DLCI octet with EA and bit 2 set to 1, the signals, maybe a break).
 std::string encode_msc(const ModemStatus& status);

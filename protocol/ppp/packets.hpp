@@ -67,6 +67,7 @@ std::string encode_control(const ControlPacket& packet);
 struct Option {
   std::uint8_t type = 0;
   std::string value;  // without type and length
+  friend bool operator==(const Option&, const Option&) = default;
 };
 std::optional<std::vector<Option>> parse_options(std::string_view data);
 std::string encode_options(const std::vector<Option>& options);

@@ -40,8 +40,7 @@ void check_control(const Frame& frame) {
   if (message->type != static_cast<std::uint8_t>(MessageType::Msc)) return;
   if (const auto msc = decode_msc(message->value)) {
     const auto round = decode_msc(encode_msc(*msc));
-    BG95_FUZZ_CHECK(round && round->dlci == msc->dlci && round->signals == msc->signals &&
-                    round->break_octet == msc->break_octet);
+    BG95_FUZZ_CHECK(round && *round == *msc);
   }
 }
 
